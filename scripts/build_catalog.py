@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 
 from arbiter.catalog.build import build_default_catalog
+from arbiter.catalog.schema import schema_markdown
 from arbiter.catalog.tables import accelerators_to_csv, offers_to_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "data" / "sources"
 OUT = ROOT / "src" / "arbiter" / "catalog" / "data"
+DOCS = ROOT / "docs"
 
 
 def main() -> int:
@@ -32,15 +34,19 @@ def main() -> int:
         "offers.csv": offers_to_csv(built.catalog.offers),
         "BUILD_REPORT.md": built.report_markdown(),
     }
-    stale = [n for n, text in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != text]
+    stale = [
+        n for n, text in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != text
+    ]
     if args.check:
         for name in stale:
             print(f"stale: {OUT / name} (run: python scripts/build_catalog.py)")
         return 1 if stale else 0
     for name, text in files.items():
         (OUT / name).write_text(text, encoding="utf-8")
-    print(f"catalog {built.catalog.content_hash[:16]}: "
-          f"{len(built.catalog.accelerators)} accelerators, {len(built.catalog.offers)} offers")
+    print(
+        f"catalog {built.catalog.content_hash[:16]}: "
+        f"{len(built.catalog.accelerators)} accelerators, {len(built.catalog.offers)} offers"
+    )
     return 0
 
 

@@ -23,16 +23,21 @@ Rules, applied in this order (each derived price states its rule in ``provenance
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from arbiter.catalog.tables import accelerators_from_csv
+from arbiter.catalog.curated import parse_curated_prices
+from arbiter.catalog.exclusions import load_exclusions
+from arbiter.catalog.feeds import skypilot
+from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.tally import Tally
 from arbiter.domain.accelerator import PLATFORM_BY_VENDOR, Accelerator
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
-from arbiter.domain.offer import Offer
-
-import csv
-import io
+from arbiter.domain.offer import Offer, PriceRegime
 
 
 @dataclass
@@ -63,8 +68,8 @@ def load_source_accelerators(sources: Path) -> list[Accelerator]:
     out: list[Accelerator] = []
     for name in ("accelerators.csv", "accelerators-supplement.csv"):
         path = sources / name
-        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
-            out.append(_accelerator_from_reference(row))
+        rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+        out.extend(_accelerator_from_reference(row) for row in rows)
     return out
 
 
@@ -102,8 +107,92 @@ def _accelerator_from_reference(row: dict[str, str]) -> Accelerator:
     )
 
 
+SNAPSHOT_CLOUDS = ("aws", "gcp", "lambda", "oci")
+SNAPSHOT_DATE = "2025-10/2026-09"  # undated SkyPilot v8 snapshot; see skypilot-v8/README.md
+
+
 def build_default_catalog(sources: Path) -> BuiltCatalog:
-    accelerators = load_source_accelerators(sources)
-    offers: list[Offer] = []
+    """The default catalog from ``sources`` (the repository's data/sources/)."""
+    accelerators = {a.name: a for a in load_source_accelerators(sources)}
     notes = [f"accelerators.csv + accelerators-supplement.csv: {len(accelerators)} accelerators"]
-    return BuiltCatalog(Catalog.of(accelerators, offers), notes)
+    curated, tally = parse_curated_prices(
+        (sources / "prices.csv").read_text(encoding="utf-8"), accelerators
+    )
+    notes.append(_tally_note("prices.csv", len(curated), tally))
+    by_key: dict[tuple[str, str, str, str, str, int], Offer] = {}
+    for offer in curated:
+        prev = by_key.get(offer.key)
+        if prev is None or offer.as_of > prev.as_of:
+            by_key[offer.key] = offer
+    notes.append(
+        f"prices.csv: {len(curated) - len(by_key)} older observations of the same offer "
+        "superseded by the most recent one"
+    )
+    exclusions = load_exclusions(sources / "exclusions.csv")
+    for cloud in SNAPSHOT_CLOUDS:
+        path = sources / "skypilot-v8" / cloud / "vms.csv"
+        ctx = FeedContext(
+            file=f"skypilot-v8/{cloud}/vms.csv",
+            known_accelerators=frozenset(accelerators),
+            observed_on=dt.date(2026, 9, 30),
+            provider=cloud,
+        )
+        result = skypilot.parse(path.read_bytes(), ctx)
+        added = excluded = shadowed = 0
+        for offer in result.offers:
+            reason = exclusions.reason(offer)
+            if reason:
+                excluded += 1
+                continue
+            if offer.key in by_key:
+                shadowed += 1
+                continue
+            by_key[offer.key] = _with_snapshot_date(offer)
+            added += 1
+        notes.append(
+            _tally_note(ctx.file, len(result.offers), result.tally)
+            + f"; {added} added, {shadowed} already priced by prices.csv (curated rows win), "
+            f"{excluded} excluded by exclusions.csv"
+        )
+    oci_spot = [_oci_preemptible(o) for o in by_key.values() if _is_oci_on_demand(o)]
+    for offer in oci_spot:
+        by_key.setdefault(offer.key, offer)
+    notes.append(f"OCI preemptible: {len(oci_spot)} spot offers derived at 50% of on-demand")
+    return BuiltCatalog(Catalog.of(accelerators.values(), by_key.values()), notes)
+
+
+def _tally_note(file: str, n_offers: int, tally: Tally) -> str:
+    parts = [f"{file}: {tally.records} records, {n_offers} offers"]
+    for reason, n in sorted(tally.unmapped.items()):
+        examples = ", ".join(tally.examples.get(f"unmapped: {reason}", []))
+        parts.append(f"unmapped {reason}: {n} (e.g. {examples})")
+    for reason, n in sorted(tally.skipped.items()):
+        parts.append(f"skipped {reason}: {n}")
+    return "; ".join(parts)
+
+
+def _with_snapshot_date(offer: Offer) -> Offer:
+    return replace(offer, as_of=AsOf.parse(SNAPSHOT_DATE))
+
+
+def _is_oci_on_demand(offer: Offer) -> bool:
+    return offer.provider == "oci" and offer.price_regime is PriceRegime.ON_DEMAND
+
+
+# Oracle bills preemptible instances at 50% of on-demand (docs.oracle.com, Compute,
+# "Preemptible Instances", Billing); gpuhunt applies the same rule.
+OCI_PREEMPTIBLE_SHARE = 0.5
+
+
+def _oci_preemptible(offer: Offer) -> Offer:
+    return replace(
+        offer,
+        price_regime=PriceRegime.SPOT,
+        source_regime="preemptible",
+        usd_per_hour=offer.usd_per_hour * OCI_PREEMPTIBLE_SHARE,
+        derived=True,
+        provenance=(
+            f"OCI preemptible = {OCI_PREEMPTIBLE_SHARE} x on-demand {offer.usd_per_hour} "
+            "(Oracle's documented billing rule for preemptible capacity)"
+        ),
+    )

@@ -122,7 +122,9 @@ def resolve_accelerator(name: str, known: Iterable[str], *, field: str = "accele
     return hit
 
 
-def resolve_provider(name: str, known: Iterable[str] = PROVIDERS, *, field: str = "provider") -> str:
+def resolve_provider(
+    name: str, known: Iterable[str] = PROVIDERS, *, field: str = "provider"
+) -> str:
     known_list = list(known)
     key = name.strip().lower()
     if key in known_list:

@@ -87,7 +87,11 @@ ACCELERATOR_COLUMNS: tuple[Column, ...] = (
     Column("hbm_gb", "float", "GB", "device memory per chip", _float),
     Column("hbm_tbps", "float", "TB/s", "device memory bandwidth per chip", _float),
     Column(
-        "interconnect_gbps", "float", "GB/s", "scale-up bandwidth per chip, bidirectional", _opt_float
+        "interconnect_gbps",
+        "float",
+        "GB/s",
+        "scale-up bandwidth per chip, bidirectional",
+        _opt_float,
     ),
     Column("tdp_w", "float", "W", "board power (empty: not published)", _opt_float),
     Column("chips_per_node", "int", "chips", "typical chips per server or host", _opt_int),
@@ -113,8 +117,20 @@ OFFER_COLUMNS: tuple[Column, ...] = (
     Column("source", "str", "", "where the price comes from (URL, pinned)", _str),
     Column("derived", "bool", "", "true if arbiter computed the price", _bool),
     Column("provenance", "str", "", "the rule used when derived; notes", _str),
-    Column(
-        "interruption_rate", "float", "1/h", "spot interruptions per hour if known", _opt_float
-    ),
+    Column("interruption_rate", "float", "1/h", "spot interruptions per hour if known", _opt_float),
     Column("capacity_instances", "int", "instances", "instances obtainable if known", _opt_int),
 )
+
+
+def schema_markdown() -> str:
+    """docs/catalog-schema.md, written from the column tables above."""
+    lines = [
+        "# Catalog schema",
+        "",
+        "Generated from `src/arbiter/catalog/schema.py` by `scripts/build_catalog.py`;",
+        "do not edit by hand. The CSV files, the store and the JSON output use these names.",
+    ]
+    for title, columns in (("accelerators", ACCELERATOR_COLUMNS), ("offers", OFFER_COLUMNS)):
+        lines += ["", f"## {title}", "", "| column | dtype | unit | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.description} |" for c in columns]
+    return "\n".join(lines) + "\n"

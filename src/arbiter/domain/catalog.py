@@ -29,9 +29,12 @@ class Catalog:
         unique: dict[tuple[str, str, str, str, str, int], Offer] = {}
         for offer in offers:
             if offer.accelerator not in accs:
-                raise UnknownNameError("accelerator", offer.accelerator, accs, field="offers.accelerator")
+                raise UnknownNameError(
+                    "accelerator", offer.accelerator, accs, field="offers.accelerator"
+                )
             prev = unique.get(offer.key)
-            if prev is None or (offer.as_of, offer.usd_per_hour) > (prev.as_of, prev.usd_per_hour):
+            # The most recent observation wins; on a tie the first one given stays.
+            if prev is None or offer.as_of > prev.as_of:
                 unique[offer.key] = offer
         ordered = tuple(unique[k] for k in sorted(unique))
         return cls(accelerators=accs, offers=ordered)

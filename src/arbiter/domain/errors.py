@@ -72,7 +72,11 @@ class UnknownNameError(InputError):
         self.kind = kind
         self.name = name
         self.suggestions = suggest(name, known_sorted)
-        hint = f" Did you mean {' or '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        hint = (
+            f" Did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else ""
+        )
         listing = ", ".join(known_sorted[:40]) + (", ..." if len(known_sorted) > 40 else "")
         super().__init__(
             f"unknown {kind} {name!r}.{hint}",

@@ -1,0 +1,77 @@
+"""Import price feeds into a catalog: parse each file, then merge into a base catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.registry import SOURCES
+from arbiter.catalog.feeds.tally import FeedResult
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.offer import Offer
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    catalog: Catalog
+    results: tuple[FeedResult, ...]
+    replaced: int
+    added: int
+
+
+def read_feed_file(path: Path) -> bytes:
+    """The bytes of a feed file; a missing, unreadable or empty file is bad input."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    if not data.strip():
+        raise InputError("the file is empty", file=str(path), valid="a non-empty price feed")
+    return data
+
+
+def import_feeds(
+    base: Catalog,
+    source: str,
+    paths: Sequence[Path],
+    *,
+    observed_on: dt.date,
+    provider: str | None = None,
+) -> ImportOutcome:
+    """Parse every file with the ``source`` parser and merge the offers into ``base``.
+
+    All files are parsed before anything is merged, so one bad file leaves nothing
+    half-imported. Imported offers replace base offers with the same key.
+    """
+    parser = SOURCES.get(source)
+    if parser is None:
+        raise UnknownNameError("feed source", source, SOURCES, field="SOURCE")
+    known = frozenset(base.accelerators)
+    results = []
+    for path in paths:
+        ctx = FeedContext(
+            file=str(path), known_accelerators=known, observed_on=observed_on, provider=provider
+        )
+        results.append(parser(read_feed_file(path), ctx))
+    imported = [o for r in results for o in r.offers]
+    merged, replaced, added = merge_offers(base, imported)
+    return ImportOutcome(merged, tuple(results), replaced, added)
+
+
+def merge_offers(base: Catalog, offers: Sequence[Offer]) -> tuple[Catalog, int, int]:
+    """``base`` with ``offers`` added; an offer with the key of a base offer replaces it."""
+    by_key = {o.key: o for o in base.offers}
+    replaced = added = 0
+    for offer in offers:
+        if offer.key in by_key:
+            replaced += 1
+        else:
+            added += 1
+        by_key[offer.key] = offer
+    return Catalog.of(base.accelerators.values(), by_key.values()), replaced, added

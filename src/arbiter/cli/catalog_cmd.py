@@ -1,0 +1,232 @@
+"""``arbiter catalog ...``: accelerators, offers, imports, versions and diffs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from arbiter.catalog.diff import diff_catalogs
+from arbiter.catalog.feeds.registry import SOURCES
+from arbiter.catalog.importing import import_feeds
+from arbiter.catalog.names import resolve_provider
+from arbiter.catalog.query import SORT_KEYS, OfferQuery, OfferTable
+from arbiter.cli import catalog_views as views
+from arbiter.cli.settings import Settings
+from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.store import CatalogStore, default_db_url
+
+app = typer.Typer(
+    help="The compute catalog: accelerators, offers, feeds and versions.", no_args_is_help=True
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+VersionOpt = Annotated[
+    str | None, typer.Option("--version", "-V", help="Catalog version (default: the current one).")
+]
+
+
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+def _store(settings: Settings) -> CatalogStore:
+    return CatalogStore(settings.db_url or default_db_url(settings.env))
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@app.command("accelerators")
+def accelerators(
+    vendor: Annotated[
+        list[str] | None, typer.Option("--vendor", help="Only this vendor (repeatable).")
+    ] = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List accelerators and their specs."""
+    store = _store(_settings())
+    catalog = store.load(version or store.current())
+    accs = list(catalog.accelerators.values())
+    if vendor:
+        by_lower = {v.lower(): v for v in catalog.vendors}
+        wanted = set()
+        for v in vendor:
+            if v.lower() not in by_lower:
+                raise UnknownNameError("vendor", v, catalog.vendors, field="--vendor")
+            wanted.add(by_lower[v.lower()])
+        accs = [a for a in accs if a.vendor in wanted]
+    accs.sort(key=lambda a: (a.vendor, a.year, a.name))
+    if as_json:
+        typer.echo(json.dumps([views.accelerator_record(a) for a in accs], indent=2))
+    else:
+        _out().print(views.accelerators_table(accs))
+
+
+@app.command("offers")
+def offers(
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Provider (repeatable).")
+    ] = None,
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option("--accelerator", "-a", help="Accelerator, any alias (repeatable)."),
+    ] = None,
+    vendor: Annotated[
+        list[str] | None, typer.Option("--vendor", help="Vendor (repeatable).")
+    ] = None,
+    regime: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--regime", help="on_demand, spot, reserved_1y, reserved_3y, capacity_block, committed."
+        ),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region glob, e.g. 'us-*'.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help=f"One of: {', '.join(SORT_KEYS)}.")
+    ] = "usd_per_accelerator_hour",
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Show at most N offers.")
+    ] = None,
+    max_age_days: Annotated[
+        int | None,
+        typer.Option(
+            "--max-age-days", min=0, help="Warn about offers older than this (default 180)."
+        ),
+    ] = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every way to buy accelerators, cheapest per accelerator-hour first."""
+    settings = _settings()
+    store = _store(settings)
+    catalog = store.load(version or store.current())
+    query = OfferQuery(
+        providers=provider or (),
+        accelerators=accelerator or (),
+        vendors=vendor or (),
+        regimes=regime or (),
+        region=region,
+        sort=sort,
+        limit=limit,
+    )
+    chosen = OfferTable(catalog).select(query)
+    max_age = settings.max_age_days if max_age_days is None else max_age_days
+    if as_json:
+        typer.echo(json.dumps([views.offer_record(catalog, o) for o in chosen], indent=2))
+    else:
+        _out().print(views.offers_table(catalog, chosen, settings.today))
+    warning = views.staleness_warning(chosen, settings.today, max_age)
+    if warning:
+        _err().print(warning, style="yellow")
+
+
+@app.command("summary")
+def summary(version: VersionOpt = None) -> None:
+    """Counts by vendor, provider and regime, and the cheapest offer per accelerator."""
+    settings = _settings()
+    store = _store(settings)
+    name = version or store.current()
+    catalog = store.load(name)
+    out = _out()
+    for renderable in views.summary(catalog, name):
+        out.print(renderable)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help=f"One of: {', '.join(SOURCES)}.")],
+    files: Annotated[list[Path], typer.Argument(help="Feed files to import.")],
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider", help="The cloud a SkyPilot/gpuhunt file holds, if its name does not say."
+        ),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="A note stored with the version.")
+    ] = None,
+) -> None:
+    """Import price feeds into a new catalog version (the current one plus the feed)."""
+    settings = _settings()
+    if source not in SOURCES:
+        raise UnknownNameError("feed source", source, SOURCES, field="SOURCE")
+    if provider is not None:
+        provider = resolve_provider(provider, field="--provider")
+    store = _store(settings)
+    parent = store.current()
+    base = store.load(parent)
+    outcome = import_feeds(base, source, files, observed_on=settings.today, provider=provider)
+    if not any(r.offers for r in outcome.results):
+        details = " ".join(line for r in outcome.results for line in r.summary_lines())
+        raise InputError(
+            f"no offers found in the feed ({details})", file=", ".join(map(str, files))
+        )
+    info = store.save(
+        outcome.catalog,
+        label=label or f"import {source} {' '.join(f.name for f in files)}",
+        created_at=views.now(),
+        parent=parent,
+    )
+    store.use(info.version)
+    err = _err()
+    for result in outcome.results:
+        for line in result.summary_lines():
+            err.print(line, markup=False)
+    _out().print(
+        f"catalog version {info.version[:12]}: {outcome.added} offers added, "
+        f"{outcome.replaced} replaced; {len(outcome.catalog.offers)} offers in all (now current)"
+    )
+
+
+@app.command("versions")
+def versions(as_json: JsonOpt = False) -> None:
+    """List catalog versions; the current one is marked."""
+    store = _store(_settings())
+    infos = store.versions()
+    current = store.current()
+    if as_json:
+        typer.echo(json.dumps([views.version_record(v, current) for v in infos], indent=2))
+    else:
+        _out().print(views.versions_table(infos, current))
+
+
+@app.command("use")
+def use(
+    version: Annotated[
+        str, typer.Argument(help="A version hash (or unique prefix), or 'default'.")
+    ],
+) -> None:
+    """Make VERSION the current catalog version."""
+    store = _store(_settings())
+    resolved = store.resolve(version)
+    store.use(resolved)
+    _out().print(f"current catalog version: {resolved}")
+
+
+@app.command("diff")
+def diff(
+    old: Annotated[str, typer.Argument(help="Older version (hash prefix or 'default').")],
+    new: Annotated[str, typer.Argument(help="Newer version.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Offers added, removed, and price changes (with %) between two versions."""
+    store = _store(_settings())
+    result = diff_catalogs(store.load(old), store.load(new))
+    if as_json:
+        typer.echo(json.dumps(views.diff_record(result), indent=2))
+    else:
+        for renderable in views.diff_tables(result):
+            _out().print(renderable)
