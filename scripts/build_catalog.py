@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from arbiter.catalog.build import build_default_catalog
-from arbiter.catalog.schema import schema_markdown
 from arbiter.catalog.tables import accelerators_to_csv, offers_to_csv
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from arbiter.catalog.feeds.aws_offer import (
+from arbiter.catalog.feeds.aws_price_list import (
     PriceListCsv,
     load_json_object,
     looks_accelerated,
