@@ -38,8 +38,16 @@ def _store(settings: Settings) -> CatalogStore:
     return CatalogStore(settings.db_url or default_db_url(settings.env))
 
 
+# Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
+# (a log, a pipe, CI): give them room there; a terminal keeps its own width.
+PIPE_WIDTH = 180
+
+
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
 
 
 def _err() -> Console:
