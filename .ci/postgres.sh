@@ -72,6 +72,16 @@ init_cluster() {
         --auth-local=trust --auth-host=scram-sha-256 >/dev/null
 }
 
+# The server outlives this script: it must not keep the caller's pipes open (fd 3 is the
+# `$(...)` of `eval "$(bash .ci/postgres.sh)"`, which would otherwise never see EOF).
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd="${fd##*/}"
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
 start_server() {
     if as_pg "$BINDIR/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
         log "server already running in $PGDATA"
@@ -81,8 +91,8 @@ start_server() {
     local opts="-p $PORT -k $SOCKDIR -c listen_addresses=127.0.0.1"
     # Durability is pointless for a throwaway test server; turning it off makes tests faster.
     opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    if ! as_pg "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 -o "$opts" \
-        start >/dev/null; then
+    if ! (close_inherited_fds && as_pg "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" \
+        -w -t 60 -o "$opts" start >/dev/null); then
         log "the server did not start; the end of its log:"
         tail -n 30 "$PGDATA/server.log" || true
         exit 1

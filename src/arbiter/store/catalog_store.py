@@ -224,6 +224,17 @@ class CatalogStore:
                 f"{self._url.shown!r}: {exc.strerror or exc}. {URL_FORMS}"
             ) from exc
 
+    def _connection_hint(self) -> str:
+        if self._url.is_sqlite:
+            return (
+                "Check that the file is a SQLite database and that it and its directory "
+                "are writable."
+            )
+        return (
+            "Check that the PostgreSQL server is running and reachable, and that the user, "
+            "password and database name are right."
+        )
+
     @contextlib.contextmanager
     def _guard(self, action: str, *, wrote: bool = False) -> Iterator[None]:
         """Turn database errors into one-paragraph StoreErrors naming the (masked) URL."""
@@ -232,10 +243,7 @@ class CatalogStore:
         except SQLAlchemyError as exc:
             text = f"cannot {action} in the catalog store at {self._url.shown!r}: {_detail(exc)}."
             if isinstance(exc, OperationalError | InterfaceError):
-                text += (
-                    " Check that the database is reachable, that the user, password and "
-                    f"database name are right, and that the file is writable. {URL_FORMS}"
-                )
+                text += f" {self._connection_hint()} {URL_FORMS}"
             if wrote:
                 text += " Nothing was written."
             raise StoreError(text) from exc
