@@ -40,3 +40,9 @@ def test_feed_error_names_record_and_field():
     err = FeedError("not a number", file="prices.json", record="Items[5]", field="retailPrice")
     assert "prices.json" in str(err) and "Items[5].retailPrice" in str(err)
     assert err.exit_code == 2
+
+
+def test_message_reads_as_one_sentence_sequence():
+    err = UnknownNameError("accelerator", "H10", ["H100-SXM"])
+    assert "?. " not in str(err)
+    assert str(err).endswith("Valid: H100-SXM.")

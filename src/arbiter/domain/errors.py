@@ -52,7 +52,8 @@ class InputError(ArbiterError, ValueError):
         where = ", ".join(parts)
         text = f"{where}: {self.message}" if where else self.message
         if self.valid:
-            text = f"{text.rstrip('.')}. Valid: {self.valid}."
+            stop = "" if text.endswith(("?", "!")) else "."
+            text = f"{text.rstrip('.')}{stop} Valid: {self.valid.rstrip('.')}."
         return text
 
 

@@ -25,13 +25,13 @@ from typing import Any
 from arbiter.catalog.feeds.aws_price_list import (
     PRICE_VALID,
     PriceListCsv,
-    load_json_object,
     looks_accelerated,
     parse_usd,
     publication_day,
     region_of_location,
 )
 from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.json_feed import load_json_object
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf

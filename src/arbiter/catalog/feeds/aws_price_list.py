@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from arbiter.catalog.feeds.context import FeedContext
 from arbiter.domain.as_of import AsOf
@@ -120,30 +118,6 @@ def publication_day(value: object, ctx: FeedContext, field: str) -> AsOf:
             field=field,
             valid="an ISO-8601 timestamp such as 2025-09-12T22:53:08Z",
         ) from None
-
-
-def load_json_object(data: bytes, ctx: FeedContext, valid: str) -> dict[str, Any]:
-    """The top-level JSON object of ``data``; empty, truncated or non-object input raises."""
-    if not data.strip():
-        raise FeedError("the file is empty", file=ctx.file, valid=valid)
-    try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise FeedError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
-            " the file may be truncated",
-            file=ctx.file,
-            valid=valid,
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8/16/32 text
-        raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=valid) from None
-    if not isinstance(doc, dict):
-        raise FeedError(
-            f"the top level is a JSON {type(doc).__name__}, not an object",
-            file=ctx.file,
-            valid=valid,
-        )
-    return doc
 
 
 class PriceListCsv:

@@ -15,11 +15,11 @@ The feed does not say which chips a VM size carries; the instance-type table doe
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.json_feed import list_field
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf
@@ -43,7 +43,7 @@ UNKNOWN_CHIP = "accelerator not in the accelerator table"
 
 def parse(data: bytes, ctx: FeedContext) -> FeedResult:
     """Parse one Retail Prices response; every item becomes offers, a skip or an unmap."""
-    items = _items(_load(data, ctx), ctx)
+    items = list_field(data, "Items", ctx, _ENVELOPE)
     reader = _Reader(ctx)
     reader.tally.records = len(items)
     for index, item in enumerate(items):
@@ -51,38 +51,6 @@ def parse(data: bytes, ctx: FeedContext) -> FeedResult:
     return FeedResult(
         source=reader.source, file=ctx.file, offers=tuple(reader.offers), tally=reader.tally
     )
-
-
-def _load(data: bytes, ctx: FeedContext) -> Any:
-    if not data.strip():
-        raise FeedError("the file is empty", file=ctx.file, valid=_ENVELOPE)
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise FeedError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
-            " the file may be truncated",
-            file=ctx.file,
-            valid=_ENVELOPE,
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8/16/32 text
-        raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=_ENVELOPE) from None
-
-
-def _items(doc: Any, ctx: FeedContext) -> list[Any]:
-    if not isinstance(doc, dict):
-        raise FeedError(
-            f"the top level is a JSON {type(doc).__name__}, not an object",
-            file=ctx.file,
-            valid=_ENVELOPE,
-        )
-    items = doc.get("Items")
-    if not isinstance(items, list):
-        found = "missing" if items is None else f"a {type(items).__name__}"
-        raise FeedError(
-            f"Items is {found}, not a list", file=ctx.file, field="Items", valid=_ENVELOPE
-        )
-    return items
 
 
 class _Reader:

@@ -21,12 +21,12 @@ SKUs have one tier, from 0). Only hourly (``usageUnit`` "h") USD prices are kept
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.json_feed import list_field
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
@@ -114,45 +114,13 @@ class _Price:
 
 def parse(data: bytes, ctx: FeedContext) -> FeedResult:
     """Parse one page of Billing Catalog SKUs; every SKU becomes offers, a skip or an unmap."""
-    skus = _skus(_load(data, ctx), ctx)
+    skus = list_field(data, "skus", ctx, _ENVELOPE)
     reader = _Reader(ctx)
     for index, sku in enumerate(skus):
         reader.read(sku, f"skus[{index}]")
     return FeedResult(
         source=reader.source, file=ctx.file, offers=tuple(reader.offers), tally=reader.tally
     )
-
-
-def _load(data: bytes, ctx: FeedContext) -> Any:
-    if not data.strip():
-        raise FeedError("the file is empty", file=ctx.file, valid=_ENVELOPE)
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise FeedError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
-            " the file may be truncated",
-            file=ctx.file,
-            valid=_ENVELOPE,
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8/16/32 text
-        raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=_ENVELOPE) from None
-
-
-def _skus(doc: Any, ctx: FeedContext) -> list[Any]:
-    if not isinstance(doc, dict):
-        raise FeedError(
-            f"the top level is a JSON {type(doc).__name__}, not an object",
-            file=ctx.file,
-            valid=_ENVELOPE,
-        )
-    skus = doc.get("skus")
-    if not isinstance(skus, list):
-        found = "missing" if skus is None else f"a {type(skus).__name__}"
-        raise FeedError(
-            f"skus is {found}, not a list", file=ctx.file, field="skus", valid=_ENVELOPE
-        )
-    return skus
 
 
 def chip_of(description: str) -> tuple[str, str] | None:

@@ -18,12 +18,12 @@ The response carries no date: ``as_of`` is ``ctx.observed_on``.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from arbiter.catalog.feeds.context import FeedContext
+from arbiter.catalog.feeds.json_feed import load_json
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.names import canonical_accelerator
 from arbiter.domain.as_of import AsOf
@@ -91,29 +91,13 @@ PRICE_FIELDS: tuple[PriceField, ...] = (
 
 def parse(data: bytes, ctx: FeedContext) -> FeedResult:
     """Parse one ``gpuTypes`` response; every GPU type becomes offers, a skip or an unmap."""
-    gpu_types = _gpu_types(_load(data, ctx), ctx)
+    gpu_types = _gpu_types(load_json(data, ctx, _ENVELOPE), ctx)
     reader = _Reader(ctx)
     for index, gpu_type in enumerate(gpu_types):
         reader.read(gpu_type, f"data.gpuTypes[{index}]")
     return FeedResult(
         source=reader.source, file=ctx.file, offers=tuple(reader.offers), tally=reader.tally
     )
-
-
-def _load(data: bytes, ctx: FeedContext) -> Any:
-    if not data.strip():
-        raise FeedError("the file is empty", file=ctx.file, valid=_ENVELOPE)
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise FeedError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
-            " the file may be truncated",
-            file=ctx.file,
-            valid=_ENVELOPE,
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8/16/32 text
-        raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=_ENVELOPE) from None
 
 
 def _gpu_types(doc: Any, ctx: FeedContext) -> list[Any]:

@@ -1,0 +1,47 @@
+"""Reading the JSON envelope of a feed: bad bytes become one clear :class:`FeedError`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from arbiter.catalog.feeds.context import FeedContext
+from arbiter.domain.errors import FeedError
+
+
+def load_json(data: bytes, ctx: FeedContext, valid: str) -> Any:
+    """The parsed JSON of ``data``; empty, truncated or non-text input raises."""
+    if not data.strip():
+        raise FeedError("the file is empty", file=ctx.file, valid=valid)
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise FeedError(
+            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
+            " the file may be truncated",
+            file=ctx.file,
+            valid=valid,
+        ) from None
+    except ValueError as exc:  # bytes that are not UTF-8/16/32 text
+        raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=valid) from None
+
+
+def load_json_object(data: bytes, ctx: FeedContext, valid: str) -> dict[str, Any]:
+    """The top-level JSON object of ``data``; anything but an object raises."""
+    doc = load_json(data, ctx, valid)
+    if not isinstance(doc, dict):
+        raise FeedError(
+            f"the top level is a JSON {type(doc).__name__}, not an object",
+            file=ctx.file,
+            valid=valid,
+        )
+    return doc
+
+
+def list_field(data: bytes, key: str, ctx: FeedContext, valid: str) -> list[Any]:
+    """The list under top-level ``key`` (Azure ``Items``, GCP ``skus``)."""
+    value = load_json_object(data, ctx, valid).get(key)
+    if not isinstance(value, list):
+        found = "missing" if value is None else f"a {type(value).__name__}"
+        raise FeedError(f"{key} is {found}, not a list", file=ctx.file, field=key, valid=valid)
+    return value
