@@ -31,7 +31,7 @@ from arbiter.catalog.feeds.aws_price_list import (
     region_of_location,
 )
 from arbiter.catalog.feeds.context import FeedContext
-from arbiter.catalog.feeds.json_feed import load_json_object
+from arbiter.catalog.feeds.json_feed import load_json_object, string_field
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf
@@ -367,19 +367,6 @@ def _as_object(value: Any, ctx: FeedContext, where: str) -> dict[str, Any]:
     return value
 
 
-def _string(container: dict[str, Any], name: str, ctx: FeedContext, record: str) -> str:
-    value = container.get(name, "")
-    if not isinstance(value, str):
-        raise FeedError(
-            f"{name} is a JSON {type(value).__name__}, not a string",
-            file=ctx.file,
-            record=record,
-            field=name,
-            valid="a string",
-        )
-    return value
-
-
 def _json_product(products: dict[str, Any], sku: str, ctx: FeedContext, record: str) -> _Product:
     raw = products.get(sku)
     if raw is None:
@@ -393,10 +380,10 @@ def _json_product(products: dict[str, Any], sku: str, ctx: FeedContext, record: 
     attributes = _as_object(product.get("attributes", {}), ctx, f"products.{sku}.attributes")
     where = f"products.{sku}.attributes"
     values = {
-        name: _string(attributes, json_name, ctx, where)
+        name: string_field(attributes, json_name, ctx, where)
         for name, (json_name, _) in _ATTRIBUTE_NAMES.items()
     }
-    family = _string(product, "productFamily", ctx, f"products.{sku}")
+    family = string_field(product, "productFamily", ctx, f"products.{sku}")
     return _Product(sku=sku, family=family, **values)
 
 
@@ -407,11 +394,11 @@ def _json_term(raw: Any, term_type: str, ctx: FeedContext, record: str) -> _Term
     out = _Term(
         record=record,
         term_type=term_type,
-        code=_string(term, "offerTermCode", ctx, record),
-        effective_date=_string(term, "effectiveDate", ctx, record),
-        lease=_string(attributes, "LeaseContractLength", ctx, where),
-        offering_class=_string(attributes, "OfferingClass", ctx, where),
-        purchase_option=_string(attributes, "PurchaseOption", ctx, where),
+        code=string_field(term, "offerTermCode", ctx, record),
+        effective_date=string_field(term, "effectiveDate", ctx, record),
+        lease=string_field(attributes, "LeaseContractLength", ctx, where),
+        offering_class=string_field(attributes, "OfferingClass", ctx, where),
+        purchase_option=string_field(attributes, "PurchaseOption", ctx, where),
         attr_prefix="termAttributes.",
     )
     dimensions = _as_object(term.get("priceDimensions"), ctx, f"{record}.priceDimensions")
@@ -437,7 +424,7 @@ def _json_term(raw: Any, term_type: str, ctx: FeedContext, record: str) -> _Term
                 field="pricePerUnit.USD",
                 valid=PRICE_VALID,
             )
-        unit = _string(dim, "unit", ctx, dim_record)
+        unit = string_field(dim, "unit", ctx, dim_record)
         out.dimensions.append(_Dimension(unit, parse_usd(usd, ctx, dim_record, "pricePerUnit.USD")))
     return out
 

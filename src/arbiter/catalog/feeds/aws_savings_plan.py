@@ -23,7 +23,7 @@ from arbiter.catalog.feeds.aws_price_list import (
     region_of_location,
 )
 from arbiter.catalog.feeds.context import FeedContext
-from arbiter.catalog.feeds.json_feed import load_json_object
+from arbiter.catalog.feeds.json_feed import load_json_object, string_field
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf
@@ -321,8 +321,8 @@ def _classify(instance_type: str, known_accelerators: frozenset[str]) -> Instanc
 def _json_rates(
     plan: dict[str, Any], products: dict[str, dict[str, Any]], ctx: FeedContext, where: str
 ) -> list[_Rate]:
-    sku = _text(plan, "sku", ctx, where)
-    description = _text(plan, "description", ctx, where)
+    sku = string_field(plan, "sku", ctx, where)
+    description = string_field(plan, "description", ctx, where)
     lease = _object(plan.get("leaseContractLength"), ctx, where, "leaseContractLength")
     duration = lease.get("duration")
     if isinstance(duration, bool) or not isinstance(duration, int | str):
@@ -343,10 +343,10 @@ def _json_rates(
     common = {
         "plan_sku": sku,
         "description": description,
-        "effective_date": _text(plan, "effectiveDate", ctx, where),
+        "effective_date": string_field(plan, "effectiveDate", ctx, where),
         "purchase_option": purchase_option,
         "lease": str(duration),
-        "lease_unit": _text(lease, "unit", ctx, f"{where}.leaseContractLength"),
+        "lease_unit": string_field(lease, "unit", ctx, f"{where}.leaseContractLength"),
         "plan_family": family if isinstance(family, str) else "",
     }
     rates = []
@@ -357,16 +357,16 @@ def _json_rates(
         rates.append(
             _Rate(
                 record=record,
-                rate_code=_text(rate, "rateCode", ctx, record),
+                rate_code=string_field(rate, "rateCode", ctx, record),
                 usd=_json_price(price.get("price"), ctx, record),
-                currency=_text(price, "currency", ctx, f"{record}.discountedRate"),
-                unit=_text(rate, "unit", ctx, record),
-                service_code=_text(rate, "discountedServiceCode", ctx, record),
-                usage_type=_text(rate, "discountedUsageType", ctx, record),
-                operation=_text(rate, "discountedOperation", ctx, record),
-                region_code=_text(rate, "discountedRegionCode", ctx, record),
+                currency=string_field(price, "currency", ctx, f"{record}.discountedRate"),
+                unit=string_field(rate, "unit", ctx, record),
+                service_code=string_field(rate, "discountedServiceCode", ctx, record),
+                usage_type=string_field(rate, "discountedUsageType", ctx, record),
+                operation=string_field(rate, "discountedOperation", ctx, record),
+                region_code=string_field(rate, "discountedRegionCode", ctx, record),
                 location="",
-                instance_type=_text(rate, "discountedInstanceType", ctx, record),
+                instance_type=string_field(rate, "discountedInstanceType", ctx, record),
                 **common,
             )
         )
@@ -411,17 +411,4 @@ def _list(value: Any, ctx: FeedContext, record: str) -> list[Any]:
     if not isinstance(value, list):
         found = "missing" if value is None else f"a JSON {type(value).__name__}"
         raise FeedError(f"{found}, not a list", file=ctx.file, record=record, valid=_JSON_VALID)
-    return value
-
-
-def _text(container: dict[str, Any], name: str, ctx: FeedContext, record: str) -> str:
-    value = container.get(name, "")
-    if not isinstance(value, str):
-        raise FeedError(
-            f"{name} is a JSON {type(value).__name__}, not a string",
-            file=ctx.file,
-            record=record,
-            field=name,
-            valid="a string",
-        )
     return value

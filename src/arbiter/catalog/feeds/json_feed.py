@@ -45,3 +45,17 @@ def list_field(data: bytes, key: str, ctx: FeedContext, valid: str) -> list[Any]
         found = "missing" if value is None else f"a {type(value).__name__}"
         raise FeedError(f"{key} is {found}, not a list", file=ctx.file, field=key, valid=valid)
     return value
+
+
+def string_field(container: dict[str, Any], name: str, ctx: FeedContext, record: str) -> str:
+    """``container[name]`` as a string (``""`` when absent); any other JSON type raises."""
+    value = container.get(name, "")
+    if not isinstance(value, str):
+        raise FeedError(
+            f"{name} is a JSON {type(value).__name__}, not a string",
+            file=ctx.file,
+            record=record,
+            field=name,
+            valid="a string",
+        )
+    return value
