@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest catalog bench clean
+.PHONY: demo test lint typecheck layers pytest catalog calibration fit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ pytest: $(STAMP)
 
 catalog: $(STAMP)
 	$(BIN)/python scripts/build_catalog.py
+
+calibration: $(STAMP)
+	$(BIN)/python scripts/convert_calibration.py
+
+fit: $(STAMP)
+	$(BIN)/python scripts/fit_perf.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

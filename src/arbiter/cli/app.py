@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from arbiter import __version__
-from arbiter.cli import catalog_cmd
+from arbiter.cli import catalog_cmd, estimate_cmd, perf_cmd
 from arbiter.domain.errors import ArbiterError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(perf_cmd.app, name="perf")
+app.command("estimate")(estimate_cmd.estimate)
 
 _STATE = {"debug": False}
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from arbiter.catalog.diff import diff_catalogs
 from arbiter.catalog.feeds.registry import SOURCES
@@ -16,42 +14,18 @@ from arbiter.catalog.importing import import_feeds
 from arbiter.catalog.names import resolve_provider
 from arbiter.catalog.query import SORT_KEYS, OfferQuery, OfferTable
 from arbiter.cli import catalog_views as views
-from arbiter.cli.settings import Settings
+from arbiter.cli import shared
+from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError, UnknownNameError
-from arbiter.store import CatalogStore, default_db_url
 
 app = typer.Typer(
     help="The compute catalog: accelerators, offers, feeds and versions.", no_args_is_help=True
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-VersionOpt = Annotated[
-    str | None, typer.Option("--version", "-V", help="Catalog version (default: the current one).")
-]
-
-
-def _settings() -> Settings:
-    return Settings.from_env(os.environ)
-
-
-def _store(settings: Settings) -> CatalogStore:
-    return CatalogStore(settings.db_url or default_db_url(settings.env))
-
-
-# Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
-# (a log, a pipe, CI): give them room there; a terminal keeps its own width.
-PIPE_WIDTH = 180
-
-
-def _out() -> Console:
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = PIPE_WIDTH
-    return console
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+_settings = shared.settings
+_store = shared.store
+_out = shared.out
+_err = shared.err
 
 
 @app.command("accelerators")

@@ -1,0 +1,193 @@
+"""Tables and JSON records for ``arbiter estimate`` and ``arbiter perf``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from arbiter.domain.model_arch import ModelArch
+from arbiter.domain.workload import Workload
+from arbiter.perf.estimate import Estimate
+from arbiter.perf.validation import ValidationReport
+
+
+def _num(value: float | None, fmt: str = ",.0f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def estimate_record(e: Estimate) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "accelerator": e.accelerator,
+        "vendor": e.vendor,
+        "platform": e.platform,
+        "feasible": e.feasible,
+        "precision": e.precision,
+        "source": e.source,
+    }
+    if not e.feasible:
+        record["reason"] = e.reason
+        return record
+    layout = e.layout
+    record |= {
+        "chips": e.chips,
+        "layout": None
+        if layout is None
+        else {
+            "tp": layout.tp,
+            "cp": layout.cp,
+            "pp": layout.pp,
+            "replicas": layout.replicas,
+            "recompute": layout.recompute,
+            "sharded_optimizer": layout.sharded_optimizer,
+            "batch": layout.batch,
+        },
+        "tokens_per_s": e.tokens_per_s,
+        "hours": e.hours,
+        "hbm_gb_per_chip": e.hbm_gb_per_chip,
+        "ttft_s": e.ttft_s,
+        "tpot_s": e.tpot_s,
+        "offer": None
+        if e.offer is None
+        else {
+            "offer_id": e.offer.offer_id,
+            "provider": e.offer.provider,
+            "region": e.offer.region,
+            "instance_type": e.offer.instance_type,
+            "price_regime": e.offer.price_regime,
+            "usd_per_accelerator_hour": e.offer.usd_per_accelerator_hour,
+            "instances": e.instances,
+        },
+        "usd_per_job": e.usd_per_job,
+        "usd_per_million_tokens": e.usd_per_million_tokens,
+        "notes": list(e.notes),
+    }
+    return record
+
+
+def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dict[str, Any]:
+    feasible = [e for e in estimates if e.feasible]
+    return {
+        "name": w.name,
+        "kind": w.kind.value,
+        "model": w.model.name,
+        "precision": w.precision.value,
+        "work_tokens": w.work_tokens,
+        "unit": "trained tokens" if w.kind.value in ("train", "finetune") else "generated tokens",
+        "estimates": [estimate_record(e) for e in feasible[:top]],
+        "infeasible": [
+            {"accelerator": e.accelerator, "reason": e.reason} for e in estimates if not e.feasible
+        ],
+    }
+
+
+def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Table:
+    unit = "trained" if w.kind.value in ("train", "finetune") else "generated"
+    table = Table(
+        title=(
+            f"{w.name}: {w.kind.value} {w.model.name} {w.precision.value}, "
+            f"{w.work_tokens:,.3g} {unit} tokens"
+        ),
+        title_justify="left",
+    )
+    for col, justify in (
+        ("#", "right"),
+        ("accelerator", "left"),
+        ("chips", "right"),
+        ("layout", "left"),
+        ("tokens/s", "right"),
+        ("hours", "right"),
+        ("HBM GB/chip", "right"),
+        ("cheapest offer", "left"),
+        ("$/chip-h", "right"),
+        ("USD per job", "right"),
+        ("$/M tokens", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for rank, e in enumerate([e for e in estimates if e.feasible][:top], start=1):
+        offer = e.offer
+        where = "-" if offer is None else f"{offer.provider} {offer.region} {offer.price_regime}"
+        layout = "measured" if e.source == "measured" else (e.layout.text if e.layout else "-")
+        table.add_row(
+            str(rank),
+            e.accelerator + ("*" if e.notes else ""),
+            f"{e.chips:,}",
+            layout,
+            _num(e.tokens_per_s),
+            _num(e.hours, ",.1f"),
+            _num(e.hbm_gb_per_chip or None, ".0f"),
+            where,
+            _num(None if offer is None else offer.usd_per_accelerator_hour, ".2f"),
+            _num(e.usd_per_job),
+            _num(e.usd_per_million_tokens, ",.3f"),
+        )
+    return table
+
+
+def notes_lines(estimates: Sequence[Estimate], top: int) -> list[str]:
+    lines: list[str] = []
+    for e in [e for e in estimates if e.feasible][:top]:
+        lines.extend(f"  * {e.accelerator}: {note}" for note in e.notes)
+    infeasible = [e for e in estimates if not e.feasible]
+    if infeasible:
+        lines.append("  not feasible:")
+        lines.extend(f"    {e.accelerator}: {e.reason}" for e in infeasible)
+    return lines
+
+
+def validation_table(report: ValidationReport) -> Table:
+    table = Table(title=f"{len(report.results)} cases predicted", title_justify="left")
+    for col in ("case", "accelerator", "metric", "predicted", "published", "error"):
+        table.add_column(
+            col, justify="left" if col in ("case", "accelerator", "metric") else "right"
+        )
+    for r in report.results:
+        flag = " (outlier)" if r.case_id in report.outliers else ""
+        table.add_row(
+            r.case_id + flag,
+            r.accelerator,
+            r.metric,
+            f"{r.predicted:,.4g}",
+            f"{r.published:,.4g}",
+            f"{100 * r.error_share:+.1f}%",
+        )
+    return table
+
+
+def mape_table(report: ValidationReport, attribute: str) -> Table:
+    table = Table(title=f"MAPE by {attribute}", title_justify="left")
+    table.add_column(attribute)
+    table.add_column("cases", justify="right")
+    table.add_column("MAPE", justify="right")
+    counts = report.count_by(attribute)
+    for key, value in report.mape_by(attribute).items():
+        table.add_row(key, str(counts[key]), f"{100 * value:.1f}%")
+    return table
+
+
+def models_table(models: Sequence[ModelArch]) -> Table:
+    table = Table(title=f"{len(models)} models", title_justify="left")
+    for col in (
+        "model",
+        "params B",
+        "active B",
+        "layers",
+        "d_model",
+        "heads/kv",
+        "attention",
+        "KV KiB/token bf16",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "attention") else "right")
+    for m in models:
+        table.add_row(
+            m.name,
+            f"{m.params_total / 1e9:,.1f}",
+            f"{m.params_active / 1e9:,.1f}",
+            str(m.n_layers),
+            str(m.d_model),
+            f"{m.n_heads}/{m.n_kv_heads}",
+            m.attention.value + (f" MoE {m.n_active_experts}/{m.n_experts}" if m.is_moe else ""),
+            f"{m.kv_cache_bytes_per_token(2) / 1024:,.0f}",
+        )
+    return table

@@ -1,0 +1,1 @@
+"""Performance model: throughput, memory and cost per unit of work on every chip."""

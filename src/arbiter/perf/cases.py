@@ -1,0 +1,433 @@
+"""Benchmark cases: published performance results in one checked format.
+
+A case file is a CSV with exactly these columns, in this order::
+
+    case_id, source, kind, model, precision, accelerator, accelerator_count,
+    input_tokens, output_tokens, seq_len, ttft_limit_s, tpot_limit_s, metric, value
+
+One row is one published result on one system:
+
+``case_id``
+    unique id, no spaces (the calibration file uses ``mlpinf-v4.1-llama2-70b-offline-amd-1``).
+``source``
+    where the number was published (URL).
+``kind``
+    what was run, a :class:`CaseKind`: ``infer_offline`` (maximum throughput, no latency
+    limit), ``infer_server`` (Poisson arrivals under p99 TTFT/TPOT limits),
+    ``infer_interactive`` (the same under tighter limits), ``infer_latency`` (batch-1
+    decode), ``train`` (full-parameter pre-training) or ``finetune_lora`` (LoRA fine-tuning).
+``model``, ``accelerator``
+    names as the source gives them after conversion; this module keeps them as strings and
+    does not check them against the model registry or the catalog (the calibration code
+    skips unknown ones with a reason).
+``precision``
+    number format of weights and matmuls: ``bf16``, ``fp16``, ``fp8`` or ``fp4``
+    (:class:`arbiter.domain.workload.Precision`).
+``accelerator_count``
+    chips in the whole system, a whole number >= 1.
+``input_tokens``, ``output_tokens``
+    mean prompt and generated tokens per request; required for the infer kinds, empty
+    for the train kinds.
+``seq_len``
+    training sequence length in tokens, a whole number; required for the train kinds,
+    empty for the infer kinds.
+``ttft_limit_s``, ``tpot_limit_s``
+    p99 latency limits in seconds (time to first token, time per output token); only
+    ``infer_server`` and ``infer_interactive`` may have them; empty means no limit.
+``metric``
+    what ``value`` measures, a :class:`CaseMetric` that must fit the kind:
+    ``output_tokens_per_s`` (generated tokens/s of the whole system) or ``tpot_s``
+    (seconds per output token) for the infer kinds; ``train_tokens_per_s`` (trained
+    tokens/s of the whole system), ``mfu`` (model FLOPs utilisation, a share in (0, 1])
+    or ``achieved_tflops_per_chip`` (model TFLOPS per chip) for the train kinds.
+``value``
+    the published number, > 0.
+
+All numbers must be finite and positive. :func:`parse_cases` rejects anything else with
+an :class:`~arbiter.domain.errors.InputError` naming the file, the row (row 1 is the first
+row after the header) and the column, and saying what is valid. :func:`write_cases` writes
+numbers in their shortest form (``294``, not ``294.0``; ``0.552``), so a file written by it
+reads back to the same cases and writes to the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from arbiter.domain.errors import InputError
+from arbiter.domain.workload import Precision
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "source",
+    "kind",
+    "model",
+    "precision",
+    "accelerator",
+    "accelerator_count",
+    "input_tokens",
+    "output_tokens",
+    "seq_len",
+    "ttft_limit_s",
+    "tpot_limit_s",
+    "metric",
+    "value",
+)
+
+
+class CaseKind(enum.StrEnum):
+    """What the published run did."""
+
+    INFER_OFFLINE = "infer_offline"
+    INFER_SERVER = "infer_server"
+    INFER_INTERACTIVE = "infer_interactive"
+    INFER_LATENCY = "infer_latency"
+    TRAIN = "train"
+    FINETUNE_LORA = "finetune_lora"
+
+    @property
+    def is_inference(self) -> bool:
+        return self in _INFER_KINDS
+
+    @property
+    def is_training(self) -> bool:
+        return not self.is_inference
+
+
+class CaseMetric(enum.StrEnum):
+    """What a case's ``value`` measures."""
+
+    OUTPUT_TOKENS_PER_S = "output_tokens_per_s"  # generated tokens/s, whole system
+    TRAIN_TOKENS_PER_S = "train_tokens_per_s"  # trained tokens/s, whole system
+    MFU = "mfu"  # model FLOPs utilisation, a share in (0, 1]
+    ACHIEVED_TFLOPS_PER_CHIP = "achieved_tflops_per_chip"  # model TFLOPS per chip
+    TPOT_S = "tpot_s"  # seconds per output token
+
+
+_INFER_KINDS = frozenset(
+    {
+        CaseKind.INFER_OFFLINE,
+        CaseKind.INFER_SERVER,
+        CaseKind.INFER_INTERACTIVE,
+        CaseKind.INFER_LATENCY,
+    }
+)
+_LIMITED_KINDS = frozenset({CaseKind.INFER_SERVER, CaseKind.INFER_INTERACTIVE})
+INFER_METRICS: tuple[CaseMetric, ...] = (CaseMetric.OUTPUT_TOKENS_PER_S, CaseMetric.TPOT_S)
+TRAIN_METRICS: tuple[CaseMetric, ...] = (
+    CaseMetric.TRAIN_TOKENS_PER_S,
+    CaseMetric.MFU,
+    CaseMetric.ACHIEVED_TFLOPS_PER_CHIP,
+)
+
+
+def metrics_for(kind: CaseKind) -> tuple[CaseMetric, ...]:
+    """The metrics a case of ``kind`` may report."""
+    return INFER_METRICS if kind.is_inference else TRAIN_METRICS
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkCase:
+    """One published result; see the module docstring for every field's meaning and unit."""
+
+    case_id: str
+    source: str
+    kind: CaseKind
+    model: str
+    precision: Precision
+    accelerator: str
+    accelerator_count: int
+    input_tokens: float | None
+    output_tokens: float | None
+    seq_len: int | None
+    ttft_limit_s: float | None
+    tpot_limit_s: float | None
+    metric: CaseMetric
+    value: float
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_cases(path: Path) -> tuple[BenchmarkCase, ...]:
+    """The cases in the CSV file at ``path``, validated; errors name the file and row."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("the file does not exist", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte {exc.start})", file=str(path), valid="a UTF-8 CSV file"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
+    return parse_cases(text, file=str(path))
+
+
+def parse_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
+    """The cases in CSV ``text``; ``file`` names it in error messages."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    cases: list[BenchmarkCase] = []
+    first_row: dict[str, int] = {}
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError("the file is empty", file=file, valid=_HEADER)
+        _check_header([h.strip() for h in header], file)
+        number = 0
+        for fields in reader:
+            if not any(f.strip() for f in fields):
+                continue  # a blank line is not a row
+            number += 1
+            if len(fields) != len(COLUMNS):
+                raise InputError(
+                    f"the row has {len(fields)} fields but the header has {len(COLUMNS)}",
+                    file=file,
+                    field=f"row {number}",
+                    valid="one value per header column",
+                )
+            row = _Row(dict(zip(COLUMNS, fields, strict=True)), number, file)
+            case = row.case()
+            if case.case_id in first_row:
+                raise row.error(
+                    "case_id",
+                    f"{case.case_id!r} is already the id of row {first_row[case.case_id]}",
+                    "an id used by no other row",
+                )
+            first_row[case.case_id] = number
+            cases.append(case)
+    except csv.Error as exc:
+        raise InputError(
+            f"malformed CSV ({exc})",
+            file=file,
+            field=f"line {reader.line_num}",
+            valid="RFC 4180 CSV",
+        ) from None
+    return tuple(cases)
+
+
+_HEADER = ",".join(COLUMNS)
+
+
+def _check_header(header: list[str], file: str) -> None:
+    if tuple(header) == COLUMNS:
+        return
+    missing = [c for c in COLUMNS if c not in header]
+    unexpected = [c for c in header if c not in COLUMNS]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected column(s) {', '.join(repr(c) for c in unexpected)}")
+    if duplicated:
+        problems.append(f"repeated column(s) {', '.join(duplicated)}")
+    if not problems:
+        problems.append("the columns are out of order")
+    raise InputError(
+        f"the header is wrong: {'; '.join(problems)}",
+        file=file,
+        field="header",
+        valid=f"exactly these columns in this order: {_HEADER}",
+    )
+
+
+class _Row:
+    """Typed values of one data row; a bad value raises an InputError naming row and column."""
+
+    def __init__(self, raw: dict[str, str], number: int, file: str) -> None:
+        self.raw = {k: v.strip() for k, v in raw.items()}
+        self.row_number = number
+        self.file = file
+
+    def case(self) -> BenchmarkCase:
+        case = BenchmarkCase(
+            case_id=self.case_id(),
+            source=self.text("source", "where the result was published, e.g. a URL"),
+            kind=self.choice("kind", CaseKind),
+            model=self.text("model", "a model name, e.g. llama-2-70b"),
+            precision=self.choice("precision", Precision),
+            accelerator=self.text("accelerator", "an accelerator name, e.g. H100-SXM"),
+            accelerator_count=self.count(),
+            input_tokens=self.number("input_tokens"),
+            output_tokens=self.number("output_tokens"),
+            seq_len=self.integer("seq_len"),
+            ttft_limit_s=self.number("ttft_limit_s"),
+            tpot_limit_s=self.number("tpot_limit_s"),
+            metric=self.choice("metric", CaseMetric),
+            value=self.value(),
+        )
+        self.check_kind(case)
+        return case
+
+    def case_id(self) -> str:
+        text = self.raw["case_id"]
+        valid = "a non-empty id without spaces, unique in the file"
+        if not text:
+            raise self.error("case_id", "the id is empty", valid)
+        if any(c.isspace() for c in text):
+            raise self.error("case_id", f"{text!r} contains a space", valid)
+        return text
+
+    def text(self, column: str, valid: str) -> str:
+        text = self.raw[column]
+        if not text:
+            raise self.error(column, "the value is empty", valid)
+        return text
+
+    def choice(self, column: str, enum_type: type[_E]) -> _E:
+        text = self.raw[column]
+        try:
+            return enum_type(text)
+        except ValueError:
+            what = f"{text!r} is not a {column}" if text else f"the {column} is empty"
+            raise self.error(column, what, ", ".join(e.value for e in enum_type)) from None
+
+    def number(self, column: str, valid: str = "empty, or a number > 0") -> float | None:
+        text = self.raw[column]
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(column, f"{text!r} is not a number", valid) from None
+        if not math.isfinite(value) or value <= 0:
+            raise self.error(column, f"{text} is not a finite number > 0", valid)
+        return value
+
+    def integer(self, column: str) -> int | None:
+        value = self.number(column, "empty, or a whole number >= 1")
+        if value is None:
+            return None
+        if not value.is_integer():
+            raise self.error(
+                column, f"{self.raw[column]} is not a whole number", "empty, or a whole number >= 1"
+            )
+        return int(value)
+
+    def count(self) -> int:
+        valid = "a whole number >= 1 (chips in the whole system)"
+        text = self.raw["accelerator_count"]
+        if not text:
+            raise self.error("accelerator_count", "the count is empty", valid)
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error("accelerator_count", f"{text!r} is not a number", valid) from None
+        if not math.isfinite(value) or not value.is_integer() or value < 1:
+            raise self.error("accelerator_count", f"{text} is not a whole number >= 1", valid)
+        return int(value)
+
+    def value(self) -> float:
+        value = self.number("value", "a number > 0 in the metric's unit")
+        if value is None:
+            raise self.error("value", "the value is empty", "a number > 0 in the metric's unit")
+        return value
+
+    def check_kind(self, case: BenchmarkCase) -> None:
+        kind = case.kind
+        allowed = metrics_for(kind)
+        if case.metric not in allowed:
+            raise self.error(
+                "metric",
+                f"{case.metric.value} does not fit kind {kind.value}",
+                f"for {kind.value}: {', '.join(m.value for m in allowed)}",
+            )
+        if case.metric is CaseMetric.MFU and case.value > 1:
+            raise self.error(
+                "value",
+                f"an mfu of {self.raw['value']} is above 1",
+                "a share in (0, 1], e.g. 0.552 for 55.2%",
+            )
+        if kind.is_inference:
+            for column in ("input_tokens", "output_tokens"):
+                if not self.raw[column]:
+                    raise self.error(
+                        column,
+                        f"kind {kind.value} needs mean {column.replace('_', ' ')} per request",
+                        "a number > 0",
+                    )
+            if self.raw["seq_len"]:
+                raise self.error(
+                    "seq_len",
+                    f"kind {kind.value} has no training sequence length",
+                    "empty for the infer kinds (use input_tokens and output_tokens)",
+                )
+        else:
+            if not self.raw["seq_len"]:
+                raise self.error(
+                    "seq_len",
+                    f"kind {kind.value} needs the training sequence length",
+                    "a whole number >= 1 (tokens)",
+                )
+            for column in ("input_tokens", "output_tokens"):
+                if self.raw[column]:
+                    raise self.error(
+                        column,
+                        f"kind {kind.value} has no {column.replace('_', ' ')}",
+                        "empty for the train kinds (use seq_len)",
+                    )
+        if kind not in _LIMITED_KINDS:
+            for column in ("ttft_limit_s", "tpot_limit_s"):
+                if self.raw[column]:
+                    raise self.error(
+                        column,
+                        f"kind {kind.value} has no latency limit",
+                        "empty, except for infer_server and infer_interactive",
+                    )
+
+    def error(self, column: str, message: str, valid: str) -> InputError:
+        return InputError(
+            message, file=self.file, field=f"row {self.row_number}, column {column}", valid=valid
+        )
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def format_number(value: float | None) -> str:
+    """``value`` in its shortest exact form: whole numbers without ``.0``, empty for None."""
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(float(value))
+
+
+def case_row(case: BenchmarkCase) -> list[str]:
+    """The CSV fields of ``case``, in :data:`COLUMNS` order."""
+    return [
+        case.case_id,
+        case.source,
+        case.kind.value,
+        case.model,
+        case.precision.value,
+        case.accelerator,
+        str(case.accelerator_count),
+        format_number(case.input_tokens),
+        format_number(case.output_tokens),
+        format_number(case.seq_len),
+        format_number(case.ttft_limit_s),
+        format_number(case.tpot_limit_s),
+        case.metric.value,
+        format_number(case.value),
+    ]
+
+
+def write_cases(cases: Iterable[BenchmarkCase]) -> str:
+    """``cases`` as CSV text, in the order given; byte-stable (``\\n`` line ends)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for case in cases:
+        writer.writerow(case_row(case))
+    return out.getvalue()

@@ -1,0 +1,156 @@
+"""Fit the efficiency parameters on benchmark cases (robust least squares, SciPy).
+
+Residuals are ``predicted / published - 1`` per case (the error MAPE averages), with a
+soft-L1 loss so a few badly missed cases do not drag the fit. Outlier submissions (the
+same chips reported at under half their peers' speed, ``validation.outlier_cases``) are
+left out of the fit; validation still reports them. Each platform parameter is shrunk
+toward a pooled all-platform value with the weight of ``PRIOR_CASES`` cases: a platform
+with many results is fitted by them, a platform with none takes the pooled value, and
+one with two or three lands in between.
+This keeps per-platform parameters few, physical and hard to over-fit.
+
+SciPy is needed only here (``pip install arbiter[dev]``); the model itself is NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.perf.cases import BenchmarkCase
+from arbiter.perf.efficiency import (
+    PLATFORM_PARAMETERS,
+    PLATFORMS,
+    PRIOR,
+    Efficiency,
+)
+from arbiter.perf.predict import Question, Unpredictable, predict
+from arbiter.perf.validation import outlier_cases, question_for
+
+PRIOR_CASES = 3.0
+SOFT_L1_SCALE = 0.05  # residuals beyond ~5% count linearly: close to the MAPE itself
+FITTED_GLOBALS = (
+    "train_bf16_share",
+    "inference_bf16_share",
+    "server_utilisation",
+    "scale_loss_per_doubling",
+)
+BOUNDS = {
+    "train_matmul_efficiency": (0.1, 0.95),
+    "prefill_efficiency": (0.1, 0.95),
+    "decode_compute_efficiency": (0.05, 0.95),
+    "decode_bandwidth_utilisation": (0.2, 0.95),
+    "train_bf16_share": (0.0, 1.0),
+    "inference_bf16_share": (0.0, 1.0),
+    "server_utilisation": (0.4, 1.0),
+    "scale_loss_per_doubling": (0.0, 0.5),
+}
+SIGNIFICANT_DIGITS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    efficiency: Efficiency
+    cases_used: int
+    cases_by_platform: dict[str, int]
+    outliers: tuple[str, ...] = ()
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+
+
+def _layout() -> list[tuple[str, str]]:
+    """Parameter vector: (platform, parameter) pairs, pooled values, then globals."""
+    names = [(p, k) for p in PLATFORMS for k in PLATFORM_PARAMETERS]
+    names += [("pooled", k) for k in PLATFORM_PARAMETERS]
+    names += [("global", k) for k in FITTED_GLOBALS]
+    return names
+
+
+def _efficiency(x: np.ndarray, names: list[tuple[str, str]]) -> Efficiency:
+    platform: dict[str, dict[str, float]] = {p: {} for p in PLATFORMS}
+    globals_ = dict(PRIOR.globals_)
+    for (scope, key), value in zip(names, x, strict=True):
+        if scope in platform:
+            platform[scope][key] = float(value)
+        elif scope == "global":
+            globals_[key] = float(value)
+    return Efficiency(platform=platform, globals_=globals_)
+
+
+def fit(
+    cases: Sequence[BenchmarkCase], accelerators: Mapping[str, Accelerator], *, source: str
+) -> FitResult:
+    from scipy.optimize import (  # type: ignore[import-untyped]  # noqa: PLC0415 - dev extra only
+        least_squares,
+    )
+
+    questions: list[tuple[Question, float]] = []
+    outliers = outlier_cases(cases)
+    for case in cases:
+        if case.case_id in outliers:
+            continue
+        try:
+            questions.append((question_for(case, accelerators), case.value))
+        except Unpredictable:
+            continue
+    names = _layout()
+    x0 = np.array(
+        [PRIOR.globals_[k] if s == "global" else PRIOR.platform["cuda"][k] for s, k in names]
+    )
+    lower = np.array([BOUNDS[k][0] for _, k in names])
+    upper = np.array([BOUNDS[k][1] for _, k in names])
+    pooled_index = {k: names.index(("pooled", k)) for k in PLATFORM_PARAMETERS}
+    shrink = math.sqrt(PRIOR_CASES)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        eff = _efficiency(x, names)
+        out = []
+        for q, published in questions:
+            try:
+                value = predict(q, eff)
+            except Unpredictable:
+                value = published * 1e-3  # a layout that vanished is a large, finite miss
+            out.append(value / published - 1.0)
+        for i, (scope, key) in enumerate(names):
+            if scope in PLATFORMS:
+                out.append(shrink * math.log(x[i] / x[pooled_index[key]]))
+        return np.array(out)
+
+    solution = least_squares(
+        residuals,
+        x0,
+        bounds=(lower, upper),
+        loss="soft_l1",
+        f_scale=SOFT_L1_SCALE,
+        diff_step=1e-4,
+        xtol=1e-10,
+        ftol=1e-10,
+        max_nfev=400,
+    )
+    x = np.array([_round(v) for v in solution.x])
+    eff = _efficiency(x, names)
+    counts = dict.fromkeys(PLATFORMS, 0)
+    for q, _ in questions:
+        counts[q.accelerator.platform.value] += 1
+    notes = {
+        "method": (
+            "robust least squares (soft L1, scale "
+            f"{SOFT_L1_SCALE}) on predicted/published - 1; platform values shrunk toward "
+            f"the pooled value with the weight of {PRIOR_CASES:g} cases"
+        ),
+        "latency_headroom": "prior, not fitted: the calibration set has no latency-bound rows",
+        "cases_by_platform": ", ".join(f"{p} {n}" for p, n in counts.items()),
+    }
+    result = Efficiency(platform=eff.platform, globals_=eff.globals_, fitted_on=source, notes=notes)
+    return FitResult(
+        efficiency=result,
+        cases_used=len(questions),
+        cases_by_platform=counts,
+        outliers=tuple(sorted(outliers)),
+    )

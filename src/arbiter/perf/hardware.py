@@ -1,0 +1,130 @@
+"""Per-chip figures the performance model needs, as arrays over accelerators.
+
+Compute peaks come from the accelerator table; the fabric (how many chips share the fast
+scale-up link, and the scale-out bandwidth per chip) from ``data/fabric.csv``, whose
+``basis`` column says where each figure comes from.
+
+A chip without the requested number format falls back to the next wider one it has
+(FP4 -> FP8 -> BF16, FP16 -> BF16), and the estimate says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.workload import Precision
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+TERA = 1e12
+GIGA = 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Fabric:
+    """How chips talk: ``scale_up_chips`` share the fast link; beyond that, the NIC."""
+
+    scale_up_chips: int
+    scale_up_gbytes_per_s: float | None
+    scale_out_gbytes_per_s: float
+    basis: str
+
+
+@functools.cache
+def default_fabric() -> dict[str, Fabric]:
+    text = resources.files("arbiter.perf.data").joinpath("fabric.csv").read_text("utf-8")
+    fabric = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        up = row["scale_up_gbytes_per_s"]
+        fabric[row["accelerator"]] = Fabric(
+            scale_up_chips=int(row["scale_up_chips"]),
+            scale_up_gbytes_per_s=float(up) if up else None,
+            scale_out_gbytes_per_s=float(row["scale_out_gbytes_per_s"]),
+            basis=row["basis"],
+        )
+    return fabric
+
+
+def peak_tflops(acc: Accelerator, precision: Precision) -> tuple[float, Precision]:
+    """The chip's dense peak for ``precision``, or for the format it falls back to."""
+    wanted: Precision | None = precision
+    while wanted is not None:
+        value = {
+            Precision.BF16: acc.bf16_tflops,
+            Precision.FP16: acc.fp16_tflops,
+            Precision.FP8: acc.fp8_tflops,
+            Precision.FP4: acc.fp4_tflops,
+        }[wanted]
+        # A "FP8" figure equal to the BF16 one (Gaudi3, Trainium1, Inferentia2) is a format
+        # the chip accepts without a speed-up; it still counts as supported.
+        if value:
+            return value, wanted
+        wanted = wanted.fallback
+    return acc.bf16_tflops, Precision.BF16
+
+
+@dataclass(frozen=True, slots=True)
+class ChipArrays:
+    """Accelerators as parallel arrays, for one precision. Index ``i`` is ``names[i]``."""
+
+    names: tuple[str, ...]
+    platforms: tuple[str, ...]
+    precisions: tuple[Precision, ...]
+    peak_flops: FloatArray
+    bf16_flops: FloatArray
+    hbm_bytes: FloatArray
+    hbm_bytes_per_s: FloatArray
+    scale_up_chips: IntArray
+    scale_up_bytes_per_s: FloatArray
+    scale_out_bytes_per_s: FloatArray
+    chips_per_node: IntArray
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def chip_arrays(accelerators: Sequence[Accelerator], precision: Precision) -> ChipArrays:
+    fabric = default_fabric()
+    peaks = [peak_tflops(a, precision) for a in accelerators]
+    fab = [fabric.get(a.name) for a in accelerators]
+
+    def scale_up(a: Accelerator, f: Fabric | None) -> float:
+        if f is not None and f.scale_up_gbytes_per_s:
+            return f.scale_up_gbytes_per_s
+        return a.interconnect_gbps or 64.0  # PCIe Gen4 x16 when nothing better is known
+
+    return ChipArrays(
+        names=tuple(a.name for a in accelerators),
+        platforms=tuple(a.platform.value for a in accelerators),
+        precisions=tuple(p for _, p in peaks),
+        peak_flops=np.array([v for v, _ in peaks], dtype=np.float64) * TERA,
+        bf16_flops=np.array([a.bf16_tflops for a in accelerators], dtype=np.float64) * TERA,
+        hbm_bytes=np.array([a.hbm_gb for a in accelerators], dtype=np.float64) * GIGA,
+        hbm_bytes_per_s=np.array([a.hbm_tbps for a in accelerators], dtype=np.float64) * TERA,
+        scale_up_chips=np.array(
+            [
+                f.scale_up_chips if f else (a.chips_per_node or 1)
+                for a, f in zip(accelerators, fab, strict=True)
+            ],
+            dtype=np.int64,
+        ),
+        scale_up_bytes_per_s=np.array(
+            [scale_up(a, f) for a, f in zip(accelerators, fab, strict=True)], dtype=np.float64
+        )
+        * GIGA,
+        scale_out_bytes_per_s=np.array(
+            [f.scale_out_gbytes_per_s if f else 12.5 for f in fab], dtype=np.float64
+        )
+        * GIGA,
+        chips_per_node=np.array([a.chips_per_node or 1 for a in accelerators], dtype=np.int64),
+    )

@@ -1,0 +1,228 @@
+"""Inference: throughput per replica within a latency SLO, vectorised over configurations.
+
+A replica is ``tp`` chips of tensor parallelism (inside the scale-up domain) times ``pp``
+pipeline stages. Continuous batching keeps ``B`` sequences in flight; every iteration
+each of them gets one token, and the prefill of ``B / O`` new requests is mixed in. For a
+configuration and batch ``B`` (per chip, all in seconds and bytes):
+
+    weights read  = (dense + MoE layers * E_touched(B/pp) * expert) * w_bytes / tp
+                    E_touched(b) = E * (1 - (1 - k/E) ** b): experts hit by b tokens
+    KV read       = B * (I + O/2) * kv_bytes_per_token_per_chip
+    bw            = HBM_bw * decode_bandwidth_utilisation;  F = F_eff * decode_compute_efficiency
+    t_gemm        = max(weights read / bw, B * 2 N_active / (tp pp) / F)
+    t_attention   = max(KV read / bw, B * attention(I + O/2) / (tp pp) / F)
+    t_tp          = 2 L * (alpha + 2 (tp-1)/tp * (B/pp) d * 2 / (scale_up_bw / 2))   (tp > 1)
+    t_round       = t_gemm + t_attention + t_tp     (the two phases run one after the other)
+    t_prefill     = I * (2 N_active + attention(I/2)) / (tp pp F_eff prefill_efficiency) + TP comm
+    t_iteration   = t_round + (B / O) * t_prefill
+    throughput    = B / t_iteration          TPOT = t_iteration     TTFT = t_prefill + t_iteration
+
+where ``F_eff = F_bf16 / ((1 - s) / r + s)``, ``r = F_p / F_bf16`` and
+``s = inference_bf16_share``. Pipeline stages re-read their weights once per
+micro-batch, so ``pp`` buys memory, not decode speed.
+
+KV memory caps ``B``: ``B * (I + O/2) * kv_per_chip <= HBM * usable - weights / (tp pp)``
+(paged attention holds, on average, half of each sequence's output). Offline runs take the
+best ``B``; online serving takes the largest ``B`` whose TPOT and TTFT stay within
+``latency_headroom`` of the p99 limits and runs at ``server_utilisation`` of that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arbiter.domain.model_arch import Attention, ModelArch
+from arbiter.perf.efficiency import (
+    ALLREDUCE_LATENCY_S,
+    HBM_USABLE_SHARE,
+    MAX_BATCH_SEQUENCES,
+    Efficiency,
+)
+from arbiter.perf.hardware import ChipArrays, FloatArray, IntArray
+
+BATCH_GRID = np.unique(np.round(np.geomspace(1, MAX_BATCH_SEQUENCES, 48))).astype(np.float64)
+TP_OPTIONS = (1, 2, 4, 8, 16, 32, 64)
+PP_OPTIONS = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Candidate replica layouts: ``chip[k]`` runs ``tp[k] x pp[k]`` chips."""
+
+    chip: IntArray
+    tp: IntArray
+    pp: IntArray
+
+    @property
+    def chips(self) -> IntArray:
+        return self.tp * self.pp
+
+
+def replica_grid(chips: ChipArrays, *, total_chips: int | None = None) -> Grid:
+    """Every (chip, tp, pp) with tp inside the scale-up domain; for a fixed system size,
+    only replicas that divide it."""
+    c, t, p = np.meshgrid(
+        np.arange(len(chips)), np.array(TP_OPTIONS), np.array(PP_OPTIONS), indexing="ij"
+    )
+    c, t, p = c.ravel(), t.ravel(), p.ravel()
+    keep = t <= np.maximum(chips.scale_up_chips[c], 1)
+    if total_chips is not None:
+        keep &= (total_chips % (t * p)) == 0
+    return Grid(
+        chip=c[keep].astype(np.int64), tp=t[keep].astype(np.int64), pp=p[keep].astype(np.int64)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceResult:
+    """Per configuration: best batch, throughput per replica and the latencies at it."""
+
+    grid: Grid
+    feasible: np.ndarray
+    batch: FloatArray
+    tokens_per_s: FloatArray
+    tpot_s: FloatArray
+    ttft_s: FloatArray
+    weights_gb_per_chip: FloatArray
+    kv_gb_per_chip: FloatArray
+    min_tpot_s: FloatArray
+    min_ttft_s: FloatArray
+
+
+def effective_flops(chips: ChipArrays, eff: Efficiency, regime: str = "inference") -> FloatArray:
+    """Peak FLOP/s for the run's format, with Amdahl's law for the work left at BF16."""
+    share = eff[f"{regime}_bf16_share"]
+    ratio: FloatArray = np.maximum(chips.peak_flops / chips.bf16_flops, 1.0)
+    return chips.bf16_flops / ((1.0 - share) / ratio + share)
+
+
+def _platform_array(chips: ChipArrays, eff: Efficiency, parameter: str) -> FloatArray:
+    return np.array([eff.of(p, parameter) for p in chips.platforms], dtype=np.float64)
+
+
+def kv_elements_per_token_per_chip(model: ModelArch, tp: IntArray, pp: IntArray) -> FloatArray:
+    """KV values one chip stores per token: its layers, its share of the KV heads."""
+    layers = model.n_layers / pp
+    if model.attention is Attention.MLA:  # the latent is not split by heads: replicated
+        return layers * (model.kv_lora_rank + model.rope_head_dim) + 0.0 * tp
+    heads = model.n_kv_heads / np.minimum(tp, model.n_kv_heads)
+    return 2.0 * layers * heads * model.head_dim
+
+
+def evaluate_inference(
+    model: ModelArch,
+    chips: ChipArrays,
+    grid: Grid,
+    eff: Efficiency,
+    *,
+    weight_bytes: FloatArray,
+    kv_bytes: FloatArray,
+    input_tokens: float,
+    output_tokens: float,
+    ttft_limit_s: float | None = None,
+    tpot_limit_s: float | None = None,
+) -> InferenceResult:
+    """Evaluate every configuration of ``grid``. ``weight_bytes``/``kv_bytes`` are per chip
+    type (the precision after any fallback). Without limits, the offline optimum."""
+    c, tp, pp = grid.chip, grid.tp.astype(np.float64), grid.pp.astype(np.float64)
+    n = tp * pp
+    wb, kvb = weight_bytes[c], kv_bytes[c]
+    flops = effective_flops(chips, eff)[c]
+    eta_c = _platform_array(chips, eff, "prefill_efficiency")[c]
+    eta_d = _platform_array(chips, eff, "decode_compute_efficiency")[c]
+    mbu = _platform_array(chips, eff, "decode_bandwidth_utilisation")[c]
+    bw = chips.hbm_bytes_per_s[c] * mbu
+    link = chips.scale_up_bytes_per_s[c] / 2.0  # one direction
+    i_tok, o_tok = float(input_tokens), float(output_tokens)
+    ctx = i_tok + o_tok / 2.0
+
+    weights_per_chip = model.params_total * wb / n
+    kv_per_token = kv_elements_per_token_per_chip(model, grid.tp, grid.pp) * kvb
+    free = chips.hbm_bytes[c] * HBM_USABLE_SHARE - weights_per_chip
+    b_mem = np.floor(np.maximum(free, 0.0) / (kv_per_token * ctx))
+
+    b = BATCH_GRID[None, :]  # configs x batches
+    n_active = float(model.matmul_params_active)
+    attention_flops = model.attention_flops_per_token(ctx)
+    prefill_flops = i_tok * (2.0 * n_active + model.attention_flops_per_token(i_tok / 2.0))
+
+    if model.is_moe:
+        k_over_e = model.n_active_experts / model.n_experts
+        touched = model.n_experts * (1.0 - (1.0 - k_over_e) ** (b / pp[:, None]))
+        dense = model.params_total - model.n_moe_layers * model.n_experts * model.expert_params
+        weight_read = (dense + model.n_moe_layers * touched * model.expert_params) * wb[:, None]
+    else:
+        weight_read = np.broadcast_to((model.params_total * wb)[:, None], (len(c), b.shape[1]))
+    weight_read = weight_read / tp[:, None]
+    kv_read = b * ctx * kv_per_token[:, None]
+    # GEMMs stream the weights; attention kernels then stream the KV cache: two phases.
+    decode_flops = (flops * eta_d)[:, None]
+    t_gemm = weight_read / bw[:, None] + b * 2.0 * n_active / n[:, None] / decode_flops
+    t_attention = kv_read / bw[:, None] + b * attention_flops / n[:, None] / decode_flops
+    tp_bytes = 2.0 * (tp - 1.0) / tp * model.d_model * 2.0
+    t_tp = np.where(
+        tp[:, None] > 1,
+        2.0
+        * model.n_layers
+        * (ALLREDUCE_LATENCY_S + (b / pp[:, None]) * tp_bytes[:, None] / link[:, None]),
+        0.0,
+    )
+    t_round = t_gemm + t_attention + t_tp
+    t_prefill = prefill_flops / (n * flops * eta_c) + np.where(
+        tp > 1, 2.0 * model.n_layers * (ALLREDUCE_LATENCY_S + i_tok * tp_bytes / link), 0.0
+    )
+    t_iter = t_round + (b / o_tok) * t_prefill[:, None]
+    tpot = t_iter
+    ttft = t_prefill[:, None] + t_iter
+    ok = b <= b_mem[:, None]
+    utilisation = 1.0
+    if ttft_limit_s is not None or tpot_limit_s is not None:
+        headroom = eff["latency_headroom"]
+        if tpot_limit_s is not None:
+            ok &= tpot <= headroom * tpot_limit_s
+        if ttft_limit_s is not None:
+            ok &= ttft <= headroom * ttft_limit_s
+        utilisation = eff["server_utilisation"]
+    throughput = np.where(ok, b / t_iter, 0.0)
+    best = np.argmax(throughput, axis=1)
+    rows = np.arange(len(c))
+    feasible = throughput[rows, best] > 0.0
+    return InferenceResult(
+        grid=grid,
+        feasible=feasible,
+        batch=np.where(feasible, b[0, best], 0.0),
+        tokens_per_s=throughput[rows, best] * utilisation,
+        tpot_s=tpot[rows, best],
+        ttft_s=ttft[rows, best],
+        weights_gb_per_chip=weights_per_chip / 1e9,
+        kv_gb_per_chip=np.where(feasible, b[0, best] * ctx * kv_per_token, 0.0) / 1e9,
+        min_tpot_s=np.where(b_mem >= 1, t_round[:, 0], np.inf),
+        min_ttft_s=np.where(b_mem >= 1, t_prefill + t_iter[:, 0], np.inf),
+    )
+
+
+def latency_tpot(
+    model: ModelArch,
+    chips: ChipArrays,
+    grid: Grid,
+    eff: Efficiency,
+    *,
+    weight_bytes: FloatArray,
+    kv_bytes: FloatArray,
+    input_tokens: float,
+    output_tokens: float,
+) -> FloatArray:
+    """Batch-1 time per output token of each configuration (inf where it does not fit)."""
+    res = evaluate_inference(
+        model,
+        chips,
+        grid,
+        eff,
+        weight_bytes=weight_bytes,
+        kv_bytes=kv_bytes,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+    return res.min_tpot_s

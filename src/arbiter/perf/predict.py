@@ -1,0 +1,150 @@
+"""Predict one published result: the bridge between benchmark cases and the model.
+
+A case fixes the system (accelerator, total chip count), the model, precision and lengths;
+the model chooses the layout inside that system, as the submitters did, and predicts the
+case's metric for the whole system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.model_arch import ModelArch
+from arbiter.domain.workload import FinetuneMethod, Precision
+from arbiter.perf.efficiency import Efficiency
+from arbiter.perf.hardware import ChipArrays, FloatArray, chip_arrays
+from arbiter.perf.inference import evaluate_inference, replica_grid
+from arbiter.perf.training import default_global_batch_tokens, evaluate_training, train_grid
+
+INFERENCE_KINDS = ("infer_offline", "infer_server", "infer_interactive", "infer_latency")
+TRAINING_KINDS = ("train", "finetune_lora")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What a benchmark case asks, in model terms."""
+
+    kind: str
+    metric: str
+    model: ModelArch
+    accelerator: Accelerator
+    precision: Precision
+    chips: int
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    seq_len: int | None = None
+    ttft_limit_s: float | None = None
+    tpot_limit_s: float | None = None
+
+
+class Unpredictable(Exception):  # noqa: N818 - a reason, not a failure
+    """The model cannot answer this question; ``str()`` says why."""
+
+
+def _bytes(chips: ChipArrays) -> tuple[FloatArray, FloatArray]:
+    weight = np.array([p.weight_bytes for p in chips.precisions], dtype=np.float64)
+    kv = np.array([p.kv_bytes for p in chips.precisions], dtype=np.float64)
+    return weight, kv
+
+
+def predict(q: Question, eff: Efficiency) -> float:
+    chips = chip_arrays([q.accelerator], q.precision)
+    weight_bytes, kv_bytes = _bytes(chips)
+    if q.kind in TRAINING_KINDS:
+        return _predict_training(q, chips, eff, weight_bytes)
+    if q.input_tokens is None or q.output_tokens is None:
+        raise Unpredictable("inference cases need input_tokens and output_tokens")
+    grid = replica_grid(chips, total_chips=q.chips)
+    if q.kind == "infer_latency":
+        grid_one = replica_grid(chips, total_chips=q.chips)
+        keep = grid_one.chips == q.chips
+        res = evaluate_inference(
+            q.model,
+            chips,
+            grid_one,
+            eff,
+            weight_bytes=weight_bytes,
+            kv_bytes=kv_bytes,
+            input_tokens=q.input_tokens,
+            output_tokens=q.output_tokens,
+        )
+        tpot = np.where(keep, res.min_tpot_s, np.inf)
+        best = float(tpot.min()) if len(tpot) else float("inf")
+        if not np.isfinite(best):
+            raise Unpredictable(f"{q.model.name} does not fit on {q.chips} x {q.accelerator.name}")
+        if q.metric == "tpot_s":
+            return best
+        return 1.0 / best
+    limits = q.kind in ("infer_server", "infer_interactive")
+    res = evaluate_inference(
+        q.model,
+        chips,
+        grid,
+        eff,
+        weight_bytes=weight_bytes,
+        kv_bytes=kv_bytes,
+        input_tokens=q.input_tokens,
+        output_tokens=q.output_tokens,
+        ttft_limit_s=q.ttft_limit_s if limits else None,
+        tpot_limit_s=q.tpot_limit_s if limits else None,
+    )
+    system = res.tokens_per_s * (q.chips / grid.chips)
+    if not res.feasible.any():
+        raise Unpredictable(_why_not_inference(q, res.weights_gb_per_chip))
+    if q.metric == "tpot_s":
+        return float(res.tpot_s[np.argmax(system)])
+    return float(system.max())
+
+
+def _why_not_inference(q: Question, weights_gb: FloatArray) -> str:
+    hbm = q.accelerator.hbm_gb
+    least = float(weights_gb.min()) if len(weights_gb) else float("inf")
+    if least > hbm * 0.9:
+        return (
+            f"{q.model.name} weights need {least:.0f} GB per chip even split over "
+            f"{q.chips} chips; {q.accelerator.name} has {hbm:.0f} GB"
+        )
+    return f"no layout of {q.chips} x {q.accelerator.name} meets the latency limits"
+
+
+def _predict_training(
+    q: Question, chips: ChipArrays, eff: Efficiency, weight_bytes: FloatArray
+) -> float:
+    if q.seq_len is None:
+        raise Unpredictable("training cases need seq_len")
+    method = FinetuneMethod.LORA if q.kind == "finetune_lora" else FinetuneMethod.FULL
+    batch = default_global_batch_tokens(q.model, q.seq_len, method)
+    grid = train_grid(
+        chips, q.model, total_chips=q.chips, max_dp=batch / q.seq_len, seq_len=q.seq_len
+    )
+    if len(grid.chip) == 0:
+        raise Unpredictable(
+            f"no parallel layout uses exactly {q.chips} chips (need a power of two)"
+        )
+    res = evaluate_training(
+        q.model,
+        chips,
+        grid,
+        eff,
+        seq_len=q.seq_len,
+        global_batch_tokens=batch,
+        method=method,
+        weight_bytes=weight_bytes,
+    )
+    if not res.feasible.any():
+        raise Unpredictable(
+            f"{q.model.name} does not fit in {q.chips} x {q.accelerator.name} "
+            f"(least memory {res.memory_gb_per_chip.min():.0f} GB per chip)"
+        )
+    tokens = float(res.tokens_per_s.max())
+    if q.metric == "train_tokens_per_s":
+        return tokens
+    per_chip_flops = tokens * res.model_flops_per_token / q.chips
+    if q.metric == "achieved_tflops_per_chip":
+        return per_chip_flops / 1e12
+    if q.metric == "mfu":
+        return per_chip_flops / float(chips.peak_flops[0])
+    raise Unpredictable(f"metric {q.metric} does not apply to {q.kind}")

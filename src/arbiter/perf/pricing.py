@@ -1,0 +1,68 @@
+"""The cheapest catalog offer a workload may use, per accelerator.
+
+Only pay-as-you-go regimes price a single job: ``on_demand`` always, ``spot`` when the
+workload is interruptible. Reservations, commitments and capacity blocks are charged for
+their whole term; the fleet planner decides whether a job fills them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from dataclasses import dataclass
+
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.workload import Placement
+
+
+@dataclass(frozen=True, slots=True)
+class OfferChoice:
+    offer_id: str
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    usd_per_accelerator_hour: float
+    accelerators_per_instance: int
+
+
+class PriceBook:
+    """Offers by accelerator, cheapest first per chip-hour."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        by_acc: dict[str, list[Offer]] = defaultdict(list)
+        for offer in catalog.offers:
+            if offer.price_regime in (PriceRegime.ON_DEMAND, PriceRegime.SPOT):
+                by_acc[offer.accelerator].append(offer)
+        self._offers = {
+            acc: sorted(offers, key=lambda o: (o.usd_per_accelerator_hour, o.offer_id))
+            for acc, offers in by_acc.items()
+        }
+
+    def cheapest(self, accelerator: str, placement: Placement) -> OfferChoice | None:
+        for offer in self._offers.get(accelerator, ()):
+            if _allowed(offer, placement):
+                return OfferChoice(
+                    offer_id=offer.offer_id,
+                    provider=offer.provider,
+                    region=offer.region,
+                    instance_type=offer.instance_type,
+                    price_regime=offer.price_regime.value,
+                    usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
+                    accelerators_per_instance=offer.accelerators_per_instance,
+                )
+        return None
+
+
+def _allowed(offer: Offer, rules: Placement) -> bool:
+    if offer.price_regime is PriceRegime.SPOT and not rules.interruptible:
+        return False
+    if rules.providers is not None and offer.provider not in rules.providers:
+        return False
+    if offer.provider in rules.forbidden_providers:
+        return False
+    if rules.regions is not None:
+        region = offer.region.lower()
+        return any(fnmatch.fnmatchcase(region, g.lower()) for g in rules.regions)
+    return True

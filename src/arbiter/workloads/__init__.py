@@ -1,0 +1,25 @@
+"""Workload specs: what has to be computed, read from YAML into domain ``Workload`` objects.
+
+- :func:`load_workloads` / :func:`parse_workloads`: a workload file (or its parsed data);
+- :func:`resolve_model`, :func:`model_names`, :func:`model_aliases`: the model registry;
+- :func:`model_from_mapping`: a custom architecture given inline.
+"""
+
+from __future__ import annotations
+
+from arbiter.workloads.loading import load_workloads, parse_workloads
+from arbiter.workloads.registry import (
+    model_aliases,
+    model_from_mapping,
+    model_names,
+    resolve_model,
+)
+
+__all__ = [
+    "load_workloads",
+    "model_aliases",
+    "model_from_mapping",
+    "model_names",
+    "parse_workloads",
+    "resolve_model",
+]

@@ -1,0 +1,1 @@
+"""Data shipped with arbiter.workloads: the model registry (models.yaml)."""

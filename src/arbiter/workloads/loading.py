@@ -1,0 +1,172 @@
+"""Read workload files into domain :class:`~arbiter.domain.workload.Workload` objects.
+
+A file is a mapping with a ``workloads:`` list, or one bare workload mapping. Every problem
+becomes an :class:`InputError` (or :class:`UnknownNameError`) that names the file and the
+field path, such as ``workloads[2].slo.tpot_s``, and says what is valid; when a file has
+several problems the first is reported with "(and N more problems)".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.workload import Workload, WorkloadKind
+from arbiter.workloads.convert import spec_to_workload
+from arbiter.workloads.problems import join_path, validation_problems, with_more
+from arbiter.workloads.spec import KINDS, SPEC_BY_KIND, WorkloadSpec, fields_of, kinds_with_field
+
+_EXPECTED = "a mapping with a `workloads:` list, or one workload mapping with name, kind and model"
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[object] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        problem = exc.problem or "cannot be parsed"
+        context = f" ({exc.context})" if exc.context else ""
+        return InputError(
+            f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}{context}",
+            file=file,
+        )
+    return InputError(f"invalid YAML: {exc}", file=file)
+
+
+def load_workloads(path: Path) -> tuple[Workload, ...]:
+    """The workloads in the YAML (or JSON) file at ``path``."""
+    file = str(path)
+    if not path.exists():
+        raise InputError("file not found", file=file, valid="a path to a YAML workload file")
+    if path.is_dir():
+        raise InputError("is a directory, not a workload file", file=file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("is not UTF-8 text; expected a YAML workload file", file=file) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader is a SafeLoader)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    return parse_workloads(data, file=file)
+
+
+def _items(data: object, file: str) -> list[tuple[str, object]]:
+    """The workload mappings in ``data``, each with its field path prefix."""
+    if data is None or data == {}:
+        raise InputError("the file is empty", file=file, valid=_EXPECTED)
+    if not isinstance(data, Mapping):
+        got = "a list" if isinstance(data, list) else repr(data)
+        raise InputError(f"expected {_EXPECTED}; got {got}", file=file)
+    if "workloads" not in data:
+        if not {"name", "kind", "model"} & set(data):
+            keys = ", ".join(str(k) for k in data)
+            raise InputError(f"expected {_EXPECTED}; got a mapping of {keys}", file=file)
+        return [("", data)]
+    extra = [str(k) for k in data if k != "workloads"]
+    if extra:
+        raise InputError(
+            f"unknown top-level field {extra[0]!r}", file=file, field=extra[0], valid="workloads"
+        )
+    listed = data["workloads"]
+    if not isinstance(listed, list):
+        raise InputError(
+            f"must be a list of workloads, got {listed!r}", file=file, field="workloads"
+        )
+    if not listed:
+        raise InputError("lists no workloads", file=file, field="workloads")
+    return [(f"workloads[{i}]", item) for i, item in enumerate(listed)]
+
+
+def _kind_problems(
+    item: object, prefix: str, file: str
+) -> tuple[WorkloadKind | None, list[InputError]]:
+    """The workload's kind, and problems that need it: a missing kind, another kind's fields."""
+    if not isinstance(item, Mapping):
+        problem = InputError(
+            f"each workload must be a mapping with name, kind and model, got {item!r}",
+            file=file,
+            field=prefix or None,
+        )
+        return None, [problem]
+    raw = item.get("kind")
+    where = join_path(prefix, "kind")
+    if raw is None:
+        return None, [InputError("is required", file=file, field=where, valid=", ".join(KINDS))]
+    key = raw.strip().lower() if isinstance(raw, str) else raw
+    if key not in KINDS:
+        return None, [UnknownNameError("workload kind", str(raw), KINDS, file=file, field=where)]
+    kind = WorkloadKind(key)
+    own = fields_of(kind)
+    problems = []
+    for name in item:
+        others = kinds_with_field(str(name))
+        if name not in own and others:
+            problems.append(
+                InputError(
+                    f"{name} belongs to {' and '.join(others)} workloads, not {kind}",
+                    file=file,
+                    field=join_path(prefix, str(name)),
+                    valid=f"a {kind} workload takes {', '.join(own)}",
+                )
+            )
+    return kind, problems
+
+
+def parse_workloads(data: object, *, file: str) -> tuple[Workload, ...]:
+    """Workloads from already-parsed YAML/JSON ``data``; ``file`` names it in errors."""
+    problems: list[InputError] = []
+    specs: list[tuple[str, WorkloadSpec]] = []
+    for prefix, item in _items(data, file):
+        kind, found = _kind_problems(item, prefix, file)
+        problems.extend(found)
+        if kind is None or found:
+            continue
+        spec_cls = SPEC_BY_KIND[kind]
+        try:
+            specs.append((prefix, spec_cls.model_validate(item)))
+        except ValidationError as exc:
+            problems.extend(validation_problems(exc, spec_cls, prefix, file))
+    seen: dict[str, str] = {}
+    for prefix, spec in specs:
+        where = join_path(prefix, "name")
+        if spec.name in seen:
+            problems.append(
+                InputError(
+                    f"duplicate workload name {spec.name!r} (also at {seen[spec.name]})",
+                    file=file,
+                    field=where,
+                    valid="a name no other workload in the file uses",
+                )
+            )
+        seen.setdefault(spec.name, where)
+    workloads = []
+    for prefix, spec in specs:
+        try:
+            workloads.append(spec_to_workload(spec, file=file, prefix=prefix))
+        except InputError as exc:
+            problems.append(exc)
+    if problems:
+        raise with_more(problems)
+    return tuple(workloads)
