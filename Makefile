@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/arbiter catalog summary
+	$(BIN)/arbiter estimate examples/workloads.yaml --top 5
 
 test: $(STAMP) lint typecheck layers pytest
 

@@ -1,11 +1,16 @@
-"""Benchmarks of the catalog: feed parsing and offer filtering.
+"""Benchmarks of the catalog (feed parsing, offer filtering) and the performance model.
 
     make bench            # or: .venv/bin/python bench/run.py
 
 Writes bench/RESULTS.md with the machine, the date and the figures. Each figure is the
 median of several repeats in one run; targets are from the catalog issue:
 parse 100,000 Azure retail records in <= 3 s, filter 50,000 offers by accelerator and
-region in <= 20 ms.
+region in <= 20 ms; and from the performance-model issue: estimate one workload over
+every accelerator and configuration in <= 50 ms (each kind timed on the example
+workloads after one warm-up; the worst is the figure), 1,000 workloads in <= 5 s (a
+seeded mix of all four kinds over the registry models, sizes and precisions, priced
+with the default catalog). ``arbiter perf validate`` of the calibration cases is timed
+for information.
 """
 
 from __future__ import annotations
@@ -16,23 +21,35 @@ import platform
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from arbiter.catalog.embedded import default_catalog, known_accelerators
+from arbiter.catalog.embedded import default_accelerators, default_catalog, known_accelerators
 from arbiter.catalog.feeds import azure
 from arbiter.catalog.feeds.context import FeedContext
 from arbiter.catalog.query import OfferQuery, OfferTable
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.workload import FinetuneMethod, TrainJob, Workload, WorkloadKind
+from arbiter.perf.cases import read_cases
+from arbiter.perf.efficiency import default_efficiency
+from arbiter.perf.estimate import estimate_workload
+from arbiter.perf.pricing import PriceBook
+from arbiter.perf.validation import validate
+from arbiter.workloads import load_workloads, model_names, parse_workloads, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "feeds" / "azure-retail-prices.sample.json"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+EXAMPLES = ROOT / "examples" / "workloads.yaml"
+CALIBRATION = ROOT / "src" / "arbiter" / "perf" / "data" / "calibration_cases.csv"
 
 AZURE_RECORDS = 100_000
 FILTER_OFFERS = 50_000
+MIX_WORKLOADS = 1_000
 AZURE_SKUS = (
     "Standard_ND96isr_H100_v5",
     "Standard_ND96isr_H200_v5",
@@ -112,6 +129,145 @@ def synthetic_catalog(n: int, seed: int = 11) -> Catalog:
     return Catalog.of(real.accelerators.values(), offers)
 
 
+def workload_mix(n: int, seed: int = 13) -> tuple[Workload, ...]:
+    """``n`` workloads of all four kinds over the registry models, with random sizes,
+    precisions, SLOs, deadlines and placement rules, read like a workload file."""
+    rng = random.Random(seed)
+    names = model_names()
+    items: list[dict[str, object]] = []
+    for k in range(n):
+        name = rng.choice(names)
+        context = resolve_model(name).max_context or 131_072
+        kind = rng.choice(("train", "finetune", "serve", "batch"))
+        item: dict[str, object] = {
+            "name": f"mix-{k}-{kind}-{name}",
+            "kind": kind,
+            "model": name,
+            "precision": rng.choice(("bf16", "bf16", "fp8", "fp8", "fp4", "fp16")),
+            "interruptible": rng.random() < 0.3,
+        }
+        if rng.random() < 0.15:
+            item["vendors"] = [rng.choice(("NVIDIA", "AMD", "Google"))]
+        if rng.random() < 0.15:
+            item["regions"] = [rng.choice(("us-*", "eu-*", "*europe*", "asia-*"))]
+        if kind in ("train", "finetune"):
+            item["seq_len"] = rng.choice([s for s in (2048, 4096, 8192, 32768) if s <= context])
+            item["deadline_days"] = rng.choice((None, 3, 7, 14, 30, 60, 90))
+            if kind == "train":
+                item["tokens"] = rng.choice((1e11, 5e11, 2e12, 1.5e13))
+                item["global_batch_tokens"] = rng.choice((None, 4e6, 16e6))
+            else:
+                item["tokens"] = rng.choice((1e8, 1e9, 5e9, 2e10))
+                item["method"] = rng.choice(("lora", "lora", "full"))
+        elif kind == "serve":
+            item["input_tokens"] = rng.choice([t for t in (200, 1000, 4000) if t < context / 2])
+            item["output_tokens"] = rng.choice((50, 250, 1000))
+            item["requests_per_s"] = rng.choice((0.5, 2, 10, 50, 200))
+            item["slo"] = {
+                "ttft_s": rng.choice((0.5, 1, 2, 5)),
+                "tpot_s": rng.choice((0.02, 0.04, 0.08, 0.15)),
+            }
+        else:
+            item["input_tokens"] = rng.choice((1e8, 1e9, 1e10, 1e11))
+            item["output_tokens"] = rng.choice((1e7, 1e8, 1e9, 1e10))
+            item["request_input_tokens"] = rng.choice(
+                [t for t in (200, 1000, 3000) if t < context / 2]
+            )
+            item["request_output_tokens"] = rng.choice((8, 100, 300, 1000))
+            item["deadline_hours"] = rng.choice((None, 24, 72, 168))
+        items.append({key: v for key, v in item.items() if v is not None})
+    return parse_workloads({"workloads": items}, file="bench-mix.yaml")
+
+
+def _kind_label(w: Workload) -> str:
+    job = w.job
+    if isinstance(job, TrainJob) and w.kind is WorkloadKind.FINETUNE:
+        return "finetune (LoRA)" if job.method is FinetuneMethod.LORA else "finetune (full)"
+    return w.kind.value
+
+
+def perf_rows() -> list[tuple[str, str, str, bool | None, str]]:
+    """The performance model: one workload per kind, 1,000 workloads, the validation."""
+    accs = list(default_accelerators().values())
+    eff = default_efficiency()
+    start = time.perf_counter()
+    catalog = default_catalog.__wrapped__()  # once, reading the embedded CSVs afresh
+    prices = PriceBook(catalog)
+    book_s = time.perf_counter() - start
+
+    worst: dict[str, tuple[float, str, float]] = {}  # kind: (median, workload, first call)
+    for w in load_workloads(EXAMPLES):
+        one = partial(estimate_workload, w, accs, eff, prices)
+        first, _ = _median_seconds(one, 1)  # warm-up: builds the layout grids it caches
+        seconds, _ = _median_seconds(one, 9)
+        label = _kind_label(w)
+        worst[label] = max(worst.get(label, (0.0, "", 0.0)), (seconds, w.name, first))
+    slowest = max(worst.values())
+
+    mix = workload_mix(MIX_WORKLOADS)
+    counts = Counter(w.kind.value for w in mix)
+    kinds = ", ".join(f"{counts[k.value]} {k.value}" for k in WorkloadKind)
+    first_s, _ = _median_seconds(
+        lambda: [estimate_workload(w, accs, eff, prices) for w in mix], repeats=1
+    )
+    mix_s, _ = _median_seconds(
+        lambda: [estimate_workload(w, accs, eff, prices) for w in mix], repeats=5
+    )
+
+    cases = read_cases(CALIBRATION)
+    validate_s, report = _median_seconds(
+        lambda: validate(read_cases(CALIBRATION), default_accelerators(), eff), repeats=3
+    )
+    n_results = len(report.results)  # type: ignore[attr-defined]
+
+    rows: list[tuple[str, str, str, bool | None, str]] = [
+        (
+            f"estimate one workload on {len(accs)} accelerators, every configuration (worst kind)",
+            f"{slowest[0] * 1000:.1f} ms",
+            "<= 50 ms",
+            slowest[0] <= 0.050,
+            f"{slowest[1]}; median of 9 after a warm-up",
+        ),
+    ]
+    rows += [
+        (
+            f"  {label}",
+            f"{seconds * 1000:.1f} ms",
+            "",
+            None,
+            f"{name}; first call {first_call * 1000:.1f} ms",
+        )
+        for label, (seconds, name, first_call) in sorted(worst.items())
+    ]
+    rows += [
+        (
+            f"estimate {MIX_WORKLOADS:,} workloads (seeded mix) and price them",
+            f"{mix_s:.2f} s",
+            "<= 5 s",
+            mix_s <= 5.0,
+            (
+                f"{mix_s / len(mix) * 1000:.2f} ms/workload; {kinds}; "
+                f"{len({w.model.name for w in mix})} models; first run {first_s:.2f} s"
+            ),
+        ),
+        (
+            "  loading the default catalog and building its price book (once)",
+            f"{book_s * 1000:.1f} ms",
+            "",
+            None,
+            f"{len(catalog.offers)} offers",
+        ),
+        (
+            f"`arbiter perf validate` of the {len(cases)} calibration cases",
+            f"{validate_s:.2f} s",
+            "",
+            None,
+            f"reading and predicting; {n_results} predicted",
+        ),
+    ]
+    return rows
+
+
 def main() -> None:
     ctx = FeedContext(
         file="synthetic-azure.json",
@@ -169,6 +325,7 @@ def main() -> None:
             None,
             "",
         ),
+        *perf_rows(),
     ]
     lines = [
         "# Benchmark results",

@@ -26,6 +26,9 @@ PUBLISHED_TOTAL_B = {
     "gpt-3-175b": 175.0,
     "palm-540b": 540.0,
     "megascale-175b": 175.0,
+    "gpt-oss-120b": 116.8,
+    "llama-3.2-1b": 1.24,
+    "llama-3.2-3b": 3.21,
 }
 PUBLISHED_ACTIVE_B = {
     "mixtral-8x7b": 12.9,
@@ -33,6 +36,14 @@ PUBLISHED_ACTIVE_B = {
     "deepseek-v3": 37.0,
     "deepseek-r1": 37.0,
 }
+
+
+def test_gpt_oss_active_matmul_parameters_match_openai_5_1b():
+    # OpenAI's 5.1B active counts what a token multiplies by: 4 of 128 experts
+    # (36 x 4 x 3 x 2880^2 = 3.58B) + attention (36 x 26.5M = 0.95B) + the output head
+    # (201,088 x 2880 = 0.58B) = 5.11B; the input embedding is a lookup.
+    model = resolve_model("gpt-oss-120b")
+    assert model.matmul_params_active / 1e9 == pytest.approx(5.1, rel=0.02)
 
 
 def test_registry_holds_exactly_the_expected_models():

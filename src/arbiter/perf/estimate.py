@@ -35,14 +35,16 @@ from arbiter.domain.workload import (
     WorkloadKind,
 )
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
-from arbiter.perf.hardware import ChipArrays, chip_arrays
+from arbiter.perf.hardware import ChipArrays, chip_arrays, first_best_per_chip
 from arbiter.perf.inference import InferenceResult, evaluate_inference, replica_grid
 from arbiter.perf.pricing import OfferChoice, PriceBook
 from arbiter.perf.training import (
     RECOMPUTE_LEVELS,
+    LayoutPicks,
     TrainResult,
     default_global_batch_tokens,
     evaluate_training,
+    pick_layouts,
     train_grid,
 )
 
@@ -236,7 +238,7 @@ def _train(
         method=method,
         weight_bytes=weight_bytes,
     )
-    picks = _per_chip_picks(res, needed, len(accs))
+    picks = pick_layouts(res, needed, len(accs))
     out = []
     for i, acc in enumerate(accs):
         base = _base(workload, acc, chips, i)
@@ -248,37 +250,6 @@ def _train(
         else:
             out.append(_train_best(base, res, picks, i, acc, job, days))
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Picks:
-    """Per accelerator: the chosen layout (-1: none fast enough), the fastest feasible
-    layout (-1: nothing fits) and the least memory any layout needs."""
-
-    chosen: np.ndarray
-    fastest: np.ndarray
-    least_memory_gb: np.ndarray
-
-
-def _first_per_group(groups: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -1, dtype=np.int64)
-    unique, first = np.unique(groups, return_index=True)
-    out[unique] = rows[first]
-    return out
-
-
-def _per_chip_picks(res: TrainResult, needed: float, n: int) -> _Picks:
-    g = res.grid
-    least = np.full(n, np.inf)
-    np.minimum.at(least, g.chip, res.memory_gb_per_chip)
-    feasible = np.flatnonzero(res.feasible)
-    fast = feasible[res.tokens_per_s[feasible] >= needed]
-    # fewest chips first, then fastest
-    order = np.lexsort((-res.tokens_per_s[fast], g.chips[fast], g.chip[fast]))
-    chosen = _first_per_group(g.chip[fast][order], fast[order], n)
-    order = np.lexsort((-res.tokens_per_s[feasible], g.chip[feasible]))
-    fastest = _first_per_group(g.chip[feasible][order], feasible[order], n)
-    return _Picks(chosen=chosen, fastest=fastest, least_memory_gb=least)
 
 
 def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: float) -> Estimate:
@@ -302,7 +273,7 @@ def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: fl
 def _train_best(
     base: dict[str, Any],
     res: TrainResult,
-    picks: _Picks,
+    picks: LayoutPicks,
     i: int,
     acc: Accelerator,
     job: TrainJob,
@@ -377,13 +348,12 @@ def _inference(
     )
 
 
-def _best_replica(res: InferenceResult, i: int) -> int | None:
+def _best_replicas(res: InferenceResult, n: int) -> list[int | None]:
+    """Per accelerator, the feasible replica with the most tokens/s per chip (the first
+    on ties); None where none is feasible."""
     g = res.grid
-    mine = (g.chip == i) & res.feasible
-    if not mine.any():
-        return None
-    per_chip = np.where(mine, res.tokens_per_s / g.chips, -1.0)
-    return int(np.argmax(per_chip))
+    best = first_best_per_chip(res.tokens_per_s / g.chips, res.feasible, g.chip, n)
+    return [None if k < 0 else k for k in best.tolist()]
 
 
 def _inference_infeasible(
@@ -423,6 +393,7 @@ def _serve(
         workload, chips, eff, job.input_tokens, job.output_tokens, job.ttft_s, job.tpot_s
     )
     demand = job.requests_per_s * job.output_tokens
+    best = _best_replicas(res, len(accs))
     out = []
     for i, acc in enumerate(accs):
         base = _base(workload, acc, chips, i)
@@ -445,7 +416,7 @@ def _serve(
                 )
             )
             continue
-        k = _best_replica(res, i)
+        k = best[i]
         if k is None:
             out.append(_inference_infeasible(base, res, i, acc))
             continue
@@ -475,11 +446,12 @@ def _batch(
     res = _inference(
         workload, chips, eff, job.request_input_tokens, job.request_output_tokens, None, None
     )
+    best = _best_replicas(res, len(accs))
     out = []
     for i, acc in enumerate(accs):
         base = _base(workload, acc, chips, i)
         m = _measured(workload, acc)
-        k = None if m is not None else _best_replica(res, i)
+        k = None if m is not None else best[i]
         if m is None and k is None:
             out.append(_inference_infeasible(base, res, i, acc))
             continue

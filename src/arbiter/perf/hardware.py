@@ -94,6 +94,12 @@ class ChipArrays:
 
 
 def chip_arrays(accelerators: Sequence[Accelerator], precision: Precision) -> ChipArrays:
+    """The accelerators' figures at ``precision`` (cached; the arrays are read-only)."""
+    return _chip_arrays(tuple(accelerators), precision)
+
+
+@functools.lru_cache(maxsize=64)
+def _chip_arrays(accelerators: tuple[Accelerator, ...], precision: Precision) -> ChipArrays:
     fabric = default_fabric()
     peaks = [peak_tflops(a, precision) for a in accelerators]
     fab = [fabric.get(a.name) for a in accelerators]
@@ -103,7 +109,7 @@ def chip_arrays(accelerators: Sequence[Accelerator], precision: Precision) -> Ch
             return f.scale_up_gbytes_per_s
         return a.interconnect_gbps or 64.0  # PCIe Gen4 x16 when nothing better is known
 
-    return ChipArrays(
+    chips = ChipArrays(
         names=tuple(a.name for a in accelerators),
         platforms=tuple(a.platform.value for a in accelerators),
         precisions=tuple(p for _, p in peaks),
@@ -128,3 +134,54 @@ def chip_arrays(accelerators: Sequence[Accelerator], precision: Precision) -> Ch
         * GIGA,
         chips_per_node=np.array([a.chips_per_node or 1 for a in accelerators], dtype=np.int64),
     )
+    for array in (
+        chips.peak_flops,
+        chips.bf16_flops,
+        chips.hbm_bytes,
+        chips.hbm_bytes_per_s,
+        chips.scale_up_chips,
+        chips.scale_up_bytes_per_s,
+        chips.scale_out_bytes_per_s,
+        chips.chips_per_node,
+    ):
+        array.flags.writeable = False
+    return chips
+
+
+def group_starts(groups: npt.NDArray[np.integer]) -> IntArray:
+    """Where each run of equal values of ``groups`` begins."""
+    return np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+
+
+def first_best_per_chip(
+    values: FloatArray, eligible: npt.NDArray[np.bool_], chip: IntArray, n: int
+) -> IntArray:
+    """Per chip, the first eligible row with the largest value; -1 where none is
+    eligible: the rows a stable sort by (chip, -value) puts first, without the sort when
+    the rows are grouped by chip in chip order (as grids are)."""
+    if len(chip) > 1 and bool((chip[1:] < chip[:-1]).any()):
+        order = np.argsort(chip, kind="stable")  # keeps each chip's rows in their order
+        best = first_best_per_chip(values[order], eligible[order], chip[order], n)
+        return np.where(best >= 0, order[np.maximum(best, 0)], -1)
+    return first_best_in_runs(values, eligible, np.searchsorted(chip, np.arange(n + 1)))
+
+
+def first_best_in_runs(
+    values: FloatArray, eligible: npt.NDArray[np.bool_], bounds: IntArray
+) -> IntArray:
+    """``first_best_per_chip`` for rows grouped by chip in chip order, chip ``i`` being rows
+    ``bounds[i]:bounds[i + 1]``."""
+    starts, ends = bounds[:-1], bounds[1:]
+    out = np.full(len(starts), -1, dtype=np.int64)
+    present = starts < ends
+    if not present.any():
+        return out
+    masked = np.where(eligible, values, -np.inf)
+    best = np.maximum.reduceat(masked, starts[present])
+    hits = np.flatnonzero(eligible & (masked == np.repeat(best, (ends - starts)[present])))
+    if len(hits) == 0:
+        return out
+    first = hits[np.minimum(np.searchsorted(hits, starts), len(hits) - 1)]
+    mine = (first >= starts) & (first < ends)
+    out[mine] = first[mine]
+    return out

@@ -39,8 +39,15 @@ class PriceBook:
             acc: sorted(offers, key=lambda o: (o.usd_per_accelerator_hour, o.offer_id))
             for acc, offers in by_acc.items()
         }
+        self._chosen: dict[tuple[str, Placement], OfferChoice | None] = {}
 
     def cheapest(self, accelerator: str, placement: Placement) -> OfferChoice | None:
+        key = (accelerator, placement)
+        if key not in self._chosen:  # workloads share placement rules: look each up once
+            self._chosen[key] = self._cheapest(accelerator, placement)
+        return self._chosen[key]
+
+    def _cheapest(self, accelerator: str, placement: Placement) -> OfferChoice | None:
         for offer in self._offers.get(accelerator, ()):
             if _allowed(offer, placement):
                 return OfferChoice(

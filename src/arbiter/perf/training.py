@@ -28,19 +28,31 @@ Memory per chip (mixed-precision Adam, Rajbhandari et al. 2019):
                     attention and is not charged
 
 MoE expert weights are further split over ``ep = min(dp, experts)`` replicas.
+
+Evaluation: grids are cached by what shapes them (scale-up domains, pipeline depth, batch
+and context limits, system size). Every chip's layouts are a prefix of one list, so the
+terms that depend on the layout alone are computed once per layout, each in its formula's
+own order, and finished per chip: the numbers are those of evaluating every row in full.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod
 from arbiter.perf.efficiency import ALLREDUCE_LATENCY_S, HBM_USABLE_SHARE, Efficiency
-from arbiter.perf.hardware import ChipArrays, FloatArray, IntArray
+from arbiter.perf.hardware import (
+    ChipArrays,
+    FloatArray,
+    IntArray,
+    first_best_in_runs,
+    group_starts,
+)
 from arbiter.perf.inference import _platform_array, effective_flops
 
 TP_OPTIONS = (1, 2, 4, 8, 16, 32, 64)
@@ -55,10 +67,19 @@ DP_OPTIONS = tuple(sorted({*DP_POWERS, *(3 * 2**i for i in range(16))}))
 # functions are recomputed, no matmuls: 34 - 12 = 22), full (only the layer input: 2).
 ACTIVATION_BYTES = np.array([34.0, 22.0, 2.0])
 RECOMPUTE_LEVELS = ("none", "elementwise", "full")
+CACHED_GRIDS = 32  # layout grids kept (a few MB each): per fabric, depth and batch limits
 
 
 @dataclass(frozen=True, slots=True)
 class TrainGrid:
+    """Candidate layouts: row ``k`` runs on chip type ``chip[k]``.
+
+    Grids from :func:`train_grid` are grouped by chip in chip order and repeat one chip
+    type's ``layouts`` (a prefix of them per chip): row ``k`` is ``layouts`` row
+    ``layout[k]``. The model then works out what depends on the layout alone once per
+    layout, not once per chip.
+    """
+
     chip: IntArray
     tp: IntArray
     cp: IntArray
@@ -67,21 +88,10 @@ class TrainGrid:
     recompute: IntArray
     sharded: np.ndarray
     chips: IntArray
-
-
-@functools.cache
-def _layout_axes(n_chips: int, fixed: bool, cp_options: tuple[int, ...]) -> tuple[IntArray, ...]:
-    axes = np.meshgrid(
-        np.arange(n_chips),
-        np.array(TP_OPTIONS),
-        np.array(cp_options),
-        np.array(PP_OPTIONS),
-        np.array(DP_OPTIONS if fixed else DP_POWERS),
-        np.arange(len(RECOMPUTE_LEVELS)),
-        np.array([0, 1]),
-        indexing="ij",
-    )
-    return tuple(a.ravel() for a in axes)
+    # Set by train_grid only (not init fields: a grid rebuilt with dataclasses.replace or
+    # by hand has none, and is evaluated row by row).
+    layouts: TrainGrid | None = field(default=None, init=False, repr=False, compare=False)
+    layout: IntArray | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def train_grid(
@@ -96,24 +106,86 @@ def train_grid(
     """Every layout with tp inside the scale-up domain, at least four layers per stage and
     at least one sequence per data-parallel replica (``max_dp``)."""
     cp_options = tuple(x for x in CP_OPTIONS if x == 1 or seq_len / x >= MIN_CP_TOKENS)
-    c, t, x, p, d, r, s = _layout_axes(len(chips), total_chips is not None, cp_options)
-    keep = (
-        (t <= np.maximum(chips.scale_up_chips[c], 1))
-        & (p * MIN_LAYERS_PER_STAGE <= model.n_layers)
-        & (d <= max_dp)
+    dp_options = DP_OPTIONS if total_chips is not None else DP_POWERS
+    # The grid depends on the model and batch only through the largest pipeline depth and
+    # data parallelism they allow: grids are cached under those.
+    return _grid(
+        tuple(chips.scale_up_chips.tolist()),
+        max((p for p in PP_OPTIONS if p * MIN_LAYERS_PER_STAGE <= model.n_layers), default=0),
+        max((d for d in dp_options if d <= max_dp), default=0),
+        cp_options,
+        total_chips,
+        max_chips,
     )
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@functools.lru_cache(maxsize=4 * CACHED_GRIDS)
+def _one_chip_layouts(
+    max_pp: int,
+    max_dp: int,
+    cp_options: tuple[int, ...],
+    total_chips: int | None,
+    max_chips: int,
+) -> TrainGrid:
+    """The layouts of one chip type with any tp, in (tp, cp, pp, dp, recompute, sharded)
+    order: a chip whose scale-up domain allows tp <= k gets the prefix with those."""
+    dp_options = DP_OPTIONS if total_chips is not None else DP_POWERS
+    axes = np.meshgrid(
+        np.array(TP_OPTIONS),
+        np.array(cp_options),
+        np.array(PP_OPTIONS),
+        np.array(dp_options),
+        np.arange(len(RECOMPUTE_LEVELS)),
+        np.array([0, 1]),
+        indexing="ij",
+    )
+    t, x, p, d, r, s = (a.ravel() for a in axes)
     n = t * x * p * d
+    keep = (p <= max_pp) & (d <= max_dp)
     keep &= n == total_chips if total_chips is not None else n <= max_chips
     return TrainGrid(
-        chip=c[keep].astype(np.int64),
-        tp=t[keep].astype(np.int64),
-        cp=x[keep].astype(np.int64),
-        pp=p[keep].astype(np.int64),
-        dp=d[keep].astype(np.int64),
-        recompute=r[keep].astype(np.int64),
-        sharded=s[keep].astype(bool),
-        chips=n[keep].astype(np.int64),
+        chip=_frozen(np.zeros(int(keep.sum()), dtype=np.int64)),
+        tp=_frozen(t[keep].astype(np.int64)),
+        cp=_frozen(x[keep].astype(np.int64)),
+        pp=_frozen(p[keep].astype(np.int64)),
+        dp=_frozen(d[keep].astype(np.int64)),
+        recompute=_frozen(r[keep].astype(np.int64)),
+        sharded=_frozen(s[keep].astype(bool)),
+        chips=_frozen(n[keep].astype(np.int64)),
     )
+
+
+@functools.lru_cache(maxsize=CACHED_GRIDS)
+def _grid(
+    scale_up: tuple[int, ...],
+    max_pp: int,
+    max_dp: int,
+    cp_options: tuple[int, ...],
+    total_chips: int | None,
+    max_chips: int,
+) -> TrainGrid:
+    one = _one_chip_layouts(max_pp, max_dp, cp_options, total_chips, max_chips)
+    tp_limit = np.maximum(np.array(scale_up, dtype=np.int64), 1)
+    counts = np.searchsorted(one.tp, tp_limit, side="right")  # tp is sorted: a prefix
+    row = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    grid = TrainGrid(
+        chip=_frozen(np.repeat(np.arange(len(scale_up), dtype=np.int64), counts)),
+        tp=_frozen(one.tp[row]),
+        cp=_frozen(one.cp[row]),
+        pp=_frozen(one.pp[row]),
+        dp=_frozen(one.dp[row]),
+        recompute=_frozen(one.recompute[row]),
+        sharded=_frozen(one.sharded[row]),
+        chips=_frozen(one.chips[row]),
+    )
+    object.__setattr__(grid, "layouts", one)  # frozen dataclass: set once, here
+    object.__setattr__(grid, "layout", _frozen(row))
+    return grid
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +209,39 @@ def train_flops_per_token(model: ModelArch, seq_len: int, method: FinetuneMethod
     return weights * model.matmul_params_active + 3.0 * attention
 
 
-def evaluate_training(
+@dataclass(frozen=True, slots=True)
+class _LayoutTerms:
+    """The parts of the formulas that depend on the layout but not on the chip, each
+    evaluated in the formula's own order, so that finishing them per chip gives the
+    same numbers as the whole formula."""
+
+    params_per_chip: FloatArray
+    activations: FloatArray
+    micro_ok: np.ndarray
+    # full training (LoRA's frozen weights depend on the chip's format); NaN never fits
+    memory_if_micro_ok: FloatArray
+    memory_gb: FloatArray
+    compute: FloatArray  # micro s hw_flops / mp: divided by the chip's FLOP/s
+    tp_outer: FloatArray  # micro (L / pp) collectives
+    tp_bytes: FloatArray  # 2 (tp - 1) / tp * s / cp * d * 2: divided by the link
+    multi_tp: np.ndarray
+    chips: FloatArray
+    bubble: FloatArray  # 1 + bubble
+    dp_bytes: FloatArray  # 2 (dp cp - 1) / (dp cp) * gradient bytes: divided by the link
+    sharded: FloatArray
+    scale: FloatArray
+    tokens: FloatArray  # tokens per step: divided by the step time
+
+
+def _layout_terms(
     model: ModelArch,
-    chips: ChipArrays,
     grid: TrainGrid,
     eff: Efficiency,
     *,
     seq_len: int,
     global_batch_tokens: float,
     method: FinetuneMethod,
-    weight_bytes: FloatArray,
-) -> TrainResult:
-    c = grid.chip
+) -> _LayoutTerms:
     tp, cp, pp, dp = (x.astype(np.float64) for x in (grid.tp, grid.cp, grid.pp, grid.dp))
     n = tp * cp * pp * dp
     mp = tp * cp * pp  # chips per model replica
@@ -162,58 +255,179 @@ def evaluate_training(
     )
     ep = np.minimum(dp, max(model.n_experts, 1)) if model.is_moe else np.ones_like(dp)
     params_per_chip = (total - experts) / (tp * pp) + experts / (tp * pp * ep)
-    if lora:
-        state = params_per_chip * weight_bytes[c]
-    else:
-        state = np.where(
-            grid.sharded, 16.0 * params_per_chip / dp, params_per_chip * (4.0 + 12.0 / dp)
-        )
+    state = np.where(grid.sharded, 16.0 * params_per_chip / dp, params_per_chip * (4.0 + 12.0 / dp))
     act_bytes = ACTIVATION_BYTES[grid.recompute]
     full = grid.recompute == len(RECOMPUTE_LEVELS) - 1
     activations = layers * s * d * act_bytes / (tp * cp)
     memory = state + activations
-    fits = memory <= chips.hbm_bytes[c] * HBM_USABLE_SHARE
 
     # step time per chip
     sequences = max(global_batch_tokens / s, 1.0)
     micro = sequences / dp
-    fits &= micro >= 1.0
     model_flops = train_flops_per_token(model, seq_len, method)
     attention = model.attention_flops_per_token(s / 2.0)
     hw_flops = model_flops + np.where(full, 2.0 * model.matmul_params_active + attention, 0.0)
-    eta = _platform_array(chips, eff, "train_matmul_efficiency")[c]
-    flops = effective_flops(chips, eff, "train")[c] * eta
-    t_compute = micro * s * hw_flops / mp / flops
-    link_up = chips.scale_up_bytes_per_s[c] / 2.0
     collectives = np.where(full, 6.0, 4.0)
-    t_tp = np.where(
-        tp > 1,
-        micro
-        * (layers / pp)
-        * collectives
-        * (ALLREDUCE_LATENCY_S + 2.0 * (tp - 1.0) / tp * s / cp * d * 2.0 / link_up),
-        0.0,
-    )
     chunks = np.minimum(4.0, np.maximum(np.floor(layers / pp), 1.0))
     bubble = (pp - 1.0) / (np.maximum(micro, 1.0) * chunks)
     trainable = 0.0 if lora else 1.0
     grad_bytes = trainable * params_per_chip * 2.0  # context-parallel ranks hold copies
-    in_domain = n <= chips.scale_up_chips[c]
-    link_dp = np.where(in_domain, link_up, chips.scale_out_bytes_per_s[c])
-    t_dp = (
-        2.0 * (dp * cp - 1.0) / (dp * cp) * grad_bytes / link_dp * np.where(grid.sharded, 1.5, 1.0)
+    return _LayoutTerms(
+        params_per_chip=params_per_chip,
+        activations=activations,
+        micro_ok=micro >= 1.0,
+        memory_if_micro_ok=np.where(micro >= 1.0, memory, np.nan),
+        memory_gb=memory / 1e9,
+        compute=micro * s * hw_flops / mp,
+        tp_outer=micro * (layers / pp) * collectives,
+        tp_bytes=2.0 * (tp - 1.0) / tp * s / cp * d * 2.0,
+        multi_tp=tp > 1,
+        chips=n,
+        bubble=1.0 + bubble,
+        dp_bytes=2.0 * (dp * cp - 1.0) / (dp * cp) * grad_bytes,
+        sharded=np.where(grid.sharded, 1.5, 1.0),
+        scale=1.0 + eff["scale_loss_per_doubling"] * np.log2(dp),
+        tokens=micro * dp * s,
     )
-    exposed = np.maximum(0.0, t_dp - (2.0 / 3.0) * t_compute)
-    scale = 1.0 + eff["scale_loss_per_doubling"] * np.log2(dp)
-    t_step = ((t_compute + t_tp) * (1.0 + bubble) + exposed) * scale
-    tokens_per_s = np.where(fits, micro * dp * s / t_step, 0.0)
+
+
+def evaluate_training(
+    model: ModelArch,
+    chips: ChipArrays,
+    grid: TrainGrid,
+    eff: Efficiency,
+    *,
+    seq_len: int,
+    global_batch_tokens: float,
+    method: FinetuneMethod,
+    weight_bytes: FloatArray,
+) -> TrainResult:
+    """Memory, feasibility and tokens/s of every layout of ``grid`` (formulas above)."""
+    if grid.layouts is None or grid.layout is None:
+        layouts, layout = grid, np.arange(len(grid.chip))
+    else:
+        layouts, layout = grid.layouts, grid.layout
+    terms = _layout_terms(
+        model,
+        layouts,
+        eff,
+        seq_len=seq_len,
+        global_batch_tokens=global_batch_tokens,
+        method=method,
+    )
+    lora = method is FinetuneMethod.LORA
+    usable_hbm = chips.hbm_bytes * HBM_USABLE_SHARE
+    chip_flops = effective_flops(chips, eff, "train") * _platform_array(
+        chips, eff, "train_matmul_efficiency"
+    )
+    link_up_of = chips.scale_up_bytes_per_s / 2.0  # one direction
+    n = len(grid.chip)
+    feasible = np.empty(n, dtype=bool)
+    memory_gb = np.empty(n)
+    tokens_per_s = np.empty(n)
+    # One run of rows on the same chip at a time: its layouts are consecutive rows of
+    # ``layouts`` and its figures are scalars, so nothing is gathered.
+    bounds = [*group_starts(grid.chip).tolist(), n] if n else [0]
+    for lo, hi in itertools.pairwise(bounds):
+        c, first = int(grid.chip[lo]), int(layout[lo])
+        rows, k = slice(lo, hi), slice(first, first + hi - lo)
+        if lora:
+            memory = terms.params_per_chip[k] * weight_bytes[c] + terms.activations[k]
+            fits = memory <= usable_hbm[c]
+            fits &= terms.micro_ok[k]
+            memory_gb[rows] = memory / 1e9
+        else:
+            fits = terms.memory_if_micro_ok[k] <= usable_hbm[c]
+            memory_gb[rows] = terms.memory_gb[k]
+        t_compute = terms.compute[k] / chip_flops[c]
+        link_up = link_up_of[c]
+        t_tp = np.where(
+            terms.multi_tp[k],
+            terms.tp_outer[k] * (ALLREDUCE_LATENCY_S + terms.tp_bytes[k] / link_up),
+            0.0,
+        )
+        in_domain = terms.chips[k] <= chips.scale_up_chips[c]
+        link_dp = np.where(in_domain, link_up, chips.scale_out_bytes_per_s[c])
+        t_dp = terms.dp_bytes[k] / link_dp * terms.sharded[k]
+        exposed = np.maximum(0.0, t_dp - (2.0 / 3.0) * t_compute)
+        t_step = ((t_compute + t_tp) * terms.bubble[k] + exposed) * terms.scale[k]
+        feasible[rows] = fits
+        tokens_per_s[rows] = np.where(fits, terms.tokens[k] / t_step, 0.0)
     return TrainResult(
         grid=grid,
-        feasible=fits,
-        memory_gb_per_chip=memory / 1e9,
+        feasible=feasible,
+        memory_gb_per_chip=memory_gb,
         tokens_per_s=tokens_per_s,
-        model_flops_per_token=model_flops,
+        model_flops_per_token=train_flops_per_token(model, seq_len, method),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutPicks:
+    """Per accelerator: the chosen layout (-1: none fast enough), the fastest feasible
+    layout (-1: nothing fits) and the least memory any layout needs."""
+
+    chosen: IntArray
+    fastest: IntArray
+    least_memory_gb: FloatArray
+
+
+def pick_layouts(res: TrainResult, needed: float, n: int) -> LayoutPicks:
+    """Per chip, the layout with the fewest chips that reaches ``needed`` tokens/s, ties
+    to the fastest, and the fastest layout that fits; remaining ties to the first row."""
+    g = res.grid
+    if len(g.chip) > 1 and bool((g.chip[1:] < g.chip[:-1]).any()):
+        order = np.argsort(g.chip, kind="stable")  # keeps each chip's rows in their order
+        picks = _pick_in_runs(
+            g.chip[order],
+            g.chips[order],
+            res.feasible[order],
+            res.tokens_per_s[order],
+            res.memory_gb_per_chip[order],
+            needed,
+            n,
+        )
+        return LayoutPicks(
+            chosen=np.where(picks.chosen >= 0, order[np.maximum(picks.chosen, 0)], -1),
+            fastest=np.where(picks.fastest >= 0, order[np.maximum(picks.fastest, 0)], -1),
+            least_memory_gb=picks.least_memory_gb,
+        )
+    return _pick_in_runs(
+        g.chip, g.chips, res.feasible, res.tokens_per_s, res.memory_gb_per_chip, needed, n
+    )
+
+
+def _pick_in_runs(
+    chip: IntArray,
+    chips: IntArray,
+    feasible: np.ndarray,
+    rate: FloatArray,
+    memory_gb: FloatArray,
+    needed: float,
+    n: int,
+) -> LayoutPicks:
+    bounds = np.searchsorted(chip, np.arange(n + 1))  # chip i: rows bounds[i]:bounds[i + 1]
+    starts, counts = bounds[:-1], np.diff(bounds)
+    present = counts > 0
+    least = np.full(n, np.inf)
+    if present.any():
+        least[present] = np.minimum.reduceat(memory_gb, starts[present])
+    # the fewest chips that are fast enough, then the fastest of those
+    fast = feasible & (rate >= needed)
+    fewest = np.full(n, np.iinfo(np.int64).max)
+    if present.any():
+        fewest[present] = np.minimum.reduceat(
+            np.where(fast, chips, np.iinfo(np.int64).max), starts[present]
+        )
+    chosen = first_best_in_runs(rate, fast & (chips == np.repeat(fewest, counts)), bounds)
+    nan = np.isnan(rate)
+    if not nan.any():
+        fastest = first_best_in_runs(rate, feasible, bounds)
+    else:  # a sort puts NaN last: where every feasible rate is NaN, the first feasible row
+        fastest = first_best_in_runs(rate, feasible & ~nan, bounds)
+        first_feasible = first_best_in_runs(np.zeros_like(rate), feasible, bounds)
+        fastest = np.where(fastest >= 0, fastest, first_feasible)
+    return LayoutPicks(chosen=chosen, fastest=fastest, least_memory_gb=least)
 
 
 def default_global_batch_tokens(model: ModelArch, seq_len: int, method: FinetuneMethod) -> float:

@@ -64,10 +64,11 @@ class ValidationReport:
     def mape_excluding_outliers(self) -> float:
         return _mape(r for r in self.results if r.case_id not in self.outliers)
 
-    def mape_by(self, attribute: str) -> dict[str, float]:
+    def mape_by(self, attribute: str, *, exclude_outliers: bool = False) -> dict[str, float]:
         groups: dict[str, list[CaseResult]] = defaultdict(list)
         for r in self.results:
-            groups[str(getattr(r, attribute))].append(r)
+            if not (exclude_outliers and r.case_id in self.outliers):
+                groups[str(getattr(r, attribute))].append(r)
         return {k: _mape(v) for k, v in sorted(groups.items())}
 
     def count_by(self, attribute: str) -> dict[str, int]:
