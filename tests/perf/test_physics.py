@@ -255,15 +255,6 @@ def test_moe_batch_one_decode_reads_the_active_experts_without_pipelining(model_
     assert np.all(res.min_tpot_s[one_stage] > bound[one_stage])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "inference.py evaluates E_touched(B/pp) with a fractional micro-batch when B < pp: "
-        "at batch 1 and PP8 a Mixtral-8x7B token 'touches' 0.28 of its 2 experts per layer; "
-        "TP1 PP8 on H100 predicts 1.2 ms per token (PP1: 4.9 ms), below the 3.8 ms it takes "
-        "to read 12.75 GB of active FP8 weights at 3.35 TB/s"
-    ),
-)
 @pytest.mark.parametrize("model_name", MOE)
 def test_moe_batch_one_decode_reads_the_active_experts_with_pipelining(model_name):
     model = resolve_model(model_name)
@@ -369,14 +360,6 @@ LONG_MHA = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "estimate.py _inference_infeasible blames the weights whenever no replica fits: "
-        "'weights need 5 GB per chip even on the largest replica; H100-SXM has 80 GB', "
-        "when one request's KV cache (73.7 GB per chip) is what overflows"
-    ),
-)
 def test_a_kv_cache_that_does_not_fit_is_not_blamed_on_the_weights():
     w = _workload(
         kind="batch",
@@ -391,13 +374,6 @@ def test_a_kv_cache_that_does_not_fit_is_not_blamed_on_the_weights():
     assert "KV" in h100.reason or "cache" in h100.reason, h100.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "predict.py _why_not_inference says 'no layout of 8 x H100-SXM meets the latency "
-        "limits' for an offline case that has no latency limits (the KV cache overflows)"
-    ),
-)
 def test_an_offline_case_that_does_not_fit_does_not_blame_latency_limits():
     model = parse_workloads(
         {"name": "w", "kind": "batch", "model": LONG_MHA, "input_tokens": 1, "output_tokens": 1},

@@ -135,8 +135,9 @@ def test_unknown_model_and_accelerator_are_skipped_with_the_reason():
     assert reasons["bad-chip"] == "unknown accelerator 'H1000-SXM'"
 
 
-def test_a_system_no_layout_can_build_is_skipped():
-    # 5 chips: tp, pp, cp and dp are powers of two (dp also 3 x 2^k), so no layout has 5
+def test_a_system_the_model_does_not_fit_is_skipped_with_the_memory_it_needs():
+    # 5 H100s training Llama 2 70B in full: 16 B/param x 69e9 = 1.1 TB of weights and
+    # optimizer state even split over 5 chips is 221 GB each, plus activations; 80 GB chips
     train = case(
         case_id="five",
         kind=CaseKind.TRAIN,
@@ -150,7 +151,8 @@ def test_a_system_no_layout_can_build_is_skipped():
     report = validate([train], ACCS, default_efficiency())
     assert not report.results
     (skipped,) = report.skipped
-    assert "exactly 5 chips" in skipped.reason
+    assert "does not fit in 5 x H100-SXM" in skipped.reason
+    assert "GB per chip" in skipped.reason
 
 
 def test_aliases_resolve_to_the_catalog_and_the_registry():

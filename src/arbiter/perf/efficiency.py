@@ -13,7 +13,9 @@ Global:
 
 - ``train_bf16_share``, ``inference_bf16_share``: the share of the work that still runs
   at BF16 speed when the matmuls use FP8/FP4 (attention, norms, optimizer, casts), by
-  Amdahl's law: effective peak = F_bf16 / ((1 - share) / r + share), r = F_p / F_bf16;
+  Amdahl's law: effective peak = F_bf16 / ((1 - share) / r + share), r = F_p / F_bf16.
+  The training share fits to 1.0 on the calibration set (its FP8 cases are all LoRA, its
+  BF16 cases all paper runs at 6K-16K chips): see the notes in ``efficiency.json``;
 - ``server_utilisation``: the load at which an online server still meets its p99 latency
   limits under random arrivals, as a share of its saturated throughput;
 - ``scale_loss_per_doubling``: per doubling of data-parallel replicas, the extra step

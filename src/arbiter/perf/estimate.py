@@ -3,8 +3,8 @@
 For every accelerator the model evaluates all layouts at once (arrays, no per-layout
 objects) and keeps the one that does the job cheapest:
 
-- train / finetune: the fewest chips that finish by the deadline (fewer chips waste less
-  to communication and scale losses, so they cost least), ties to the faster layout;
+- train / finetune: of the layouts that finish by the deadline, the one with the most
+  tokens/s per billed chip (whole nodes): the job costs chips x hours;
 - serve: the replica with the most SLO-feasible tokens/s per chip, and as many replicas
   as the request rate needs;
 - batch: the replica with the most tokens/s per chip, and as many as the deadline needs.
@@ -36,7 +36,7 @@ from arbiter.domain.workload import (
 )
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
 from arbiter.perf.hardware import ChipArrays, chip_arrays, first_best_per_chip
-from arbiter.perf.inference import InferenceResult, evaluate_inference, replica_grid
+from arbiter.perf.inference import InferenceResult, evaluate_inference, memory_reason, replica_grid
 from arbiter.perf.pricing import OfferChoice, PriceBook
 from arbiter.perf.training import (
     RECOMPUTE_LEVELS,
@@ -157,7 +157,7 @@ def estimate_workload(
 def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estimate:
     if not est.feasible or prices is None:
         return est
-    offer = prices.cheapest(est.accelerator, workload.placement)
+    offer = prices.cheapest(est.accelerator, workload.placement, est.chips)
     if offer is None:
         return replace(
             est, notes=(*est.notes, "no offer in the catalog matches the placement rules")
@@ -238,7 +238,9 @@ def _train(
         method=method,
         weight_bytes=weight_bytes,
     )
-    picks = pick_layouts(res, needed, len(accs))
+    node = chips.chips_per_node[grid.chip]
+    billed = (np.ceil(grid.chips / node) * node).astype(np.float64)  # whole nodes
+    picks = pick_layouts(res, needed, len(accs), billed_chips=billed)
     out = []
     for i, acc in enumerate(accs):
         base = _base(workload, acc, chips, i)
@@ -363,11 +365,7 @@ def _inference_infeasible(
     mine = g.chip == i
     fits = mine & np.isfinite(res.min_tpot_s)
     if not fits.any():
-        least = float(res.weights_gb_per_chip[mine].min())
-        reason = (
-            f"weights need {least:.0f} GB per chip even on the largest replica; "
-            f"{acc.name} has {acc.hbm_gb:.0f} GB"
-        )
+        reason = memory_reason(res, mine, acc.name, acc.hbm_gb)
     else:
         k_tpot = int(np.flatnonzero(fits)[np.argmin(res.min_tpot_s[fits])])
         k_ttft = int(np.flatnonzero(fits)[np.argmin(res.min_ttft_s[fits])])

@@ -5,13 +5,14 @@ pipeline stages. Continuous batching keeps ``B`` sequences in flight; every iter
 each of them gets one token, and the prefill of ``B / O`` new requests is mixed in. For a
 configuration and batch ``B`` (per chip, all in seconds and bytes):
 
-    weights read  = (dense + MoE layers * E_touched(B/pp) * expert) * w_bytes / tp
+    weights read  = (dense + MoE layers * E_touched(B'/pp) * expert) * w_bytes / tp
                     E_touched(b) = E * (1 - (1 - k/E) ** b): experts hit by b tokens
-    KV read       = B * (I + O/2) * kv_bytes_per_token_per_chip
+    KV read       = B' * (I + O/2) * kv_bytes_per_token_per_chip
+                    B' = max(B, pp): a round is pp stage-steps even with fewer sequences
     bw            = HBM_bw * decode_bandwidth_utilisation;  F = F_eff * decode_compute_efficiency
-    t_gemm        = max(weights read / bw, B * 2 N_active / (tp pp) / F)
-    t_attention   = max(KV read / bw, B * attention(I + O/2) / (tp pp) / F)
-    t_tp          = 2 L * (alpha + 2 (tp-1)/tp * (B/pp) d * 2 / (scale_up_bw / 2))   (tp > 1)
+    t_gemm        = weights read / bw + B' * 2 N_active / (tp pp) / F
+    t_attention   = KV read / bw + B' * attention(I + O/2) / (tp pp) / F
+    t_tp          = 2 L * (alpha + 2 (tp-1)/tp * (B'/pp) d * 2 / (scale_up_bw / 2))   (tp > 1)
     t_round       = t_gemm + t_attention + t_tp     (the two phases run one after the other)
     t_prefill     = I * (2 N_active + attention(I/2)) / (tp pp F_eff prefill_efficiency) + TP comm
     t_iteration   = t_round + (B / O) * t_prefill
@@ -87,8 +88,26 @@ class InferenceResult:
     ttft_s: FloatArray
     weights_gb_per_chip: FloatArray
     kv_gb_per_chip: FloatArray
+    kv_gb_per_sequence: FloatArray
     min_tpot_s: FloatArray
     min_ttft_s: FloatArray
+
+
+def memory_reason(res: InferenceResult, rows: np.ndarray, name: str, hbm_gb: float) -> str:
+    """Why no configuration in ``rows`` holds one request: the weights, or its KV cache."""
+    need = res.weights_gb_per_chip[rows] + res.kv_gb_per_sequence[rows]
+    k = int(np.argmin(need))
+    weights, kv = float(res.weights_gb_per_chip[rows][k]), float(res.kv_gb_per_sequence[rows][k])
+    usable = hbm_gb * HBM_USABLE_SHARE
+    if weights > usable:
+        return (
+            f"weights need {weights:.0f} GB per chip even on the largest replica; "
+            f"{name} has {hbm_gb:.0f} GB"
+        )
+    return (
+        f"one request's KV cache needs {kv:.0f} GB per chip on top of {weights:.0f} GB of "
+        f"weights; {name} has {hbm_gb:.0f} GB ({HBM_USABLE_SHARE:.0%} usable)"
+    )
 
 
 def effective_flops(chips: ChipArrays, eff: Efficiency, regime: str = "inference") -> FloatArray:
@@ -144,29 +163,32 @@ def evaluate_inference(
     b_mem = np.floor(np.maximum(free, 0.0) / (kv_per_token * ctx))
 
     b = BATCH_GRID[None, :]  # configs x batches
+    # A pipeline round is pp stage-steps even with fewer sequences than stages: each chip
+    # then works (in time) as if it had pp sequences, one micro-batch of one.
+    b_eff = np.maximum(b, pp[:, None])
     n_active = float(model.matmul_params_active)
     attention_flops = model.attention_flops_per_token(ctx)
     prefill_flops = i_tok * (2.0 * n_active + model.attention_flops_per_token(i_tok / 2.0))
 
     if model.is_moe:
         k_over_e = model.n_active_experts / model.n_experts
-        touched = model.n_experts * (1.0 - (1.0 - k_over_e) ** (b / pp[:, None]))
+        touched = model.n_experts * (1.0 - (1.0 - k_over_e) ** (b_eff / pp[:, None]))
         dense = model.params_total - model.n_moe_layers * model.n_experts * model.expert_params
         weight_read = (dense + model.n_moe_layers * touched * model.expert_params) * wb[:, None]
     else:
         weight_read = np.broadcast_to((model.params_total * wb)[:, None], (len(c), b.shape[1]))
     weight_read = weight_read / tp[:, None]
-    kv_read = b * ctx * kv_per_token[:, None]
+    kv_read = b_eff * ctx * kv_per_token[:, None]
     # GEMMs stream the weights; attention kernels then stream the KV cache: two phases.
     decode_flops = (flops * eta_d)[:, None]
-    t_gemm = weight_read / bw[:, None] + b * 2.0 * n_active / n[:, None] / decode_flops
-    t_attention = kv_read / bw[:, None] + b * attention_flops / n[:, None] / decode_flops
+    t_gemm = weight_read / bw[:, None] + b_eff * 2.0 * n_active / n[:, None] / decode_flops
+    t_attention = kv_read / bw[:, None] + b_eff * attention_flops / n[:, None] / decode_flops
     tp_bytes = 2.0 * (tp - 1.0) / tp * model.d_model * 2.0
     t_tp = np.where(
         tp[:, None] > 1,
         2.0
         * model.n_layers
-        * (ALLREDUCE_LATENCY_S + (b / pp[:, None]) * tp_bytes[:, None] / link[:, None]),
+        * (ALLREDUCE_LATENCY_S + (b_eff / pp[:, None]) * tp_bytes[:, None] / link[:, None]),
         0.0,
     )
     t_round = t_gemm + t_attention + t_tp
@@ -198,6 +220,7 @@ def evaluate_inference(
         ttft_s=ttft[rows, best],
         weights_gb_per_chip=weights_per_chip / 1e9,
         kv_gb_per_chip=np.where(feasible, b[0, best] * ctx * kv_per_token, 0.0) / 1e9,
+        kv_gb_per_sequence=ctx * kv_per_token / 1e9,
         min_tpot_s=np.where(b_mem >= 1, t_round[:, 0], np.inf),
         min_ttft_s=np.where(b_mem >= 1, t_prefill + t_iter[:, 0], np.inf),
     )

@@ -16,7 +16,7 @@ from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod, Precision
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.hardware import ChipArrays, FloatArray, chip_arrays
-from arbiter.perf.inference import evaluate_inference, replica_grid
+from arbiter.perf.inference import InferenceResult, evaluate_inference, memory_reason, replica_grid
 from arbiter.perf.training import default_global_batch_tokens, evaluate_training, train_grid
 
 INFERENCE_KINDS = ("infer_offline", "infer_server", "infer_interactive", "infer_latency")
@@ -93,20 +93,17 @@ def predict(q: Question, eff: Efficiency) -> float:
     )
     system = res.tokens_per_s * (q.chips / grid.chips)
     if not res.feasible.any():
-        raise Unpredictable(_why_not_inference(q, res.weights_gb_per_chip))
+        raise Unpredictable(_why_not_inference(q, res))
     if q.metric == "tpot_s":
         return float(res.tpot_s[np.argmax(system)])
     return float(system.max())
 
 
-def _why_not_inference(q: Question, weights_gb: FloatArray) -> str:
-    hbm = q.accelerator.hbm_gb
-    least = float(weights_gb.min()) if len(weights_gb) else float("inf")
-    if least > hbm * 0.9:
-        return (
-            f"{q.model.name} weights need {least:.0f} GB per chip even split over "
-            f"{q.chips} chips; {q.accelerator.name} has {hbm:.0f} GB"
-        )
+def _why_not_inference(q: Question, res: InferenceResult) -> str:
+    fits = np.isfinite(res.min_tpot_s)
+    if not fits.any():
+        rows = np.ones(len(fits), dtype=bool)
+        return memory_reason(res, rows, q.accelerator.name, q.accelerator.hbm_gb)
     return f"no layout of {q.chips} x {q.accelerator.name} meets the latency limits"
 
 

@@ -1,6 +1,7 @@
 """The cheapest catalog offer a workload may use, per accelerator.
 
-Only pay-as-you-go regimes price a single job: ``on_demand`` always, ``spot`` when the
+The offer is the one that bills the job's chips cheapest in whole instances. Only
+pay-as-you-go regimes price a single job: ``on_demand`` always, ``spot`` when the
 workload is interruptible. Reservations, commitments and capacity blocks are charged for
 their whole term; the fleet planner decides whether a job fills them.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 import fnmatch
 from collections import defaultdict
 from dataclasses import dataclass
+
+import numpy as np
 
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import Offer, PriceRegime
@@ -39,27 +42,33 @@ class PriceBook:
             acc: sorted(offers, key=lambda o: (o.usd_per_accelerator_hour, o.offer_id))
             for acc, offers in by_acc.items()
         }
-        self._chosen: dict[tuple[str, Placement], OfferChoice | None] = {}
+        self._allowed: dict[tuple[str, Placement], tuple[list[Offer], np.ndarray, np.ndarray]] = {}
 
-    def cheapest(self, accelerator: str, placement: Placement) -> OfferChoice | None:
+    def cheapest(
+        self, accelerator: str, placement: Placement, chips: int = 1
+    ) -> OfferChoice | None:
+        """The offer that runs ``chips`` chips for an hour cheapest, in whole instances
+        (a 6,144-chip TPU slice is cheap per chip but not for a 4-chip job)."""
         key = (accelerator, placement)
-        if key not in self._chosen:  # workloads share placement rules: look each up once
-            self._chosen[key] = self._cheapest(accelerator, placement)
-        return self._chosen[key]
-
-    def _cheapest(self, accelerator: str, placement: Placement) -> OfferChoice | None:
-        for offer in self._offers.get(accelerator, ()):
-            if _allowed(offer, placement):
-                return OfferChoice(
-                    offer_id=offer.offer_id,
-                    provider=offer.provider,
-                    region=offer.region,
-                    instance_type=offer.instance_type,
-                    price_regime=offer.price_regime.value,
-                    usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
-                    accelerators_per_instance=offer.accelerators_per_instance,
-                )
-        return None
+        if key not in self._allowed:  # workloads share placement rules: filter each once
+            offers = [o for o in self._offers.get(accelerator, ()) if _allowed(o, placement)]
+            per = np.array([max(o.accelerators_per_instance, 1) for o in offers], dtype=np.float64)
+            usd = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
+            self._allowed[key] = (offers, per, usd)
+        offers, per, usd = self._allowed[key]
+        if not offers:
+            return None
+        billed = np.ceil(max(chips, 1) / per) * per * usd
+        offer = offers[int(np.argmin(billed))]  # ties: the first, cheapest per chip-hour
+        return OfferChoice(
+            offer_id=offer.offer_id,
+            provider=offer.provider,
+            region=offer.region,
+            instance_type=offer.instance_type,
+            price_regime=offer.price_regime.value,
+            usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
+            accelerators_per_instance=offer.accelerators_per_instance,
+        )
 
 
 def _allowed(offer: Offer, rules: Placement) -> bool:

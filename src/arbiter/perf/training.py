@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +62,16 @@ CP_OPTIONS = (1, 2, 4, 8, 16)
 MIN_LAYERS_PER_STAGE = 4  # thinner pipeline stages balance badly around embeddings and head
 MIN_CP_TOKENS = 8192  # context parallelism only splits long sequences into >= 8K chunks
 DP_POWERS = tuple(2**i for i in range(18))
-DP_OPTIONS = tuple(sorted({*DP_POWERS, *(3 * 2**i for i in range(16))}))
+
+
+def _dp_options(total_chips: int | None) -> tuple[int, ...]:
+    """Data-parallel sizes to try: powers of two, or every divisor of a fixed system size
+    (72-GPU NVL72 racks and 6,144-chip pods are not powers of two)."""
+    if total_chips is None:
+        return DP_POWERS
+    return tuple(d for d in range(1, total_chips + 1) if total_chips % d == 0)
+
+
 # Activation bytes per token, hidden unit and layer, by recomputation level: none (34,
 # Korthikanti et al. with flash attention), element-wise ops only (norms and activation
 # functions are recomputed, no matmuls: 34 - 12 = 22), full (only the layer input: 2).
@@ -106,7 +116,7 @@ def train_grid(
     """Every layout with tp inside the scale-up domain, at least four layers per stage and
     at least one sequence per data-parallel replica (``max_dp``)."""
     cp_options = tuple(x for x in CP_OPTIONS if x == 1 or seq_len / x >= MIN_CP_TOKENS)
-    dp_options = DP_OPTIONS if total_chips is not None else DP_POWERS
+    dp_options = _dp_options(total_chips)
     # The grid depends on the model and batch only through the largest pipeline depth and
     # data parallelism they allow: grids are cached under those.
     return _grid(
@@ -134,7 +144,7 @@ def _one_chip_layouts(
 ) -> TrainGrid:
     """The layouts of one chip type with any tp, in (tp, cp, pp, dp, recompute, sharded)
     order: a chip whose scale-up domain allows tp <= k gets the prefix with those."""
-    dp_options = DP_OPTIONS if total_chips is not None else DP_POWERS
+    dp_options = _dp_options(total_chips)
     axes = np.meshgrid(
         np.array(TP_OPTIONS),
         np.array(cp_options),
@@ -372,15 +382,20 @@ class LayoutPicks:
     least_memory_gb: FloatArray
 
 
-def pick_layouts(res: TrainResult, needed: float, n: int) -> LayoutPicks:
-    """Per chip, the layout with the fewest chips that reaches ``needed`` tokens/s, ties
-    to the fastest, and the fastest layout that fits; remaining ties to the first row."""
+def pick_layouts(
+    res: TrainResult, needed: float, n: int, *, billed_chips: FloatArray | None = None
+) -> LayoutPicks:
+    """Per chip, the cheapest layout that reaches ``needed`` tokens/s (the most tokens/s
+    per chip: the job costs chips x time), and the fastest layout that fits; ties to the
+    first row. ``billed_chips`` (default: the layout's chips) is what the cost counts,
+    e.g. rounded up to whole nodes."""
     g = res.grid
+    billed = g.chips.astype(np.float64) if billed_chips is None else billed_chips
     if len(g.chip) > 1 and bool((g.chip[1:] < g.chip[:-1]).any()):
         order = np.argsort(g.chip, kind="stable")  # keeps each chip's rows in their order
         picks = _pick_in_runs(
             g.chip[order],
-            g.chips[order],
+            billed[order],
             res.feasible[order],
             res.tokens_per_s[order],
             res.memory_gb_per_chip[order],
@@ -393,13 +408,13 @@ def pick_layouts(res: TrainResult, needed: float, n: int) -> LayoutPicks:
             least_memory_gb=picks.least_memory_gb,
         )
     return _pick_in_runs(
-        g.chip, g.chips, res.feasible, res.tokens_per_s, res.memory_gb_per_chip, needed, n
+        g.chip, billed, res.feasible, res.tokens_per_s, res.memory_gb_per_chip, needed, n
     )
 
 
 def _pick_in_runs(
     chip: IntArray,
-    chips: IntArray,
+    chips: FloatArray,
     feasible: np.ndarray,
     rate: FloatArray,
     memory_gb: FloatArray,
@@ -412,14 +427,9 @@ def _pick_in_runs(
     least = np.full(n, np.inf)
     if present.any():
         least[present] = np.minimum.reduceat(memory_gb, starts[present])
-    # the fewest chips that are fast enough, then the fastest of those
+    # fast enough, then the most tokens/s per chip: the lowest cost per token
     fast = feasible & (rate >= needed)
-    fewest = np.full(n, np.iinfo(np.int64).max)
-    if present.any():
-        fewest[present] = np.minimum.reduceat(
-            np.where(fast, chips, np.iinfo(np.int64).max), starts[present]
-        )
-    chosen = first_best_in_runs(rate, fast & (chips == np.repeat(fewest, counts)), bounds)
+    chosen = first_best_in_runs(rate / chips, fast, bounds)
     nan = np.isnan(rate)
     if not nan.any():
         fastest = first_best_in_runs(rate, feasible, bounds)
@@ -432,7 +442,8 @@ def _pick_in_runs(
 
 def default_global_batch_tokens(model: ModelArch, seq_len: int, method: FinetuneMethod) -> float:
     """Batch when the workload does not say: 128 sequences for fine-tuning; for
-    pre-training 4M tokens, 16M from 100B parameters (Llama 3 405B's final batch)."""
+    pre-training 4M tokens up to 25B parameters, growing with the square root of size to
+    16M at 400B (Llama 3 405B's final batch; DeepSeek-V3 used 15M), never more."""
     if method is FinetuneMethod.LORA:
         return 128.0 * seq_len
-    return 16e6 if model.params_total >= 100e9 else 4e6
+    return min(16e6, 4e6 * math.sqrt(max(1.0, model.params_total / 25e9)))
