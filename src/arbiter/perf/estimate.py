@@ -78,9 +78,9 @@ class Layout:
         return " ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Estimate:
-    """One workload on one accelerator."""
+    """One workload on one accelerator. Built, then priced in place, by this module."""
 
     workload: str
     accelerator: str
@@ -155,18 +155,17 @@ def estimate_workload(
 
 
 def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estimate:
+    """Price ``est`` in place with the offer that bills its chips cheapest."""
     if not est.feasible or prices is None:
         return est
     offer = prices.cheapest(est.accelerator, workload.placement, est.chips)
     if offer is None:
-        return replace(
-            est, notes=(*est.notes, "no offer in the catalog matches the placement rules")
-        )
+        est.notes = (*est.notes, "no offer in the catalog matches the placement rules")
+        return est
     per_instance = max(offer.accelerators_per_instance, 1)
     instances = math.ceil(est.chips / per_instance)
     usd = instances * per_instance * est.hours * offer.usd_per_accelerator_hour
     tokens = workload.work_tokens
-    per_m = usd / tokens * 1e6 if tokens > 0 else None
     notes = est.notes
     if offer.price_regime == "spot":
         notes = (*notes, "spot price: preemption is not priced here (the fleet planner does)")
@@ -175,14 +174,10 @@ def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estim
             *notes,
             f"billed for {instances} x {offer.instance_type} ({instances * per_instance} chips)",
         )
-    return replace(
-        est,
-        offer=offer,
-        instances=instances,
-        usd_per_job=usd,
-        usd_per_million_tokens=per_m,
-        notes=notes,
-    )
+    est.offer, est.instances, est.notes = offer, instances, notes
+    est.usd_per_job = usd
+    est.usd_per_million_tokens = usd / tokens * 1e6 if tokens > 0 else None
+    return est
 
 
 def _base(workload: Workload, acc: Accelerator, chips: ChipArrays, i: int) -> dict[str, Any]:

@@ -43,12 +43,16 @@ class PriceBook:
             for acc, offers in by_acc.items()
         }
         self._allowed: dict[tuple[str, Placement], tuple[list[Offer], np.ndarray, np.ndarray]] = {}
+        self._chosen: dict[tuple[str, Placement, int], OfferChoice | None] = {}
 
     def cheapest(
         self, accelerator: str, placement: Placement, chips: int = 1
     ) -> OfferChoice | None:
         """The offer that runs ``chips`` chips for an hour cheapest, in whole instances
         (a 6,144-chip TPU slice is cheap per chip but not for a 4-chip job)."""
+        chosen_key = (accelerator, placement, chips)
+        if chosen_key in self._chosen:  # workloads share chips and rules: price each once
+            return self._chosen[chosen_key]
         key = (accelerator, placement)
         if key not in self._allowed:  # workloads share placement rules: filter each once
             offers = [o for o in self._offers.get(accelerator, ()) if _allowed(o, placement)]
@@ -56,19 +60,24 @@ class PriceBook:
             usd = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
             self._allowed[key] = (offers, per, usd)
         offers, per, usd = self._allowed[key]
-        if not offers:
-            return None
-        billed = np.ceil(max(chips, 1) / per) * per * usd
-        offer = offers[int(np.argmin(billed))]  # ties: the first, cheapest per chip-hour
-        return OfferChoice(
-            offer_id=offer.offer_id,
-            provider=offer.provider,
-            region=offer.region,
-            instance_type=offer.instance_type,
-            price_regime=offer.price_regime.value,
-            usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
-            accelerators_per_instance=offer.accelerators_per_instance,
-        )
+        choice = None
+        if offers:
+            billed = np.ceil(max(chips, 1) / per) * per * usd
+            choice = _choice(offers[int(np.argmin(billed))])  # ties: cheapest per chip-hour
+        self._chosen[chosen_key] = choice
+        return choice
+
+
+def _choice(offer: Offer) -> OfferChoice:
+    return OfferChoice(
+        offer_id=offer.offer_id,
+        provider=offer.provider,
+        region=offer.region,
+        instance_type=offer.instance_type,
+        price_regime=offer.price_regime.value,
+        usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
+        accelerators_per_instance=offer.accelerators_per_instance,
+    )
 
 
 def _allowed(offer: Offer, rules: Placement) -> bool:
