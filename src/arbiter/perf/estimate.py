@@ -35,7 +35,7 @@ from arbiter.domain.workload import (
     WorkloadKind,
 )
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
-from arbiter.perf.hardware import ChipArrays, chip_arrays, first_best_per_chip
+from arbiter.perf.hardware import ChipArrays, chip_arrays, first_best_per_chip, precision_bytes
 from arbiter.perf.inference import InferenceResult, evaluate_inference, memory_reason, replica_grid
 from arbiter.perf.pricing import OfferChoice, PriceBook
 from arbiter.perf.training import (
@@ -202,12 +202,6 @@ def _measured(workload: Workload, acc: Accelerator) -> Measured | None:
     return None
 
 
-def _bytes(chips: ChipArrays) -> tuple[np.ndarray, np.ndarray]:
-    weight = np.array([p.weight_bytes for p in chips.precisions], dtype=np.float64)
-    kv = np.array([p.kv_bytes for p in chips.precisions], dtype=np.float64)
-    return weight, kv
-
-
 # --- training ----------------------------------------------------------------------------------
 
 
@@ -222,7 +216,7 @@ def _train(
     days = job.deadline_days or DEFAULT_TRAIN_DAYS
     needed = job.tokens / (days * HOURS_PER_DAY * 3600.0)
     grid = train_grid(chips, model, max_dp=batch / job.seq_len, seq_len=job.seq_len)
-    weight_bytes, _ = _bytes(chips)
+    weight_bytes, _ = precision_bytes(chips)
     res = evaluate_training(
         model,
         chips,
@@ -330,7 +324,7 @@ def _inference(
     ttft: float | None,
     tpot: float | None,
 ) -> InferenceResult:
-    weight_bytes, kv_bytes = _bytes(chips)
+    weight_bytes, kv_bytes = precision_bytes(chips)
     return evaluate_inference(
         workload.model,
         chips,

@@ -185,3 +185,10 @@ def first_best_in_runs(
     mine = (first >= starts) & (first < ends)
     out[mine] = first[mine]
     return out
+
+
+def precision_bytes(chips: ChipArrays) -> tuple[FloatArray, FloatArray]:
+    """Weight and KV-cache bytes per value on each chip, after any precision fallback."""
+    weight = np.array([p.weight_bytes for p in chips.precisions], dtype=np.float64)
+    kv = np.array([p.kv_bytes for p in chips.precisions], dtype=np.float64)
+    return weight, kv

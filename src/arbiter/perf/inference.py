@@ -224,28 +224,3 @@ def evaluate_inference(
         min_tpot_s=np.where(b_mem >= 1, t_round[:, 0], np.inf),
         min_ttft_s=np.where(b_mem >= 1, t_prefill + t_iter[:, 0], np.inf),
     )
-
-
-def latency_tpot(
-    model: ModelArch,
-    chips: ChipArrays,
-    grid: Grid,
-    eff: Efficiency,
-    *,
-    weight_bytes: FloatArray,
-    kv_bytes: FloatArray,
-    input_tokens: float,
-    output_tokens: float,
-) -> FloatArray:
-    """Batch-1 time per output token of each configuration (inf where it does not fit)."""
-    res = evaluate_inference(
-        model,
-        chips,
-        grid,
-        eff,
-        weight_bytes=weight_bytes,
-        kv_bytes=kv_bytes,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-    )
-    return res.min_tpot_s

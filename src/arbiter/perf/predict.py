@@ -15,7 +15,7 @@ from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod, Precision
 from arbiter.perf.efficiency import Efficiency
-from arbiter.perf.hardware import ChipArrays, FloatArray, chip_arrays
+from arbiter.perf.hardware import ChipArrays, FloatArray, chip_arrays, precision_bytes
 from arbiter.perf.inference import InferenceResult, evaluate_inference, memory_reason, replica_grid
 from arbiter.perf.training import default_global_batch_tokens, evaluate_training, train_grid
 
@@ -44,15 +44,9 @@ class Unpredictable(Exception):  # noqa: N818 - a reason, not a failure
     """The model cannot answer this question; ``str()`` says why."""
 
 
-def _bytes(chips: ChipArrays) -> tuple[FloatArray, FloatArray]:
-    weight = np.array([p.weight_bytes for p in chips.precisions], dtype=np.float64)
-    kv = np.array([p.kv_bytes for p in chips.precisions], dtype=np.float64)
-    return weight, kv
-
-
 def predict(q: Question, eff: Efficiency) -> float:
     chips = chip_arrays([q.accelerator], q.precision)
-    weight_bytes, kv_bytes = _bytes(chips)
+    weight_bytes, kv_bytes = precision_bytes(chips)
     if q.kind in TRAINING_KINDS:
         return _predict_training(q, chips, eff, weight_bytes)
     if q.input_tokens is None or q.output_tokens is None:
