@@ -1,0 +1,1 @@
+"""Optimisation models: arrays in, HiGHS out. Each model's formulation is in its docstring."""
