@@ -16,9 +16,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, model_validator
 
 from arbiter.domain.offer import PriceRegime
-from arbiter.workloads.spec import PositiveFloat, Text, _count, _lower, _plain_number, _Spec
+from arbiter.workloads.spec import Text, _count, _lower, _plain_number, _Spec
 
-OBJECTIVES: tuple[str, ...] = ("cost", "time")
 _OBJECTIVE_FORMS = "cost, time, or a mapping such as {cost: 1, time_usd_per_hour: 50}"
 
 

@@ -1,6 +1,9 @@
 """Read workload files into domain :class:`~arbiter.domain.workload.Workload` objects.
 
-A file is a mapping with a ``workloads:`` list, or one bare workload mapping. Every problem
+A file is a mapping with a ``workloads:`` list, or one bare workload mapping. A file with a
+list may also hold the fleet-wide keys (``constraints``, ``platforms``, ``capacity``,
+``objective``); :func:`load_workloads` accepts and ignores them, and
+:func:`arbiter.workloads.fleet.load_fleet` reads them. Every problem
 becomes an :class:`InputError` (or :class:`UnknownNameError`) that names the file and the
 field path, such as ``workloads[2].slo.tpot_s``, and says what is valid; when a file has
 several problems the first is reported with "(and N more problems)".
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 from arbiter.domain.errors import InputError, UnknownNameError
 from arbiter.domain.workload import Workload, WorkloadKind
 from arbiter.workloads.convert import spec_to_workload
+from arbiter.workloads.fleet_spec import FLEET_KEYS
 from arbiter.workloads.problems import join_path, validation_problems, with_more
 from arbiter.workloads.spec import KINDS, SPEC_BY_KIND, WorkloadSpec, fields_of, kinds_with_field
 
@@ -53,7 +57,12 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
 
 
 def load_workloads(path: Path) -> tuple[Workload, ...]:
-    """The workloads in the YAML (or JSON) file at ``path``."""
+    """The workloads in the YAML (or JSON) file at ``path`` (fleet-wide keys are ignored)."""
+    return parse_workloads(read_data(path), file=str(path))
+
+
+def read_data(path: Path) -> object:
+    """The parsed YAML (or JSON) in the workload file at ``path``."""
     file = str(path)
     if not path.exists():
         raise InputError("file not found", file=file, valid="a path to a YAML workload file")
@@ -69,7 +78,7 @@ def load_workloads(path: Path) -> tuple[Workload, ...]:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader is a SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file) from None
-    return parse_workloads(data, file=file)
+    return data
 
 
 def _items(data: object, file: str) -> list[tuple[str, object]]:
@@ -84,10 +93,13 @@ def _items(data: object, file: str) -> list[tuple[str, object]]:
             keys = ", ".join(str(k) for k in data)
             raise InputError(f"expected {_EXPECTED}; got a mapping of {keys}", file=file)
         return [("", data)]
-    extra = [str(k) for k in data if k != "workloads"]
+    extra = [str(k) for k in data if k != "workloads" and k not in FLEET_KEYS]
     if extra:
         raise InputError(
-            f"unknown top-level field {extra[0]!r}", file=file, field=extra[0], valid="workloads"
+            f"unknown top-level field {extra[0]!r}",
+            file=file,
+            field=extra[0],
+            valid=", ".join(("workloads", *FLEET_KEYS)),
         )
     listed = data["workloads"]
     if not isinstance(listed, list):

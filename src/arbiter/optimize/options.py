@@ -1,0 +1,207 @@
+"""Candidate placements of a fleet: one row per (workload, accelerator configuration, offer).
+
+The performance model gives each workload its best configuration on each allowed
+accelerator (chips, layout, hours or per-replica throughput); every catalog offer of that
+accelerator the workload may buy then makes one option. Options are parallel arrays, the
+input of the fleet MILP. What an option costs:
+
+- pay-as-you-go (``on_demand``, ``spot``): instances x chips per instance x hours x price;
+- ``capacity_block``: the same for whole days booked;
+- ``reserved_*`` and ``committed``: the whole term (or the job, if longer), whatever the
+  job uses of it, so they only win where the utilisation pays for them.
+
+Spot offers only serve interruptible workloads, with throughput discounted for expected
+preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)`` (the offer's own rate
+when the catalog has one, else ``DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR``). Options on a
+platform that is not enabled must still finish by the deadline after its lead time.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from arbiter.domain.accelerator import Accelerator, Platform
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.fleet import Fleet
+from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
+from arbiter.perf.efficiency import Efficiency
+from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, estimate_workload
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+HOURS_PER_MONTH = 730.0
+HOURS_PER_WEEK = 168.0
+DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR = 0.05  # one preemption per 20 hours
+RESTART_HOURS = 0.25  # checkpoint restore and warm-up lost per preemption
+PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One candidate: ``units`` of it do the job (1 for train/batch; replicas for serve)."""
+
+    workload: int
+    estimate: Estimate
+    offer: Offer
+    chips: int  # per unit: the job's chips, or one replica's
+    instances: int  # per unit for train/batch; per replica (fractional use) for serve
+    hours: float  # wall-clock hours the job runs (serve: the period)
+    billed_hours: float
+    tokens_per_s: float  # per unit, after the spot discount
+    usd: float  # per unit for train/batch; per instance for serve
+    serve: bool
+
+
+def spot_factor(offer: Offer) -> float:
+    if offer.price_regime is not PriceRegime.SPOT:
+        return 1.0
+    rate = (
+        offer.interruption_rate
+        if offer.interruption_rate is not None
+        else DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
+    )
+    return 1.0 / (1.0 + rate * RESTART_HOURS)
+
+
+def billed_hours(offer: Offer, hours: float) -> float:
+    """Hours paid for using ``offer`` for ``hours``."""
+    regime = offer.price_regime
+    if regime in PAY_AS_YOU_GO:
+        return hours
+    if regime is PriceRegime.CAPACITY_BLOCK:
+        return math.ceil(hours / 24.0) * 24.0
+    months = offer.term_months or {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36}.get(
+        regime, 12
+    )
+    return max(months * HOURS_PER_MONTH, hours)
+
+
+def _region_ok(region: str, globs: Sequence[str] | None) -> bool:
+    if globs is None:
+        return True
+    low = region.lower()
+    return any(fnmatch.fnmatchcase(low, g.lower()) for g in globs)
+
+
+def offer_allowed(offer: Offer, w: Workload, fleet: Fleet) -> bool:
+    rules = w.placement
+    if offer.price_regime is PriceRegime.SPOT and not rules.interruptible:
+        return False
+    if rules.providers is not None and offer.provider not in rules.providers:
+        return False
+    if offer.provider in rules.forbidden_providers:
+        return False
+    return _region_ok(offer.region, rules.regions) and _region_ok(offer.region, fleet.regions)
+
+
+def deadline_hours(w: Workload) -> float | None:
+    job = w.job
+    if isinstance(job, TrainJob):
+        return (job.deadline_days or DEFAULT_TRAIN_DAYS) * 24.0
+    if isinstance(job, BatchJob):
+        return job.deadline_hours
+    return None
+
+
+def build_options(
+    fleet: Fleet,
+    catalog: Catalog,
+    eff: Efficiency,
+) -> tuple[list[Option], list[list[Estimate]]]:
+    """Every option of every workload, and each workload's estimates (for reasons)."""
+    accs: list[Accelerator] = [
+        a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
+    ]
+    by_acc: dict[str, list[Offer]] = {}
+    for offer in catalog.offers:
+        by_acc.setdefault(offer.accelerator, []).append(offer)
+    options: list[Option] = []
+    estimates: list[list[Estimate]] = []
+    for wi, w in enumerate(fleet.workloads):
+        all_estimates = list(estimate_workload(w, accs, eff))
+        estimates.append(all_estimates)
+        found = [e for e in all_estimates if e.feasible]
+        limit = deadline_hours(w)
+        for e in found:
+            state = fleet.platform(Platform(e.platform))
+            lead = 0.0 if state is None or state.enabled else state.lead_weeks * HOURS_PER_WEEK
+            for offer in by_acc.get(e.accelerator, ()):
+                if not offer_allowed(offer, w, fleet):
+                    continue
+                option = _option(wi, w, e, offer)
+                if limit is not None and option.hours + lead > limit:
+                    continue
+                options.append(option)
+    return options, estimates
+
+
+def _option(wi: int, w: Workload, e: Estimate, offer: Offer) -> Option:
+    factor = spot_factor(offer)
+    per = offer.accelerators_per_instance
+    if isinstance(w.job, ServeJob):
+        assert e.layout is not None
+        replica_chips = e.chips // max(e.layout.replicas, 1)
+        per_replica = e.tokens_per_s / max(e.layout.replicas, 1) * factor
+        hours = w.job.hours
+        paid = billed_hours(offer, hours)
+        return Option(
+            workload=wi,
+            estimate=e,
+            offer=offer,
+            chips=replica_chips,
+            instances=math.ceil(replica_chips / per),
+            hours=hours,
+            billed_hours=paid,
+            tokens_per_s=per_replica,
+            usd=per * offer.usd_per_accelerator_hour * paid,
+            serve=True,
+        )
+    hours = e.hours / factor
+    instances = math.ceil(e.chips / per)
+    paid = billed_hours(offer, hours)
+    return Option(
+        workload=wi,
+        estimate=e,
+        offer=offer,
+        chips=e.chips,
+        instances=instances,
+        hours=hours,
+        billed_hours=paid,
+        tokens_per_s=e.tokens_per_s * factor,
+        usd=instances * per * offer.usd_per_accelerator_hour * paid,
+        serve=False,
+    )
+
+
+def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
+    """Drop options another option of the same workload beats on every count: the same
+    vendor, provider and region (so the same share caps), no capacity limit in play, and
+    a lower cost per unit of work. Keeps the result exactly optimal and the MILP small."""
+    limited = {(c.provider, c.accelerator) for c in fleet.capacity}
+    best: dict[tuple[object, ...], tuple[float, int]] = {}
+    keep: list[int] = []
+    for i, o in enumerate(options):
+        off = o.offer
+        if off.capacity_instances is not None or (off.provider, off.accelerator) in limited:
+            keep.append(i)
+            continue
+        key = (o.workload, o.estimate.vendor, o.estimate.platform, off.provider, off.region)
+        # serving: cost per token/s of capacity; train/batch: cost of the job (and, with a
+        # time objective, its hours too, so keep the best of each)
+        unit_cost = o.usd / o.tokens_per_s if o.serve else o.usd
+        if fleet.objective.time_usd_per_hour > 0 and not o.serve:
+            unit_cost = (
+                fleet.objective.cost_weight * o.usd + fleet.objective.time_usd_per_hour * o.hours
+            )
+        if key not in best or unit_cost < best[key][0]:
+            best[key] = (unit_cost, i)
+    keep.extend(i for _, i in best.values())
+    return [options[i] for i in sorted(keep)]
