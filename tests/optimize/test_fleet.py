@@ -1,0 +1,226 @@
+"""The fleet MILP on small fleets whose optimum can be checked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from arbiter.domain.accelerator import Platform
+from arbiter.domain.as_of import AsOf
+from arbiter.domain.fleet import Fleet, PlatformState, ShareCaps
+from arbiter.domain.model_arch import ModelArch
+from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.workload import (
+    Precision,
+    ServeJob,
+    TrainJob,
+    Workload,
+    WorkloadKind,
+)
+from arbiter.optimize.fleet import group_of, solve_fleet
+from arbiter.optimize.options import Option, billed_hours
+from arbiter.perf.estimate import Estimate, Layout
+
+MODEL = ModelArch(
+    "tiny",
+    n_layers=2,
+    d_model=64,
+    n_heads=4,
+    n_kv_heads=4,
+    head_dim=16,
+    ffn_dim=128,
+    vocab_size=100,
+)
+VENDOR = {"cuda": "NVIDIA", "xla": "Google", "rocm": "AMD"}
+
+
+def train(name: str) -> Workload:
+    return Workload(
+        name, WorkloadKind.TRAIN, MODEL, Precision.BF16, TrainJob(tokens=1e9, seq_len=128)
+    )
+
+
+def serve(name: str, tokens_per_s: float, hours: float = 100.0) -> Workload:
+    # requests_per_s x output_tokens = the demand in tokens/s
+    job = ServeJob(
+        requests_per_s=tokens_per_s,
+        input_tokens=1,
+        output_tokens=1,
+        ttft_s=1,
+        tpot_s=1,
+        hours=hours,
+    )
+    return Workload(name, WorkloadKind.SERVE, MODEL, Precision.BF16, job)
+
+
+def offer(
+    provider: str,
+    usd_per_hour: float,
+    *,
+    regime: PriceRegime = PriceRegime.ON_DEMAND,
+    chips: int = 1,
+    accelerator: str = "X",
+    region: str = "r1",
+    term_months: int | None = None,
+) -> Offer:
+    return Offer(
+        provider=provider,
+        region=region,
+        instance_type=f"{provider}-{accelerator}-{chips}",
+        accelerator=accelerator,
+        accelerators_per_instance=chips,
+        price_regime=regime,
+        usd_per_hour=usd_per_hour,
+        as_of=AsOf.parse("2026-11-01"),
+        source="test",
+        term_months=term_months,
+    )
+
+
+def train_option(
+    w: int, o: Offer, *, hours: float, chips: int = 1, platform: str = "cuda"
+) -> Option:
+    e = Estimate(
+        workload="w",
+        accelerator=o.accelerator,
+        vendor=VENDOR[platform],
+        platform=platform,
+        feasible=True,
+        chips=chips,
+        hours=hours,
+        tokens_per_s=1.0,
+    )
+    instances = math.ceil(chips / o.accelerators_per_instance)
+    paid = billed_hours(o, hours)
+    return Option(
+        workload=w,
+        estimate=e,
+        offer=o,
+        chips=chips,
+        instances=instances,
+        hours=hours,
+        billed_hours=paid,
+        tokens_per_s=1.0,
+        usd=instances * o.usd_per_hour * paid,
+        serve=False,
+    )
+
+
+def serve_option(
+    w: int, o: Offer, *, tokens_per_s: float, hours: float, platform: str = "cuda"
+) -> Option:
+    e = Estimate(
+        workload="w",
+        accelerator=o.accelerator,
+        vendor=VENDOR[platform],
+        platform=platform,
+        feasible=True,
+        chips=1,
+        hours=hours,
+        tokens_per_s=tokens_per_s,
+        layout=Layout(tp=1, pp=1, replicas=1),
+        tpot_s=0.1,
+    )
+    paid = billed_hours(o, hours)
+    return Option(
+        workload=w,
+        estimate=e,
+        offer=o,
+        chips=1,
+        instances=1,
+        hours=hours,
+        billed_hours=paid,
+        tokens_per_s=tokens_per_s,
+        usd=o.usd_per_hour * paid,
+        serve=True,
+    )
+
+
+def test_two_offers_one_job_takes_the_cheaper_job_not_the_cheaper_hour():
+    # a: $2/h but 10 h -> $20; b: $3/h but 5 h -> $15
+    fleet = Fleet(workloads=(train("job"),))
+    options = [
+        train_option(0, offer("a", 2.0), hours=10.0),
+        train_option(0, offer("b", 3.0), hours=5.0),
+    ]
+    sol = solve_fleet(fleet, options)
+    (placed,) = sol.placed
+    assert placed.option.offer.provider == "b"
+    assert sol.total_usd == pytest.approx(15.0)
+
+
+def test_a_vendor_cap_forces_a_second_vendor_at_the_hand_computed_cost():
+    # demand 100 tokens/s for 100 h; NVIDIA replica: 10 tok/s at $1/h (cost $10 per tok/s),
+    # Google replica: 10 tok/s at $2/h. Uncapped: 10 NVIDIA replicas = $1,000.
+    # NVIDIA <= 60% of spend: with a NVIDIA and g Google replicas, a + g >= 10 and
+    # 100 a <= 0.6 (100 a + 200 g)  ->  a <= 3 g. Cheapest: g = 3 (a = 7): cost 700 + 600 = $1,300
+    # (g = 2 allows a <= 6 only: 8 replicas, short of 10)
+    fleet = Fleet(workloads=(serve("chat", 100.0),), caps=ShareCaps(vendor=0.6))
+    options = [
+        serve_option(0, offer("p", 1.0), tokens_per_s=10.0, hours=100.0, platform="cuda"),
+        serve_option(
+            0, offer("q", 2.0, accelerator="T"), tokens_per_s=10.0, hours=100.0, platform="xla"
+        ),
+    ]
+    sol = solve_fleet(fleet, options)
+    units = {p.option.estimate.vendor: p.units for p in sol.placed}
+    assert units == {"NVIDIA": 7, "Google": 3}
+    assert sol.compute_usd == pytest.approx(1300.0)
+    spend = {}
+    for p in sol.placed:
+        spend[group_of(p.option, "vendor")] = spend.get(group_of(p.option, "vendor"), 0.0) + p.usd
+    assert spend["NVIDIA"] <= 0.6 * sum(spend.values()) + 1e-6
+    uncapped = solve_fleet(fleet, options, caps=False)
+    assert uncapped.compute_usd == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize(("hours", "wins"), [(4000.0, "on_demand"), (6000.0, "reserved_1y")])
+def test_a_reserved_offer_wins_only_above_its_break_even_utilisation(hours, wins):
+    # on-demand $2/h for the hours used; reserved 1 year at $1.2/h for all 8,760 h = $10,512:
+    # break-even at 10,512 / 2 = 5,256 h of use
+    fleet = Fleet(workloads=(serve("svc", 10.0, hours=hours),))
+    options = [
+        serve_option(0, offer("p", 2.0), tokens_per_s=10.0, hours=hours),
+        serve_option(
+            0, offer("p", 1.2, regime=PriceRegime.RESERVED_1Y), tokens_per_s=10.0, hours=hours
+        ),
+    ]
+    sol = solve_fleet(fleet, options)
+    (placed,) = sol.placed
+    assert placed.option.offer.price_regime.value == wins
+    assert sol.compute_usd == pytest.approx(min(2.0 * hours, 1.2 * 8760.0))
+
+
+@pytest.mark.parametrize(("enable_usd", "enabled"), [(50.0, True), (500.0, False)])
+def test_a_platform_is_enabled_only_when_it_pays_for_itself(enable_usd, enabled):
+    # NVIDIA job $400; the same job on TPUs $200 once xla is enabled for enable_usd
+    fleet = Fleet(
+        workloads=(train("job"),),
+        platforms=(
+            PlatformState(Platform.CUDA, enabled=True),
+            PlatformState(Platform.XLA, enabled=False, enable_usd=enable_usd),
+        ),
+    )
+    options = [
+        train_option(0, offer("a", 4.0), hours=100.0),
+        train_option(0, offer("g", 2.0, accelerator="T"), hours=100.0, platform="xla"),
+    ]
+    sol = solve_fleet(fleet, options)
+    assert (Platform.XLA in sol.enabled) is enabled
+    assert sol.total_usd == pytest.approx(min(400.0, 200.0 + enable_usd))
+
+
+def test_no_idle_instances_pad_spend_to_dodge_a_cap():
+    # with a provider cap the solver must not buy empty instances elsewhere
+    fleet = Fleet(workloads=(serve("chat", 20.0),), caps=ShareCaps(provider=0.5))
+    options = [
+        serve_option(0, offer("p", 1.0), tokens_per_s=10.0, hours=10.0),
+        serve_option(0, offer("q", 1.5), tokens_per_s=10.0, hours=10.0),
+    ]
+    sol = solve_fleet(fleet, options)
+    for p in sol.placed:
+        assert (
+            p.units * p.option.chips > (p.instances - 1) * p.option.offer.accelerators_per_instance
+        )
+    assert sum(p.units * p.option.tokens_per_s for p in sol.placed) >= 20.0
