@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from arbiter.cli.settings import Settings
-from arbiter.store import CatalogStore, default_db_url
+from arbiter.store import CatalogStore, PlanStore, default_db_url
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 VersionOpt = Annotated[
@@ -27,6 +27,11 @@ def settings() -> Settings:
 
 def store(config: Settings) -> CatalogStore:
     return CatalogStore(config.db_url or default_db_url(config.env))
+
+
+def plan_store(config: Settings) -> PlanStore:
+    """The saved plans, in the same database as the catalog (``ARBITER_DB_URL``)."""
+    return PlanStore(config.db_url or default_db_url(config.env))
 
 
 def out() -> Console:

@@ -41,16 +41,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.linear import Family, LinearModel, Solution, Status
+from arbiter.optimize.linear import LinearModel, Status
 from arbiter.optimize.options import Option
 
 GROUPS = ("vendor", "provider", "region")
 HALF = 0.5  # integer variables come back as floats: above one half is one
-SIGNIFICANT_DUAL = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +66,6 @@ class FleetSolution:
     compute_usd: float
     enabled: tuple[Platform, ...]
     enablement_usd: float
-    binding: tuple[tuple[str, float, str], ...]  # (constraint, shadow price USD, words)
     mip_gap: float
 
     @property
@@ -88,14 +85,14 @@ def solve_fleet(
     fleet: Fleet,
     options: Sequence[Option],
     *,
-    catalog: Catalog | None = None,
     caps: bool = True,
+    capacity: bool = True,
     seed: int = 0,
     time_limit_s: float | None = 60.0,
     mip_gap: float = 1e-3,
 ) -> FleetSolution:
-    """Solve the formulation above for ``options``; ``caps=False`` drops the share caps."""
-    del catalog
+    """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
+    ``capacity=False`` the capacity limits."""
     serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
     cost = np.array([o.usd for o in options], dtype=np.float64)
@@ -214,7 +211,7 @@ def solve_fleet(
     cap_cols: list[int] = []
     cap_vals: list[float] = []
     cap_max: list[float] = []
-    for limit in fleet.capacity:
+    for limit in fleet.capacity if capacity else ():
         hits = [
             i
             for i, o in enumerate(options)
@@ -237,7 +234,7 @@ def solve_fleet(
             cap_max.append(float(limit.max_instances))
     by_offer: dict[str, list[int]] = {}
     for i, o in enumerate(options):
-        if o.offer.capacity_instances is not None:
+        if capacity and o.offer.capacity_instances is not None:
             by_offer.setdefault(o.offer.offer_id, []).append(i)
     for hits in by_offer.values():
         off = options[hits[0]].offer
@@ -249,9 +246,8 @@ def solve_fleet(
         cap_cols += [int(col[i]) for i in hits]
         cap_vals += [float(inst_coef[i]) for i in hits]
         cap_max.append(float(off.capacity_instances or 0))
-    capacity: Family | None = None
     if cap_labels:
-        capacity = model.add_constraints(
+        model.add_constraints(
             "capacity",
             cap_labels,
             np.array(cap_rows),
@@ -261,7 +257,6 @@ def solve_fleet(
         )
 
     # share caps: spend in group - cap x total spend <= 0
-    shares: dict[str, Family] = {}
     if caps:
         for group in GROUPS:
             cap = getattr(fleet.caps, group)
@@ -275,7 +270,7 @@ def solve_fleet(
                 share_rows.append(np.full(len(options), row, dtype=np.int64))
                 share_cols.append(col)
                 share_vals.append((inside - cap) * cost)
-            shares[group] = model.add_constraints(
+            model.add_constraints(
                 f"{group}_share",
                 values,
                 np.concatenate(share_rows),
@@ -284,9 +279,8 @@ def solve_fleet(
                 upper=0.0,
             )
 
-    budget: Family | None = None
     if fleet.budget_usd is not None:
-        budget = model.add_constraints(
+        model.add_constraints(
             "budget",
             ["total"],
             np.zeros(len(options) + len(pending), dtype=np.int64),
@@ -317,14 +311,12 @@ def solve_fleet(
     enabled = tuple(s.platform for j, s in enumerate(pending) if zv[j] > HALF)
     enable_cost = sum(s.enable_usd for j, s in enumerate(pending) if zv[j] > HALF)
     compute = float(sum(p.usd for p in placed))
-    binding = _binding(solution, shares, capacity, budget, compute)
     return FleetSolution(
         status=solution.status,
         placed=tuple(placed),
         compute_usd=compute,
         enabled=enabled,
         enablement_usd=enable_cost,
-        binding=binding,
         mip_gap=solution.mip_gap,
     )
 
@@ -340,40 +332,3 @@ def _instance_bound(fleet: Fleet, o: Option) -> float:
     assert isinstance(job, ServeJob)
     replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
     return float(replicas * o.instances + 1)
-
-
-def _binding(
-    solution: Solution,
-    shares: dict[str, Family],
-    capacity: Family | None,
-    budget: Family | None,
-    compute: float,
-) -> tuple[tuple[str, float, str], ...]:
-    out: list[tuple[str, float, str]] = []
-    for family in shares.values():
-        for label, dual in zip(family.labels, solution.duals(family), strict=True):
-            if abs(dual) > SIGNIFICANT_DUAL:
-                saving = abs(dual) * 0.1 * compute
-                name = f"{family.name}[{label}]"
-                out.append(
-                    (
-                        name,
-                        saving,
-                        f"{name} is binding: allowing 0.1 more would save ${saving:,.0f}",
-                    )
-                )
-    if capacity is not None:
-        for label, dual in zip(capacity.labels, solution.duals(capacity), strict=True):
-            if abs(dual) > SIGNIFICANT_DUAL:
-                name = f"capacity[{label}]"
-                out.append(
-                    (
-                        name,
-                        abs(dual),
-                        f"{name} is binding: one more instance would save ${abs(dual):,.0f}",
-                    )
-                )
-    if budget is not None and abs(solution.duals(budget)[0]) > SIGNIFICANT_DUAL:
-        dual = abs(solution.duals(budget)[0])
-        out.append(("budget", dual, f"budget is binding: each extra dollar saves ${dual:,.2f}"))
-    return tuple(sorted(out, key=lambda b: -b[1]))

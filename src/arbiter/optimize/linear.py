@@ -18,6 +18,9 @@ constraint is worth, keeping the discrete choices").
 from __future__ import annotations
 
 import enum
+import functools
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -239,7 +242,24 @@ class Solution:
         return out
 
 
+@functools.cache
+def highs_ready() -> bool:
+    """HiGHS prints a banner to standard output when the first solver is made; make that
+    one with the output sent to /dev/null so ``--json`` output stays JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:  # noqa: PTH123 - a file descriptor is needed
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return True
+
+
 def _highs(time_limit_s: float | None, mip_gap: float, seed: int) -> highspy.Highs:
+    highs_ready()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", seed)

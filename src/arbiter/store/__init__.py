@@ -1,7 +1,8 @@
-"""The versioned catalog store (SQLAlchemy): SQLite by default, PostgreSQL by URL."""
+"""The store (SQLAlchemy): catalog versions and saved plans, in SQLite or PostgreSQL."""
 
 from arbiter.catalog.embedded import DEFAULT_VERSION
 from arbiter.store.catalog_store import MIN_PREFIX, CatalogStore, VersionInfo
+from arbiter.store.plan_store import PlanInfo, PlanStore, plan_id
 from arbiter.store.urls import ENV_VAR, StoreUrlError, default_db_url
 
 __all__ = [
@@ -9,7 +10,10 @@ __all__ = [
     "ENV_VAR",
     "MIN_PREFIX",
     "CatalogStore",
+    "PlanInfo",
+    "PlanStore",
     "StoreUrlError",
     "VersionInfo",
     "default_db_url",
+    "plan_id",
 ]

@@ -8,35 +8,31 @@ are created by the first write.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from arbiter.catalog.embedded import DEFAULT_VERSION, default_catalog
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InputError, StoreError, UnknownNameError
 from arbiter.store import tables as t
-from arbiter.store.urls import URL_FORMS, StoreUrl, StoreUrlError, parse_store_url
+from arbiter.store.database import Database, get_state, set_state
 
 T = TypeVar("T")
 
 MIN_PREFIX = 6
 _HEX = re.compile(r"^[0-9a-f]+$")
 _SHORT = 12  # hash digits shown in messages and suggestions
-_PG_CONNECT_TIMEOUT_S = 10
-# How a SQLite transaction starts; writes take the write lock up front (see _sqlite_hooks).
-_BEGIN_OPTION = "arbiter_sqlite_begin"
+# The tables this store writes (the state table comes with every write).
+_TABLES = (t.catalog_versions, t.accelerators, t.offers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +69,8 @@ class CatalogStore:
     """
 
     def __init__(self, url: str) -> None:
-        self._url = parse_store_url(url)
-        self._engine = _create_engine(self._url)
-        # Close pooled connections even if the caller never calls close().
-        self._finalizer = weakref.finalize(self, self._engine.dispose)
+        self._db = Database(url, what="catalog store")
+        self._url = self._db.store_url
 
     @classmethod
     def open(cls, url: str) -> CatalogStore:
@@ -88,7 +82,7 @@ class CatalogStore:
         return self._url.shown
 
     def close(self) -> None:
-        self._finalizer()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -189,7 +183,7 @@ class CatalogStore:
             return name  # nothing to record: do not create a database for it
         self._write(
             f"set the current catalog version to {name[:_SHORT]}",
-            partial(_set_state, key=t.CURRENT_KEY, value=name),
+            partial(set_state, key=t.CURRENT_KEY, value=name),
         )
         return name
 
@@ -197,144 +191,18 @@ class CatalogStore:
 
     def _read(self, action: str, fn: Callable[[Connection], T], fallback: Callable[[], T]) -> T:
         """``fn`` on a connection, or ``fallback()`` when the store holds nothing yet."""
-        path = self._url.sqlite_file
-        if path is not None and not path.exists():
-            return fallback()  # and leave the file uncreated
-        with self._guard(action), self._engine.connect() as conn:
-            return fn(conn) if _initialised(conn) else fallback()
+        return self._db.read(action, fn, fallback, table=t.catalog_versions)
 
     def _write(self, action: str, fn: Callable[[Connection], T]) -> T:
         """``fn`` in one transaction, after creating the directory and tables if needed."""
-        self._make_directory()
-        writer = self._engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
-        with self._guard(action, wrote=True), writer.begin() as conn:
-            t.metadata.create_all(conn)
-            _check_schema(conn, create=True)
-            return fn(conn)
-
-    def _make_directory(self) -> None:
-        path = self._url.sqlite_file
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the directory {str(path.parent)!r} for the catalog store at "
-                f"{self._url.shown!r}: {exc.strerror or exc}. {URL_FORMS}"
-            ) from exc
-
-    def _connection_hint(self) -> str:
-        if self._url.is_sqlite:
-            return (
-                "Check that the file is a SQLite database and that it and its directory "
-                "are writable."
-            )
-        return (
-            "Check that the PostgreSQL server is running and reachable, and that the user, "
-            "password and database name are right."
-        )
-
-    @contextlib.contextmanager
-    def _guard(self, action: str, *, wrote: bool = False) -> Iterator[None]:
-        """Turn database errors into one-paragraph StoreErrors naming the (masked) URL."""
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            text = f"cannot {action} in the catalog store at {self._url.shown!r}: {_detail(exc)}."
-            if isinstance(exc, OperationalError | InterfaceError):
-                text += f" {self._connection_hint()} {URL_FORMS}"
-            if wrote:
-                text += " Nothing was written."
-            raise StoreError(text) from exc
-
-
-# -- engines ------------------------------------------------------------------------------
-
-
-def _create_engine(url: StoreUrl) -> Engine:
-    try:
-        if url.is_sqlite:
-            engine = sa.create_engine(url.url)
-            _sqlite_hooks(engine)
-            return engine
-        # Fail in seconds, not minutes, when a PostgreSQL host does not answer.
-        args = (
-            {} if "connect_timeout" in url.url.query else {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
-        )
-        return sa.create_engine(url.url, connect_args=args)
-    except ImportError as exc:
-        raise StoreError(
-            f"cannot open the catalog store at {url.shown!r}: its database driver is not "
-            f"installed ({exc}). For PostgreSQL install psycopg 3: pip install 'arbiter[postgres]'."
-        ) from exc
-    except SQLAlchemyError as exc:
-        raise StoreUrlError(
-            f"cannot use the catalog store URL {url.shown!r}: {_detail(exc)}. {URL_FORMS}"
-        ) from exc
-
-
-def _sqlite_hooks(engine: Engine) -> None:
-    """Real transactions on SQLite: BEGIN before every statement, DDL included.
-
-    Python's sqlite3 driver (before 3.16) only begins a transaction before INSERT/UPDATE/
-    DELETE, so CREATE TABLE and the SELECT that checks for an existing version would run
-    outside it. SQLAlchemy's documented recipe takes over BEGIN; writes use BEGIN IMMEDIATE
-    so two writers queue on the lock instead of failing when they upgrade it.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
-
-
-def _detail(exc: SQLAlchemyError) -> str:
-    """The driver's own first line (no SQL, no parameters), without a trailing period."""
-    source: BaseException = getattr(exc, "orig", None) or exc
-    lines = str(source).strip().splitlines()
-    return (lines[0] if lines else type(source).__name__).rstrip(".")
+        return self._db.write(action, fn, tables=_TABLES)
 
 
 # -- queries --------------------------------------------------------------------------------
 
 
-def _initialised(conn: Connection) -> bool:
-    if not sa.inspect(conn).has_table(t.catalog_versions.name):
-        return False
-    _check_schema(conn, create=False)
-    return True
-
-
-def _check_schema(conn: Connection, *, create: bool) -> None:
-    stored = _state(conn, t.SCHEMA_KEY)
-    if stored is None and create:
-        _set_state(conn, key=t.SCHEMA_KEY, value=t.SCHEMA_VERSION)
-    elif stored not in {None, t.SCHEMA_VERSION}:
-        raise StoreError(
-            f"the catalog store has layout version {stored}, but this arbiter reads version "
-            f"{t.SCHEMA_VERSION}: use the arbiter that wrote it, or another ARBITER_DB_URL."
-        )
-
-
-def _state(conn: Connection, key: str) -> str | None:
-    query = sa.select(t.store_state.c.value).where(t.store_state.c.key == key)
-    return conn.execute(query).scalar_one_or_none()
-
-
-def _set_state(conn: Connection, *, key: str, value: str) -> None:
-    conn.execute(sa.delete(t.store_state).where(t.store_state.c.key == key))
-    conn.execute(sa.insert(t.store_state).values(key=key, value=value))
-
-
 def _current(conn: Connection) -> str:
-    return _state(conn, t.CURRENT_KEY) or DEFAULT_VERSION
+    return get_state(conn, t.CURRENT_KEY) or DEFAULT_VERSION
 
 
 def _info(row: sa.RowMapping) -> VersionInfo:

@@ -1,5 +1,7 @@
 """The store's SQL tables, derived from the catalog schema, and row <-> domain conversion.
 
+Besides the catalog versions, the ``plans`` table holds saved fleet plans.
+
 The accelerator and offer columns come from :mod:`arbiter.catalog.schema` (names and
 dtypes) and from the domain classes (which fields may be ``None``), so a column added
 there appears here without a second list to keep in step.
@@ -7,6 +9,7 @@ there appears here without a second list to keep in step.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import types
 import typing
@@ -99,6 +102,54 @@ store_state = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the UTC wall time is
+    stored and UTC is attached again on the way out. Naive datetimes are refused.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored as UTC: {value.isoformat()}")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self,
+        value: Any,
+        dialect: sa.Dialect,  # noqa: ARG002 - the TypeDecorator signature
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        stamp: dt.datetime = value
+        return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
+
+
+# Saved fleet plans: the whole plan as JSON text, plus the columns a listing shows.
+# Independent of the catalog tables (catalog_hash is a name, not a foreign key: the
+# plan may come from the embedded catalog or from a version stored elsewhere).
+plans = sa.Table(
+    "plans",
+    metadata,
+    # The first 12 hex digits of the SHA-256 of the plan's canonical JSON.
+    sa.Column("plan_id", sa.String(12), primary_key=True),
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("catalog_hash", sa.Text, nullable=True),
+    sa.Column("input_hash", sa.Text, nullable=True),
+    sa.Column("total_usd", sa.Double, nullable=True),
+    sa.Column("status", sa.Text, nullable=True),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_plans_created", "created"),
 )
 
 

@@ -1,0 +1,234 @@
+"""``arbiter plan``: the cheapest placement of a fleet; ``arbiter export``: launch files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from arbiter.cli import shared
+from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.domain.errors import InfeasibleError, InputError
+from arbiter.domain.fleet import Fleet
+from arbiter.export.launchers import to_dstack, to_json, to_skypilot
+from arbiter.optimize.fleet import GROUPS, solve_fleet
+from arbiter.optimize.options import Option, build_options, prune
+from arbiter.optimize.plan import plan_document
+from arbiter.perf.efficiency import default_efficiency
+from arbiter.report.plan_html import plan_html
+from arbiter.workloads import load_fleet
+
+
+def plan(
+    file: Annotated[Path, typer.Argument(help="Fleet file (YAML).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    alternatives: Annotated[
+        int, typer.Option("--alternatives", min=0, help="Next-best options per workload.")
+    ] = 3,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="Price of diversification: GROUP=START:STOP:STEP, e.g. vendor=1.0:0.3:0.1",
+        ),
+    ] = None,
+    save: Annotated[bool, typer.Option("--save", help="Save the plan in the store.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Solver seed.")] = 0,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Place every workload of FLEET at least cost under its caps, capacity and budget."""
+    fleet = load_fleet(file)
+    config = shared.settings()
+    store = shared.store(config)
+    catalog = store.load(version or store.current())
+    options, estimates = build_options(fleet, catalog, default_efficiency())
+    for wi, w in enumerate(fleet.workloads):
+        if not any(o.workload == wi for o in options):
+            reasons = "; ".join(
+                f"{e.accelerator}: {e.reason}" for e in estimates[wi][:3] if e.reason
+            )
+            raise InfeasibleError(
+                f"In {file}: workload {w.name!r} (workloads[{wi}]) has no option: no chip and "
+                f"offer it may use meets its deadline or SLO within the fleet's regions and "
+                f"platforms{f' ({reasons})' if reasons else ''}"
+            )
+    options = prune(options, fleet)
+    solution = solve_fleet(fleet, options, seed=seed)
+    provenance = {
+        "catalog_hash": catalog.content_hash,
+        "input_hash": hashlib.sha256(file.read_bytes()).hexdigest()[:12],
+        "seed": seed,
+    }
+    doc = plan_document(
+        fleet, options, solution, provenance=provenance, n_alternatives=alternatives
+    )
+    if sweep:
+        doc["sweep"] = _sweep(fleet, options, sweep, seed)
+    if html is not None:
+        html.write_text(plan_html(doc, title=f"arbiter plan: {file.name}"), encoding="utf-8")
+    if save:
+        doc_id = shared.plan_store(config).save(doc, name=file.name)
+        doc["plan_id"] = doc_id
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    _print(doc, html)
+
+
+def _sweep(fleet: Fleet, options: list[Option], spec: str, seed: int) -> list[dict[str, Any]]:
+    try:
+        group, span = spec.split("=", 1)
+        start, stop, step = (float(x) for x in span.split(":"))
+    except ValueError:
+        raise InputError(
+            f"cannot read sweep {spec!r}",
+            field="--sweep",
+            valid="GROUP=START:STOP:STEP, e.g. vendor=1.0:0.3:0.1",
+        ) from None
+    if group not in GROUPS or not (0 < stop <= 1 and 0 < start <= 1 and step > 0):
+        raise InputError(
+            f"cannot sweep {spec!r}",
+            field="--sweep",
+            valid=f"a group of {', '.join(GROUPS)} and caps in (0, 1] with a positive step",
+        )
+    direction = -1.0 if stop < start else 1.0
+    caps = np.arange(start, stop + direction * step / 2, direction * step)
+    out = []
+    for cap in caps.tolist():
+        capped = replace(fleet, caps=replace(fleet.caps, **{group: round(cap, 6)}))
+        try:
+            found = solve_fleet(capped, options, seed=seed)
+            out.append(
+                {
+                    "group": group,
+                    "cap": round(cap, 6),
+                    "total_usd": found.total_usd,
+                    "feasible": True,
+                }
+            )
+        except InfeasibleError:
+            out.append({"group": group, "cap": round(cap, 6), "total_usd": None, "feasible": False})
+    return out
+
+
+def _usd(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}"
+
+
+def _print(doc: dict[str, Any], html: Path | None) -> None:
+    console = shared.out()
+    table = Table(title=f"plan: {_usd(doc['total_usd'])} ({doc['status']})", title_justify="left")
+    for col in (
+        "workload",
+        "accelerator",
+        "provider",
+        "region",
+        "regime",
+        "instances",
+        "chips",
+        "hours",
+        "USD",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("instances", "chips", "hours", "USD") else "left"
+        )
+    for a in doc["assignments"]:
+        table.add_row(
+            a["workload"],
+            a["accelerator"],
+            a["provider"],
+            a["region"],
+            a["price_regime"],
+            f"{a['instance_count']:,}",
+            f"{a['accelerator_count']:,}",
+            f"{a['hours']:,.0f}",
+            _usd(a["usd"]),
+        )
+    console.print(table)
+    enabled = ", ".join(
+        f"{p['platform']} ({_usd(p['enable_usd'])})" for p in doc["platforms_enabled"]
+    )
+    console.print(
+        f"compute {_usd(doc['compute_usd'])}, platform enablement {_usd(doc['enablement_usd'])}"
+        + (f": {enabled}" if enabled else "")
+    )
+    for group in GROUPS:
+        shares = ", ".join(
+            f"{k} {v:.0%}" for k, v in sorted(doc["shares"][group].items(), key=lambda kv: -kv[1])
+        )
+        cap = doc["caps"][group]
+        console.print(
+            f"{group}: {shares} (HHI {doc['hhi'][group]:.2f}{f', cap {cap:.0%}' if cap else ''})"
+        )
+    for b in doc["binding"]:
+        console.print(f"  {escape(b['text'])}")
+    base = Table(title="baselines, same inputs", title_justify="left")
+    for col in ("baseline", "total", "meets the fleet's constraints", "vs plan"):
+        base.add_column(col)
+    for name, b in doc.get("baselines", {}).items():
+        diff = None if b["total_usd"] is None else b["total_usd"] - doc["total_usd"]
+        base.add_row(
+            name,
+            _usd(b["total_usd"]),
+            "yes" if b["feasible"] else "no",
+            "-" if diff is None else f"{diff:+,.0f}",
+        )
+    console.print(base)
+    if doc.get("sweep"):
+        sweep = Table(title="price of diversification", title_justify="left")
+        for col in ("cap", "total"):
+            sweep.add_column(col)
+        for row in doc["sweep"]:
+            sweep.add_row(
+                f"{row['group']} {row['cap']:.0%}",
+                _usd(row["total_usd"]) if row["feasible"] else "infeasible",
+            )
+        console.print(sweep)
+    if html is not None:
+        console.print(f"report written to {html}")
+    if "plan_id" in doc:
+        console.print(f"saved as plan {doc['plan_id']}")
+
+
+def export(
+    plan_file: Annotated[Path, typer.Argument(help="A plan written by `arbiter plan --json`.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="skypilot, dstack or json.")
+    ] = "skypilot",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one file per assignment here.")
+    ] = None,
+) -> None:
+    """Launch files for a saved plan: SkyPilot tasks, dstack configurations or JSON."""
+    try:
+        doc = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the plan: {exc}", file=str(plan_file)) from None
+    if fmt == "json":
+        files = [(plan_file.name, to_json(doc))]
+    elif fmt == "skypilot":
+        files = to_skypilot(doc)
+    elif fmt == "dstack":
+        files = to_dstack(doc)
+    else:
+        raise InputError(
+            f"unknown format {fmt!r}", field="--format", valid="skypilot, dstack, json"
+        )
+    if out is None:
+        for name, text in files:
+            typer.echo(f"# {name}\n{text}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files:
+        (out / name).write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {len(files)} files to {out}")

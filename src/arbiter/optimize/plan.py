@@ -1,0 +1,306 @@
+"""A fleet plan as a document: the solution, its shares and concentration, what binds,
+the alternatives, and the baselines solved on the same inputs.
+
+Baselines (each priced with the same performance model and options):
+
+- ``locked_in``: NVIDIA chips, on-demand, on one provider (the cheapest single one): the
+  status quo of a lab tied to one roadmap and one cloud; no caps.
+- ``cheapest_per_hour``: each workload on the offer with the lowest price per
+  accelerator-hour it may use, whatever the chip does per hour (what a per-hour broker
+  does); no caps.
+- ``greedy_per_job``: each workload on its own cheapest compute, ignoring caps, shared
+  capacity and the cost of enabling a platform, which is then paid for every platform
+  used.
+
+A baseline is ``feasible`` when its placement also meets the fleet's share caps, budget and
+capacity limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import highspy
+
+from arbiter import __version__
+from arbiter.domain.accelerator import Platform
+from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.fleet import Fleet, PlatformState
+from arbiter.domain.offer import PriceRegime
+from arbiter.optimize.fleet import GROUPS, FleetSolution, Placed, group_of, solve_fleet
+from arbiter.optimize.linear import highs_ready
+from arbiter.optimize.options import Option
+
+ALTERNATIVES = 3
+
+
+def shares_of(placed: Sequence[Placed]) -> dict[str, dict[str, float]]:
+    """Share of compute spend by vendor, provider and provider/region."""
+    total = sum(p.usd for p in placed)
+    out: dict[str, dict[str, float]] = {}
+    for group in GROUPS:
+        spend: dict[str, float] = defaultdict(float)
+        for p in placed:
+            spend[group_of(p.option, group)] += p.usd
+        out[group] = {k: v / total if total else 0.0 for k, v in sorted(spend.items())}
+    return out
+
+
+def hhi(shares: Mapping[str, float]) -> float:
+    """Herfindahl-Hirschman index on shares in 0..1: 1 is a single supplier."""
+    return sum(s * s for s in shares.values())
+
+
+def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
+    shares = shares_of(placed)
+    for group in GROUPS:
+        cap = getattr(fleet.caps, group)
+        if cap is not None and any(s > cap + 1e-9 for s in shares[group].values()):
+            return False
+    total = sum(p.usd for p in placed)
+    if fleet.budget_usd is not None and total > fleet.budget_usd + 1e-6:
+        return False
+    for limit in fleet.capacity:
+        used = sum(
+            p.instances
+            for p in placed
+            if p.option.offer.provider == limit.provider
+            and p.option.offer.accelerator == limit.accelerator
+        )
+        if used > limit.max_instances:
+            return False
+    return True
+
+
+def _solve_or_none(fleet: Fleet, options: Sequence[Option], **kw: bool) -> FleetSolution | None:
+    try:
+        return solve_fleet(fleet, options, **kw)
+    except InfeasibleError:
+        return None
+
+
+def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolution | None]:
+    """The three baselines of the module docstring, on the same options."""
+    free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
+    nvidia = [
+        o
+        for o in options
+        if o.estimate.vendor == "NVIDIA" and o.offer.price_regime is PriceRegime.ON_DEMAND
+    ]
+    locked: FleetSolution | None = None
+    for provider in sorted({o.offer.provider for o in nvidia}):
+        found = _solve_or_none(
+            free, [o for o in nvidia if o.offer.provider == provider], caps=False, capacity=False
+        )
+        if found is not None and (locked is None or found.total_usd < locked.total_usd):
+            locked = found
+    lowest: dict[int, float] = {}
+    for o in options:
+        price = o.offer.usd_per_accelerator_hour
+        lowest[o.workload] = min(lowest.get(o.workload, price), price)
+    per_hour = [o for o in options if o.offer.usd_per_accelerator_hour <= lowest[o.workload]]
+    return {
+        "locked_in": locked,
+        "cheapest_per_hour": _solve_or_none(free, per_hour, caps=False, capacity=False),
+        "greedy_per_job": _greedy(fleet, options),
+    }
+
+
+def _greedy(fleet: Fleet, options: Sequence[Option]) -> FleetSolution | None:
+    """Each workload on its own cheapest compute, as if every platform were free; then
+    the platforms it used are enabled at their cost."""
+    everything = tuple(PlatformState(platform=s.platform, enabled=True) for s in fleet.platforms)
+    free = Fleet(workloads=fleet.workloads, platforms=everything, objective=fleet.objective)
+    found = _solve_or_none(free, options, caps=False, capacity=False)
+    if found is None:
+        return None
+    used = {Platform(p.option.estimate.platform) for p in found.placed}
+    pending = [s for s in fleet.platforms if not s.enabled and s.platform in used]
+    return replace(
+        found,
+        enabled=tuple(s.platform for s in pending),
+        enablement_usd=sum(s.enable_usd for s in pending),
+    )
+
+
+def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
+    o, e, off = p.option, p.option.estimate, p.option.offer
+    w = fleet.workloads[o.workload]
+    layout = e.layout
+    tokens = p.units * o.tokens_per_s
+    work = w.work_tokens
+    return {
+        "workload": w.name,
+        "kind": w.kind.value,
+        "offer_id": off.offer_id,
+        "provider": off.provider,
+        "region": off.region,
+        "instance_type": off.instance_type,
+        "accelerator": off.accelerator,
+        "vendor": e.vendor,
+        "platform": e.platform,
+        "price_regime": off.price_regime.value,
+        "instance_count": p.instances,
+        "accelerator_count": p.units * o.chips,
+        "accelerators_per_instance": off.accelerators_per_instance,
+        "replicas": p.units if o.serve else None,
+        "layout": None
+        if layout is None
+        else {"tp": layout.tp, "pp": layout.pp, "cp": layout.cp, "replicas": layout.replicas},
+        "hours": o.hours,
+        "billed_hours": o.billed_hours,
+        "usd": p.usd,
+        "tokens_per_s": tokens,
+        "usd_per_million_tokens": None if not o.serve and work <= 0 else _per_m(p, w.work_tokens),
+    }
+
+
+def _per_m(p: Placed, work_tokens: float) -> float | None:
+    return p.usd / work_tokens * 1e6 if work_tokens > 0 else None
+
+
+def alternatives(
+    fleet: Fleet, options: Sequence[Option], solution: FleetSolution, n: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Per train/finetune/batch workload, the next-best options on other chips or clouds."""
+    chosen = {p.option.workload: p for p in solution.placed if not p.option.serve}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for wi, p in sorted(chosen.items()):
+        seen = {(p.option.offer.accelerator, p.option.offer.provider)}
+        rows = []
+        for o in sorted((o for o in options if o.workload == wi), key=lambda o: o.usd):
+            key = (o.offer.accelerator, o.offer.provider)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    "accelerator": o.offer.accelerator,
+                    "provider": o.offer.provider,
+                    "region": o.offer.region,
+                    "price_regime": o.offer.price_regime.value,
+                    "usd": o.usd,
+                    "extra_usd": o.usd - p.usd,
+                }
+            )
+            if len(rows) == n:
+                break
+        out[fleet.workloads[wi].name] = rows
+    return out
+
+
+def baseline_record(fleet: Fleet, found: FleetSolution | None) -> dict[str, Any]:
+    if found is None:
+        return {"total_usd": None, "feasible": False, "shares": {g: {} for g in GROUPS}}
+    return {
+        "total_usd": found.total_usd,
+        "feasible": meets_fleet(fleet, found.placed),
+        "shares": shares_of(found.placed),
+    }
+
+
+def binding_constraints(
+    fleet: Fleet, options: Sequence[Option], solution: FleetSolution
+) -> list[dict[str, Any]]:
+    """Constraints at their limit, each with what relaxing it would save, found by solving
+    again with it relaxed (a share cap by 0.1, a capacity limit by one instance, the budget
+    by 1%): with integer choices, re-solving is the honest shadow price."""
+    out: list[dict[str, Any]] = []
+
+    def saving(relaxed: Fleet) -> float | None:
+        found = _solve_or_none(relaxed, options)
+        return None if found is None else solution.total_usd - found.total_usd
+
+    shares = shares_of(solution.placed)
+    for group in GROUPS:
+        cap = getattr(fleet.caps, group)
+        if cap is None or cap >= 1.0:
+            continue
+        tight = [k for k, s in shares[group].items() if s >= cap - 1e-4]
+        if not tight:
+            continue
+        looser = min(1.0, cap + 0.1)
+        saved = saving(replace(fleet, caps=replace(fleet.caps, **{group: looser})))
+        name = f"{group}_share[{', '.join(tight)}]"
+        text = f"{name} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
+        out.append(_binding_row(name, saved, text))
+    for k, limit in enumerate(fleet.capacity):
+        used = sum(
+            p.instances
+            for p in solution.placed
+            if (p.option.offer.provider, p.option.offer.accelerator)
+            == (limit.provider, limit.accelerator)
+        )
+        if used >= limit.max_instances:
+            more = list(fleet.capacity)
+            more[k] = replace(limit, max_instances=limit.max_instances + 1)
+            name = f"capacity[{limit.provider}/{limit.accelerator}]"
+            saved = saving(replace(fleet, capacity=tuple(more)))
+            out.append(
+                _binding_row(name, saved, f"{name} is binding: one more instance would save ")
+            )
+    if fleet.budget_usd is not None and solution.total_usd >= fleet.budget_usd * (1 - 1e-6):
+        saved = saving(replace(fleet, budget_usd=fleet.budget_usd * 1.01))
+        out.append(_binding_row("budget", saved, "budget is binding: 1% more would save "))
+    return out
+
+
+def _binding_row(name: str, saved: float | None, text: str) -> dict[str, Any]:
+    amount = max(saved or 0.0, 0.0)
+    return {"constraint": name, "shadow_price_usd": amount, "text": f"{text}${amount:,.0f}"}
+
+
+def plan_document(
+    fleet: Fleet,
+    options: Sequence[Option],
+    solution: FleetSolution,
+    *,
+    provenance: Mapping[str, Any],
+    n_alternatives: int = ALTERNATIVES,
+    with_baselines: bool = True,
+) -> dict[str, Any]:
+    """The plan as JSON-ready data (keys documented in the README)."""
+    shares = shares_of(solution.placed)
+    pending = {s.platform: s for s in fleet.platforms}
+    doc: dict[str, Any] = {
+        "status": solution.status.value,
+        "objective": fleet.objective.kind,
+        "total_usd": solution.total_usd,
+        "compute_usd": solution.compute_usd,
+        "enablement_usd": solution.enablement_usd,
+        "assignments": [placed_record(fleet, p) for p in solution.placed],
+        "platforms_enabled": [
+            {
+                "platform": p.value,
+                "enable_usd": pending[p].enable_usd,
+                "lead_weeks": pending[p].lead_weeks,
+                "already_enabled": False,
+            }
+            for p in solution.enabled
+        ],
+        "shares": shares,
+        "hhi": {g: hhi(shares[g]) for g in GROUPS},
+        "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
+        "binding": binding_constraints(fleet, options, solution),
+        "alternatives": alternatives(fleet, options, solution, n_alternatives),
+        "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
+        "provenance": {
+            **provenance,
+            "solver": "HiGHS",
+            "solver_version": _highs_version(),
+            "arbiter_version": __version__,
+        },
+    }
+    if with_baselines:
+        doc["baselines"] = {
+            name: baseline_record(fleet, found) for name, found in baselines(fleet, options).items()
+        }
+    return doc
+
+
+def _highs_version() -> str:
+    return str(highspy.Highs().version()) if highs_ready() else ""  # type: ignore[no-untyped-call]

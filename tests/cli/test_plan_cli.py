@@ -1,0 +1,129 @@
+"""``arbiter plan`` and ``arbiter export`` end to end on a small fleet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from arbiter.cli.app import main
+
+FLEET = """
+workloads:
+  - {name: chat, kind: serve, model: llama-3.1-8b, precision: fp8, requests_per_s: 20,
+     input_tokens: 500, output_tokens: 200, slo: {ttft_s: 2, tpot_s: 0.05}, hours: 720}
+  - {name: tune, kind: finetune, model: llama-3.1-8b, tokens: 1B, seq_len: 4096, deadline_days: 5}
+constraints:
+  max_share: {vendor: 0.8, provider: 0.8}
+"""
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARBITER_DB_URL", f"sqlite:///{tmp_path / 'arbiter.db'}")
+    monkeypatch.setenv("ARBITER_TODAY", "2026-11-29")
+    monkeypatch.setenv("COLUMNS", "240")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def fleet(tmp_path) -> Path:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    return path
+
+
+def test_plan_json_meets_its_caps_and_is_deterministic(cli, fleet):
+    code, out, err = cli("plan", str(fleet), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "optimal"
+    assert {a["workload"] for a in doc["assignments"]} == {"chat", "tune"}
+    for a in doc["assignments"]:
+        for key in (
+            "offer_id",
+            "provider",
+            "region",
+            "instance_type",
+            "accelerator",
+            "vendor",
+            "price_regime",
+            "instance_count",
+            "accelerator_count",
+            "hours",
+            "usd",
+        ):
+            assert key in a
+    # the caps hold on the plan's own spend shares, and the total adds up
+    for group, cap in (("vendor", 0.8), ("provider", 0.8)):
+        assert max(doc["shares"][group].values()) <= cap + 1e-9
+        assert doc["hhi"][group] == pytest.approx(sum(s * s for s in doc["shares"][group].values()))
+    assert doc["total_usd"] == pytest.approx(
+        sum(a["usd"] for a in doc["assignments"]) + doc["enablement_usd"]
+    )
+    # serving capacity covers the request rate: 20 req/s x 200 tokens
+    served = sum(a["tokens_per_s"] for a in doc["assignments"] if a["workload"] == "chat")
+    assert served >= 20 * 200
+    assert set(doc["baselines"]) == {"locked_in", "cheapest_per_hour", "greedy_per_job"}
+    # greedy ignores the caps, so it can only be as cheap or cheaper
+    greedy = doc["baselines"]["greedy_per_job"]["total_usd"]
+    assert greedy <= doc["total_usd"] + 1e-6
+    assert doc["provenance"]["solver"] == "HiGHS"
+    assert len(doc["provenance"]["input_hash"]) == 12
+    again = cli("plan", str(fleet), "--json")[1]
+    assert again == out
+
+
+def test_plan_html_save_list_and_export(cli, fleet, tmp_path):
+    report = tmp_path / "plan.html"
+    code, out, err = cli("plan", str(fleet), "--html", str(report), "--save")
+    assert code == 0, err
+    assert "saved as plan" in out
+    html = report.read_text(encoding="utf-8")
+    assert "chat" in html and "tune" in html
+    assert 'src="http' not in html
+    code, listed, _ = cli("plans", "list", "--json")
+    assert code == 0
+    (saved,) = json.loads(listed)
+    code, shown, _ = cli("plans", "show", saved["plan_id"], "--json")
+    assert code == 0
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(shown, encoding="utf-8")
+    code, out, err = cli(
+        "export", str(plan_file), "--format", "skypilot", "--out", str(tmp_path / "sky")
+    )
+    assert code == 0, err
+    files = sorted((tmp_path / "sky").iterdir())
+    assert len(files) == len(json.loads(shown)["assignments"])
+    task = yaml.safe_load(files[0].read_text(encoding="utf-8"))
+    assert "resources" in task
+
+
+def test_a_region_allow_list_no_offer_matches_exits_3_naming_the_workload(cli, tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text(
+        FLEET.replace(
+            "max_share: {vendor: 0.8, provider: 0.8}",
+            "max_share: {vendor: 0.8}\n  regions: ['nowhere-*']",
+        ),
+        encoding="utf-8",
+    )
+    code, _, err = cli("plan", str(path))
+    assert code == 3
+    assert "chat" in err or "tune" in err
+
+
+def test_a_bad_fleet_file_exits_2_with_the_field(cli, tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text(FLEET.replace("vendor: 0.8", "vendor: 1.5"), encoding="utf-8")
+    code, _, err = cli("plan", str(path))
+    assert code == 2
+    assert "constraints.max_share.vendor" in err
