@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/arbiter catalog summary
 	$(BIN)/arbiter estimate examples/workloads.yaml --top 5
+	$(BIN)/arbiter plan examples/fleet.yaml --html plan-report.html
 
 test: $(STAMP) lint typecheck layers pytest
 
