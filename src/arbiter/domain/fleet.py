@@ -25,11 +25,12 @@ Rules the file format fixes and the planner relies on:
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from dataclasses import dataclass
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.offer import PriceRegime
+from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import Workload
 
 
@@ -86,6 +87,24 @@ class CapacityLimit:
         if self.max_instances < 0:
             msg = f"max_instances must be >= 0, got {self.max_instances}"
             raise ValueError(msg)
+
+    def covers(self, offer: Offer) -> bool:
+        """Whether instances bought through ``offer`` count against this limit."""
+        return (
+            offer.provider == self.provider
+            and offer.accelerator == self.accelerator
+            and (
+                self.region is None
+                or fnmatch.fnmatchcase(offer.region.lower(), self.region.lower())
+            )
+            and (self.price_regime is None or offer.price_regime is self.price_regime)
+        )
+
+    @property
+    def label(self) -> str:
+        where = f"/{self.region}" if self.region else ""
+        regime = f"/{self.price_regime.value}" if self.price_regime else ""
+        return f"{self.provider}/{self.accelerator}{where}{regime}"
 
 
 @dataclass(frozen=True, slots=True)

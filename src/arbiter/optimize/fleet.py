@@ -42,12 +42,13 @@ import numpy as np
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError
-from arbiter.domain.fleet import Fleet
+from arbiter.domain.fleet import Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.linear import LinearModel, Status
+from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Status
 from arbiter.optimize.options import Option
 
 GROUPS = ("vendor", "provider", "region")
+TIE_BREAK_COST_WEIGHT = 1e-6
 HALF = 0.5  # integer variables come back as floats: above one half is one
 
 
@@ -81,17 +82,28 @@ def group_of(option: Option, group: str) -> str:
     return f"{option.offer.provider}/{option.offer.region}"
 
 
-def solve_fleet(
+@dataclass(frozen=True, slots=True)
+class FleetModel:
+    """The MILP of ``options`` as arrays, with the blocks a solution is read from."""
+
+    model: LinearModel
+    choose: Block  # y, one per train/finetune/batch option (``one``)
+    replicas: Block  # r, one per serving option (``rep``)
+    instances: Block  # n, one per serving option
+    enable: Block  # z, one per platform not yet enabled (``pending``)
+    one: IntArray
+    rep: IntArray
+    pending: tuple[PlatformState, ...]
+
+
+def build_fleet_model(
     fleet: Fleet,
     options: Sequence[Option],
     *,
     caps: bool = True,
     capacity: bool = True,
-    seed: int = 0,
-    time_limit_s: float | None = 60.0,
-    mip_gap: float = 1e-3,
-) -> FleetSolution:
-    """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
+) -> FleetModel:
+    """The formulation above for ``options``; ``caps=False`` drops the share caps,
     ``capacity=False`` the capacity limits."""
     serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
@@ -100,7 +112,8 @@ def solve_fleet(
     labels = [_label(o) for o in options]
     model = LinearModel()
     time_weight = fleet.objective.time_usd_per_hour
-    cost_weight = fleet.objective.cost_weight
+    # "time" (cost weight 0) still breaks ties on cost: a weight far below any hour's
+    cost_weight = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
     one = np.flatnonzero(~is_serve)
     rep = np.flatnonzero(is_serve)
     y = model.add_variables(
@@ -187,97 +200,89 @@ def solve_fleet(
         integer=True,
     )
     if pending:
+        spend_bound = _spend_bound(fleet, options)
         plat = np.array([o.estimate.platform for o in options])
-        rows_: list[int] = []
-        cols_: list[int] = []
-        vals_: list[float] = []
+        link_rows: list[IntArray] = []
+        link_cols: list[IntArray] = []
+        link_vals: list[FloatArray] = []
         link_labels: list[str] = []
         for j, state in enumerate(pending):
-            for i in np.flatnonzero(plat == state.platform.value).tolist():
-                bound = 1.0 if not is_serve[i] else _instance_bound(fleet, options[i])
-                row = len(link_labels)
-                link_labels.append(f"{state.platform.value}/{labels[i]}")
-                rows_ += [row, row]
-                cols_ += [int(col[i]), int(z.columns[j])]
-                vals_ += [1.0, -bound]
+            on = np.flatnonzero(plat == state.platform.value)
+            bound = np.ones(len(on))
+            serving = is_serve[on]
+            bound[serving] = [
+                _instance_bound(fleet, options[i], spend_bound) for i in on[serving].tolist()
+            ]
+            row = len(link_labels) + np.arange(len(on), dtype=np.int64)
+            link_labels += [f"{state.platform.value}/{labels[i]}" for i in on.tolist()]
+            link_rows.append(np.stack([row, row], axis=1).ravel())
+            link_cols.append(np.stack([col[on], np.full(len(on), z.columns[j])], axis=1).ravel())
+            link_vals.append(np.stack([np.ones(len(on)), -bound], axis=1).ravel())
         if link_labels:
             model.add_constraints(
-                "enable", link_labels, np.array(rows_), np.array(cols_), np.array(vals_), upper=0.0
+                "enable",
+                link_labels,
+                np.concatenate(link_rows),
+                np.concatenate(link_cols),
+                np.concatenate(link_vals),
+                upper=0.0,
             )
 
     # capacity: the file's limits and the offers' own
     cap_labels: list[str] = []
-    cap_rows: list[int] = []
-    cap_cols: list[int] = []
-    cap_vals: list[float] = []
+    cap_rows: list[IntArray] = []
+    cap_cols: list[IntArray] = []
+    cap_vals: list[FloatArray] = []
     cap_max: list[float] = []
-    for limit in fleet.capacity if capacity else ():
-        hits = [
-            i
-            for i, o in enumerate(options)
-            if o.offer.provider == limit.provider
-            and o.offer.accelerator == limit.accelerator
-            and (
-                limit.region is None
-                or fnmatch.fnmatchcase(o.offer.region.lower(), limit.region.lower())
-            )
-            and (limit.price_regime is None or o.offer.price_regime is limit.price_regime)
-        ]
-        if hits:
-            row = len(cap_labels)
-            where = f"/{limit.region}" if limit.region else ""
-            regime = f"/{limit.price_regime.value}" if limit.price_regime else ""
-            cap_labels.append(f"{limit.provider}/{limit.accelerator}{where}{regime}")
-            cap_rows += [row] * len(hits)
-            cap_cols += [int(col[i]) for i in hits]
-            cap_vals += [float(inst_coef[i]) for i in hits]
-            cap_max.append(float(limit.max_instances))
+
+    def add_row(label: str, hits: IntArray, most: float) -> None:
+        cap_rows.append(np.full(len(hits), len(cap_labels), dtype=np.int64))
+        cap_labels.append(label)
+        cap_cols.append(col[hits])
+        cap_vals.append(inst_coef[hits])
+        cap_max.append(most)
+
+    if capacity and fleet.capacity:
+        provider = np.array([o.offer.provider for o in options])
+        accelerator = np.array([o.offer.accelerator for o in options])
+        region = np.array([o.offer.region.lower() for o in options])
+        regime = np.array([o.offer.price_regime.value for o in options])
+        for limit in fleet.capacity:
+            mask = (provider == limit.provider) & (accelerator == limit.accelerator)
+            if limit.region is not None:
+                glob = limit.region.lower()
+                mask &= np.isin(
+                    region, [r for r in set(region[mask].tolist()) if fnmatch.fnmatchcase(r, glob)]
+                )
+            if limit.price_regime is not None:
+                mask &= regime == limit.price_regime.value
+            hits = np.flatnonzero(mask)
+            if len(hits):
+                where = f"/{limit.region}" if limit.region else ""
+                kind = f"/{limit.price_regime.value}" if limit.price_regime else ""
+                label = f"{limit.provider}/{limit.accelerator}{where}{kind}"
+                add_row(label, hits, float(limit.max_instances))
     by_offer: dict[str, list[int]] = {}
     for i, o in enumerate(options):
         if capacity and o.offer.capacity_instances is not None:
             by_offer.setdefault(o.offer.offer_id, []).append(i)
-    for hits in by_offer.values():
-        off = options[hits[0]].offer
-        row = len(cap_labels)
-        cap_labels.append(
-            f"{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
-        )
-        cap_rows += [row] * len(hits)
-        cap_cols += [int(col[i]) for i in hits]
-        cap_vals += [float(inst_coef[i]) for i in hits]
-        cap_max.append(float(off.capacity_instances or 0))
+    for offer_hits in by_offer.values():
+        off = options[offer_hits[0]].offer
+        label = f"{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
+        add_row(label, np.array(offer_hits, dtype=np.int64), float(off.capacity_instances or 0))
     if cap_labels:
         model.add_constraints(
             "capacity",
             cap_labels,
-            np.array(cap_rows),
-            np.array(cap_cols),
-            np.array(cap_vals),
+            np.concatenate(cap_rows),
+            np.concatenate(cap_cols),
+            np.concatenate(cap_vals),
             upper=np.array(cap_max),
         )
 
     # share caps: spend in group - cap x total spend <= 0
     if caps:
-        for group in GROUPS:
-            cap = getattr(fleet.caps, group)
-            if cap is None:
-                continue
-            keys = np.array([group_of(o, group) for o in options])
-            values = sorted(set(keys.tolist()))
-            share_rows, share_cols, share_vals = [], [], []
-            for row, value in enumerate(values):
-                inside = (keys == value).astype(np.float64)
-                share_rows.append(np.full(len(options), row, dtype=np.int64))
-                share_cols.append(col)
-                share_vals.append((inside - cap) * cost)
-            model.add_constraints(
-                f"{group}_share",
-                values,
-                np.concatenate(share_rows),
-                np.concatenate(share_cols),
-                np.concatenate(share_vals),
-                upper=0.0,
-            )
+        _share_caps(model, fleet, options, col, cost)
 
     if fleet.budget_usd is not None:
         model.add_constraints(
@@ -289,6 +294,47 @@ def solve_fleet(
             upper=fleet.budget_usd,
         )
 
+    return FleetModel(
+        model=model,
+        choose=y,
+        replicas=r,
+        instances=n,
+        enable=z,
+        one=one,
+        rep=rep,
+        pending=tuple(pending),
+    )
+
+
+def solve_fleet(
+    fleet: Fleet,
+    options: Sequence[Option],
+    *,
+    caps: bool = True,
+    capacity: bool = True,
+    seed: int = 0,
+    time_limit_s: float | None = 60.0,
+    mip_gap: float = 1e-3,
+) -> FleetSolution:
+    """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
+    ``capacity=False`` the capacity limits."""
+    if not options:
+        raise InfeasibleError("no workload of the fleet has an option to place it on")
+    built = build_fleet_model(fleet, options, caps=caps, capacity=capacity)
+    return solve_model(built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap)
+
+
+def solve_model(
+    built: FleetModel,
+    options: Sequence[Option],
+    *,
+    seed: int = 0,
+    time_limit_s: float | None = 60.0,
+    mip_gap: float = 1e-3,
+) -> FleetSolution:
+    """Solve a model of :func:`build_fleet_model` and read the placement from it."""
+    model, y, r, n, z = built.model, built.choose, built.replicas, built.instances, built.enable
+    one, rep, pending = built.one, built.rep, built.pending
     solution = model.solve(time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if solution.status is Status.INFEASIBLE:
         raise InfeasibleError("no placement meets every constraint of the fleet")
@@ -321,14 +367,49 @@ def solve_fleet(
     )
 
 
+def _share_caps(
+    model: LinearModel, fleet: Fleet, options: Sequence[Option], col: IntArray, cost: FloatArray
+) -> None:
+    """Share caps: spend in group - cap x total spend <= 0, one dense row per group member
+    (a coefficient per option), built as arrays."""
+    for group in GROUPS:
+        cap = getattr(fleet.caps, group)
+        if cap is None:
+            continue
+        values, member = np.unique(
+            np.array([group_of(o, group) for o in options]), return_inverse=True
+        )
+        inside = (member[None, :] == np.arange(len(values))[:, None]).astype(np.float64)
+        rows = np.repeat(np.arange(len(values), dtype=np.int64), len(options))
+        cols = np.tile(col, len(values))
+        vals = ((inside - cap) * cost).ravel()
+        model.add_constraints(f"{group}_share", values.tolist(), rows, cols, vals, upper=0.0)
+
+
 def _label(o: Option) -> str:
     off = o.offer
     return f"{o.workload}/{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
 
 
-def _instance_bound(fleet: Fleet, o: Option) -> float:
-    """Most instances a serving option could usefully buy: the whole demand on it."""
+def _spend_bound(fleet: Fleet, options: Sequence[Option]) -> float:
+    """Twice the spend of every workload on its dearest option: more than any group of an
+    optimal plan spends, even when share caps push spend around."""
+    dearest: dict[int, float] = {}
+    for o in options:
+        job = fleet.workloads[o.workload].job
+        usd = o.usd
+        if isinstance(job, ServeJob):
+            replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
+            usd = float(replicas) * o.instances * o.usd
+        dearest[o.workload] = max(dearest.get(o.workload, 0.0), usd)
+    return 2.0 * sum(dearest.values())
+
+
+def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
+    """Most instances a serving option could be bought in: enough for its whole demand,
+    or for as much spend as the whole plan could need (a share cap may ask for more
+    instances in a group than its demand alone)."""
     job = fleet.workloads[o.workload].job
     assert isinstance(job, ServeJob)
     replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
-    return float(replicas * o.instances + 1)
+    return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)

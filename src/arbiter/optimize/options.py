@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.domain.accelerator import Accelerator, Platform
+from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import Offer, PriceRegime
@@ -36,6 +36,7 @@ from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, estimate_workloa
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 HOURS_PER_MONTH = 730.0
 HOURS_PER_WEEK = 168.0
@@ -116,31 +117,123 @@ def build_options(
     catalog: Catalog,
     eff: Efficiency,
 ) -> tuple[list[Option], list[list[Estimate]]]:
-    """Every option of every workload, and each workload's estimates (for reasons)."""
+    """Every option of every workload, and each workload's estimates (for reasons).
+
+    Each workload is estimated once; its options on one accelerator are priced together
+    as arrays over that accelerator's offers (the same arithmetic as :func:`_option`)."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
     by_acc: dict[str, list[Offer]] = {}
     for offer in catalog.offers:
         by_acc.setdefault(offer.accelerator, []).append(offer)
+    tables = {acc: _OfferArrays(offers) for acc, offers in by_acc.items()}
+    allowed_cache: dict[tuple[object, ...], dict[str, BoolArray]] = {}
+    leads: dict[str, float] = {}
+    for state in fleet.platforms:
+        leads[state.platform.value] = 0.0 if state.enabled else state.lead_weeks * HOURS_PER_WEEK
     options: list[Option] = []
     estimates: list[list[Estimate]] = []
     for wi, w in enumerate(fleet.workloads):
         all_estimates = list(estimate_workload(w, accs, eff))
         estimates.append(all_estimates)
-        found = [e for e in all_estimates if e.feasible]
+        rules = w.placement
+        key = (rules.interruptible, rules.providers, rules.forbidden_providers, rules.regions)
+        allowed = allowed_cache.setdefault(key, {})
         limit = deadline_hours(w)
-        for e in found:
-            state = fleet.platform(Platform(e.platform))
-            lead = 0.0 if state is None or state.enabled else state.lead_weeks * HOURS_PER_WEEK
-            for offer in by_acc.get(e.accelerator, ()):
-                if not offer_allowed(offer, w, fleet):
-                    continue
-                option = _option(wi, w, e, offer)
-                if limit is not None and option.hours + lead > limit:
-                    continue
-                options.append(option)
+        for e in all_estimates:
+            if not e.feasible or e.accelerator not in tables:
+                continue
+            table = tables[e.accelerator]
+            mask = allowed.get(e.accelerator)
+            if mask is None:
+                mask = np.array([offer_allowed(o, w, fleet) for o in table.offers], dtype=bool)
+                allowed[e.accelerator] = mask
+            options.extend(_options_of(wi, w, e, table, mask, limit, leads.get(e.platform, 0.0)))
     return options, estimates
+
+
+class _OfferArrays:
+    """The offers of one accelerator as arrays: what pricing an option needs."""
+
+    def __init__(self, offers: Sequence[Offer]) -> None:
+        self.offers = list(offers)
+        self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
+        self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
+        self.factor = np.array([spot_factor(o) for o in offers], dtype=np.float64)
+        regime = [o.price_regime for o in offers]
+        self.payg = np.array([r in PAY_AS_YOU_GO for r in regime], dtype=bool)
+        self.block = np.array([r is PriceRegime.CAPACITY_BLOCK for r in regime], dtype=bool)
+        months = [
+            o.term_months
+            or {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36}.get(o.price_regime, 12)
+            for o in offers
+        ]
+        self.term = np.array([m * HOURS_PER_MONTH for m in months], dtype=np.float64)
+
+    def billed(self, hours: FloatArray) -> FloatArray:
+        """:func:`billed_hours` of every offer for ``hours`` (one per offer)."""
+        return np.where(
+            self.payg,
+            hours,
+            np.where(self.block, np.ceil(hours / 24.0) * 24.0, np.maximum(self.term, hours)),
+        )
+
+
+def _options_of(
+    wi: int,
+    w: Workload,
+    e: Estimate,
+    t: _OfferArrays,
+    allowed: BoolArray,
+    limit: float | None,
+    lead: float,
+) -> list[Option]:
+    n = len(t.offers)
+    if isinstance(w.job, ServeJob):
+        assert e.layout is not None
+        replicas = max(e.layout.replicas, 1)
+        chips = e.chips // replicas
+        tokens = e.tokens_per_s / replicas * t.factor
+        hours = np.full(n, w.job.hours, dtype=np.float64)
+        paid = t.billed(hours)
+        instances = np.ceil(chips / t.per).astype(np.int64)
+        usd = t.per * t.price * paid
+        serve = True
+    else:
+        chips = e.chips
+        hours = e.hours / t.factor
+        instances = np.ceil(chips / t.per).astype(np.int64)
+        paid = t.billed(hours)
+        tokens = e.tokens_per_s * t.factor
+        usd = (instances * t.per) * t.price * paid
+        serve = False
+    keep = allowed if limit is None else allowed & ~(hours + lead > limit)
+    idx = np.flatnonzero(keep).tolist()
+    offers = t.offers
+    return [
+        Option(
+            workload=wi,
+            estimate=e,
+            offer=offers[k],
+            chips=chips,
+            instances=inst,
+            hours=h,
+            billed_hours=b,
+            tokens_per_s=tok,
+            usd=u,
+            serve=serve,
+        )
+        for k, inst, h, b, tok, u in zip(
+            idx,
+            instances[idx].tolist(),
+            hours[idx].tolist(),
+            paid[idx].tolist(),
+            tokens[idx].tolist(),
+            usd[idx].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _option(wi: int, w: Workload, e: Estimate, offer: Offer) -> Option:
@@ -183,8 +276,11 @@ def _option(wi: int, w: Workload, e: Estimate, offer: Offer) -> Option:
 
 def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
     """Drop options another option of the same workload beats on every count: the same
-    vendor, provider and region (so the same share caps), no capacity limit in play, and
-    a lower cost per unit of work. Keeps the result exactly optimal and the MILP small."""
+    vendor, platform, provider and region (so the same caps and enablement), no capacity
+    limit in play, and a lower cost per unit of work. Exact without share caps; with them
+    it rules out paying more inside a group just to dilute another group's share (a plan
+    then moves work between groups instead), which can make a fleet that only such
+    padding could satisfy infeasible."""
     limited = {(c.provider, c.accelerator) for c in fleet.capacity}
     best: dict[tuple[object, ...], tuple[float, int]] = {}
     keep: list[int] = []
@@ -194,9 +290,11 @@ def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
             keep.append(i)
             continue
         key = (o.workload, o.estimate.vendor, o.estimate.platform, off.provider, off.region)
-        # serving: cost per token/s of capacity; train/batch: cost of the job (and, with a
-        # time objective, its hours too, so keep the best of each)
-        unit_cost = o.usd / o.tokens_per_s if o.serve else o.usd
+        # serving: cost per token/s of capacity, counting the replicas an instance holds
+        # (or the instances a replica needs); train/batch: the job's cost
+        per = o.offer.accelerators_per_instance
+        replicas_per_usd = (per // o.chips) if o.chips <= per else 1.0 / math.ceil(o.chips / per)
+        unit_cost = o.usd / (o.tokens_per_s * replicas_per_usd) if o.serve else o.usd
         if fleet.objective.time_usd_per_hour > 0 and not o.serve:
             unit_cost = (
                 fleet.objective.cost_weight * o.usd + fleet.objective.time_usd_per_hour * o.hours

@@ -65,12 +65,7 @@ def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
     if fleet.budget_usd is not None and total > fleet.budget_usd + 1e-6:
         return False
     for limit in fleet.capacity:
-        used = sum(
-            p.instances
-            for p in placed
-            if p.option.offer.provider == limit.provider
-            and p.option.offer.accelerator == limit.accelerator
-        )
+        used = sum(p.instances for p in placed if limit.covers(p.option.offer))
         if used > limit.max_instances:
             return False
     return True
@@ -229,16 +224,11 @@ def binding_constraints(
         text = f"{name} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
         out.append(_binding_row(name, saved, text))
     for k, limit in enumerate(fleet.capacity):
-        used = sum(
-            p.instances
-            for p in solution.placed
-            if (p.option.offer.provider, p.option.offer.accelerator)
-            == (limit.provider, limit.accelerator)
-        )
+        used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
         if used >= limit.max_instances:
             more = list(fleet.capacity)
             more[k] = replace(limit, max_instances=limit.max_instances + 1)
-            name = f"capacity[{limit.provider}/{limit.accelerator}]"
+            name = f"capacity[{limit.label}]"
             saved = saving(replace(fleet, capacity=tuple(more)))
             out.append(
                 _binding_row(name, saved, f"{name} is binding: one more instance would save ")
