@@ -98,3 +98,31 @@ def test_no_idle_instances_pad_spend_to_dodge_a_cap():
             p.units * p.option.chips > (p.instances - 1) * p.option.offer.accelerators_per_instance
         )
     assert sum(p.units * p.option.tokens_per_s for p in sol.placed) >= 20.0
+
+
+def test_an_infeasible_fleet_names_what_must_give_and_how_much():
+    # one job of 3 instances (3 chips on 1-chip offers) but capacity for 1 at provider p:
+    # the elastic solve says capacity[p/X] needs 2 more instances
+    from arbiter.domain.errors import InfeasibleError
+    from arbiter.domain.fleet import CapacityLimit
+
+    fleet = Fleet(
+        workloads=(train("job"),),
+        capacity=(CapacityLimit(provider="p", accelerator="X", max_instances=1),),
+    )
+    options = [train_option(0, offer("p", 1.0), hours=10.0, chips=3)]
+    with pytest.raises(InfeasibleError) as info:
+        solve_fleet(fleet, options)
+    message = str(info.value)
+    assert "capacity[p/X]" in message
+    assert "needs 2.0 more instances" in message
+
+
+def test_a_budget_too_small_says_by_how_much():
+    # the only way costs $100 (10 h x $10/h); budget $60: $40 short
+    from arbiter.domain.errors import InfeasibleError
+
+    fleet = Fleet(workloads=(train("job"),), budget_usd=60.0)
+    with pytest.raises(InfeasibleError) as info:
+        solve_fleet(fleet, [train_option(0, offer("p", 10.0), hours=10.0)])
+    assert "budget: needs $40 more" in str(info.value)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -30,7 +29,7 @@ from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.fleet import GROUPS, FleetSolution, group_of, solve_fleet
+from arbiter.optimize.fleet import GROUPS, FleetSolution, build_fleet_model, group_of, solve_fleet
 from arbiter.optimize.linear import LinearModel, Solution, Status
 from arbiter.optimize.options import Option, prune
 from arbiter.optimize.plan import meets_fleet
@@ -348,24 +347,16 @@ def test_dropping_caps_or_capacity_never_raises_the_optimum(case: Case) -> None:
 def capture_model(
     fleet: Fleet, options: Sequence[Option]
 ) -> tuple[LinearModel, Solution, FleetSolution | None]:
-    """Solve through ``solve_fleet`` and keep the ``LinearModel`` it built (``solve_fleet``
-    has no accessor for it, so ``LinearModel.solve`` is wrapped for the call)."""
-    seen: list[tuple[LinearModel, Solution]] = []
-    original: Callable[..., Solution] = LinearModel.solve
-
-    def spy(self: LinearModel, **kw: Any) -> Solution:
-        solution = original(self, **kw)
-        seen.append((self, solution))
-        return solution
-
-    with mock.patch.object(LinearModel, "solve", spy):
-        try:
-            found: FleetSolution | None = solve_fleet(
-                fleet, options, mip_gap=GAP, time_limit_s=TIME_LIMIT_S
-            )
-        except InfeasibleError:
-            found = None
-    ((model, solution),) = seen
+    """The ``LinearModel`` ``solve_fleet`` builds (from ``build_fleet_model``), its own
+    HiGHS solution, and what ``solve_fleet`` returns on a fresh build."""
+    model = build_fleet_model(fleet, options).model
+    solution = model.solve(mip_gap=GAP, time_limit_s=TIME_LIMIT_S)
+    try:
+        found: FleetSolution | None = solve_fleet(
+            fleet, options, mip_gap=GAP, time_limit_s=TIME_LIMIT_S
+        )
+    except InfeasibleError:
+        found = None
     return model, solution, found
 
 

@@ -337,7 +337,7 @@ def solve_model(
     one, rep, pending = built.one, built.rep, built.pending
     solution = model.solve(time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if solution.status is Status.INFEASIBLE:
-        raise InfeasibleError("no placement meets every constraint of the fleet")
+        raise InfeasibleError(_explain_infeasible(model, seed=seed, time_limit_s=time_limit_s))
     if solution.status is not Status.OPTIMAL and not solution.x.any():
         raise InfeasibleError(f"the solver found no plan ({solution.status.value})")
 
@@ -413,3 +413,44 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     assert isinstance(job, ServeJob)
     replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
+
+
+ELASTIC = ("assign", "demand", "capacity", "budget", *(f"{g}_share" for g in GROUPS))
+VIOLATION = 1e-6
+
+
+def _explain_infeasible(model: LinearModel, *, seed: int, time_limit_s: float | None) -> str:
+    """Solve the elastic model (every constraint family may give, at a cost per unit of
+    violation relative to its bound) and say which families must give, and how much."""
+    # leaving work undone is the last resort: say what the limits would have to give first
+    slack = model.relax(ELASTIC, weights={"assign": 1e4, "demand": 1e4})
+    solution = model.solve(time_limit_s=time_limit_s, mip_gap=1e-6, seed=seed)
+    if solution.status is not Status.OPTIMAL:
+        return "no placement meets every constraint of the fleet"
+    parts: list[str] = []
+    for name, (under, over) in slack.items():
+        for label, short, excess in zip(
+            under.labels, solution.values(under), solution.values(over), strict=True
+        ):
+            parts.extend(_violation_words(name, label, float(short), float(excess)))
+    if not parts:
+        return "no placement meets every constraint of the fleet"
+    return (
+        "no placement meets every constraint of the fleet; the least that would have to "
+        "give: " + "; ".join(parts)
+    )
+
+
+def _violation_words(name: str, label: str, short: float, excess: float) -> list[str]:
+    where = f"{name}[{label}]"
+    if name == "assign" and short > VIOLATION:
+        return [f"{where}: the workload cannot be placed within the other constraints"]
+    if name == "demand" and short > VIOLATION:
+        return [f"{where}: {short:,.0f} tokens/s cannot be served"]
+    if name == "capacity" and excess > VIOLATION:
+        return [f"{where}: needs {excess:,.1f} more instances"]
+    if name == "budget" and excess > VIOLATION:
+        return [f"budget: needs ${excess:,.0f} more"]
+    if name.endswith("_share") and excess > VIOLATION:
+        return [f"{where}: ${excess:,.0f} of spend above the cap"]
+    return []

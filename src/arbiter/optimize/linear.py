@@ -137,6 +137,45 @@ class LinearModel:
         self.n_rows += size
         return family
 
+    def relax(
+        self, names: Sequence[str], weights: dict[str, float] | None = None
+    ) -> dict[str, tuple[Block, Block]]:
+        """Turn the model into its elastic version, for explaining infeasibility: the
+        objective becomes the violation, and each row of the families ``names`` gets slack
+        ``under >= 0`` (for its lower bound) and ``over >= 0`` (its upper bound), each
+        costing one per unit of violation relative to the bound's size (times
+        ``weights[name]``, default 1)."""
+        for cost in self._cost:
+            cost[:] = 0.0
+        out: dict[str, tuple[Block, Block]] = {}
+        for index, family in enumerate(list(self.families)):
+            if family.name not in names:
+                continue
+            lower, upper = self._row_lower[index], self._row_upper[index]
+            rows = np.arange(family.size, dtype=np.int64) + family.start
+            factor = (weights or {}).get(family.name, 1.0)
+            costs = [
+                np.where(np.isfinite(b), factor / np.maximum(np.abs(b), 1.0), 0.0)
+                for b in (lower, upper)
+            ]
+            under = self.add_variables(
+                f"under:{family.name}",
+                family.labels,
+                cost=costs[0],
+                upper=np.where(np.isfinite(lower), INF, 0.0),
+            )
+            over = self.add_variables(
+                f"over:{family.name}",
+                family.labels,
+                cost=costs[1],
+                upper=np.where(np.isfinite(upper), INF, 0.0),
+            )
+            self._rows += [rows, rows]
+            self._cols += [under.columns, over.columns]
+            self._vals += [np.ones(family.size), -np.ones(family.size)]
+            out[family.name] = (under, over)
+        return out
+
     # --- arrays ------------------------------------------------------------------------
 
     def arrays(self) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray, FloatArray]:
