@@ -22,7 +22,7 @@ import functools
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -215,20 +215,10 @@ class LinearModel:
     ) -> Solution:
         cost, col_lower, col_upper, start, index, value = self.arrays()
         row_lower, row_upper = self.row_bounds()
+        arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, start, index, value)
         integer = self.integer_columns()
-        x, status, objective, gap = _run(
-            cost,
-            col_lower,
-            col_upper,
-            row_lower,
-            row_upper,
-            start,
-            index,
-            value,
-            integer,
-            time_limit_s=time_limit_s,
-            mip_gap=mip_gap,
-            seed=seed,
+        x, status, objective, gap, _ = _run(
+            arrays, integer, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed
         )
         row_dual = np.zeros(self.n_rows)
         if status is Status.OPTIMAL or (status is Status.TIME_LIMIT and x is not None):
@@ -238,8 +228,9 @@ class LinearModel:
             rounded = np.round(x[integer])
             fixed_lower[integer] = rounded
             fixed_upper[integer] = rounded
-            _, lp_status, _, _, row_dual = _run_lp(
-                cost, fixed_lower, fixed_upper, row_lower, row_upper, start, index, value
+            fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
+            _, lp_status, _, _, row_dual = _run(
+                fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0
             )
             if lp_status is not Status.OPTIMAL:
                 row_dual = np.zeros(self.n_rows)
@@ -309,28 +300,33 @@ def _highs(time_limit_s: float | None, mip_gap: float, seed: int) -> highspy.Hig
     return h
 
 
-def _lp(
-    cost: FloatArray,
-    col_lower: FloatArray,
-    col_upper: FloatArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    start: IntArray,
-    index: IntArray,
-    value: FloatArray,
-) -> highspy.HighsLp:
+@dataclass(frozen=True, slots=True)
+class _Arrays:
+    """One model as HiGHS takes it: costs, bounds and the CSC matrix."""
+
+    cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    start: IntArray
+    index: IntArray
+    value: FloatArray
+
+
+def _lp(a: _Arrays) -> highspy.HighsLp:
     lp = highspy.HighsLp()
-    lp.num_col_ = len(cost)
-    lp.num_row_ = len(row_lower)
-    lp.col_cost_ = cost
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
+    lp.num_col_ = len(a.cost)
+    lp.num_row_ = len(a.row_lower)
+    lp.col_cost_ = a.cost
+    lp.col_lower_ = a.col_lower
+    lp.col_upper_ = a.col_upper
+    lp.row_lower_ = a.row_lower
+    lp.row_upper_ = a.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
+    lp.a_matrix_.start_ = a.start
+    lp.a_matrix_.index_ = a.index
+    lp.a_matrix_.value_ = a.value
     return lp
 
 
@@ -351,23 +347,17 @@ def _status(h: highspy.Highs) -> Status:
 
 
 def _run(
-    cost: FloatArray,
-    col_lower: FloatArray,
-    col_upper: FloatArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    start: IntArray,
-    index: IntArray,
-    value: FloatArray,
+    arrays: _Arrays,
     integer: IntArray,
     *,
     time_limit_s: float | None,
     mip_gap: float,
     seed: int,
-) -> tuple[FloatArray | None, Status, float, float]:
-    lp = _lp(cost, col_lower, col_upper, row_lower, row_upper, start, index, value)
+) -> tuple[FloatArray | None, Status, float, float, FloatArray]:
+    """Solve once: the point (if any), status, objective, MIP gap and row duals."""
+    lp = _lp(arrays)
     if len(integer):
-        kinds = [highspy.HighsVarType.kContinuous] * len(cost)
+        kinds = [highspy.HighsVarType.kContinuous] * len(arrays.cost)
         for j in integer.tolist():
             kinds[j] = highspy.HighsVarType.kInteger
         lp.integrality_ = kinds
@@ -376,31 +366,9 @@ def _run(
     h.run()
     status = _status(h)
     info = h.getInfo()
-    has_solution = info.primal_solution_status == 2
-    x = np.array(h.getSolution().col_value, dtype=np.float64) if has_solution else None
-    gap = float(info.mip_gap) if len(integer) else 0.0
-    return x, status, float(info.objective_function_value), gap
-
-
-def _run_lp(
-    cost: FloatArray,
-    col_lower: FloatArray,
-    col_upper: FloatArray,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    start: IntArray,
-    index: IntArray,
-    value: FloatArray,
-) -> tuple[FloatArray, Status, float, float, FloatArray]:
-    h = _highs(None, 0.0, 0)
-    h.passModel(_lp(cost, col_lower, col_upper, row_lower, row_upper, start, index, value))
-    h.run()
-    status = _status(h)
     solution = h.getSolution()
-    return (
-        np.array(solution.col_value, dtype=np.float64),
-        status,
-        float(h.getInfo().objective_function_value),
-        0.0,
-        np.array(solution.row_dual, dtype=np.float64),
-    )
+    has_solution = info.primal_solution_status == 2
+    x = np.array(solution.col_value, dtype=np.float64) if has_solution else None
+    gap = float(info.mip_gap) if len(integer) else 0.0
+    duals = np.array(solution.row_dual, dtype=np.float64)
+    return x, status, float(info.objective_function_value), gap, duals
