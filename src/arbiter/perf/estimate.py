@@ -210,9 +210,11 @@ def _train(
 ) -> list[Estimate]:
     model = workload.model
     method = job.method
-    batch = job.global_batch_tokens or default_global_batch_tokens(model, job.seq_len, method)
-    if workload.kind is WorkloadKind.FINETUNE and job.global_batch_tokens is None:
-        batch = default_global_batch_tokens(model, job.seq_len, FinetuneMethod.LORA)
+    # fine-tuning of either method defaults to the fine-tuning batch
+    default_method = FinetuneMethod.LORA if workload.kind is WorkloadKind.FINETUNE else method
+    batch = job.global_batch_tokens or default_global_batch_tokens(
+        model, job.seq_len, default_method
+    )
     days = job.deadline_days or DEFAULT_TRAIN_DAYS
     needed = job.tokens / (days * HOURS_PER_DAY * 3600.0)
     grid = train_grid(chips, model, max_dp=batch / job.seq_len, seq_len=job.seq_len)

@@ -53,12 +53,11 @@ def predict(q: Question, eff: Efficiency) -> float:
         raise Unpredictable("inference cases need input_tokens and output_tokens")
     grid = replica_grid(chips, total_chips=q.chips)
     if q.kind == "infer_latency":
-        grid_one = replica_grid(chips, total_chips=q.chips)
-        keep = grid_one.chips == q.chips
+        keep = grid.chips == q.chips
         res = evaluate_inference(
             q.model,
             chips,
-            grid_one,
+            grid,
             eff,
             weight_bytes=weight_bytes,
             kv_bytes=kv_bytes,

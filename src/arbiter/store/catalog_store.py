@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,7 +23,7 @@ from arbiter.catalog.embedded import DEFAULT_VERSION, default_catalog
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InputError, StoreError, UnknownNameError
 from arbiter.store import tables as t
-from arbiter.store.database import Database, get_state, set_state
+from arbiter.store.database import Closing, Database, get_state, set_state
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ def default_version_info() -> VersionInfo:
     )
 
 
-class CatalogStore:
+class CatalogStore(Closing):
     """Catalog versions in the database at ``url`` (SQLite or PostgreSQL).
 
     Raises :class:`StoreUrlError` (exit 2) for a URL that is not a supported database URL,
@@ -80,20 +79,6 @@ class CatalogStore:
     def url(self) -> str:
         """The URL with any password masked, as messages show it."""
         return self._url.shown
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- reading ------------------------------------------------------------------------
 

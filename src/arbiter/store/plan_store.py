@@ -19,8 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from arbiter.domain.errors import InputError, StoreError, UnknownNameError
 from arbiter.store import tables as t
 from arbiter.store.catalog_store import MIN_PREFIX
-from arbiter.store.database import Database
+from arbiter.store.database import Closing, Database
 
 PLAN_ID_DIGITS = 12
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -61,7 +60,7 @@ def plan_id(plan: Mapping[str, Any]) -> str:
     return _digest(canonical_json(plan))
 
 
-class PlanStore:
+class PlanStore(Closing):
     """Saved plans in the database at ``url`` (SQLite or PostgreSQL).
 
     Raises :class:`StoreUrlError` (exit 2) for a URL that is not a supported database URL,
@@ -75,20 +74,6 @@ class PlanStore:
     def url(self) -> str:
         """The URL with any password masked, as messages show it."""
         return self._db.shown
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- writing ------------------------------------------------------------------------
 
