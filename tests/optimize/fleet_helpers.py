@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from arbiter.domain.as_of import AsOf
@@ -10,6 +11,7 @@ from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import (
     Precision,
+    RequestClass,
     ServeJob,
     TrainJob,
     Workload,
@@ -48,6 +50,14 @@ def serve(name: str, tokens_per_s: float, hours: float = 100.0) -> Workload:
         hours=hours,
     )
     return Workload(name, WorkloadKind.SERVE, MODEL, Precision.BF16, job)
+
+
+def serve_mix(name: str, requests_per_s: float, shares: list[float], hours: float) -> Workload:
+    """A service with a request mix; every class is one token out, so a token is a request."""
+    plain = serve(name, requests_per_s, hours)
+    classes = tuple(RequestClass(share=s, input_tokens=1, output_tokens=1) for s in shares)
+    assert isinstance(plain.job, ServeJob)
+    return dataclasses.replace(plain, job=dataclasses.replace(plain.job, classes=classes))
 
 
 def offer(
@@ -138,3 +148,9 @@ def serve_option(
         usd=o.usd_per_hour * paid,
         serve=True,
     )
+
+
+def mix_option(w: int, o: Offer, job: ServeJob, class_rps: list[float], *, hours: float) -> Option:
+    """One one-chip replica that serves ``class_rps[c]`` requests/s of class c alone."""
+    base = serve_option(w, o, tokens_per_s=job.mix_tokens_per_s(class_rps), hours=hours)
+    return dataclasses.replace(base, class_requests_per_s=tuple(class_rps))

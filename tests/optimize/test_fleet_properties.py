@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
-from fleet_helpers import offer, serve, serve_option, train, train_option
+from fleet_helpers import (
+    mix_option,
+    offer,
+    serve,
+    serve_mix,
+    serve_option,
+    train,
+    train_option,
+)
 from hypothesis import assume, event, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -170,7 +178,9 @@ def check_invariants(
     # every train/batch workload placed exactly once; every service's rate covered
     for wi, w in enumerate(fleet.workloads):
         mine = [p for p in sol.placed if p.option.workload == wi]
-        if isinstance(w.job, ServeJob):
+        if isinstance(w.job, ServeJob) and w.job.classes:
+            assert mix_is_served(w.job, mine), (w.name, mine)
+        elif isinstance(w.job, ServeJob):
             rate = w.job.requests_per_s * w.job.output_tokens
             tokens = sum(p.units * p.option.tokens_per_s for p in mine)
             assert at_most(rate, tokens), (w.name, rate, tokens)
@@ -238,6 +248,31 @@ def check_invariants(
     assert sol.total_usd == pytest.approx(spend_total + enablement)
     if fleet.budget_usd is not None:
         assert at_most(sol.total_usd, fleet.budget_usd)
+
+
+def mix_is_served(job: ServeJob, placed: Sequence[Any]) -> bool:
+    """Whether the replicas placed can split their time to serve every class's rate: an
+    LP (SciPy) over x[p, c] >= 0, requests/s of class c on placement p, with
+    sum_p x[p, c] >= share_c rate and sum_c x[p, c] / rps[p, c] <= replicas_p."""
+    n_p, n_c = len(placed), len(job.classes)
+    if n_p == 0:
+        return False
+    rps = np.array([p.option.class_requests_per_s for p in placed])
+    usable = rps > 0
+    a_rows, b = [], []
+    for c, klass in enumerate(job.classes):  # -sum_p x[p, c] <= -share_c rate
+        row = np.zeros((n_p, n_c))
+        row[:, c] = -1.0
+        a_rows.append(row.ravel())
+        b.append(-klass.share * job.requests_per_s)
+    for k, p in enumerate(placed):  # sum_c x[k, c] / rps[k, c] <= replicas_k
+        row = np.zeros((n_p, n_c))
+        row[k] = np.where(usable[k], 1.0 / np.where(usable[k], rps[k], 1.0), 0.0)
+        a_rows.append(row.ravel())
+        b.append(p.units * (1 + 1e-9))
+    bounds = [(0.0, None if ok else 0.0) for ok in usable.ravel()]
+    res = scipy.optimize.linprog(np.zeros(n_p * n_c), A_ub=np.array(a_rows), b_ub=b, bounds=bounds)
+    return bool(res.status == 0)
 
 
 def note(value: str) -> None:
@@ -452,21 +487,32 @@ def test_melange_two_classes_as_two_services_cannot_share_a_gpu() -> None:
     assert sol.total_usd == pytest.approx(5.69 + 2.02)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no multi-class (request-mix) serve workload: a GPU cannot split its capacity "
-    "across request classes, as Mélange's bin packing does",
-)
-def test_melange_two_classes_share_gpus_at_the_bin_packing_optimum() -> None:
-    # Mélange packs slices of both classes onto one GPU (load fractions summing to <= 1).
-    # With f of one A100 on small requests: 2 A100s carry 30 small (1.5 GPUs) and 2 large
-    # (0.5 GPU x 4 req/s) for 2 x 3.67 = $7.34. Cheaper sets are infeasible: 1 A100 + 3
-    # A10G ($6.70) needs 4f + g >= 6 (small) and 4f + g <= 5 (large), g = A10Gs on small;
-    # A10Gs only ($8.08 at least: 6 + 2). So the optimum is $7.34 < $7.71 (two services).
-    fleet = Fleet(workloads=(serve("small", 30.0, hours=1.0), serve("large", 2.0, hours=1.0)))
-    options = melange_options(0, 5.0, 20.0) + melange_options(1, 1.0, 4.0)
-    sol = solve_fleet(fleet, options, mip_gap=GAP)
+def test_melange_two_classes_in_one_mix_share_gpus_at_the_bin_packing_optimum() -> None:
+    # The same two classes as one service with a request mix (32 req/s: 30/32 small, 2/32
+    # large): a GPU divides its time between classes (load fractions summing to <= 1).
+    # An A100 serves either class 4x as fast as an A10G, so the mix is 30/5 + 2/1 = 8
+    # A10G-loads = 2 A100-loads: 2 A100s = $7.34 < 1 A100 + 4 A10Gs = $7.71 < 8 A10Gs =
+    # $8.08, and below the $7.71 of the two services that cannot share a GPU.
+    fleet = Fleet(workloads=(serve_mix("mix", 32.0, [30 / 32, 2 / 32], hours=1.0),))
+    job = fleet.workloads[0].job
+    assert isinstance(job, ServeJob)
+    options = [
+        mix_option(0, A10G, job, [5.0, 1.0], hours=1.0),
+        mix_option(0, A100, job, [20.0, 4.0], hours=1.0),
+    ]
+    sol = solve_checked(fleet, options)
+    assert sol is not None
     assert sol.total_usd == pytest.approx(7.34)
+    assert {p.option.offer.accelerator: p.units for p in sol.placed} == {"A100": 2}
+
+
+def test_a_mix_class_no_option_serves_is_infeasible() -> None:
+    # the A10G cannot serve the large class at all and is the only option
+    fleet = Fleet(workloads=(serve_mix("mix", 10.0, [0.5, 0.5], hours=1.0),))
+    job = fleet.workloads[0].job
+    assert isinstance(job, ServeJob)
+    with pytest.raises(InfeasibleError, match=r"class_demand\[mix/class 1\]: 5.00 requests/s"):
+        solve_fleet(fleet, [mix_option(0, A10G, job, [5.0, 0.0], hours=1.0)], mip_gap=GAP)
 
 
 # --- known bugs, pinned --------------------------------------------------------------------

@@ -285,8 +285,14 @@ BAD = [
     (
         _set(SERVE, "measured", [{"accelerator": "H100", "chips": 8}]),
         "measured[0].tokens_per_s",
-        "is required",
+        "exactly one of tokens_per_s and requests_per_s",
     ),
+    (
+        _set(TRAIN, "measured", [{"accelerator": "H100", "chips": 8, "requests_per_s": 3}]),
+        "measured[0].requests_per_s",
+        "applies to serve workloads only",
+    ),
+    (_drop(SERVE, "output_tokens"), "output_tokens", "or a request_mix"),
     (_set(SERVE, "kind", "trian"), "kind", "Did you mean 'train'"),
     (_drop(SERVE, "kind"), "kind", "is required"),
     (_drop(SERVE, "model"), "model", "is required"),

@@ -26,6 +26,8 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
         "precision": e.precision,
         "source": e.source,
     }
+    if e.class_requests_per_s:
+        record["class_requests_per_s"] = list(e.class_requests_per_s)  # per replica
     if not e.feasible:
         record["reason"] = e.reason
         return record

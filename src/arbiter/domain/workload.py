@@ -8,6 +8,7 @@ the placement rules it brings (providers, regions, vendors, platforms, spot allo
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from arbiter.domain.accelerator import Platform
@@ -76,8 +77,21 @@ class TrainJob:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestClass:
+    """One class of a service's request mix: its ``share`` of requests and their lengths."""
+
+    share: float
+    input_tokens: float
+    output_tokens: float
+
+
+@dataclass(frozen=True, slots=True)
 class ServeJob:
-    """Online inference: a request rate with mean lengths, under a latency SLO, for ``hours``."""
+    """Online inference: a request rate with mean lengths, under a latency SLO, for ``hours``.
+
+    ``classes`` splits the requests into a mix (shares summing to 1) that replicas may
+    divide their time between, as in Mélange; ``input_tokens`` and ``output_tokens`` are
+    then the mix's means. Empty: one class of the mean lengths."""
 
     requests_per_s: float
     input_tokens: float
@@ -85,6 +99,15 @@ class ServeJob:
     ttft_s: float
     tpot_s: float
     hours: float
+    classes: tuple[RequestClass, ...] = ()
+
+    def mix_tokens_per_s(self, class_requests_per_s: Sequence[float]) -> float:
+        """Generated tokens/s one replica serves of the whole mix when it splits its time
+        between classes in proportion to their load; 0 if it cannot serve some class."""
+        if any(r <= 0 for r in class_requests_per_s):
+            return 0.0
+        seconds = sum(c.share / r for c, r in zip(self.classes, class_requests_per_s, strict=True))
+        return self.output_tokens / seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +126,15 @@ class Measured:
     """A user's own benchmark: ``tokens_per_s`` on ``chips`` of ``accelerator``.
 
     Training tokens/s for train and finetune; generated tokens/s for serve (within the
-    workload's SLO) and batch.
+    workload's SLO) and batch. For a service with a request mix, ``class_requests_per_s``
+    holds what one replica of ``chips`` serves of each class alone (0: it cannot), and
+    ``tokens_per_s`` is what it serves of the whole mix.
     """
 
     accelerator: str
     chips: int
     tokens_per_s: float
+    class_requests_per_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ Variables:
     y_o   in {0, 1}    train/finetune/batch option o is the workload's placement
     r_o   in Z+        serving replicas on option o
     n_o   in Z+        instances bought for serving option o
+    x_oc  >= 0         requests/s of class c a request-mix option o serves
     z_p   in {0, 1}    platform p is enabled (one-off cost E_p)
 
 Spend ``S = sum_o c_o y_o + sum_o c_o n_o`` (``c_o``: the option's whole cost, or per
@@ -19,6 +20,8 @@ instance for serving), and
     subject to
       assign[w]          sum_{o in w} y_o = 1                             (train/batch w)
       demand[w]          sum_{o in w} tput_o r_o >= rate_w                (serve w, tokens/s)
+      class_demand[w/c]  sum_{o in w} x_oc >= share_c rate_w       (request mix, requests/s)
+      load[o]            sum_c x_oc / rps_oc <= r_o       (a replica splits its time: Mélange)
       pack[o]            chips_o r_o <= per_instance_o n_o                (serve o)
       no_idle[o]         per_instance_o n_o <= chips_o r_o + per_instance_o - 1
       enable[p/o]        y_o <= z_p ;  n_o <= U_o z_p                     (o on platform p)
@@ -44,7 +47,7 @@ from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Status
+from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Solution, Status
 from arbiter.optimize.options import Option
 
 GROUPS = ("vendor", "provider", "region")
@@ -58,6 +61,7 @@ class Placed:
     units: int  # 1 for train/batch; replicas for serve
     instances: int
     usd: float
+    class_requests_per_s: tuple[float, ...] = ()  # a request mix: what it serves per class
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,9 @@ class FleetModel:
     one: IntArray
     rep: IntArray
     pending: tuple[PlatformState, ...]
+    class_load: Block | None = None  # x, one per (mix serving option, class it can serve)
+    load_rep: IntArray | None = None  # position in ``rep`` of each x
+    load_class: IntArray | None = None  # class of each x
 
 
 def build_fleet_model(
@@ -149,7 +156,9 @@ def build_fleet_model(
             lower=1.0,
             upper=1.0,
         )
-    serve_list = sorted(serve_w)
+    mixed_w = {i for i in serve_w if _classes(fleet, i)}
+    serve_list = sorted(serve_w - mixed_w)
+    single = np.array([wl[i] not in mixed_w for i in rep.tolist()], dtype=bool)
     if serve_list:
         index = {w: k for k, w in enumerate(serve_list)}
         rate = []
@@ -161,11 +170,17 @@ def build_fleet_model(
         model.add_constraints(
             "demand",
             [names[i] for i in serve_list],
-            np.array([index[w] for w in wl[rep].tolist()], dtype=np.int64),
-            r.columns,
-            tput,
+            np.array([index[w] for w in wl[rep[single]].tolist()], dtype=np.int64),
+            r.columns[single],
+            tput[single],
             lower=np.array(rate),
         )
+    loads: tuple[Block, IntArray, IntArray] | None = None
+    if mixed_w:
+        mixed = np.flatnonzero(~single)
+        x, at, klass = _class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels)
+        loads = (x, mixed[at], klass)
+    if len(rep):
         chips = np.array([options[i].chips for i in rep.tolist()], dtype=np.float64)
         per = np.array(
             [options[i].offer.accelerators_per_instance for i in rep.tolist()], dtype=np.float64
@@ -303,6 +318,9 @@ def build_fleet_model(
         one=one,
         rep=rep,
         pending=tuple(pending),
+        class_load=None if loads is None else loads[0],
+        load_rep=None if loads is None else loads[1],
+        load_class=None if loads is None else loads[2],
     )
 
 
@@ -347,12 +365,21 @@ def solve_model(
         if yv[j] > HALF:
             o = options[i]
             placed.append(Placed(option=o, units=1, instances=o.instances, usd=o.usd))
+    served = _class_loads(built, solution, options)
     for j, i in enumerate(rep.tolist()):
         if nv[j] > HALF:
             o = options[i]
             count = round(float(nv[j]))
             units = round(float(rv[j]))
-            placed.append(Placed(option=o, units=units, instances=count, usd=count * o.usd))
+            placed.append(
+                Placed(
+                    option=o,
+                    units=units,
+                    instances=count,
+                    usd=count * o.usd,
+                    class_requests_per_s=served.get(j, ()),
+                )
+            )
     zv = solution.values(z)
     enabled = tuple(s.platform for j, s in enumerate(pending) if zv[j] > HALF)
     enable_cost = sum(s.enable_usd for j, s in enumerate(pending) if zv[j] > HALF)
@@ -365,6 +392,24 @@ def solve_model(
         enablement_usd=enable_cost,
         mip_gap=solution.mip_gap,
     )
+
+
+def _class_loads(
+    built: FleetModel, solution: Solution, options: Sequence[Option]
+) -> dict[int, tuple[float, ...]]:
+    """Requests/s of each class served, per position in ``rep`` of a mix serving option."""
+    if built.class_load is None or built.load_rep is None or built.load_class is None:
+        return {}
+    out: dict[int, list[float]] = {}
+    for j, c, v in zip(
+        built.load_rep.tolist(),
+        built.load_class.tolist(),
+        solution.values(built.class_load).tolist(),
+        strict=True,
+    ):
+        width = len(options[int(built.rep[j])].class_requests_per_s)
+        out.setdefault(j, [0.0] * width)[c] = max(float(v), 0.0)
+    return {j: tuple(v) for j, v in out.items()}
 
 
 def _share_caps(
@@ -386,6 +431,70 @@ def _share_caps(
         model.add_constraints(f"{group}_share", values.tolist(), rows, cols, vals, upper=0.0)
 
 
+def _classes(fleet: Fleet, w: int) -> int:
+    job = fleet.workloads[w].job
+    return len(job.classes) if isinstance(job, ServeJob) else 0
+
+
+def _class_demand(
+    model: LinearModel,
+    fleet: Fleet,
+    options: Sequence[Option],
+    rep: IntArray,
+    r_cols: IntArray,
+    labels: Sequence[str],
+) -> tuple[Block, IntArray, IntArray]:
+    """Request mixes: ``x_oc`` requests/s of class c served on option o, with
+
+        class_demand[w/c]   sum_{o in w} x_oc >= share_c rate_w
+        load[o]             sum_c x_oc / rps_oc - r_o <= 0
+
+    (a replica divides its time between classes; ``x_oc`` exists where ``rps_oc > 0``).
+    Returns the block of ``x`` with the position in ``rep`` and the class of each."""
+    demand_labels: list[str] = []
+    first_row: dict[int, int] = {}
+    rate: list[float] = []
+    for w in sorted({options[i].workload for i in rep.tolist()}):
+        job = fleet.workloads[w].job
+        assert isinstance(job, ServeJob)
+        first_row[w] = len(demand_labels)
+        for c, klass in enumerate(job.classes):
+            demand_labels.append(f"{fleet.workloads[w].name}/class {c}")
+            rate.append(job.requests_per_s * klass.share)
+    o_idx, c_idx, x_rps = [], [], []
+    for k, i in enumerate(rep.tolist()):
+        for c, v in enumerate(options[i].class_requests_per_s):
+            if v > 0:
+                o_idx.append(k)
+                c_idx.append(c)
+                x_rps.append(v)
+    k_arr = np.array(o_idx, dtype=np.int64)
+    c_arr = np.array(c_idx, dtype=np.int64)
+    x = model.add_variables(
+        "class_load",
+        [f"{labels[rep[k]]}/class {c}" for k, c in zip(o_idx, c_idx, strict=True)],
+    )
+    start = np.array([first_row[options[rep[k]].workload] for k in o_idx], dtype=np.int64)
+    model.add_constraints(
+        "class_demand",
+        demand_labels,
+        start + c_arr,
+        x.columns,
+        np.ones(len(o_idx)),
+        lower=np.array(rate),
+    )
+    m = np.arange(len(rep), dtype=np.int64)
+    model.add_constraints(
+        "load",
+        [labels[i] for i in rep.tolist()],
+        np.concatenate([k_arr, m]),
+        np.concatenate([x.columns, r_cols]),
+        np.concatenate([1.0 / np.array(x_rps), -np.ones(len(rep))]),
+        upper=0.0,
+    )
+    return x, k_arr, c_arr
+
+
 def _label(o: Option) -> str:
     off = o.offer
     return f"{o.workload}/{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
@@ -399,10 +508,21 @@ def _spend_bound(fleet: Fleet, options: Sequence[Option]) -> float:
         job = fleet.workloads[o.workload].job
         usd = o.usd
         if isinstance(job, ServeJob):
-            replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
-            usd = float(replicas) * o.instances * o.usd
+            usd = _replicas_alone(job, o) * o.instances * o.usd
         dearest[o.workload] = max(dearest.get(o.workload, 0.0), usd)
     return 2.0 * sum(dearest.values())
+
+
+def _replicas_alone(job: ServeJob, o: Option) -> float:
+    """Replicas of serving option ``o`` that carry all the demand it can serve alone."""
+    if o.class_requests_per_s:
+        load = sum(
+            job.requests_per_s * c.share / r
+            for c, r in zip(job.classes, o.class_requests_per_s, strict=True)
+            if r > 0
+        )
+        return float(np.ceil(load))
+    return float(np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9)))
 
 
 def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
@@ -411,11 +531,18 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     instances in a group than its demand alone)."""
     job = fleet.workloads[o.workload].job
     assert isinstance(job, ServeJob)
-    replicas = np.ceil(job.requests_per_s * job.output_tokens / max(o.tokens_per_s, 1e-9))
+    replicas = _replicas_alone(job, o)
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
 
 
-ELASTIC = ("assign", "demand", "capacity", "budget", *(f"{g}_share" for g in GROUPS))
+ELASTIC = (
+    "assign",
+    "demand",
+    "class_demand",
+    "capacity",
+    "budget",
+    *(f"{g}_share" for g in GROUPS),
+)
 VIOLATION = 1e-6
 
 
@@ -423,7 +550,7 @@ def _explain_infeasible(model: LinearModel, *, seed: int, time_limit_s: float | 
     """Solve the elastic model (every constraint family may give, at a cost per unit of
     violation relative to its bound) and say which families must give, and how much."""
     # leaving work undone is the last resort: say what the limits would have to give first
-    slack = model.relax(ELASTIC, weights={"assign": 1e4, "demand": 1e4})
+    slack = model.relax(ELASTIC, weights={"assign": 1e4, "demand": 1e4, "class_demand": 1e4})
     solution = model.solve(time_limit_s=time_limit_s, mip_gap=1e-6, seed=seed)
     if solution.status is not Status.OPTIMAL:
         return "no placement meets every constraint of the fleet"
@@ -445,8 +572,9 @@ def _violation_words(name: str, label: str, short: float, excess: float) -> list
     where = f"{name}[{label}]"
     if name == "assign" and short > VIOLATION:
         return [f"{where}: the workload cannot be placed within the other constraints"]
-    if name == "demand" and short > VIOLATION:
-        return [f"{where}: {short:,.0f} tokens/s cannot be served"]
+    if name in ("demand", "class_demand") and short > VIOLATION:
+        amount = f"{short:,.0f} tokens/s" if name == "demand" else f"{short:,.2f} requests/s"
+        return [f"{where}: {amount} cannot be served"]
     if name == "capacity" and excess > VIOLATION:
         return [f"{where}: needs {excess:,.1f} more instances"]
     if name == "budget" and excess > VIOLATION:

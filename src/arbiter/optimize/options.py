@@ -59,6 +59,7 @@ class Option:
     tokens_per_s: float  # per unit, after the spot discount
     usd: float  # per unit for train/batch; per instance for serve
     serve: bool
+    class_requests_per_s: tuple[float, ...] = ()  # per replica of a request mix, after spot
 
 
 def spot_factor(offer: Offer) -> float:
@@ -120,7 +121,7 @@ def build_options(
     """Every option of every workload, and each workload's estimates (for reasons).
 
     Each workload is estimated once; its options on one accelerator are priced together
-    as arrays over that accelerator's offers (the same arithmetic as :func:`_option`)."""
+    as arrays over that accelerator's offers."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
@@ -142,7 +143,9 @@ def build_options(
         allowed = allowed_cache.setdefault(key, {})
         limit = deadline_hours(w)
         for e in all_estimates:
-            if not e.feasible or e.accelerator not in tables:
+            # a chip that serves only some classes of a request mix may still take those
+            usable = e.feasible or any(r > 0 for r in e.class_requests_per_s)
+            if not usable or e.accelerator not in tables:
                 continue
             table = tables[e.accelerator]
             mask = allowed.get(e.accelerator)
@@ -211,6 +214,10 @@ def _options_of(
     keep = allowed if limit is None else allowed & ~(hours + lead > limit)
     idx = np.flatnonzero(keep).tolist()
     offers = t.offers
+    per_class: list[tuple[float, ...]] = [()] * n
+    if e.class_requests_per_s:  # a request mix: each class's requests/s, after spot
+        rates = np.outer(t.factor, np.array(e.class_requests_per_s))
+        per_class = [tuple(r) for r in rates.tolist()]
     return [
         Option(
             workload=wi,
@@ -223,6 +230,7 @@ def _options_of(
             tokens_per_s=tok,
             usd=u,
             serve=serve,
+            class_requests_per_s=per_class[k],
         )
         for k, inst, h, b, tok, u in zip(
             idx,
@@ -236,60 +244,32 @@ def _options_of(
     ]
 
 
-def _option(wi: int, w: Workload, e: Estimate, offer: Offer) -> Option:
-    factor = spot_factor(offer)
-    per = offer.accelerators_per_instance
-    if isinstance(w.job, ServeJob):
-        assert e.layout is not None
-        replica_chips = e.chips // max(e.layout.replicas, 1)
-        per_replica = e.tokens_per_s / max(e.layout.replicas, 1) * factor
-        hours = w.job.hours
-        paid = billed_hours(offer, hours)
-        return Option(
-            workload=wi,
-            estimate=e,
-            offer=offer,
-            chips=replica_chips,
-            instances=math.ceil(replica_chips / per),
-            hours=hours,
-            billed_hours=paid,
-            tokens_per_s=per_replica,
-            usd=per * offer.usd_per_accelerator_hour * paid,
-            serve=True,
-        )
-    hours = e.hours / factor
-    instances = math.ceil(e.chips / per)
-    paid = billed_hours(offer, hours)
-    return Option(
-        workload=wi,
-        estimate=e,
-        offer=offer,
-        chips=e.chips,
-        instances=instances,
-        hours=hours,
-        billed_hours=paid,
-        tokens_per_s=e.tokens_per_s * factor,
-        usd=instances * per * offer.usd_per_accelerator_hour * paid,
-        serve=False,
-    )
-
-
 def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
     """Drop options another option of the same workload beats on every count: the same
     vendor, platform, provider and region (so the same caps and enablement), no capacity
-    limit in play, and a lower cost per unit of work. Exact without share caps; with them
-    it rules out paying more inside a group just to dilute another group's share (a plan
-    then moves work between groups instead), which can make a fleet that only such
-    padding could satisfy infeasible."""
+    limit in play, and a lower cost per unit of work (options of a request mix are all
+    kept). Exact without share caps; with them it rules out paying more inside a group
+    just to dilute another group's share (a plan then moves work between groups
+    instead), which can make a fleet that only such padding could satisfy infeasible."""
     limited = {(c.provider, c.accelerator) for c in fleet.capacity}
     best: dict[tuple[object, ...], tuple[float, int]] = {}
     keep: list[int] = []
     for i, o in enumerate(options):
         off = o.offer
-        if off.capacity_instances is not None or (off.provider, off.accelerator) in limited:
+        limited_offer = (
+            off.capacity_instances is not None or (off.provider, off.accelerator) in limited
+        )
+        # a request mix: chips differ in what they serve of each class; kept whole
+        if limited_offer or o.class_requests_per_s:
             keep.append(i)
             continue
-        key = (o.workload, o.estimate.vendor, o.estimate.platform, off.provider, off.region)
+        key: tuple[object, ...] = (
+            o.workload,
+            o.estimate.vendor,
+            o.estimate.platform,
+            off.provider,
+            off.region,
+        )
         # serving: cost per token/s of capacity, counting the replicas an instance holds
         # (or the instances a replica needs); train/batch: the job's cost
         per = o.offer.accelerators_per_instance

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.workload import (
@@ -104,6 +105,7 @@ class Estimate:
     notes: tuple[str, ...] = field(default=())
     best_ttft_s: float | None = None
     best_tpot_s: float | None = None
+    class_requests_per_s: tuple[float, ...] = ()  # per replica, per class of a request mix
 
     @property
     def sort_key(self) -> tuple[int, float, float]:
@@ -350,7 +352,11 @@ def _best_replicas(res: InferenceResult, n: int) -> list[int | None]:
 
 
 def _inference_infeasible(
-    base: dict[str, Any], res: InferenceResult, i: int, acc: Accelerator
+    base: dict[str, Any],
+    res: InferenceResult,
+    i: int,
+    acc: Accelerator,
+    slo: tuple[ServeJob, Efficiency] | None = None,
 ) -> Estimate:
     g = res.grid
     mine = g.chip == i
@@ -365,6 +371,13 @@ def _inference_infeasible(
             f"cannot meet the SLO: best TPOT {best_tpot:.3f} s "
             f"(TP{g.tp[k_tpot]} PP{g.pp[k_tpot]}), best TTFT {best_ttft:.2f} s"
         )
+        if slo is not None:
+            job, eff = slo
+            headroom = eff["latency_headroom"]
+            reason += (
+                f", against TPOT <= {headroom * job.tpot_s:.3f} s and TTFT <= "
+                f"{headroom * job.ttft_s:.2f} s ({headroom:.0%} of the SLO, for p99 headroom)"
+            )
         return Estimate(
             **base,
             feasible=False,
@@ -378,6 +391,8 @@ def _inference_infeasible(
 def _serve(
     workload: Workload, job: ServeJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
 ) -> list[Estimate]:
+    if job.classes:
+        return _serve_mix(workload, job, accs, chips, eff)
     res = _inference(
         workload, chips, eff, job.input_tokens, job.output_tokens, job.ttft_s, job.tpot_s
     )
@@ -388,26 +403,11 @@ def _serve(
         base = _base(workload, acc, chips, i)
         m = _measured(workload, acc)
         if m is not None:
-            replicas = math.ceil(demand / m.tokens_per_s)
-            notes = (
-                *base["notes"],
-                f"measured {m.tokens_per_s:g} tokens/s per {m.chips}-chip replica",
-            )
-            out.append(
-                Estimate(
-                    **{**base, "notes": notes},
-                    feasible=True,
-                    chips=replicas * m.chips,
-                    tokens_per_s=replicas * m.tokens_per_s,
-                    hours=job.hours,
-                    source="measured",
-                    layout=Layout(tp=m.chips, pp=1, replicas=replicas),
-                )
-            )
+            out.append(_serve_measured(base, m, job))
             continue
         k = best[i]
         if k is None:
-            out.append(_inference_infeasible(base, res, i, acc))
+            out.append(_inference_infeasible(base, res, i, acc, (job, eff)))
             continue
         g = res.grid
         replicas = max(1, math.ceil(demand / res.tokens_per_s[k]))
@@ -427,6 +427,135 @@ def _serve(
             )
         )
     return out
+
+
+def _serve_measured(base: dict[str, Any], m: Measured, job: ServeJob) -> Estimate:
+    """Replicas of the user's measured throughput (of the whole mix, for a request mix)
+    that cover the request rate."""
+    replicas = math.ceil(job.requests_per_s * job.output_tokens / m.tokens_per_s)
+    what = "of the mix " if job.classes else ""
+    note = f"measured {m.tokens_per_s:g} tokens/s {what}per {m.chips}-chip replica"
+    return Estimate(
+        **{**base, "notes": (*base["notes"], note)},
+        feasible=True,
+        chips=replicas * m.chips,
+        tokens_per_s=replicas * m.tokens_per_s,
+        hours=job.hours,
+        source="measured",
+        layout=Layout(tp=m.chips, pp=1, replicas=replicas),
+        class_requests_per_s=m.class_requests_per_s,
+    )
+
+
+def _serve_mix(
+    workload: Workload, job: ServeJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
+) -> list[Estimate]:
+    """A request mix: each class alone on every replica layout, then per chip the layout
+    that serves the most of the whole mix per chip among those that meet the SLO for
+    every class. A replica splits its time between classes (Mélange), so it serves
+    ``1 / sum_c share_c / rps_c`` requests/s of the mix; the planner may also split the
+    classes unevenly across chips."""
+    runs = [
+        _inference(workload, chips, eff, c.input_tokens, c.output_tokens, job.ttft_s, job.tpot_s)
+        for c in job.classes
+    ]
+    g = runs[0].grid
+    rps = np.stack(
+        [
+            np.where(r.feasible, r.tokens_per_s / c.output_tokens, 0.0)
+            for r, c in zip(runs, job.classes, strict=True)
+        ]
+    )
+    share = np.array([c.share for c in job.classes])[:, None]
+    servable = np.asarray((rps > 0).all(axis=0), dtype=bool)
+    mix_rps = np.where(servable, 1.0 / np.sum(share / np.where(rps > 0, rps, 1.0), axis=0), 0.0)
+    best = first_best_per_chip(mix_rps / g.chips, servable, g.chip, len(accs))
+    out = []
+    for i, acc in enumerate(accs):
+        base = _base(workload, acc, chips, i)
+        m = _measured(workload, acc)
+        if m is not None:
+            if m.tokens_per_s <= 0:
+                out.append(
+                    _partial(
+                        Estimate(**base, feasible=False, source="measured"),
+                        m.chips,
+                        Layout(tp=m.chips, pp=1, replicas=1),
+                        m.class_requests_per_s,
+                    )
+                )
+                continue
+            out.append(_serve_measured(base, m, job))
+            continue
+        k = int(best[i])
+        if k < 0:
+            out.append(_mix_infeasible(base, runs, job, i, acc, rps, eff))
+            continue
+        replicas = max(1, math.ceil(job.requests_per_s / mix_rps[k]))
+        out.append(
+            Estimate(
+                **base,
+                feasible=True,
+                chips=int(replicas * g.chips[k]),
+                layout=Layout(tp=int(g.tp[k]), pp=int(g.pp[k]), replicas=replicas),
+                tokens_per_s=float(replicas * mix_rps[k] * job.output_tokens),
+                hours=job.hours,
+                hbm_gb_per_chip=max(
+                    float(r.weights_gb_per_chip[k] + r.kv_gb_per_chip[k]) for r in runs
+                ),
+                ttft_s=max(float(r.ttft_s[k]) for r in runs),
+                tpot_s=max(float(r.tpot_s[k]) for r in runs),
+                class_requests_per_s=tuple(float(v) for v in rps[:, k]),
+            )
+        )
+    return out
+
+
+def _mix_infeasible(
+    base: dict[str, Any],
+    runs: list[InferenceResult],
+    job: ServeJob,
+    i: int,
+    acc: Accelerator,
+    rps: npt.NDArray[np.float64],
+    eff: Efficiency,
+) -> Estimate:
+    """No layout of chip ``i`` serves every class. If one serves some, the estimate
+    carries the layout that serves the largest share of the mix (then the most per chip),
+    so the planner can give it those classes; the reason names what it cannot serve."""
+    g = runs[0].grid
+    mine = np.flatnonzero(g.chip == i)
+    share = np.array([c.share for c in job.classes])
+    covered = ((rps[:, mine] > 0) * share[:, None]).sum(axis=0)
+    if covered.max(initial=0.0) <= 0:  # no class at all: why the first one fails
+        alone = _inference_infeasible(base, runs[0], i, acc, (job, eff))
+        c = job.classes[0]
+        lengths = f"{c.input_tokens:,.0f} in / {c.output_tokens:,.0f} out"
+        alone.reason = f"request class 0 ({lengths}): {alone.reason}"
+        return alone
+    served = np.where(
+        rps[:, mine] > 0, share[:, None] / np.where(rps[:, mine] > 0, rps[:, mine], 1), 0
+    )
+    per_chip = covered / np.maximum(served.sum(axis=0), 1e-12) / g.chips[mine]
+    k = int(mine[np.lexsort((-per_chip, -covered))[0]])
+    layout = Layout(tp=int(g.tp[k]), pp=int(g.pp[k]), replicas=1)
+    return _partial(
+        Estimate(**base, feasible=False), int(g.chips[k]), layout, tuple(rps[:, k].tolist())
+    )
+
+
+def _partial(e: Estimate, chips: int, layout: Layout, class_rps: Sequence[float]) -> Estimate:
+    """One replica that serves only some classes of a mix: infeasible alone, usable by the
+    planner for the classes it serves."""
+    e.chips, e.layout = chips, layout
+    e.class_requests_per_s = tuple(float(r) for r in class_rps)
+    served = [str(j) for j, r in enumerate(class_rps) if r > 0]
+    missing = [str(j) for j, r in enumerate(class_rps) if r <= 0]
+    e.reason = (
+        f"serves request class {', '.join(served)} only, not {', '.join(missing)}; "
+        "arbiter plan may give it those classes"
+    )
+    return e
 
 
 def _batch(

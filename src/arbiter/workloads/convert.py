@@ -21,13 +21,21 @@ from arbiter.domain.workload import (
     Job,
     Measured,
     Placement,
+    RequestClass,
     ServeJob,
     TrainJob,
     Workload,
 )
 from arbiter.workloads.problems import join_path
 from arbiter.workloads.registry import model_from_mapping, resolve_model
-from arbiter.workloads.spec import BatchSpec, FinetuneSpec, ServeSpec, TrainSpec, WorkloadSpec
+from arbiter.workloads.spec import (
+    BatchSpec,
+    FinetuneSpec,
+    MeasuredSpec,
+    ServeSpec,
+    TrainSpec,
+    WorkloadSpec,
+)
 
 
 def _named(
@@ -92,14 +100,78 @@ def _placement(spec: WorkloadSpec, file: str, prefix: str) -> Placement:
     )
 
 
-def _measured(spec: WorkloadSpec, file: str, prefix: str) -> tuple[Measured, ...]:
+def _measured(spec: WorkloadSpec, job: Job, file: str, prefix: str) -> tuple[Measured, ...]:
     known = sorted(known_accelerators())
     out = []
     for i, entry in enumerate(spec.measured):
-        where = join_path(join_path(join_path(prefix, "measured"), i), "accelerator")
-        name = _named(resolve_accelerator, entry.accelerator, known, where, file)
-        out.append(Measured(accelerator=name, chips=entry.chips, tokens_per_s=entry.tokens_per_s))
+        at = join_path(join_path(prefix, "measured"), i)
+        name = _named(
+            resolve_accelerator, entry.accelerator, known, join_path(at, "accelerator"), file
+        )
+        tokens, per_class = _measured_rate(entry, job, file, at)
+        out.append(
+            Measured(
+                accelerator=name,
+                chips=entry.chips,
+                tokens_per_s=tokens,
+                class_requests_per_s=per_class,
+            )
+        )
     return tuple(out)
+
+
+def _measured_rate(
+    entry: MeasuredSpec, job: Job, file: str, at: str
+) -> tuple[float, tuple[float, ...]]:
+    """Tokens/s of one measured entry, and per class requests/s for a request mix."""
+    given = [k for k in ("tokens_per_s", "requests_per_s") if getattr(entry, k) is not None]
+    if len(given) != 1:
+        raise InputError(
+            "a measured throughput needs exactly one of tokens_per_s and requests_per_s",
+            file=file,
+            field=join_path(at, given[1] if given else "tokens_per_s"),
+            valid="tokens_per_s (any kind) or requests_per_s (serve)",
+        )
+    if entry.tokens_per_s is not None:
+        if isinstance(job, ServeJob) and job.classes:
+            raise InputError(
+                "a service with a request_mix is measured per class",
+                file=file,
+                field=join_path(at, "tokens_per_s"),
+                valid=f"requests_per_s: a list of {len(job.classes)} numbers, one per class",
+            )
+        return entry.tokens_per_s, ()
+    where = join_path(at, "requests_per_s")
+    if not isinstance(job, ServeJob):
+        raise InputError(
+            "requests_per_s applies to serve workloads only",
+            file=file,
+            field=where,
+            valid="tokens_per_s",
+        )
+    rates = entry.requests_per_s
+    assert rates is not None
+    if not job.classes:
+        if isinstance(rates, list):
+            if len(rates) != 1 or rates[0] <= 0:
+                raise InputError(
+                    "a service without a request_mix has one request class",
+                    file=file,
+                    field=where,
+                    valid="one positive number",
+                )
+            rates = rates[0]
+        return rates * job.output_tokens, ()
+    per_class = [rates] if not isinstance(rates, list) else rates
+    if len(per_class) != len(job.classes) or not any(r > 0 for r in per_class):
+        raise InputError(
+            f"{len(per_class)} rate(s) for {len(job.classes)} request classes",
+            file=file,
+            field=where,
+            valid=f"a list of {len(job.classes)} numbers >= 0 in the order of request_mix, "
+            "not all 0",
+        )
+    return job.mix_tokens_per_s(per_class), tuple(float(r) for r in per_class)
 
 
 def _check_context(model: ModelArch, tokens: float, what: str, field: str, file: str) -> None:
@@ -144,17 +216,7 @@ def _job(spec: WorkloadSpec, model: ModelArch, file: str, prefix: str) -> Job:
     if isinstance(spec, TrainSpec):
         return _train_job(spec, model, file, prefix)
     if isinstance(spec, ServeSpec):
-        request = spec.input_tokens + spec.output_tokens
-        where = join_path(prefix, "input_tokens")
-        _check_context(model, request, "a mean request (input + output)", where, file)
-        return ServeJob(
-            requests_per_s=spec.requests_per_s,
-            input_tokens=spec.input_tokens,
-            output_tokens=spec.output_tokens,
-            ttft_s=spec.slo.ttft_s,
-            tpot_s=spec.slo.tpot_s,
-            hours=spec.hours,
-        )
+        return _serve_job(spec, model, file, prefix)
     if isinstance(spec, BatchSpec):
         request = spec.request_input_tokens + spec.request_output_tokens
         where = join_path(prefix, "request_input_tokens")
@@ -170,15 +232,72 @@ def _job(spec: WorkloadSpec, model: ModelArch, file: str, prefix: str) -> Job:
     raise TypeError(msg)
 
 
+def _serve_job(spec: ServeSpec, model: ModelArch, file: str, prefix: str) -> ServeJob:
+    mix = spec.request_mix
+    if mix is None:
+        for name in ("input_tokens", "output_tokens"):
+            if getattr(spec, name) is None:
+                raise InputError(
+                    f"a service needs {name} (the mean per request) or a request_mix",
+                    file=file,
+                    field=join_path(prefix, name),
+                    valid="a positive token count",
+                )
+        assert spec.input_tokens is not None
+        assert spec.output_tokens is not None
+        classes: tuple[RequestClass, ...] = ()
+        mean_in, mean_out = spec.input_tokens, spec.output_tokens
+        where = join_path(prefix, "input_tokens")
+        _check_context(model, mean_in + mean_out, "a mean request (input + output)", where, file)
+    else:
+        for name in ("input_tokens", "output_tokens"):
+            if getattr(spec, name) is not None:
+                raise InputError(
+                    f"{name} and request_mix both give request lengths",
+                    file=file,
+                    field=join_path(prefix, name),
+                    valid="either the mean lengths or a request_mix, not both",
+                )
+        total = sum(c.share for c in mix)
+        if abs(total - 1.0) > 1e-6:
+            raise InputError(
+                f"the shares of the request mix sum to {total:g}",
+                file=file,
+                field=join_path(prefix, "request_mix"),
+                valid="shares summing to 1",
+            )
+        classes = tuple(
+            RequestClass(share=c.share, input_tokens=c.input_tokens, output_tokens=c.output_tokens)
+            for c in mix
+        )
+        for i, c in enumerate(classes):
+            where = join_path(join_path(join_path(prefix, "request_mix"), i), "input_tokens")
+            _check_context(
+                model, c.input_tokens + c.output_tokens, "a request (input + output)", where, file
+            )
+        mean_in = sum(c.share * c.input_tokens for c in classes)
+        mean_out = sum(c.share * c.output_tokens for c in classes)
+    return ServeJob(
+        requests_per_s=spec.requests_per_s,
+        input_tokens=mean_in,
+        output_tokens=mean_out,
+        ttft_s=spec.slo.ttft_s,
+        tpot_s=spec.slo.tpot_s,
+        hours=spec.hours,
+        classes=classes,
+    )
+
+
 def spec_to_workload(spec: WorkloadSpec, *, file: str, prefix: str) -> Workload:
     """The domain workload for ``spec``; problems name ``file`` and paths under ``prefix``."""
     model = _model(spec, file, prefix)
+    job = _job(spec, model, file, prefix)
     return Workload(
         name=spec.name,
         kind=spec.kind,
         model=model,
         precision=spec.precision,
-        job=_job(spec, model, file, prefix),
+        job=job,
         placement=_placement(spec, file, prefix),
-        measured=_measured(spec, file, prefix),
+        measured=_measured(spec, job, file, prefix),
     )

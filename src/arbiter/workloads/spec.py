@@ -116,12 +116,31 @@ class SloSpec(_Spec):
     """Time per output token after the first, seconds."""
 
 
+NonNegativeFloat = Annotated[
+    float, BeforeValidator(_plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+]
+
+
 class MeasuredSpec(_Spec):
-    """A throughput the user measured: ``tokens_per_s`` on ``chips`` of ``accelerator``."""
+    """A throughput the user measured on ``chips`` of ``accelerator``: ``tokens_per_s``,
+    or, for a service, ``requests_per_s`` (one number, or one per class of its
+    ``request_mix``, 0 where the replica cannot serve the class within the SLO)."""
 
     accelerator: Text
     chips: PositiveInt
-    tokens_per_s: PositiveFloat
+    tokens_per_s: PositiveFloat | None = None
+    requests_per_s: (
+        PositiveFloat | Annotated[list[NonNegativeFloat], Field(min_length=1)] | None
+    ) = None
+
+
+class RequestClassSpec(_Spec):
+    """One class of a service's request mix."""
+
+    share: Annotated[float, BeforeValidator(_plain_number), Field(gt=0, le=1, strict=True)]
+    """Fraction of the service's requests; the shares of a mix sum to 1."""
+    input_tokens: TokenCount
+    output_tokens: TokenCount
 
 
 class WorkloadSpec(_Spec):
@@ -160,10 +179,12 @@ class ServeSpec(WorkloadSpec):
     """Online serving: mean request lengths, a request rate and an SLO, for ``hours``."""
 
     requests_per_s: PositiveFloat
-    input_tokens: TokenCount
-    """Mean prompt tokens per request."""
-    output_tokens: TokenCount
-    """Mean generated tokens per request."""
+    input_tokens: TokenCount | None = None
+    """Mean prompt tokens per request (required unless ``request_mix`` is given)."""
+    output_tokens: TokenCount | None = None
+    """Mean generated tokens per request (required unless ``request_mix`` is given)."""
+    request_mix: Annotated[list[RequestClassSpec], Field(min_length=1)] | None = None
+    """Request classes whose replicas may share GPUs (Mélange); replaces the means."""
     slo: SloSpec
     hours: PositiveFloat = 730.0
     """How long the service runs; the default is one month (8760 h / 12)."""
