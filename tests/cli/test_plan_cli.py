@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from arbiter.cli.app import main
+from arbiter.workloads.fleet import load_fleet
 
 FLEET = """
 workloads:
@@ -127,3 +128,23 @@ def test_a_bad_fleet_file_exits_2_with_the_field(cli, tmp_path):
     code, _, err = cli("plan", str(path))
     assert code == 2
     assert "constraints.max_share.vendor" in err
+
+
+def test_the_example_fleet_plan_meets_its_caps_and_beats_every_baseline(cli):
+    path = Path(__file__).resolve().parents[2] / "examples" / "fleet.yaml"
+    code, out, err = cli("plan", str(path), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "optimal"
+    for group, cap in doc["caps"].items():
+        if cap is not None:
+            assert max(doc["shares"][group].values()) <= cap + 1e-9, group
+    budget = load_fleet(path).budget_usd
+    assert budget is not None
+    assert doc["total_usd"] <= budget
+    for name, baseline in doc["baselines"].items():
+        assert baseline["total_usd"] is None or baseline["total_usd"] > doc["total_usd"], name
+    # every workload placed
+    assert {a["workload"] for a in doc["assignments"]} == {
+        w["name"] for w in yaml.safe_load(path.read_text("utf-8"))["workloads"]
+    }

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
@@ -290,10 +290,10 @@ def solve_checked(fleet: Fleet, options: Sequence[Option], **kw: Any) -> FleetSo
     """
     try:
         sol = solve_fleet(fleet, options, mip_gap=GAP, time_limit_s=TIME_LIMIT_S, **kw)
-    except InfeasibleError as e:
-        if "time_limit" in str(e):
-            note("time limit")
-            reject()
+    except SolverError:
+        note("time limit")
+        reject()
+    except InfeasibleError:
         note("infeasible")
         return None
     if sol.status is Status.TIME_LIMIT:

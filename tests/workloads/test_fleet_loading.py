@@ -405,7 +405,7 @@ def test_example_fleet_loads():
     assert rocm is not None and not rocm.enabled and rocm.enable_usd > 0 and rocm.lead_weeks > 0
     assert f.platform(Platform.GAUDI) is None
     assert f.capacity and all(c.max_instances >= 0 for c in f.capacity)
-    assert f.objective.kind == "weighted"
+    assert f.objective.kind == "cost"
 
 
 def test_example_fleet_reads_as_workloads():

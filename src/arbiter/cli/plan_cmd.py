@@ -15,7 +15,7 @@ from rich.table import Table
 
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt, VersionOpt
-from arbiter.domain.errors import InfeasibleError, InputError
+from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.export.launchers import to_dstack, to_json, to_skypilot
 from arbiter.optimize.fleet import GROUPS, solve_fleet
@@ -24,6 +24,8 @@ from arbiter.optimize.plan import plan_document
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.report.plan_html import plan_html
 from arbiter.workloads import load_fleet
+
+SWEEP_TIME_LIMIT_S = 20.0  # per cap value; a cap with no plan by then is reported as such
 
 
 def plan(
@@ -62,6 +64,7 @@ def plan(
                 f"offer it may use meets its deadline or SLO within the fleet's regions and "
                 f"platforms{f' ({reasons})' if reasons else ''}"
             )
+    everything = options
     options = prune(options, fleet)
     solution = solve_fleet(fleet, options, seed=seed)
     provenance = {
@@ -70,7 +73,12 @@ def plan(
         "seed": seed,
     }
     doc = plan_document(
-        fleet, options, solution, provenance=provenance, n_alternatives=alternatives
+        fleet,
+        options,
+        solution,
+        provenance=provenance,
+        n_alternatives=alternatives,
+        all_options=everything,
     )
     if sweep:
         doc["sweep"] = _sweep(fleet, options, sweep, seed)
@@ -102,23 +110,26 @@ def _sweep(fleet: Fleet, options: list[Option], spec: str, seed: int) -> list[di
             valid=f"a group of {', '.join(GROUPS)} and caps in (0, 1] with a positive step",
         )
     direction = -1.0 if stop < start else 1.0
-    caps = np.arange(start, stop + direction * step / 2, direction * step)
-    out = []
-    for cap in caps.tolist():
-        capped = replace(fleet, caps=replace(fleet.caps, **{group: round(cap, 6)}))
-        try:
-            found = solve_fleet(capped, options, seed=seed)
-            out.append(
-                {
-                    "group": group,
-                    "cap": round(cap, 6),
-                    "total_usd": found.total_usd,
-                    "feasible": True,
-                }
-            )
-        except InfeasibleError:
-            out.append({"group": group, "cap": round(cap, 6), "total_usd": None, "feasible": False})
-    return out
+    caps = [round(c, 6) for c in np.arange(start, stop + direction * step / 2, direction * step)]
+    # tightening a cap only shrinks the feasible set: caps tighter than one proven
+    # infeasible are infeasible too, and are not solved again
+    solved: dict[float, dict[str, Any]] = {}
+    worst_infeasible: float | None = None
+    for cap in sorted(caps, reverse=True):
+        row: dict[str, Any] = {"group": group, "cap": cap, "total_usd": None, "feasible": False}
+        if worst_infeasible is None:
+            capped = replace(fleet, caps=replace(fleet.caps, **{group: cap}))
+            try:
+                found = solve_fleet(
+                    capped, options, seed=seed, time_limit_s=SWEEP_TIME_LIMIT_S, explain=False
+                )
+                row |= {"total_usd": found.total_usd, "feasible": True}
+            except InfeasibleError:
+                worst_infeasible = cap
+            except SolverError:
+                row["status"] = "time_limit"
+        solved[cap] = row
+    return [solved[c] for c in caps]
 
 
 def _usd(x: float | None) -> str:
@@ -191,7 +202,11 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         for row in doc["sweep"]:
             sweep.add_row(
                 f"{row['group']} {row['cap']:.0%}",
-                _usd(row["total_usd"]) if row["feasible"] else "infeasible",
+                _usd(row["total_usd"])
+                if row["feasible"]
+                else "no plan found in time"
+                if row.get("status") == "time_limit"
+                else "infeasible",
             )
         console.print(sweep)
     if html is not None:

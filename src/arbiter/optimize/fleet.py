@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Solution, Status
@@ -333,13 +333,18 @@ def solve_fleet(
     seed: int = 0,
     time_limit_s: float | None = 60.0,
     mip_gap: float = 1e-3,
+    explain: bool = True,
 ) -> FleetSolution:
     """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
-    ``capacity=False`` the capacity limits."""
+    ``capacity=False`` the capacity limits. An infeasible fleet raises
+    :class:`InfeasibleError`, with what must give when ``explain`` (one more solve); no
+    plan within the time limit raises :class:`SolverError`."""
     if not options:
         raise InfeasibleError("no workload of the fleet has an option to place it on")
     built = build_fleet_model(fleet, options, caps=caps, capacity=capacity)
-    return solve_model(built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap)
+    return solve_model(
+        built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap, explain=explain
+    )
 
 
 def solve_model(
@@ -349,15 +354,22 @@ def solve_model(
     seed: int = 0,
     time_limit_s: float | None = 60.0,
     mip_gap: float = 1e-3,
+    explain: bool = True,
 ) -> FleetSolution:
     """Solve a model of :func:`build_fleet_model` and read the placement from it."""
     model, y, r, n, z = built.model, built.choose, built.replicas, built.instances, built.enable
     one, rep, pending = built.one, built.rep, built.pending
     solution = model.solve(time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if solution.status is Status.INFEASIBLE:
+        if not explain:
+            raise InfeasibleError("no placement meets every constraint of the fleet")
         raise InfeasibleError(_explain_infeasible(model, seed=seed, time_limit_s=time_limit_s))
     if solution.status is not Status.OPTIMAL and not solution.x.any():
-        raise InfeasibleError(f"the solver found no plan ({solution.status.value})")
+        raise SolverError(
+            f"HiGHS found no plan and could not prove there is none ({solution.status.value}"
+            f"{f' after {time_limit_s:g} s' if time_limit_s else ''}); a looser cap or "
+            "fewer options may help"
+        )
 
     placed = []
     yv, rv, nv = solution.values(y), solution.values(r), solution.values(n)

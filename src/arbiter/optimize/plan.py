@@ -5,15 +5,17 @@ Baselines (each priced with the same performance model and options):
 
 - ``locked_in``: NVIDIA chips, on-demand, on one provider (the cheapest single one): the
   status quo of a lab tied to one roadmap and one cloud; no caps.
-- ``cheapest_per_hour``: each workload on the offer with the lowest price per
-  accelerator-hour it may use, whatever the chip does per hour (what a per-hour broker
-  does); no caps.
+- ``cheapest_per_hour``: each workload on the pay-as-you-go offer (on-demand, or spot
+  where allowed) with the lowest price per accelerator-hour it may use, whatever the chip
+  does per hour (what a per-hour broker does); no caps.
 - ``greedy_per_job``: each workload on its own cheapest compute, ignoring caps, shared
   capacity and the cost of enabling a platform, which is then paid for every platform
   used.
 
 A baseline is ``feasible`` when its placement also meets the fleet's share caps, budget and
-capacity limits.
+capacity limits. Each baseline is solved on its own options, pruned after its filter (a
+pruned option set for the plan may have dropped an on-demand offer that a spot or
+capacity-block offer in the same region beats, which ``locked_in`` would need).
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ import highspy
 
 from arbiter import __version__
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.errors import InfeasibleError
-from arbiter.domain.fleet import Fleet, PlatformState
+from arbiter.domain.errors import InfeasibleError, SolverError
+from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState
 from arbiter.domain.offer import PriceRegime
 from arbiter.optimize.fleet import GROUPS, FleetSolution, Placed, group_of, solve_fleet
 from arbiter.optimize.linear import highs_ready
-from arbiter.optimize.options import Option
+from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
 
 ALTERNATIVES = 3
 
@@ -73,13 +75,13 @@ def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
 
 def _solve_or_none(fleet: Fleet, options: Sequence[Option], **kw: bool) -> FleetSolution | None:
     try:
-        return solve_fleet(fleet, options, **kw)
-    except InfeasibleError:
+        return solve_fleet(fleet, options, explain=False, **kw)
+    except (InfeasibleError, SolverError):
         return None
 
 
 def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolution | None]:
-    """The three baselines of the module docstring, on the same options."""
+    """The three baselines of the module docstring, from the same (unpruned) options."""
     free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
     nvidia = [
         o
@@ -88,20 +90,22 @@ def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolutio
     ]
     locked: FleetSolution | None = None
     for provider in sorted({o.offer.provider for o in nvidia}):
-        found = _solve_or_none(
-            free, [o for o in nvidia if o.offer.provider == provider], caps=False, capacity=False
-        )
+        mine = prune([o for o in nvidia if o.offer.provider == provider], free)
+        found = _solve_or_none(free, mine, caps=False, capacity=False)
         if found is not None and (locked is None or found.total_usd < locked.total_usd):
             locked = found
+    hourly = [o for o in options if o.offer.price_regime in PAY_AS_YOU_GO]
     lowest: dict[int, float] = {}
-    for o in options:
+    for o in hourly:
         price = o.offer.usd_per_accelerator_hour
         lowest[o.workload] = min(lowest.get(o.workload, price), price)
-    per_hour = [o for o in options if o.offer.usd_per_accelerator_hour <= lowest[o.workload]]
+    per_hour = [o for o in hourly if o.offer.usd_per_accelerator_hour <= lowest[o.workload]]
     return {
         "locked_in": locked,
-        "cheapest_per_hour": _solve_or_none(free, per_hour, caps=False, capacity=False),
-        "greedy_per_job": _greedy(fleet, options),
+        "cheapest_per_hour": _solve_or_none(
+            free, prune(per_hour, free), caps=False, capacity=False
+        ),
+        "greedy_per_job": _greedy(fleet, prune(options, free)),
     }
 
 
@@ -166,17 +170,30 @@ def _per_m(p: Placed, work_tokens: float) -> float | None:
 def alternatives(
     fleet: Fleet, options: Sequence[Option], solution: FleetSolution, n: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per train/finetune/batch workload, the next-best options on other chips or clouds."""
+    """Per train/finetune/batch workload, the next-best options on other chips or clouds,
+    priced as the plan would pay for them: plus the enabling of a platform the plan does
+    not enable. An alternative in a capacity limit the plan fills says so (it could be
+    cheaper, but only by moving another workload)."""
     chosen = {p.option.workload: p for p in solution.placed if not p.option.serve}
+    enabled = set(solution.enabled)
+    pending = {s.platform: s.enable_usd for s in fleet.platforms if not s.enabled}
+    full = _full_limits(fleet, solution)
     out: dict[str, list[dict[str, Any]]] = {}
+
+    def enable_usd(o: Option) -> float:
+        platform = Platform(o.estimate.platform)
+        return pending.get(platform, 0.0) if platform not in enabled else 0.0
+
     for wi, p in sorted(chosen.items()):
         seen = {(p.option.offer.accelerator, p.option.offer.provider)}
         rows = []
-        for o in sorted((o for o in options if o.workload == wi), key=lambda o: o.usd):
+        mine = [o for o in options if o.workload == wi]
+        for o in sorted(mine, key=lambda o: o.usd + enable_usd(o)):
             key = (o.offer.accelerator, o.offer.provider)
             if key in seen:
                 continue
             seen.add(key)
+            enable = enable_usd(o)
             rows.append(
                 {
                     "accelerator": o.offer.accelerator,
@@ -184,12 +201,24 @@ def alternatives(
                     "region": o.offer.region,
                     "price_regime": o.offer.price_regime.value,
                     "usd": o.usd,
-                    "extra_usd": o.usd - p.usd,
+                    "enable_usd": enable,
+                    "extra_usd": o.usd + enable - p.usd,
+                    "capacity_full": [label for label, limit in full if limit.covers(o.offer)],
                 }
             )
             if len(rows) == n:
                 break
         out[fleet.workloads[wi].name] = rows
+    return out
+
+
+def _full_limits(fleet: Fleet, solution: FleetSolution) -> list[tuple[str, CapacityLimit]]:
+    """The fleet's capacity limits the plan uses to the last instance."""
+    out = []
+    for limit in fleet.capacity:
+        used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
+        if used >= limit.max_instances:
+            out.append((f"capacity[{limit.label}]", limit))
     return out
 
 
@@ -257,8 +286,12 @@ def plan_document(
     provenance: Mapping[str, Any],
     n_alternatives: int = ALTERNATIVES,
     with_baselines: bool = True,
+    all_options: Sequence[Option] | None = None,
 ) -> dict[str, Any]:
-    """The plan as JSON-ready data (keys documented in the README)."""
+    """The plan as JSON-ready data (keys documented in the README). ``options`` are those
+    the plan was solved on; ``all_options`` (default: the same), before any pruning, are
+    where baselines and alternatives are found."""
+    everything = options if all_options is None else all_options
     shares = shares_of(solution.placed)
     pending = {s.platform: s for s in fleet.platforms}
     doc: dict[str, Any] = {
@@ -281,7 +314,7 @@ def plan_document(
         "hhi": {g: hhi(shares[g]) for g in GROUPS},
         "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
         "binding": binding_constraints(fleet, options, solution),
-        "alternatives": alternatives(fleet, options, solution, n_alternatives),
+        "alternatives": alternatives(fleet, everything, solution, n_alternatives),
         "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
         "provenance": {
             **provenance,
@@ -292,7 +325,8 @@ def plan_document(
     }
     if with_baselines:
         doc["baselines"] = {
-            name: baseline_record(fleet, found) for name, found in baselines(fleet, options).items()
+            name: baseline_record(fleet, found)
+            for name, found in baselines(fleet, everything).items()
         }
     return doc
 

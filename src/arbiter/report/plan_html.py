@@ -271,15 +271,16 @@ def _alternatives_tables(plan: Mapping[str, Any]) -> str:
                 f"{_text(o.get('provider'))} / {_text(o.get('region'))}",
                 _text(o.get("price_regime")),
                 _usd(o.get("usd")),
+                _usd(o.get("enable_usd")),
                 _usd(o.get("extra_usd")),
+                _text(", ".join(str(x) for x in _list(o.get("capacity_full")))),
             ]
             for o in map(_mapping, _list(options))
         ]
+        head = ["Accelerator", "Provider / region", "Regime", "USD", "Enable USD", "Extra USD"]
         parts.append(
             f"<h3>{_text(workload)}</h3>\n"
-            + _table(
-                ["Accelerator", "Provider / region", "Regime", "USD", "Extra USD"], rows, {3, 4}
-            )
+            + _table([*head, "Capacity already full"], rows, {3, 4, 5})
         )
     return "\n".join(parts)
 
@@ -298,10 +299,15 @@ def _baselines_table(plan: Mapping[str, Any]) -> str:
 
 
 def _sweep_note(sweep: list[Any]) -> str:
-    infeasible = [_pct(s.get("cap")) for s in map(_mapping, sweep) if not s.get("feasible", False)]
-    if not infeasible:
-        return ""
-    return f'<p class="muted">Infeasible at cap: {escape(", ".join(infeasible))}.</p>'
+    rows = [s for s in map(_mapping, sweep) if not s.get("feasible", False)]
+    timed_out = [_pct(s.get("cap")) for s in rows if s.get("status") == "time_limit"]
+    infeasible = [_pct(s.get("cap")) for s in rows if s.get("status") != "time_limit"]
+    notes = []
+    if infeasible:
+        notes.append(f"Infeasible at cap: {', '.join(infeasible)}.")
+    if timed_out:
+        notes.append(f"No plan found within the time limit at cap: {', '.join(timed_out)}.")
+    return "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
 
 
 def _footer(plan: Mapping[str, Any]) -> str:
