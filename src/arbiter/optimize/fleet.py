@@ -24,8 +24,10 @@ instance for serving), and
       load[o]            sum_c x_oc / rps_oc <= r_o       (a replica splits its time: Mélange)
       pack[o]            chips_o r_o <= per_instance_o n_o                (serve o)
       no_idle[o]         per_instance_o n_o <= chips_o r_o + per_instance_o - 1
-      enable[p/o]        y_o <= z_p ;  n_o <= U_o z_p                     (o on platform p)
+      enable[p/w]        sum_{o in w on p} y_o <= z_p                     (train/batch w)
+      enable[p/o]        n_o <= U_o z_p                                   (serve o on p)
       capacity[k]        sum_{o in k} instances_o y_o + n_o <= max_k
+      spend              sum_o c_o x_o - S = 0                            (with share caps)
       vendor_share[v]    sum_{o in v} c_o x_o - cap_vendor S <= 0         (and provider, region)
       budget             S + sum_p E_p z_p <= budget
 
@@ -222,14 +224,23 @@ def build_fleet_model(
         link_vals: list[FloatArray] = []
         link_labels: list[str] = []
         for j, state in enumerate(pending):
-            on = np.flatnonzero(plat == state.platform.value)
-            bound = np.ones(len(on))
-            serving = is_serve[on]
-            bound[serving] = [
-                _instance_bound(fleet, options[i], spend_bound) for i in on[serving].tolist()
-            ]
+            name = state.platform.value
+            # train/batch: one row per workload, sum_{o in w on p} y_o <= z_p (at most one
+            # y of a workload is 1, so this is the tighter form of y_o <= z_p)
+            placed = np.flatnonzero((plat == name) & ~is_serve)
+            works, at = np.unique(wl[placed], return_inverse=True)
+            row = len(link_labels) + at.astype(np.int64)
+            link_labels += [f"{name}/{names[w]}" for w in works.tolist()]
+            link_rows.append(
+                np.concatenate([row, len(link_labels) - len(works) + np.arange(len(works))])
+            )
+            link_cols.append(np.concatenate([col[placed], np.full(len(works), z.columns[j])]))
+            link_vals.append(np.concatenate([np.ones(len(placed)), -np.ones(len(works))]))
+            # serving: n_o <= U_o z_p, U_o the most instances the option could take
+            on = np.flatnonzero((plat == name) & is_serve)
+            bound = np.array([_instance_bound(fleet, options[i], spend_bound) for i in on.tolist()])
             row = len(link_labels) + np.arange(len(on), dtype=np.int64)
-            link_labels += [f"{state.platform.value}/{labels[i]}" for i in on.tolist()]
+            link_labels += [f"{name}/{labels[i]}" for i in on.tolist()]
             link_rows.append(np.stack([row, row], axis=1).ravel())
             link_cols.append(np.stack([col[on], np.full(len(on), z.columns[j])], axis=1).ravel())
             link_vals.append(np.stack([np.ones(len(on)), -bound], axis=1).ravel())
@@ -427,20 +438,42 @@ def _class_loads(
 def _share_caps(
     model: LinearModel, fleet: Fleet, options: Sequence[Option], col: IntArray, cost: FloatArray
 ) -> None:
-    """Share caps: spend in group - cap x total spend <= 0, one dense row per group member
-    (a coefficient per option), built as arrays."""
-    for group in GROUPS:
-        cap = getattr(fleet.caps, group)
-        if cap is None:
-            continue
+    """Share caps through a total-spend variable: ``spend: sum_o c_o x_o - S = 0`` and
+    ``spend in group - cap S <= 0``, so each option sits once in each group's rows (one
+    dense row instead of one per group member)."""
+    active = [g for g in GROUPS if getattr(fleet.caps, g) is not None]
+    if not active:
+        return
+    total = model.add_variables("spend", ["total"])
+    s_col = total.columns[0]
+    n = len(options)
+    # rows in units of the dearest option (a power of ten): S then stays near 1 rather than
+    # at 1e9, which keeps HiGHS's simplex well conditioned
+    unit = 10.0 ** np.floor(np.log10(max(float(cost.max(initial=1.0)), 1.0)))
+    cost = cost / unit
+    model.add_constraints(
+        "spend",
+        ["total"],
+        np.zeros(n + 1, dtype=np.int64),
+        np.append(col, s_col),
+        np.append(cost, -1.0),
+        lower=0.0,
+        upper=0.0,
+    )
+    for group in active:
+        cap = float(getattr(fleet.caps, group))
         values, member = np.unique(
             np.array([group_of(o, group) for o in options]), return_inverse=True
         )
-        inside = (member[None, :] == np.arange(len(values))[:, None]).astype(np.float64)
-        rows = np.repeat(np.arange(len(values), dtype=np.int64), len(options))
-        cols = np.tile(col, len(values))
-        vals = ((inside - cap) * cost).ravel()
-        model.add_constraints(f"{group}_share", values.tolist(), rows, cols, vals, upper=0.0)
+        k = np.arange(len(values), dtype=np.int64)
+        model.add_constraints(
+            f"{group}_share",
+            values.tolist(),
+            np.concatenate([member.astype(np.int64), k]),
+            np.concatenate([col, np.full(len(values), s_col)]),
+            np.concatenate([cost, np.full(len(values), -cap)]),
+            upper=0.0,
+        )
 
 
 def _classes(fleet: Fleet, w: int) -> int:

@@ -128,7 +128,9 @@ def build_options(
     by_acc: dict[str, list[Offer]] = {}
     for offer in catalog.offers:
         by_acc.setdefault(offer.accelerator, []).append(offer)
-    tables = {acc: _OfferArrays(offers) for acc, offers in by_acc.items()}
+    limited = {(c.provider, c.accelerator) for c in fleet.capacity}
+    by_region = fleet.caps.region is not None
+    tables = {acc: _OfferArrays(offers, limited, by_region) for acc, offers in by_acc.items()}
     allowed_cache: dict[tuple[object, ...], dict[str, BoolArray]] = {}
     leads: dict[str, float] = {}
     for state in fleet.platforms:
@@ -152,15 +154,30 @@ def build_options(
             if mask is None:
                 mask = np.array([offer_allowed(o, w, fleet) for o in table.offers], dtype=bool)
                 allowed[e.accelerator] = mask
-            options.extend(_options_of(wi, w, e, table, mask, limit, leads.get(e.platform, 0.0)))
+            lead = leads.get(e.platform, 0.0)
+            options.extend(_options_of(wi, w, e, table, mask, limit, lead, fleet))
     return options, estimates
 
 
 class _OfferArrays:
     """The offers of one accelerator as arrays: what pricing an option needs."""
 
-    def __init__(self, offers: Sequence[Offer]) -> None:
+    def __init__(
+        self, offers: Sequence[Offer], limited: set[tuple[str, str]], by_region: bool
+    ) -> None:
         self.offers = list(offers)
+        # offers a capacity limit may bind: never thinned
+        self.limited = np.array(
+            [
+                o.capacity_instances is not None or (o.provider, o.accelerator) in limited
+                for o in offers
+            ],
+            dtype=bool,
+        )
+        # what thinning compares within: regions only matter to a region cap
+        groups = [(o.provider, o.region if by_region else "", o.price_regime.value) for o in offers]
+        index = {g: k for k, g in enumerate(sorted(set(groups)))}
+        self.group = np.array([index[g] for g in groups], dtype=np.int64)
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
         self.factor = np.array([spot_factor(o) for o in offers], dtype=np.float64)
@@ -191,6 +208,7 @@ def _options_of(
     allowed: BoolArray,
     limit: float | None,
     lead: float,
+    fleet: Fleet,
 ) -> list[Option]:
     n = len(t.offers)
     if isinstance(w.job, ServeJob):
@@ -212,6 +230,17 @@ def _options_of(
         usd = (instances * t.per) * t.price * paid
         serve = False
     keep = allowed if limit is None else allowed & ~(hours + lead > limit)
+    if not e.class_requests_per_s:
+        if serve:
+            per_usd = np.where(chips <= t.per, t.per // chips, 1.0 / np.ceil(chips / t.per))
+            unit_cost = usd / (tokens * per_usd)
+        elif fleet.objective.time_usd_per_hour > 0:
+            unit_cost = (
+                fleet.objective.cost_weight * usd + fleet.objective.time_usd_per_hour * hours
+            )
+        else:
+            unit_cost = usd
+        keep = _thin(t, unit_cost, keep)
     idx = np.flatnonzero(keep).tolist()
     offers = t.offers
     per_class: list[tuple[float, ...]] = [()] * n
@@ -244,14 +273,32 @@ def _options_of(
     ]
 
 
+def _thin(t: _OfferArrays, unit_cost: FloatArray, eligible: BoolArray) -> BoolArray:
+    """The offers :func:`prune` could keep, and the baselines need, of one estimate: per
+    provider, price regime and (under a region cap) region, the first eligible offer with
+    the lowest cost per unit of work and the first with the lowest price per
+    accelerator-hour; and every offer a capacity limit may bind. Thinning here, before
+    options become objects, is what keeps a large fleet's option build fast."""
+    out: BoolArray = np.logical_and(eligible, t.limited)
+    idx = np.flatnonzero(eligible & ~t.limited)
+    for values in (unit_cost, t.price):
+        order = idx[np.lexsort((idx, values[idx], t.group[idx]))]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = t.group[order][1:] != t.group[order][:-1]
+        out[order[first]] = True
+    return out
+
+
 def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
     """Drop options another option of the same workload beats on every count: the same
-    vendor, platform, provider and region (so the same caps and enablement), no capacity
-    limit in play, and a lower cost per unit of work (options of a request mix are all
-    kept). Exact without share caps; with them it rules out paying more inside a group
-    just to dilute another group's share (a plan then moves work between groups
-    instead), which can make a fleet that only such padding could satisfy infeasible."""
+    vendor, platform, provider and (under a region cap) region, so the same caps and
+    enablement, no capacity limit in play, and a lower cost per unit of work (options of
+    a request mix are all kept). Exact without share caps; with them it rules out paying
+    more inside a group just to dilute another group's share (a plan then moves work
+    between groups instead), which can make a fleet that only such padding could satisfy
+    infeasible."""
     limited = {(c.provider, c.accelerator) for c in fleet.capacity}
+    by_region = fleet.caps.region is not None  # regions matter only to a region cap
     best: dict[tuple[object, ...], tuple[float, int]] = {}
     keep: list[int] = []
     for i, o in enumerate(options):
@@ -268,7 +315,7 @@ def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
             o.estimate.vendor,
             o.estimate.platform,
             off.provider,
-            off.region,
+            off.region if by_region else None,
         )
         # serving: cost per token/s of capacity, counting the replicas an instance holds
         # (or the instances a replica needs); train/batch: the job's cost
