@@ -10,14 +10,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/arbiter catalog summary
 	$(BIN)/arbiter estimate examples/workloads.yaml --top 5
 	$(BIN)/arbiter plan examples/fleet.yaml --html plan-report.html
+	$(BIN)/arbiter risk examples/fleet.yaml --scenarios examples/scenarios.yaml --recourse --html risk-report.html
 
 test: $(STAMP) lint typecheck layers pytest
 

@@ -6,6 +6,7 @@ import pytest
 from fleet_helpers import offer, serve, serve_option, train, train_option
 
 from arbiter.domain.accelerator import Platform
+from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet, PlatformState, ShareCaps
 from arbiter.domain.offer import PriceRegime
 from arbiter.optimize.fleet import group_of, solve_fleet
@@ -126,3 +127,43 @@ def test_a_budget_too_small_says_by_how_much():
     with pytest.raises(InfeasibleError) as info:
         solve_fleet(fleet, [train_option(0, offer("p", 10.0), hours=10.0)])
     assert "budget: needs $40 more" in str(info.value)
+
+
+@pytest.mark.parametrize(("unmet_usd", "placed"), [(5.0, False), (20.0, True)])
+def test_work_left_undone_is_priced_against_doing_it(unmet_usd, placed):
+    # a $10 job ($1/h x 10 h): left undone when that costs $5, done when it costs $20
+    fleet = Fleet(workloads=(train("job"),))
+    options = [train_option(0, offer("p", 1.0), hours=10.0)]
+    sol = solve_fleet(fleet, options, unmet_usd=[unmet_usd])
+    assert bool(sol.placed) is placed
+    assert sol.unmet == pytest.approx((0.0,) if placed else (1.0,))
+    assert sol.total_usd == pytest.approx(10.0 if placed else 5.0)
+
+
+def test_a_service_may_leave_part_of_its_rate_unserved():
+    # 100 tok/s for 1 h; 40 tok/s replicas at $1: 3 replicas ($3) serve it all. Leaving the
+    # whole rate unserved costs $2.50, so 2 replicas ($2) + 20% unserved ($0.50) = $2.50
+    # ties with none; at $5 unserved: 2 replicas + 20% x $5 = $3 = 3 replicas ($3); at $10,
+    # 3 replicas ($3) beat 2 + $2. The cheapest mix of replicas and unserved share wins.
+    fleet = Fleet(workloads=(serve("chat", 100.0, hours=1.0),))
+    options = [serve_option(0, offer("p", 1.0), tokens_per_s=40.0, hours=1.0)]
+    for unmet_usd, total in ((2.5, 2.5), (5.0, 3.0), (10.0, 3.0), (1.0, 1.0)):
+        sol = solve_fleet(fleet, options, unmet_usd=[unmet_usd], mip_gap=1e-9)
+        assert sol.total_usd == pytest.approx(total), unmet_usd
+        served = sum(p.units * p.option.tokens_per_s for p in sol.placed)
+        assert served + 100.0 * sol.unmet[0] >= 100.0 - 1e-6
+
+
+def test_with_unmet_priced_a_fleet_without_options_is_not_infeasible():
+    fleet = Fleet(workloads=(train("job"), serve("chat", 10.0, hours=1.0)))
+    sol = solve_fleet(fleet, [], unmet_usd=[7.0, 3.0])
+    assert sol.unmet == pytest.approx((1.0, 1.0))
+    assert sol.total_usd == pytest.approx(10.0)
+
+
+def test_a_share_cap_no_plan_can_meet_is_explained_in_dollars():
+    # one job, one NVIDIA option at $1/h x 100 h = $100; NVIDIA <= 50% of spend: the cap
+    # must give $100 - 0.5 x $100 = $50 (the share rows are scaled; the message is not)
+    fleet = Fleet(workloads=(train("job"),), caps=ShareCaps(vendor=0.5))
+    with pytest.raises(InfeasibleError, match=r"vendor_share\[NVIDIA\]: \$50 of spend above"):
+        solve_fleet(fleet, [train_option(0, offer("p", 1.0), hours=100.0)])

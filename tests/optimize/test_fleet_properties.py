@@ -417,8 +417,11 @@ def test_highs_and_scipy_milp_agree_on_the_exported_model(case: Case) -> None:
         constraints=constraints,
         integrality=integrality,
         bounds=scipy.optimize.Bounds(col_lower, col_upper),
-        options={"mip_rel_gap": GAP, "time_limit": 30.0},
+        options={"mip_rel_gap": GAP, "time_limit": 10.0},
     )
+    if res.status == 1:  # SciPy's HiGHS (another build) hit its time limit: nothing to compare
+        note("scipy time limit")
+        reject()
     if solution.status is Status.INFEASIBLE:
         assert found is None
         assert res.status == 2, res.message

@@ -40,7 +40,7 @@ def test_a_share_cap_forces_a_second_option_and_its_shadow_price_is_the_saving()
         np.array([1.0 - 0.5, -0.5 * 2.0]),
         upper=0.0,
     )
-    s = m.solve()
+    s = m.solve(duals=True)
     assert s.objective == pytest.approx(40.0 / 3.0)
     assert s.values(x).tolist() == pytest.approx([20.0 / 3.0, 10.0 / 3.0])
     # relaxing the cap row by one unit of right-hand side lowers the cost: dual < 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -14,16 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from arbiter.cli import shared
+from arbiter.cli.planning import plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.export.launchers import to_dstack, to_json, to_skypilot
 from arbiter.optimize.fleet import GROUPS, solve_fleet
-from arbiter.optimize.options import Option, build_options, prune
+from arbiter.optimize.options import Option
 from arbiter.optimize.plan import plan_document
-from arbiter.perf.efficiency import default_efficiency
 from arbiter.report.plan_html import plan_html
-from arbiter.workloads import load_fleet
 
 SWEEP_TIME_LIMIT_S = 20.0  # per cap value; a cap with no plan by then is reported as such
 
@@ -49,27 +47,12 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
-    fleet = load_fleet(file)
+    planned = plan_file(file, version=version, seed=seed)
+    fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
-    store = shared.store(config)
-    catalog = store.load(version or store.current())
-    options, estimates = build_options(fleet, catalog, default_efficiency())
-    for wi, w in enumerate(fleet.workloads):
-        if not any(o.workload == wi for o in options):
-            reasons = "; ".join(
-                f"{e.accelerator}: {e.reason}" for e in estimates[wi][:3] if e.reason
-            )
-            raise InfeasibleError(
-                f"In {file}: workload {w.name!r} (workloads[{wi}]) has no option: no chip and "
-                f"offer it may use meets its deadline or SLO within the fleet's regions and "
-                f"platforms{f' ({reasons})' if reasons else ''}"
-            )
-    everything = options
-    options = prune(options, fleet)
-    solution = solve_fleet(fleet, options, seed=seed)
     provenance = {
-        "catalog_hash": catalog.content_hash,
-        "input_hash": hashlib.sha256(file.read_bytes()).hexdigest()[:12],
+        "catalog_hash": planned.catalog.content_hash,
+        "input_hash": planned.input_hash,
         "seed": seed,
     }
     doc = plan_document(
@@ -78,7 +61,7 @@ def plan(
         solution,
         provenance=provenance,
         n_alternatives=alternatives,
-        all_options=everything,
+        all_options=planned.everything,
     )
     if sweep:
         doc["sweep"] = _sweep(fleet, options, sweep, seed)

@@ -74,10 +74,12 @@ class FleetSolution:
     enabled: tuple[Platform, ...]
     enablement_usd: float
     mip_gap: float
+    unmet: tuple[float, ...] = ()  # with ``unmet_usd``: share of each workload left undone
+    unmet_usd: float = 0.0  # what leaving it undone costs
 
     @property
     def total_usd(self) -> float:
-        return self.compute_usd + self.enablement_usd
+        return self.compute_usd + self.enablement_usd + self.unmet_usd
 
 
 def group_of(option: Option, group: str) -> str:
@@ -101,6 +103,9 @@ class FleetModel:
     rep: IntArray
     pending: tuple[PlatformState, ...]
     class_load: Block | None = None  # x, one per (mix serving option, class it can serve)
+    unmet: Block | None = None  # u, one per workload, with ``unmet_usd``
+    share_unit: float = 1.0  # USD per unit of the share-cap rows
+    unmet_usd: tuple[float, ...] = ()
     load_rep: IntArray | None = None  # position in ``rep`` of each x
     load_class: IntArray | None = None  # class of each x
 
@@ -111,9 +116,12 @@ def build_fleet_model(
     *,
     caps: bool = True,
     capacity: bool = True,
+    unmet_usd: Sequence[float] | None = None,
 ) -> FleetModel:
     """The formulation above for ``options``; ``caps=False`` drops the share caps,
-    ``capacity=False`` the capacity limits."""
+    ``capacity=False`` the capacity limits. With ``unmet_usd`` (one per workload) each
+    workload may instead be left undone in part, ``u_w in [0, 1]`` at ``unmet_usd[w] u_w``:
+    ``assign`` becomes ``sum y + u = 1`` and ``demand`` ``sum tput r + rate u >= rate``."""
     serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
     cost = np.array([o.usd for o in options], dtype=np.float64)
@@ -145,18 +153,23 @@ def build_fleet_model(
 
     # every train/finetune/batch workload placed once; every service's rate covered
     names = [w.name for w in fleet.workloads]
+    u: Block | None = None
+    if unmet_usd is not None:
+        u = model.add_variables(
+            "unmet", names, cost=cost_weight * np.asarray(unmet_usd, dtype=np.float64), upper=1.0
+        )
     wl = np.array([o.workload for o in options], dtype=np.int64)
     assign_w = [i for i in range(len(fleet.workloads)) if i not in serve_w]
     if assign_w:
         index = {w: k for k, w in enumerate(assign_w)}
+        rows = np.array([index[w] for w in wl[one].tolist()], dtype=np.int64)
+        cols, vals = y.columns, np.ones(len(one))
+        if u is not None:
+            rows = np.append(rows, np.arange(len(assign_w)))
+            cols = np.append(cols, u.columns[assign_w])
+            vals = np.append(vals, np.ones(len(assign_w)))
         model.add_constraints(
-            "assign",
-            [names[i] for i in assign_w],
-            np.array([index[w] for w in wl[one].tolist()], dtype=np.int64),
-            y.columns,
-            np.ones(len(one)),
-            lower=1.0,
-            upper=1.0,
+            "assign", [names[i] for i in assign_w], rows, cols, vals, lower=1.0, upper=1.0
         )
     mixed_w = {i for i in serve_w if _classes(fleet, i)}
     serve_list = sorted(serve_w - mixed_w)
@@ -169,18 +182,19 @@ def build_fleet_model(
             assert isinstance(job, ServeJob)
             rate.append(job.requests_per_s * job.output_tokens)
         tput = np.array([options[i].tokens_per_s for i in rep.tolist()], dtype=np.float64)
+        rows = np.array([index[w] for w in wl[rep[single]].tolist()], dtype=np.int64)
+        cols, vals = r.columns[single], tput[single]
+        if u is not None:
+            rows = np.append(rows, np.arange(len(serve_list)))
+            cols = np.append(cols, u.columns[serve_list])
+            vals = np.append(vals, rate)
         model.add_constraints(
-            "demand",
-            [names[i] for i in serve_list],
-            np.array([index[w] for w in wl[rep[single]].tolist()], dtype=np.int64),
-            r.columns[single],
-            tput[single],
-            lower=np.array(rate),
+            "demand", [names[i] for i in serve_list], rows, cols, vals, lower=np.array(rate)
         )
     loads: tuple[Block, IntArray, IntArray] | None = None
     if mixed_w:
         mixed = np.flatnonzero(~single)
-        x, at, klass = _class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels)
+        x, at, klass = _class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels, u)
         loads = (x, mixed[at], klass)
     if len(rep):
         chips = np.array([options[i].chips for i in rep.tolist()], dtype=np.float64)
@@ -307,8 +321,7 @@ def build_fleet_model(
         )
 
     # share caps: spend in group - cap x total spend <= 0
-    if caps:
-        _share_caps(model, fleet, options, col, cost)
+    share_unit = _share_caps(model, fleet, options, col, cost) if caps else 1.0
 
     if fleet.budget_usd is not None:
         model.add_constraints(
@@ -332,6 +345,9 @@ def build_fleet_model(
         class_load=None if loads is None else loads[0],
         load_rep=None if loads is None else loads[1],
         load_class=None if loads is None else loads[2],
+        unmet=u,
+        share_unit=share_unit,
+        unmet_usd=() if unmet_usd is None else tuple(float(x) for x in unmet_usd),
     )
 
 
@@ -345,14 +361,16 @@ def solve_fleet(
     time_limit_s: float | None = 60.0,
     mip_gap: float = 1e-3,
     explain: bool = True,
+    unmet_usd: Sequence[float] | None = None,
 ) -> FleetSolution:
     """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
-    ``capacity=False`` the capacity limits. An infeasible fleet raises
-    :class:`InfeasibleError`, with what must give when ``explain`` (one more solve); no
-    plan within the time limit raises :class:`SolverError`."""
-    if not options:
+    ``capacity=False`` the capacity limits, ``unmet_usd`` prices leaving work undone (see
+    :func:`build_fleet_model`). An infeasible fleet raises :class:`InfeasibleError`, with
+    what must give when ``explain`` (one more solve); no plan within the time limit
+    raises :class:`SolverError`."""
+    if not options and unmet_usd is None:
         raise InfeasibleError("no workload of the fleet has an option to place it on")
-    built = build_fleet_model(fleet, options, caps=caps, capacity=capacity)
+    built = build_fleet_model(fleet, options, caps=caps, capacity=capacity, unmet_usd=unmet_usd)
     return solve_model(
         built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap, explain=explain
     )
@@ -374,7 +392,11 @@ def solve_model(
     if solution.status is Status.INFEASIBLE:
         if not explain:
             raise InfeasibleError("no placement meets every constraint of the fleet")
-        raise InfeasibleError(_explain_infeasible(model, seed=seed, time_limit_s=time_limit_s))
+        raise InfeasibleError(
+            _explain_infeasible(
+                model, seed=seed, time_limit_s=time_limit_s, share_unit=built.share_unit
+            )
+        )
     if solution.status is not Status.OPTIMAL and not solution.x.any():
         raise SolverError(
             f"HiGHS found no plan and could not prove there is none ({solution.status.value}"
@@ -407,6 +429,9 @@ def solve_model(
     enabled = tuple(s.platform for j, s in enumerate(pending) if zv[j] > HALF)
     enable_cost = sum(s.enable_usd for j, s in enumerate(pending) if zv[j] > HALF)
     compute = float(sum(p.usd for p in placed))
+    unmet: tuple[float, ...] = ()
+    if built.unmet is not None:
+        unmet = tuple(min(max(float(v), 0.0), 1.0) for v in solution.values(built.unmet))
     return FleetSolution(
         status=solution.status,
         placed=tuple(placed),
@@ -414,6 +439,8 @@ def solve_model(
         enabled=enabled,
         enablement_usd=enable_cost,
         mip_gap=solution.mip_gap,
+        unmet=unmet,
+        unmet_usd=sum(f * c for f, c in zip(unmet, built.unmet_usd, strict=True)),
     )
 
 
@@ -437,13 +464,13 @@ def _class_loads(
 
 def _share_caps(
     model: LinearModel, fleet: Fleet, options: Sequence[Option], col: IntArray, cost: FloatArray
-) -> None:
+) -> float:
     """Share caps through a total-spend variable: ``spend: sum_o c_o x_o - S = 0`` and
     ``spend in group - cap S <= 0``, so each option sits once in each group's rows (one
     dense row instead of one per group member)."""
     active = [g for g in GROUPS if getattr(fleet.caps, g) is not None]
     if not active:
-        return
+        return 1.0
     total = model.add_variables("spend", ["total"])
     s_col = total.columns[0]
     n = len(options)
@@ -474,6 +501,7 @@ def _share_caps(
             np.concatenate([cost, np.full(len(values), -cap)]),
             upper=0.0,
         )
+    return float(unit)
 
 
 def _classes(fleet: Fleet, w: int) -> int:
@@ -488,6 +516,7 @@ def _class_demand(
     rep: IntArray,
     r_cols: IntArray,
     labels: Sequence[str],
+    unmet: Block | None = None,
 ) -> tuple[Block, IntArray, IntArray]:
     """Request mixes: ``x_oc`` requests/s of class c served on option o, with
 
@@ -520,14 +549,16 @@ def _class_demand(
         [f"{labels[rep[k]]}/class {c}" for k, c in zip(o_idx, c_idx, strict=True)],
     )
     start = np.array([first_row[options[rep[k]].workload] for k in o_idx], dtype=np.int64)
-    model.add_constraints(
-        "class_demand",
-        demand_labels,
-        start + c_arr,
-        x.columns,
-        np.ones(len(o_idx)),
-        lower=np.array(rate),
-    )
+    rows, cols, vals = start + c_arr, x.columns, np.ones(len(o_idx))
+    if unmet is not None:  # u_w of each class's rate: sum x + share_c rate_w u_w >= ...
+        for w, first in first_row.items():
+            job = fleet.workloads[w].job
+            assert isinstance(job, ServeJob)
+            at = first + np.arange(len(job.classes))
+            rows = np.append(rows, at)
+            cols = np.append(cols, np.full(len(at), unmet.columns[w]))
+            vals = np.append(vals, np.array(rate)[at])
+    model.add_constraints("class_demand", demand_labels, rows, cols, vals, lower=np.array(rate))
     m = np.arange(len(rep), dtype=np.int64)
     model.add_constraints(
         "load",
@@ -591,7 +622,9 @@ ELASTIC = (
 VIOLATION = 1e-6
 
 
-def _explain_infeasible(model: LinearModel, *, seed: int, time_limit_s: float | None) -> str:
+def _explain_infeasible(
+    model: LinearModel, *, seed: int, time_limit_s: float | None, share_unit: float = 1.0
+) -> str:
     """Solve the elastic model (every constraint family may give, at a cost per unit of
     violation relative to its bound) and say which families must give, and how much."""
     # leaving work undone is the last resort: say what the limits would have to give first
@@ -604,7 +637,9 @@ def _explain_infeasible(model: LinearModel, *, seed: int, time_limit_s: float | 
         for label, short, excess in zip(
             under.labels, solution.values(under), solution.values(over), strict=True
         ):
-            parts.extend(_violation_words(name, label, float(short), float(excess)))
+            # share rows are in units of the dearest option
+            scale = share_unit if name.endswith("_share") else 1.0
+            parts.extend(_violation_words(name, label, float(short), float(excess) * scale))
     if not parts:
         return "no placement meets every constraint of the fleet"
     return (

@@ -211,8 +211,15 @@ class LinearModel:
     # --- solving -------------------------------------------------------------------------
 
     def solve(
-        self, *, time_limit_s: float | None = None, mip_gap: float = 1e-4, seed: int = 0
+        self,
+        *,
+        time_limit_s: float | None = None,
+        mip_gap: float = 1e-4,
+        seed: int = 0,
+        duals: bool = False,
     ) -> Solution:
+        """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
+        values, whose row duals are then the solution's (zero otherwise)."""
         cost, col_lower, col_upper, start, index, value = self.arrays()
         row_lower, row_upper = self.row_bounds()
         arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, start, index, value)
@@ -221,7 +228,7 @@ class LinearModel:
             arrays, integer, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed
         )
         row_dual = np.zeros(self.n_rows)
-        if status is Status.OPTIMAL or (status is Status.TIME_LIMIT and x is not None):
+        if duals and (status is Status.OPTIMAL or (status is Status.TIME_LIMIT and x is not None)):
             assert x is not None
             # shadow prices: the LP with the integer variables fixed at their values
             fixed_lower, fixed_upper = col_lower.copy(), col_upper.copy()

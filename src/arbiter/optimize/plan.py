@@ -73,15 +73,18 @@ def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
     return True
 
 
-def _solve_or_none(fleet: Fleet, options: Sequence[Option], **kw: bool) -> FleetSolution | None:
+def _solve_or_none(
+    fleet: Fleet, options: Sequence[Option], *, caps: bool = True, capacity: bool = True
+) -> FleetSolution | None:
     try:
-        return solve_fleet(fleet, options, explain=False, **kw)
+        return solve_fleet(fleet, options, caps=caps, capacity=capacity, explain=False)
     except (InfeasibleError, SolverError):
         return None
 
 
-def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolution | None]:
-    """The three baselines of the module docstring, from the same (unpruned) options."""
+def locked_in(fleet: Fleet, options: Sequence[Option]) -> FleetSolution | None:
+    """NVIDIA on-demand on the one provider where that is cheapest, without caps (None if
+    no single provider can take the whole fleet)."""
     free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
     nvidia = [
         o
@@ -94,6 +97,13 @@ def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolutio
         found = _solve_or_none(free, mine, caps=False, capacity=False)
         if found is not None and (locked is None or found.total_usd < locked.total_usd):
             locked = found
+    return locked
+
+
+def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolution | None]:
+    """The three baselines of the module docstring, from the same (unpruned) options."""
+    free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
+    locked = locked_in(fleet, options)
     hourly = [o for o in options if o.offer.price_regime in PAY_AS_YOU_GO]
     lowest: dict[int, float] = {}
     for o in hourly:

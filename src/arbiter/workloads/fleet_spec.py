@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, model_validator
 
 from arbiter.domain.offer import PriceRegime
-from arbiter.workloads.spec import Text, _count, _lower, _plain_number, _Spec
+from arbiter.workloads.spec import Text, _count, _Spec, lowered, plain_number
 
 _OBJECTIVE_FORMS = "cost, time, or a mapping such as {cost: 1, time_usd_per_hour: 50}"
 
@@ -24,10 +24,10 @@ _OBJECTIVE_FORMS = "cost, time, or a mapping such as {cost: 1, time_usd_per_hour
 def _share(value: object) -> object:
     """A fraction in (0, 1]; ``"60%"`` is 0.6."""
     if isinstance(value, str) and value.strip().endswith("%"):
-        number = _plain_number(value.strip().removesuffix("%").strip())
+        number = plain_number(value.strip().removesuffix("%").strip())
         if isinstance(number, int | float):
             value = number / 100
-    value = _plain_number(value)
+    value = plain_number(value)
     if isinstance(value, int | float) and not 0 < value <= 1:
         raise ValueError(f"must be a share of total spend in (0, 1] such as 0.6, got {value!r}")
     return value
@@ -56,10 +56,10 @@ NonNegativeUsd = Annotated[
     float, BeforeValidator(_count), Field(ge=0, strict=True, allow_inf_nan=False)
 ]
 NonNegativeFloat = Annotated[
-    float, BeforeValidator(_plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
 ]
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
-RegimeName = Annotated[PriceRegime, BeforeValidator(_lower)]
+RegimeName = Annotated[PriceRegime, BeforeValidator(lowered)]
 
 
 class ShareCapsSpec(_Spec):

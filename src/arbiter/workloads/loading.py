@@ -28,7 +28,7 @@ from arbiter.workloads.spec import KINDS, SPEC_BY_KIND, WorkloadSpec, fields_of,
 _EXPECTED = "a mapping with a `workloads:` list, or one workload mapping with name, kind and model"
 
 
-class _Loader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that refuses duplicate keys (YAML would keep the last silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -44,7 +44,7 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
+def yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         problem = exc.problem or "cannot be parsed"
@@ -61,23 +61,23 @@ def load_workloads(path: Path) -> tuple[Workload, ...]:
     return parse_workloads(read_data(path), file=str(path))
 
 
-def read_data(path: Path) -> object:
-    """The parsed YAML (or JSON) in the workload file at ``path``."""
+def read_data(path: Path, what: str = "workload") -> object:
+    """The parsed YAML (or JSON) in the ``what`` file (workload, scenario) at ``path``."""
     file = str(path)
     if not path.exists():
-        raise InputError("file not found", file=file, valid="a path to a YAML workload file")
+        raise InputError("file not found", file=file, valid=f"a path to a YAML {what} file")
     if path.is_dir():
-        raise InputError("is a directory, not a workload file", file=file)
+        raise InputError(f"is a directory, not a {what} file", file=file)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text; expected a YAML workload file", file=file) from None
+        raise InputError(f"is not UTF-8 text; expected a YAML {what} file", file=file) from None
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader is a SafeLoader)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (UniqueKeyLoader is a SafeLoader)
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise yaml_error(exc, file) from None
     return data
 
 

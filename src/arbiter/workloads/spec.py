@@ -54,7 +54,7 @@ def _number(value: object, *, suffixes: bool) -> object:
     return value
 
 
-def _plain_number(value: object) -> object:
+def plain_number(value: object) -> object:
     return _number(value, suffixes=False)
 
 
@@ -62,7 +62,7 @@ def _count(value: object) -> object:
     return _number(value, suffixes=True)
 
 
-def _lower(value: object) -> object:
+def lowered(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
@@ -82,7 +82,7 @@ def _model_ref(value: object) -> object:
 
 
 PositiveFloat = Annotated[
-    float, BeforeValidator(_plain_number), Field(gt=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(gt=0, strict=True, allow_inf_nan=False)
 ]
 """A positive finite number (a string with one is accepted)."""
 
@@ -93,10 +93,10 @@ TokenCount = Annotated[
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 Text = Annotated[str, Field(strict=True, min_length=1)]
-Kind = Annotated[WorkloadKind, BeforeValidator(_lower)]
-PrecisionName = Annotated[Precision, BeforeValidator(_lower)]
-MethodName = Annotated[FinetuneMethod, BeforeValidator(_lower)]
-PlatformName = Annotated[Platform, BeforeValidator(_lower)]
+Kind = Annotated[WorkloadKind, BeforeValidator(lowered)]
+PrecisionName = Annotated[Precision, BeforeValidator(lowered)]
+MethodName = Annotated[FinetuneMethod, BeforeValidator(lowered)]
+PlatformName = Annotated[Platform, BeforeValidator(lowered)]
 VendorName = Annotated[Literal["NVIDIA", "AMD", "Google", "AWS", "Intel"], BeforeValidator(_vendor)]
 ModelRef = Annotated[str | dict[str, Any], BeforeValidator(_model_ref)]
 
@@ -117,7 +117,7 @@ class SloSpec(_Spec):
 
 
 NonNegativeFloat = Annotated[
-    float, BeforeValidator(_plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
 ]
 
 
@@ -137,7 +137,7 @@ class MeasuredSpec(_Spec):
 class RequestClassSpec(_Spec):
     """One class of a service's request mix."""
 
-    share: Annotated[float, BeforeValidator(_plain_number), Field(gt=0, le=1, strict=True)]
+    share: Annotated[float, BeforeValidator(plain_number), Field(gt=0, le=1, strict=True)]
     """Fraction of the service's requests; the shares of a mix sum to 1."""
     input_tokens: TokenCount
     output_tokens: TokenCount
