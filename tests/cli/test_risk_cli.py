@@ -128,3 +128,25 @@ def test_an_unknown_engine_exits_2(cli):
     )
     assert code == 2
     assert "--engine" in err
+
+
+def test_a_saved_plan_is_compared_on_the_same_samples(cli, tmp_path):
+    # the plan saved from the same fleet reads back as the same placement: same numbers
+    code, out, err = cli("plan", str(FLEET), "--save", "--json")
+    assert code == 0, err
+    plan_id = json.loads(out)["plan_id"]
+    doc = risk_json(cli, "--workers", "1", "--samples", "250", "--compare", plan_id[:10])
+    name = f"saved:{plan_id[:12]}"
+    assert set(doc["plans"]) == {"plan", "locked_in", name}
+    saved, fresh = doc["plans"][name], doc["plans"]["plan"]
+    for key in ("plan_usd", "mean_usd", "p95_usd", "cvar95_usd", "expected_unmet_share"):
+        assert saved[key] == pytest.approx(fresh[key]), key
+
+
+def test_an_unknown_saved_plan_is_bad_input(cli):
+    code, _, err = cli(
+        "risk", str(FLEET), "--scenarios", str(SCENARIOS), "--samples", "10",
+        "--compare", "nosuchplan",
+    )  # fmt: skip
+    assert code in (2, 5)
+    assert "nosuchplan" in err

@@ -392,6 +392,9 @@ def capture_model(
         )
     except InfeasibleError:
         found = None
+    except SolverError:  # the second solve ran out of time (a loaded machine): no verdict
+        note("time limit")
+        reject()
     return model, solution, found
 
 

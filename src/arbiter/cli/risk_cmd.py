@@ -19,7 +19,7 @@ from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
-from arbiter.optimize.plan import locked_in
+from arbiter.optimize.plan import locked_in, solution_from_document
 from arbiter.parallel import executor_for
 from arbiter.risk.concentration import concentration
 from arbiter.risk.evaluate import RiskContext, optionality, run, summarise
@@ -53,11 +53,15 @@ def risk(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
     ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option("--compare", help="A saved plan (arbiter plan --save) to add; repeatable."),
+    ] = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stress-test a fleet's plan against sampled shocks, with and without re-planning,
-    beside the locked-in status quo on the same samples."""
+    beside the locked-in status quo (and any saved plans named) on the same samples."""
     scenarios = load_scenarios(scenarios_file)
     n = samples if samples is not None else scenarios.samples
     run_seed = seed if seed is not None else scenarios.seed
@@ -68,6 +72,15 @@ def risk(
     reference = locked_in(fleet, planned.everything)
     if reference is not None:
         plans.append((REFERENCE, reference))
+    if compare:
+        saved = shared.plan_store(shared.settings())
+        for plan_id in compare:
+            full = saved.resolve(plan_id)
+            stored = saved.load(full)
+            name = f"saved:{full[:12]}"
+            plans.append(
+                (name, solution_from_document(fleet, planned.everything, stored, name=name))
+            )
     ctx = RiskContext(
         fleet=fleet,
         plans=tuple(plans),

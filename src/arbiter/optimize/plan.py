@@ -30,11 +30,11 @@ import highspy
 
 from arbiter import __version__
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.errors import InfeasibleError, SolverError
+from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState
 from arbiter.domain.offer import PriceRegime
 from arbiter.optimize.fleet import GROUPS, FleetSolution, Placed, group_of, solve_fleet
-from arbiter.optimize.linear import highs_ready
+from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
 
 ALTERNATIVES = 3
@@ -343,3 +343,41 @@ def plan_document(
 
 def _highs_version() -> str:
     return str(highspy.Highs().version()) if highs_ready() else ""  # type: ignore[no-untyped-call]
+
+
+def solution_from_document(
+    fleet: Fleet, options: Sequence[Option], doc: Mapping[str, Any], *, name: str
+) -> FleetSolution:
+    """The placement a plan document (``arbiter plan --json``, or a saved plan) holds, on
+    ``options`` of the same fleet and catalog; an assignment no option matches is an
+    :class:`InputError` naming the plan ``name``."""
+    index = {w.name: i for i, w in enumerate(fleet.workloads)}
+    by_key = {(o.workload, o.offer.offer_id, o.offer.accelerator): o for o in options}
+    placed = []
+    for k, a in enumerate(doc.get("assignments", [])):
+        key = (index.get(a.get("workload"), -1), a.get("offer_id"), a.get("accelerator"))
+        option = by_key.get(key)
+        if option is None:
+            raise InputError(
+                f"plan {name}: assignment {k} ({a.get('workload')} on {a.get('accelerator')}, "
+                f"offer {a.get('offer_id')}) matches no option of this fleet and catalog",
+                field="--compare",
+                valid="a plan saved from the same fleet file and catalog version",
+            )
+        placed.append(
+            Placed(
+                option=option,
+                units=int(a.get("replicas") or 1),
+                instances=int(a["instance_count"]),
+                usd=float(a["usd"]),
+                class_requests_per_s=tuple(a.get("class_requests_per_s", ())),
+            )
+        )
+    return FleetSolution(
+        status=Status(doc.get("status", "optimal")),
+        placed=tuple(placed),
+        compute_usd=float(sum(p.usd for p in placed)),
+        enabled=tuple(Platform(e["platform"]) for e in doc.get("platforms_enabled", [])),
+        enablement_usd=float(doc.get("enablement_usd", 0.0)),
+        mip_gap=float(doc.get("mip_gap") or 0.0),
+    )
