@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/arbiter estimate examples/workloads.yaml --top 5
 	$(BIN)/arbiter plan examples/fleet.yaml --html plan-report.html
 	$(BIN)/arbiter risk examples/fleet.yaml --scenarios examples/scenarios.yaml --recourse --html risk-report.html
+	$(BIN)/arbiter procure examples/procure.yaml --html procure-report.html
 
 test: $(STAMP) lint typecheck layers pytest
 

@@ -7,24 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from arbiter.cli.app import main
-
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = ROOT / "examples" / "fleet.yaml"
 SCENARIOS = ROOT / "examples" / "scenarios.yaml"
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ARBITER_DB_URL", f"sqlite:///{tmp_path / 'arbiter.db'}")
-    monkeypatch.setenv("COLUMNS", "240")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def risk_json(cli, *extra: str) -> dict:

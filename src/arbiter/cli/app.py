@@ -13,7 +13,15 @@ from rich.console import Console
 from rich.text import Text
 
 from arbiter import __version__
-from arbiter.cli import catalog_cmd, estimate_cmd, perf_cmd, plan_cmd, plans_cmd, risk_cmd
+from arbiter.cli import (
+    catalog_cmd,
+    estimate_cmd,
+    perf_cmd,
+    plan_cmd,
+    plans_cmd,
+    procure_cmd,
+    risk_cmd,
+)
 from arbiter.domain.errors import ArbiterError
 
 app = typer.Typer(
@@ -30,6 +38,7 @@ app.command("estimate")(estimate_cmd.estimate)
 app.command("plan")(plan_cmd.plan)
 app.command("export")(plan_cmd.export)
 app.command("risk")(risk_cmd.risk)
+app.command("procure")(procure_cmd.procure)
 
 _STATE = {"debug": False}
 

@@ -316,7 +316,7 @@ def _factor(
     return None, 0.0
 
 
-def _resolved(
+def resolved_names(
     resolve: Callable[[str, str], str], names: Sequence[str], field: str, problems: list[InputError]
 ) -> tuple[str, ...]:
     """``names`` resolved one by one (problems added for unknown ones), without repeats."""
@@ -391,7 +391,9 @@ def _selector(
     def field(key: str, resolve: Callable[[str, str], str]) -> tuple[str, ...] | None:
         names = getattr(spec, key)
         return (
-            None if names is None else _resolved(resolve, names, join_path(prefix, key), problems)
+            None
+            if names is None
+            else resolved_names(resolve, names, join_path(prefix, key), problems)
         )
 
     vendors = field("vendor", vendor)

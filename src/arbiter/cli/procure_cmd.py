@@ -1,0 +1,116 @@
+"""``arbiter procure``: what to commit to, when and with whom, under uncertain demand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from arbiter.cli import shared
+from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.perf.efficiency import default_efficiency
+from arbiter.procure.loading import load_procurement
+from arbiter.procure.milp import solve
+from arbiter.procure.model import build_data
+from arbiter.procure.report import document, frontier, value_of_uncertainty
+
+
+def procure(
+    file: Annotated[Path, typer.Argument(help="Procurement file (YAML).")],
+    with_frontier: Annotated[
+        bool,
+        typer.Option("--frontier", help="Expected cost against CVaR as the risk weight varies."),
+    ] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan commitments period by period: a two-stage stochastic MILP over the file's
+    scenarios, with expected cost, P95, CVaR, utilisation, stranded spend, VSS and EVPI."""
+    problem = load_procurement(file)
+    config = shared.settings()
+    store = shared.store(config)
+    catalog = store.load(version or store.current())
+    data = build_data(problem, catalog, default_efficiency())
+    doc: dict[str, Any] = document(data, solve(data))
+    doc["value_of_uncertainty"] = value_of_uncertainty(data)
+    if with_frontier:
+        doc["frontier"] = frontier(data)
+    doc["provenance"] = {"catalog_hash": catalog.content_hash, "file": file.name}
+    if html is not None:
+        from arbiter.report.procure_html import procure_html  # noqa: PLC0415
+
+        html.write_text(procure_html(doc, title=f"arbiter procure: {file.name}"), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    _print(doc, html)
+
+
+def _usd(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}"
+
+
+def _print(doc: dict[str, Any], html: Path | None) -> None:
+    console = shared.out()
+    console.print(
+        f"expected cost {_usd(doc['expected_cost_usd'])}, P95 {_usd(doc['p95_usd'])}, "
+        f"CVaR{doc['cvar_level']:.0%} {_usd(doc['cvar_usd'])} ({doc['status']}, "
+        f"risk weight {doc['risk_weight']:g})"
+    )
+    table = Table(title="commitments", title_justify="left")
+    for col in (
+        "product",
+        "provider",
+        "accelerator",
+        "start",
+        "chips",
+        "term",
+        "USD/chip-h",
+        "USD",
+    ):
+        table.add_column(
+            col, justify="left" if col in ("product", "provider", "accelerator") else "right"
+        )
+    for c in doc["schedule"]:
+        table.add_row(
+            c["product"], c["provider"], c["accelerator"], str(c["start_period"]),
+            f"{c['chips']:,}", f"{c['term_periods']}", f"{c['usd_per_chip_hour']:.2f}",
+            _usd(c["commitment_usd"]),
+        )  # fmt: skip
+    console.print(table)
+    periods = Table(title="per period (expected)", title_justify="left")
+    for col in ("period", "spend", "on-demand share", "vendor HHI", "top vendor"):
+        periods.add_column(col, justify="right")
+    for p in doc["periods"]:
+        top = max(p["vendor_shares"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+        periods.add_row(
+            str(p["period"]), _usd(p["expected_spend_usd"]), f"{p['on_demand_share']:.0%}",
+            f"{p['vendor_hhi']:.2f}", f"{top[0]} {top[1]:.0%}",
+        )  # fmt: skip
+    console.print(periods)
+    for name, shares in doc["utilisation"].items():
+        text = ", ".join(f"{s} {u:.0%}" for s, u in shares.items())
+        console.print(f"utilisation of {name}: {text}")
+    console.print(f"expected stranded commitment spend: {_usd(doc['expected_stranded_usd'])}")
+    value = doc["value_of_uncertainty"]
+    console.print(
+        f"value of the stochastic solution (VSS) {_usd(value['vss_usd'])}; expected value of "
+        f"perfect information (EVPI) {_usd(value['evpi_usd'])}"
+    )
+    if "frontier" in doc:
+        table = Table(title="cost-risk frontier", title_justify="left")
+        for col in ("risk weight", "expected cost", "CVaR"):
+            table.add_column(col, justify="right")
+        for f in doc["frontier"]:
+            table.add_row(
+                f"{f['risk_weight']:g}", _usd(f["expected_cost_usd"]), _usd(f["cvar_usd"])
+            )
+        console.print(table)
+    if html is not None:
+        console.print(f"report written to {html}")

@@ -1,0 +1,236 @@
+"""Procurement as a two-stage stochastic MILP: what to commit to before demand is known,
+and what to buy on demand (or leave undone) once it is.
+
+Sets: commitment products ``k`` (a chip at a provider, a price, a term of ``L_k``
+periods, blocks of ``m_k`` chips); on-demand (and, for interruptible classes, spot)
+resources ``o``; classes of work ``j``; scenarios ``s`` with probability ``p_s``;
+periods ``t`` of ``H`` hours, discount factor ``d_t``.
+
+Data: ``W_jst`` work units of class j (requests for a service, tokens otherwise) in
+scenario s and period t; ``e_jr`` work units one chip-hour of resource r delivers (from
+the performance model); ``c_kt`` the committed price per chip-hour of product k bought in
+period t, ``q_ot`` the on-demand price, both after the price paths; ``v_jt`` the cheapest
+on-demand cost of a unit of j's work, times the unmet penalty.
+
+First stage (no scenario index):
+
+    n_kt  in Z+     blocks of product k started in period t (none where the chip is not
+                    yet available or, with salvage ``none``, the term would run past the end)
+    z_p   in {0,1}  platform p enabled (one-off E_p; usable after its lead time)
+
+Second stage, per scenario and period:
+
+    x_jkst >= 0     committed chip-hours of k given to class j
+    y_jost >= 0     on-demand chip-hours of o for class j
+    u_jst  >= 0     work of j left undone
+    C_s             the scenario's discounted cost;  eta, w_s >= 0 for CVaR
+
+    minimise   sum_s p_s C_s + lambda (eta + 1 / (1 - alpha) sum_s p_s w_s)
+    subject to
+      demand[j/s/t]       sum_k e_jk x_jkst + sum_o e_jo y_jost + u_jst >= W_jst
+      commitment[k/s/t]   sum_j x_jkst <= H m_k sum_{t - L_k < t' <= t} n_kt'
+      cost[s]             C_s = sum_kt n_kt m_k H (P_kt - sum_{t' active} d_t' r_k c_kt)
+                                + sum_jkt d_t r_k c_k x_jkst + sum_jot d_t q_ot y_jost
+                                + sum_jt d_t v_jt u_jst + sum_p E_p z_p
+      cvar[s]             w_s >= C_s - eta                    (Rockafellar-Uryasev)
+      spend[s/t]          S_st = sum_k active chip-hours x c_k + sum_jo q_ot y_jost
+      {vendor,provider}_share[g/s/t]   spend of g in (s, t) <= cap S_st
+      budget[s/t]         S_st <= budget per period
+      enable[p]           sum_t n_kt <= M z_p (k on p);  sum_jot y_jost <= M z_p (per s)
+      supply[k/t]         n_kt m_k <= max chips per period (what the catalog sells)
+
+``P_kt`` is the present value of paying for the term's chip-hours inside the horizon
+(``upfront_share`` at the start, the rest per active period); ``r_k`` the resale share of
+an unused committed chip-hour, so unused commitment costs ``(1 - r_k)`` of its price:
+that is the stranded spend. Spend in shares and budgets is undiscounted period spend.
+Work is fluid (chip-hours), which is the right grain for buying capacity; placing a
+particular run is the fleet planner's job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from arbiter.domain.accelerator import Platform
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.fleet import Fleet
+from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.procurement import CommitmentProduct, ProcurementProblem
+from arbiter.domain.workload import ServeJob, Workload
+from arbiter.optimize.options import HOURS_PER_WEEK, offer_allowed, spot_factor
+from arbiter.perf.efficiency import Efficiency
+from arbiter.perf.estimate import estimate_workload
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """Something chip-hours come from: a commitment product or an on-demand/spot offer."""
+
+    name: str
+    vendor: str
+    provider: str
+    accelerator: str
+    platform: str
+    committed: bool
+    product: CommitmentProduct | None = None
+    offer: Offer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """The problem as arrays: resources, rates, prices and demand."""
+
+    problem: ProcurementProblem
+    resources: tuple[Resource, ...]  # commitments first (K of them), then offers
+    n_products: int
+    rate: FloatArray  # J x R: work units per chip-hour (0: cannot)
+    price: FloatArray  # R x T: USD per chip-hour (a commitment's if bought in t)
+    available: npt.NDArray[np.bool_]  # R x T
+    demand: FloatArray  # J x S x T work units
+    unmet_usd: FloatArray  # J x T per work unit
+
+
+def work_rate(w: Workload, accelerators: Sequence[object], eff: Efficiency) -> dict[str, float]:
+    """Work units per chip-hour of ``w`` on each chip that can run it."""
+    out = {}
+    for e in estimate_workload(w, accelerators, eff):  # type: ignore[arg-type]
+        if not e.feasible or e.chips <= 0 or e.tokens_per_s <= 0:
+            continue
+        per_chip = e.tokens_per_s / e.chips * SECONDS_PER_HOUR
+        if isinstance(w.job, ServeJob):
+            per_chip /= w.job.output_tokens  # requests per chip-hour
+        out[e.accelerator] = per_chip
+    return out
+
+
+def work_units(w: Workload, demand: float, hours: float) -> float:
+    """A period's demand in work units: requests for a service held at ``demand``
+    requests/s for the period, the tokens themselves otherwise."""
+    if isinstance(w.job, ServeJob):
+        return demand * hours * SECONDS_PER_HOUR
+    return demand
+
+
+def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -> Data:
+    T, H = problem.periods, problem.period_hours
+    fleet = Fleet(workloads=tuple(c.workload for c in problem.classes), regions=problem.regions)
+    if problem.platforms:  # listed: only these (as in a fleet file); else every one, enabled
+        fleet = replace(fleet, platforms=problem.platforms)
+    accs = [a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None]
+    by_name = {a.name: a for a in accs}
+    rates = [work_rate(c.workload, accs, eff) for c in problem.classes]
+    resources: list[Resource] = [
+        Resource(
+            name=p.name,
+            vendor=by_name[p.accelerator].vendor if p.accelerator in by_name else "",
+            provider=p.provider,
+            accelerator=p.accelerator,
+            platform=by_name[p.accelerator].platform.value if p.accelerator in by_name else "",
+            committed=True,
+            product=p,
+        )
+        for p in problem.products
+    ]
+    interruptible = any(c.workload.placement.interruptible for c in problem.classes)
+    best: dict[tuple[str, str, str], Offer] = {}
+    for o in catalog.offers:
+        if o.accelerator not in by_name or not any(o.accelerator in r for r in rates):
+            continue
+        regime = o.price_regime
+        if regime is not PriceRegime.ON_DEMAND and not (
+            regime is PriceRegime.SPOT and interruptible
+        ):
+            continue
+        if not any(offer_allowed(o, c.workload, fleet) for c in problem.classes):
+            continue
+        key = (o.provider, o.accelerator, regime.value)
+        if key not in best or o.usd_per_accelerator_hour < best[key].usd_per_accelerator_hour:
+            best[key] = o
+    for key in sorted(best):
+        o = best[key]
+        acc = by_name[o.accelerator]
+        resources.append(
+            Resource(
+                name=f"{o.provider}/{o.accelerator}/{o.region}/{o.price_regime.value}",
+                vendor=acc.vendor,
+                provider=o.provider,
+                accelerator=o.accelerator,
+                platform=acc.platform.value,
+                committed=False,
+                offer=o,
+            )
+        )
+    K, R, J = len(problem.products), len(resources), len(problem.classes)
+    rate = np.zeros((J, R))
+    for j, c in enumerate(problem.classes):
+        for r, res in enumerate(resources):
+            base = rates[j].get(res.accelerator, 0.0)
+            if res.offer is not None:
+                if not offer_allowed(res.offer, c.workload, fleet):
+                    continue
+                base *= spot_factor(res.offer)
+            rate[j, r] = base
+    years = np.arange(T) / problem.periods_per_year
+    price = np.zeros((R, T))
+    available = np.ones((R, T), dtype=bool)
+    for r, res in enumerate(resources):
+        factor = np.ones(T)
+        for path in problem.price_paths:
+            if path.matches(res.vendor, res.accelerator):
+                factor *= (1.0 + path.yearly_change) ** years
+                available[r, : path.available_from] = False
+        usd = res.product.usd_per_chip_hour if res.product else res.offer.usd_per_accelerator_hour  # type: ignore[union-attr]
+        price[r] = usd * factor
+        state = fleet.platform(Platform(res.platform)) if res.platform else None
+        if state is not None and not state.enabled:
+            lead = math.ceil(state.lead_weeks * HOURS_PER_WEEK / H)
+            available[r, :lead] = False
+    demand = np.zeros((J, len(problem.scenarios), T))
+    for j, c in enumerate(problem.classes):
+        for s, sc in enumerate(problem.scenarios):
+            for t in range(T):
+                demand[j, s, t] = work_units(c.workload, c.demand[t] * sc.factor(c.name, t), H)
+    od = rate[:, K:] > 0
+    unit = np.where(
+        od[:, :, None], price[None, K:, :] / np.where(od, rate[:, K:], 1.0)[:, :, None], np.inf
+    )
+    cheapest = unit.min(axis=1)  # J x T
+    if not np.isfinite(cheapest).all():
+        j = int(
+            np.flatnonzero(~np.isfinite(cheapest).all(axis=1) | ~np.isfinite(cheapest).any(axis=1))[
+                0
+            ]
+        )
+        raise InfeasibleError(
+            f"class {problem.classes[j].name!r} has no on-demand offer it can run on within "
+            "the regions and platforms allowed, to price its unmet work"
+        )
+    return Data(
+        problem=problem,
+        resources=tuple(resources),
+        n_products=K,
+        rate=rate,
+        price=price,
+        available=available,
+        demand=demand,
+        unmet_usd=problem.unmet_penalty * cheapest,
+    )
+
+
+def products(data: Data) -> list[CommitmentProduct]:
+    """The commitment products, in resource order (the first ``n_products`` resources)."""
+    out = []
+    for res in data.resources[: data.n_products]:
+        assert res.product is not None
+        out.append(res.product)
+    return out

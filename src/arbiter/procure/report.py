@@ -1,0 +1,189 @@
+"""A procurement solution as a document: the commitment schedule, cost statistics over
+scenarios, utilisation and stranded spend, on-demand share, concentration per period, the
+value of planning under uncertainty (VSS, EVPI) and the cost-risk frontier.
+
+VSS and EVPI are measured on expected cost (risk weight 0): VSS = cost of the plan made
+for the average scenario, evaluated on every scenario, minus the stochastic plan's; EVPI =
+the stochastic plan's minus the expected cost with perfect foresight (each scenario
+planned alone). Both are >= 0 up to the MIP gap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from arbiter.domain.errors import ArbiterError
+from arbiter.optimize.plan import hhi
+from arbiter.procure.milp import ProcurementSolution, solve
+from arbiter.procure.model import Data, products
+
+FRONTIER_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(
+        values[order][min(int(np.searchsorted(cum, q * cum[-1] - 1e-12)), len(values) - 1)]
+    )
+
+
+def weighted_cvar(values: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """Mean of the worst ``1 - level`` probability mass of ``values`` (Rockafellar-Uryasev)."""
+    order = np.argsort(values)[::-1]
+    tail, acc, total = 1.0 - level, 0.0, 0.0
+    for i in order.tolist():
+        take = min(float(weights[i]), tail - acc)
+        if take <= 0:
+            break
+        total += take * float(values[i])
+        acc += take
+    return total / acc if acc > 0 else float(values.max())
+
+
+def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
+    p = data.problem
+    K, T, H = data.n_products, p.periods, p.period_hours
+    prob = np.array([s.probability for s in p.scenarios])
+    d = np.array([p.discount(t) for t in range(T)])
+    schedule = []
+    for k, t in zip(*np.nonzero(sol.blocks > 0.5), strict=True):
+        prod = data.resources[k].product
+        assert prod is not None
+        chips = int(sol.blocks[k, t]) * prod.min_chips
+        active = prod.term_periods if p.salvage == "full" else min(T, t + prod.term_periods) - t
+        usd = data.price[k, t]
+        schedule.append(
+            {
+                "product": prod.name,
+                "provider": prod.provider,
+                "accelerator": prod.accelerator,
+                "region": prod.region,
+                "start_period": int(t),
+                "chips": chips,
+                "term_periods": prod.term_periods,
+                "periods_in_horizon": int(active),
+                "usd_per_chip_hour": float(usd),
+                "commitment_usd": float(chips * H * usd * active),
+                "upfront_usd": float(prod.upfront_share * chips * H * usd * active),
+            }
+        )
+    # chips committed and active per product and period
+    act = np.zeros((K, T))
+    sizes = np.array([q.min_chips for q in products(data)], dtype=np.float64)
+    for k, res in enumerate(data.resources[:K]):
+        assert res.product is not None
+        for t0 in range(T):
+            act[k, t0 : t0 + res.product.term_periods] += sol.blocks[k, t0] * sizes[k]
+    used = sol.committed.sum(axis=0)  # K x S x T chip-hours
+    avail = act[:, None, :] * H
+    utilisation = {}
+    for k in range(K):
+        if avail[k].sum() > 0:
+            utilisation[data.resources[k].name] = {
+                sc.name: float(used[k, s].sum() / avail[k, 0].sum())
+                for s, sc in enumerate(p.scenarios)
+            }
+    resale = np.array([q.resale_share for q in products(data)], dtype=np.float64)
+    commit_price = np.zeros((K, T))  # price of the hours active in t (bought in t0)
+    for k, res in enumerate(data.resources[:K]):
+        assert res.product is not None
+        for t0 in range(T):
+            if sol.blocks[k, t0] > 0:
+                commit_price[k, t0 : t0 + res.product.term_periods] = data.price[k, t0]
+    unused = np.maximum(avail - used, 0.0)  # K x S x T
+    stranded = (unused * (commit_price * (1 - resale[:, None]) * d[None, :])[:, None, :]).sum(
+        axis=(0, 2)
+    )
+    od_spend = sol.on_demand.sum(axis=0) * data.price[K:, None, :]  # O x S x T
+    commit_spend = (act * commit_price * H)[:, None, :].repeat(
+        len(p.scenarios), axis=1
+    )  # K x S x T
+    spend = np.concatenate([commit_spend, od_spend])  # R x S x T
+    exp_spend = np.einsum("rst,s->rt", spend, prob)  # R x T
+    total_t = exp_spend.sum(axis=0)
+    periods = []
+    for t in range(T):
+        entry: dict[str, Any] = {
+            "period": t,
+            "expected_spend_usd": float(total_t[t]),
+            "on_demand_share": float(exp_spend[K:, t].sum() / total_t[t]) if total_t[t] else 0.0,
+            "committed_chips": {
+                data.resources[k].name: float(act[k, t]) for k in range(K) if act[k, t] > 0
+            },
+        }
+        for group in ("vendor", "provider"):
+            by: dict[str, float] = {}
+            for r, res in enumerate(data.resources):
+                by[getattr(res, group)] = by.get(getattr(res, group), 0.0) + float(exp_spend[r, t])
+            shares = (
+                {g: v / total_t[t] for g, v in sorted(by.items()) if v > 0} if total_t[t] else {}
+            )
+            entry[f"{group}_shares"] = shares
+            entry[f"{group}_hhi"] = hhi(shares)
+        periods.append(entry)
+    demand_units = data.demand.sum(axis=2)  # J x S
+    unmet_share = {
+        c.name: float((sol.unmet[j].sum(axis=1) / np.maximum(demand_units[j], 1e-12)) @ prob)
+        for j, c in enumerate(p.classes)
+    }
+    return {
+        "status": sol.status.value,
+        "mip_gap": sol.mip_gap,
+        "objective_usd": sol.objective,
+        "expected_cost_usd": float(sol.cost @ prob),
+        "p95_usd": weighted_quantile(sol.cost, prob, 0.95),
+        "cvar_usd": weighted_cvar(sol.cost, prob, p.cvar_level),
+        "cvar_level": p.cvar_level,
+        "risk_weight": p.risk_weight,
+        "scenario_costs_usd": {sc.name: float(sol.cost[s]) for s, sc in enumerate(p.scenarios)},
+        "schedule": schedule,
+        "platforms_enabled": list(sol.enabled),
+        "utilisation": utilisation,
+        "expected_stranded_usd": float(stranded @ prob),
+        "expected_unmet_share": unmet_share,
+        "periods": periods,
+    }
+
+
+def value_of_uncertainty(data: Data) -> dict[str, float | None]:
+    """VSS and EVPI on expected cost (see the module docstring)."""
+    p = data.problem
+    prob = np.array([s.probability for s in p.scenarios])
+    rp = solve(data, risk_weight=0.0)
+    mean = dataclasses.replace(
+        data,
+        demand=np.einsum("jst,s->jt", data.demand, prob)[:, None, :],
+        problem=dataclasses.replace(
+            p, scenarios=(dataclasses.replace(p.scenarios[0], probability=1.0),)
+        ),
+    )
+    try:
+        ev = solve(mean, risk_weight=0.0)
+        eev = solve(data, risk_weight=0.0, fixed_blocks=ev.blocks)
+        vss: float | None = max(float(eev.objective - rp.objective), 0.0)
+    except ArbiterError:
+        vss = None  # the average plan is infeasible in some scenario: VSS is unbounded
+    ws = sum(
+        prob[s] * solve(data, risk_weight=0.0, scenarios=[s]).objective for s in range(len(prob))
+    )
+    return {"vss_usd": vss, "evpi_usd": max(float(rp.objective - ws), 0.0), "rp_usd": rp.objective}
+
+
+def frontier(data: Data, weights: tuple[float, ...] = FRONTIER_WEIGHTS) -> list[dict[str, float]]:
+    """Expected cost and CVaR of the plan solved at each risk weight."""
+    prob = np.array([s.probability for s in data.problem.scenarios])
+    out = []
+    for lam in weights:
+        sol = solve(data, risk_weight=lam)
+        out.append(
+            {
+                "risk_weight": lam,
+                "expected_cost_usd": float(sol.cost @ prob),
+                "cvar_usd": weighted_cvar(sol.cost, prob, data.problem.cvar_level),
+            }
+        )
+    return out

@@ -1,0 +1,209 @@
+"""The procurement MILP on one chip and one provider, where every optimum can be checked
+by hand, and its invariants and risk properties on a three-scenario problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from arbiter.catalog.embedded import default_catalog
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.procurement import (
+    CommitmentProduct,
+    DemandClass,
+    DemandScenario,
+    ProcurementProblem,
+)
+from arbiter.perf.efficiency import default_efficiency
+from arbiter.procure.milp import solve
+from arbiter.procure.model import Data, build_data
+from arbiter.procure.report import document, frontier, value_of_uncertainty, weighted_cvar
+from arbiter.workloads import parse_workloads
+
+CATALOG = default_catalog()
+ON_DEMAND = min(
+    (
+        o
+        for o in CATALOG.offers
+        if o.accelerator == "H100-SXM"
+        and o.provider == "aws"
+        and o.price_regime.value == "on_demand"
+    ),
+    key=lambda o: o.usd_per_accelerator_hour,
+)
+SMALL = Catalog.of([CATALOG.accelerators["H100-SXM"]], [ON_DEMAND])
+P = ON_DEMAND.usd_per_accelerator_hour
+H = 2190.0
+CHAT = parse_workloads(
+    {
+        "name": "chat", "kind": "serve", "model": "llama-3.1-8b", "requests_per_s": 1,
+        "input_tokens": 500, "output_tokens": 200, "slo": {"ttft_s": 2, "tpot_s": 0.05},
+    },
+    file="t.yaml",
+)[0]  # fmt: skip
+
+
+def problem(
+    periods: int = 1,
+    scenarios: tuple[DemandScenario, ...] = (DemandScenario("one", 1.0),),
+    term: int = 1,
+    price: float = 0.7 * P,
+    **more: object,
+) -> ProcurementProblem:
+    product = CommitmentProduct(
+        "h100-commit", "aws", "H100-SXM", ON_DEMAND.region, price, term, min_chips=8
+    )
+    return ProcurementProblem(
+        periods=periods,
+        period="quarter",
+        discount_rate=0.0,
+        classes=(DemandClass("chat", CHAT, (1.0,) * periods),),
+        scenarios=scenarios,
+        products=(product,),
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def with_chip_hours(data: Data, chip_hours: np.ndarray) -> Data:
+    """The same problem with demand set to ``chip_hours`` (S x T) of on-demand H100 work."""
+    rate = data.rate[0, data.n_products]
+    return dataclasses.replace(data, demand=(chip_hours * rate)[None, :, :])
+
+
+@pytest.mark.parametrize(
+    ("utilisation", "commits"), [(0.5, False), (0.69, False), (0.71, True), (0.95, True)]
+)
+def test_a_commitment_is_taken_exactly_above_its_break_even(utilisation, commits):
+    # 8 chips for one quarter at 70% of the on-demand price: worth it iff the work would
+    # keep more than 70% of them busy (break-even = committed / on-demand price)
+    data = with_chip_hours(
+        build_data(problem(), SMALL, default_efficiency()), np.array([[utilisation * 8 * H]])
+    )
+    sol = solve(data)
+    assert bool(sol.blocks.sum() == 1) is commits
+    need = utilisation * 8 * H
+    expected = 8 * H * 0.7 * P if commits else need * P
+    assert sol.cost[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_one_scenario_is_the_deterministic_plan_by_hand():
+    # two quarters, a 2-quarter term; need 6 chips' worth then 10: one block of 8 for both
+    # quarters (8 x 2 x H x 0.7P) and 2 chips on demand in quarter 2 (2 x H x P)
+    data = build_data(problem(periods=2, term=2), SMALL, default_efficiency())
+    data = with_chip_hours(data, np.array([[6 * H, 10 * H]]))
+    sol = solve(data)
+    assert sol.blocks[0].tolist() == [1.0, 0.0]
+    assert sol.cost[0] == pytest.approx(8 * 2 * H * 0.7 * P + 2 * H * P, rel=1e-6)
+    assert sol.unmet.sum() == pytest.approx(0.0, abs=1e-6)
+
+
+SCENARIOS = (
+    DemandScenario("low", 0.3, {"chat": (0.4, 0.4)}),
+    DemandScenario("mid", 0.4),
+    DemandScenario("high", 0.3, {"chat": (1.8, 1.8)}),
+)
+
+
+def three() -> Data:
+    data = build_data(problem(periods=2, scenarios=SCENARIOS, term=2), SMALL, default_efficiency())
+    base = np.array([[0.4], [1.0], [1.8]]) * np.array([[14 * H, 14 * H]])
+    return with_chip_hours(data, base)
+
+
+def test_risk_weight_zero_is_the_risk_neutral_plan_and_the_frontier_is_monotone():
+    data = three()
+    neutral = solve(data, risk_weight=0.0)
+    prob = np.array([0.3, 0.4, 0.3])
+    assert neutral.objective == pytest.approx(float(neutral.cost @ prob))
+    points = frontier(data, (0.0, 0.5, 2.0, 10.0))
+    assert points[0]["expected_cost_usd"] == pytest.approx(float(neutral.cost @ prob))
+    for a, b in itertools.pairwise(points):
+        assert b["cvar_usd"] <= a["cvar_usd"] + 1e-6
+        assert b["expected_cost_usd"] >= a["expected_cost_usd"] - 1e-6
+    assert points[-1]["cvar_usd"] < points[0]["cvar_usd"]  # the risk weight does something
+
+
+def test_vss_and_evpi_are_not_negative():
+    value = value_of_uncertainty(three())
+    assert value["vss_usd"] is not None
+    assert value["vss_usd"] >= 0.0
+    assert value["evpi_usd"] >= 0.0
+    assert value["evpi_usd"] > 0.0  # knowing the scenario ahead is worth something here
+
+
+def test_invariants_demand_met_or_priced_supply_and_budget():
+    data = three()
+    budget = 0.9 * 14 * H * P  # per period: forces some work to stay undone when high
+    capped = dataclasses.replace(
+        data,
+        problem=dataclasses.replace(
+            data.problem,
+            budget_per_period_usd=budget,
+            products=(dataclasses.replace(data.problem.products[0], max_chips=16),),
+        ),
+        resources=(
+            dataclasses.replace(
+                data.resources[0],
+                product=dataclasses.replace(data.resources[0].product, max_chips=16),  # type: ignore[arg-type]
+            ),
+            *data.resources[1:],
+        ),
+    )
+    sol = solve(capped)
+    k = capped.n_products
+    # demand met or priced as unmet, per class, scenario and period
+    work = (
+        np.einsum("jk,jkst->jst", capped.rate[:, :k], sol.committed)
+        + np.einsum("jo,jost->jst", capped.rate[:, k:], sol.on_demand)
+        + sol.unmet
+    )
+    assert (work >= capped.demand * (1 - 1e-6)).all()
+    # never more than the catalog sells: 16 chips = 2 blocks of 8 per period
+    assert (sol.blocks <= 2 + 1e-9).all()
+    # committed hours used never exceed those bought
+    active = np.array([sol.blocks[0, : t + 1].sum() for t in range(2)]) * 8 * H
+    assert (sol.committed.sum(axis=0)[0] <= active[None, :] + 1e-6).all()
+    # the budget per period in every scenario (spend: committed hours at price + on demand)
+    spend = active * 0.7 * P + sol.on_demand.sum(axis=0)[0] * P
+    assert (spend <= budget * (1 + 1e-6)).all()
+    assert sol.unmet.sum() > 0  # the budget binds in the high scenario
+    doc = document(capped, sol)
+    assert doc["expected_unmet_share"]["chat"] > 0
+    assert doc["cvar_usd"] >= doc["expected_cost_usd"] - 1e-6
+
+
+def test_weighted_cvar_by_hand():
+    values = np.array([10.0, 20.0, 30.0])
+    weights = np.array([0.5, 0.3, 0.2])
+    assert weighted_cvar(values, weights, 0.9) == pytest.approx(30.0)
+    assert weighted_cvar(values, weights, 0.6) == pytest.approx((0.2 * 30 + 0.2 * 20) / 0.4)
+
+
+def test_a_budget_below_what_the_commitments_cost_is_infeasible_and_named():
+    # a block of 8 chips is fixed for both quarters (8 x H x 0.7P a quarter), but the
+    # budget per quarter is half of that: no plan, and the budget is what must give
+    data = three()
+    tight = dataclasses.replace(
+        data,
+        problem=dataclasses.replace(data.problem, budget_per_period_usd=0.5 * 8 * H * 0.7 * P),
+    )
+    with pytest.raises(InfeasibleError, match=r"budget\[.*\] must give"):
+        solve(tight, fixed_blocks=np.array([[1.0, 0.0]]))
+
+
+def test_salvage_full_pays_the_whole_term_and_prorate_only_the_horizon():
+    # one quarter, a 4-quarter term at 0.7P, demand 90% of 8 chips: prorate pays one
+    # quarter (8 H 0.7P < 0.9 x 8 H P, so it commits); full pays four (8 x 4 H 0.7P =
+    # 2.8 x 8 H P > 0.9 x 8 H P, so it buys on demand)
+    for salvage, commits, cost in (
+        ("prorate", True, 8 * H * 0.7 * P),
+        ("full", False, 0.9 * 8 * H * P),
+    ):
+        data = build_data(problem(term=4, salvage=salvage), SMALL, default_efficiency())
+        sol = solve(with_chip_hours(data, np.array([[0.9 * 8 * H]])))
+        assert bool(sol.blocks.sum() == 1) is commits, salvage
+        assert sol.cost[0] == pytest.approx(cost, rel=1e-6), salvage

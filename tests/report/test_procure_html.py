@@ -1,0 +1,336 @@
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+
+pytest.importorskip("plotly")
+
+from plotly.offline import get_plotlyjs
+
+from arbiter.report.procure_html import procure_html
+
+# A reduced `arbiter procure examples/procure.yaml --frontier --json` document: the first
+# four quarters, two of the commitments, three points of the frontier, figures rounded.
+DOC: dict[str, Any] = {
+    "status": "optimal",
+    "mip_gap": 9.15e-05,
+    "objective_usd": 12230951.88,
+    "expected_cost_usd": 9001591.94,
+    "p95_usd": 10764533.11,
+    "cvar_usd": 10764533.11,
+    "cvar_level": 0.95,
+    "risk_weight": 0.3,
+    "scenario_costs_usd": {"high": 10764533.11, "low": 7532561.71, "mid": 8854636.48},
+    "schedule": [
+        {
+            "product": "gcp-v6e-3y",
+            "provider": "gcp",
+            "accelerator": "TPU-v6e",
+            "region": "us-east5",
+            "start_period": 1,
+            "chips": 128,
+            "term_periods": 12,
+            "periods_in_horizon": 3,
+            "usd_per_chip_hour": 1.1834,
+            "commitment_usd": 2322143.37,
+            "upfront_usd": 0.0,
+        },
+        {
+            "product": "aws-h100-3y",
+            "provider": "aws",
+            "accelerator": "H100-SXM",
+            "region": "us-east-1",
+            "start_period": 3,
+            "chips": 32,
+            "term_periods": 12,
+            "periods_in_horizon": 1,
+            "usd_per_chip_hour": 1.6901,
+            "commitment_usd": 236880.49,
+            "upfront_usd": 118440.25,
+        },
+    ],
+    "platforms_enabled": ["xla"],
+    "utilisation": {
+        "gcp-v6e-3y": {"high": 1.0, "low": 1.0, "mid": 1.0},
+        "aws-h100-3y": {"high": 1.0, "low": 0.9763, "mid": 1.0},
+    },
+    "expected_stranded_usd": 2816.96,
+    "expected_unmet_share": {"chat": 0.0, "pretrain": 0.0125, "synth-data": 0.0},
+    "periods": [
+        {
+            "period": 0,
+            "expected_spend_usd": 512633.95,
+            "on_demand_share": 1.0,
+            "committed_chips": {},
+            "vendor_shares": {"Google": 0.2, "NVIDIA": 0.8},
+            "vendor_hhi": 0.68,
+            "provider_shares": {"gcp": 0.2, "lambda": 0.8},
+            "provider_hhi": 0.68,
+        },
+        {
+            "period": 1,
+            "expected_spend_usd": 850881.93,
+            "on_demand_share": 0.6101,
+            "committed_chips": {"gcp-v6e-3y": 128.0},
+            "vendor_shares": {"Google": 0.3899, "NVIDIA": 0.6101},
+            "vendor_hhi": 0.5243,
+            "provider_shares": {"gcp": 0.3899, "lambda": 0.6101},
+            "provider_hhi": 0.5243,
+        },
+        {
+            "period": 2,
+            "expected_spend_usd": 602081.16,
+            "on_demand_share": 0.449,
+            "committed_chips": {"gcp-v6e-3y": 128.0},
+            "vendor_shares": {"Google": 0.551, "NVIDIA": 0.449},
+            "vendor_hhi": 0.5052,
+            "provider_shares": {"gcp": 0.551, "lambda": 0.449},
+            "provider_hhi": 0.5052,
+        },
+        {
+            "period": 3,
+            "expected_spend_usd": 1003213.97,
+            "on_demand_share": 0.3053,
+            "committed_chips": {"aws-h100-3y": 32.0, "gcp-v6e-3y": 128.0},
+            "vendor_shares": {"Google": 0.5766, "NVIDIA": 0.4234},
+            "vendor_hhi": 0.5117,
+            "provider_shares": {"aws": 0.1272, "gcp": 0.5766, "lambda": 0.2962},
+            "provider_hhi": 0.4364,
+        },
+    ],
+    "value_of_uncertainty": {"vss_usd": 52651.56, "evpi_usd": 100272.95, "rp_usd": 9000028.79},
+    "frontier": [
+        {"risk_weight": 0.0, "expected_cost_usd": 9000028.79, "cvar_usd": 10774460.38},
+        {"risk_weight": 0.25, "expected_cost_usd": 9001591.94, "cvar_usd": 10764533.11},
+        {"risk_weight": 5.0, "expected_cost_usd": 9203162.5006, "cvar_usd": 10640276.2},
+    ],
+    "provenance": {"catalog_hash": "b8890e68ee75", "file": "procure.yaml"},
+}
+
+TITLE = "arbiter procure: procure.yaml"
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return copy.deepcopy(DOC)
+
+
+@pytest.fixture(scope="module")
+def plotly_head() -> str:
+    return get_plotlyjs()[:400]
+
+
+def _figures(page: str) -> dict[str, dict[str, Any]]:
+    """The chart figures the page embeds, parsed as JSON, by the div they are drawn in."""
+    figures = [json.loads(m) for m in re.findall(r"^var fig\d+ = (.*);$", page, re.MULTILINE)]
+    divs = re.findall(r'^Plotly\.newPlot\("([^"]+)"', page, re.MULTILINE)
+    assert len(divs) == len(figures)
+    return dict(zip(divs, figures, strict=True))
+
+
+def _traces(page: str, div: str) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in _figures(page)[div]["data"]}
+
+
+def _section(page: str, ident: str) -> str:
+    start = page.index(f'<section id="{ident}">')
+    return page[start : page.index("</section>", start)]
+
+
+def test_self_contained_with_no_network_references(doc, plotly_head):
+    page = procure_html(doc, title=TITLE)
+    assert page.startswith("<!DOCTYPE html>")
+    srcs = re.findall(
+        r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?([^\"' >]*)",
+        page,
+        re.IGNORECASE,
+    )
+    assert not [s for s in srcs if s.startswith(("http://", "https://", "//"))]
+    assert not re.search(r"<script[^>]*\bsrc=", page, re.IGNORECASE)
+    assert not re.search(r"<link[^>]*\bhref=", page, re.IGNORECASE)
+    assert page.count(plotly_head) == 1
+    assert set(_figures(page)) == {
+        "chart-commitments",
+        "chart-utilisation",
+        "chart-spend",
+        "chart-frontier",
+    }
+
+
+def test_headline_figures(doc):
+    page = procure_html(doc, title=TITLE)
+    for label, value in [
+        ("Expected cost", "$9,001,592"),
+        ("P95", "$10,764,533"),
+        ("CVaR95", "$10,764,533"),
+        ("Risk weight", "0.3"),
+        ("VSS", "$52,652"),
+        ("EVPI", "$100,273"),
+        ("Expected stranded spend", "$2,817"),
+    ]:
+        cell = f'<div class="label">{label}</div><div class="value">{value}</div>'
+        assert cell in page, cell
+    assert "optimal, MIP gap 0.01%" in page
+    assert "Objective $12,230,952" in page
+    assert "Platforms enabled: xla." in page
+    assert "catalog_hash: b8890e68ee75" in page
+
+
+def test_schedule_table(doc):
+    schedule = _section(procure_html(doc, title=TITLE), "schedule")
+    for text in [
+        (
+            "<tr><td>gcp-v6e-3y</td><td>gcp</td><td>TPU-v6e</td><td>us-east5</td>"
+            '<td class="num">1</td><td class="num">128</td><td class="num">12</td>'
+            '<td class="num">3</td><td class="num">$1.183</td><td class="num">$2,322,143</td>'
+            '<td class="num">$0</td></tr>'
+        ),
+        "aws-h100-3y",
+        "H100-SXM",
+        "$1.690",
+        "$236,880",
+        "$118,440",
+        "2 commitments, 160 chips, $2,559,024 within the horizon, $118,440 of it up front.",
+    ]:
+        assert text in schedule, text
+
+
+def test_commitments_chart_stacks_products_with_on_demand_share(doc):
+    page = procure_html(doc, title=TITLE)
+    fig = _figures(page)["chart-commitments"]
+    assert fig["layout"]["barmode"] == "stack"
+    assert fig["layout"]["yaxis2"]["overlaying"] == "y"
+    traces = _traces(page, "chart-commitments")
+    assert set(traces) == {"gcp-v6e-3y", "aws-h100-3y", "on-demand share"}
+    assert traces["gcp-v6e-3y"]["type"] == "bar"
+    assert traces["gcp-v6e-3y"]["x"] == ["0", "1", "2", "3"]
+    assert traces["gcp-v6e-3y"]["y"] == [0.0, 128.0, 128.0, 128.0]
+    assert traces["aws-h100-3y"]["y"] == [0.0, 0.0, 0.0, 32.0]
+    line = traces["on-demand share"]
+    assert line["yaxis"] == "y2"
+    assert line["y"] == [1.0, 0.6101, 0.449, 0.3053]
+
+
+def test_utilisation_table_and_grouped_bars(doc):
+    page = procure_html(doc, title=TITLE)
+    util = _section(page, "utilisation")
+    assert "<th>Commitment</th>" in util
+    assert (
+        '<tr><td>aws-h100-3y</td><td class="num">100.0%</td><td class="num">97.6%</td>'
+        '<td class="num">100.0%</td></tr>'
+    ) in util
+    assert "$2,817 of stranded spend" in util
+    assert _figures(page)["chart-utilisation"]["layout"]["barmode"] == "group"
+    traces = _traces(page, "chart-utilisation")
+    assert set(traces) == {"high", "low", "mid"}
+    assert traces["low"]["x"] == ["gcp-v6e-3y", "aws-h100-3y"]
+    assert traces["low"]["y"] == [1.0, 0.9763]
+
+
+def test_spend_per_period_by_vendor_with_hhi(doc):
+    page = procure_html(doc, title=TITLE)
+    spend = _section(page, "spend")
+    for text in [
+        (
+            '<td class="num">0</td><td class="num">$512,634</td><td class="num">100.0%</td>'
+            '<td>NVIDIA 80.0%, Google 20.0%</td><td class="num">0.680</td>'
+        ),
+        "gcp 57.7%, lambda 29.6%, aws 12.7%",
+        '<td class="num">0.436</td>',
+        "$1,003,214",
+    ]:
+        assert text in spend, text
+    fig = _figures(page)["chart-spend"]
+    assert fig["layout"]["barmode"] == "stack"
+    traces = _traces(page, "chart-spend")
+    assert set(traces) == {"NVIDIA", "Google", "vendor HHI", "provider HHI"}
+    assert traces["NVIDIA"]["y"][0] == pytest.approx(512633.95 * 0.8)
+    assert traces["Google"]["y"][3] == pytest.approx(1003213.97 * 0.5766)
+    assert traces["vendor HHI"]["yaxis"] == "y2"
+    assert traces["vendor HHI"]["y"] == [0.68, 0.5243, 0.5052, 0.5117]
+
+
+def test_value_frontier_scenarios_and_unmet(doc):
+    page = procure_html(doc, title=TITLE)
+    value = _section(page, "value")
+    assert "$9,000,029" in value
+    assert "$52,652" in value
+    assert "$100,273" in value
+    frontier = _section(page, "frontier")
+    assert (
+        '<tr><td class="num">0.25</td><td class="num">$9,001,592</td>'
+        '<td class="num">$10,764,533</td></tr>'
+    ) in frontier
+    assert '<td class="num">5</td><td class="num">$9,203,163</td>' in frontier
+    traces = _traces(page, "chart-frontier")
+    line = traces["frontier"]
+    assert line["x"] == [10774460.38, 10764533.11, 10640276.2]
+    assert line["y"] == [9000028.79, 9001591.94, 9203162.5006]
+    assert line["text"] == ["λ=0", "λ=0.25", "λ=5"]
+    assert "this plan (λ=0.3): $9,001,592" in traces
+    scenarios = _section(page, "scenarios")
+    assert '<td>high</td><td class="num">$10,764,533</td><td class="num">+$1,762,941</td>' in (
+        scenarios
+    )
+    assert '<td>low</td><td class="num">$7,532,562</td><td class="num">-$1,469,030</td>' in (
+        scenarios
+    )
+    unmet = _section(page, "unmet")
+    assert '<td>pretrain</td><td class="num">1.2%</td>' in unmet
+    assert "synth-data" in unmet
+    how = _section(page, "how-to-read")
+    for text in ["before demand is known", "break-even", "stranded", "VSS", "EVPI", "frontier"]:
+        assert text in how, text
+
+
+def test_without_frontier_and_with_vss_null(doc):
+    del doc["frontier"]
+    doc["value_of_uncertainty"]["vss_usd"] = None
+    page = procure_html(doc, title=TITLE)
+    assert '<section id="frontier">' not in page
+    assert "chart-frontier" not in page
+    assert set(_figures(page)) == {"chart-commitments", "chart-utilisation", "chart-spend"}
+    assert '<div class="label">VSS</div><div class="value">n/a</div>' in page
+    assert "cannot serve every scenario" in _section(page, "value")
+    assert '<div class="label">EVPI</div><div class="value">$100,273</div>' in page
+
+
+def test_escapes_hostile_text(doc):
+    evil = "<script>alert(1)</script>"
+    doc["schedule"][0]["product"] = evil
+    doc["utilisation"][evil] = doc["utilisation"].pop("gcp-v6e-3y")
+    for period in doc["periods"][1:]:
+        period["committed_chips"][evil] = period["committed_chips"].pop("gcp-v6e-3y")
+    doc["scenario_costs_usd"][evil] = doc["scenario_costs_usd"].pop("low")
+    for shares in doc["utilisation"].values():
+        shares[evil] = shares.pop("low")
+    doc["expected_unmet_share"][evil] = doc["expected_unmet_share"].pop("chat")
+    doc["periods"][0]["vendor_shares"][evil] = doc["periods"][0]["vendor_shares"].pop("Google")
+    doc["platforms_enabled"] = [evil]
+    doc["status"] = "<b>bold</b> & more"
+    doc["provenance"]["file"] = evil
+    page = procure_html(doc, title="<i>title</i>")
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in page
+    assert "<title>&lt;i&gt;title&lt;/i&gt;</title>" in page
+    # the only closing script tags are the two the page itself writes
+    assert page.lower().count("</script>") == 2
+    # and the chart data still parses, with the names intact
+    assert evil in _traces(page, "chart-commitments")
+    assert evil in _traces(page, "chart-utilisation")
+    assert evil in _traces(page, "chart-spend")
+    assert _traces(page, "chart-utilisation")["high"]["x"][0] == evil
+
+
+def test_sparse_document_renders():
+    page = procure_html({"status": "infeasible"}, title="Empty")
+    assert "None." in page
+    assert "No commitments" in page
+    assert '<div class="label">Expected cost</div><div class="value">&ndash;</div>' in page
+    assert '<section id="frontier">' not in page
+    assert len(_figures(page)) == 3
