@@ -12,6 +12,7 @@ import pytest
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.offer import PriceRegime
 from arbiter.domain.procurement import (
     CommitmentProduct,
     DemandClass,
@@ -207,3 +208,24 @@ def test_salvage_full_pays_the_whole_term_and_prorate_only_the_horizon():
         sol = solve(with_chip_hours(data, np.array([[0.9 * 8 * H]])))
         assert bool(sol.blocks.sum() == 1) is commits, salvage
         assert sol.cost[0] == pytest.approx(cost, rel=1e-6), salvage
+
+
+def test_catalog_reserved_offers_become_products_when_asked():
+    # a 1-year reserved offer at half the on-demand price, in whole 8-chip instances:
+    # with catalog_commitments it is a product (a 4-quarter term) and busy chips take it
+    reserved = dataclasses.replace(
+        ON_DEMAND,
+        price_regime=PriceRegime.RESERVED_1Y,
+        usd_per_hour=ON_DEMAND.usd_per_hour * 0.5,
+        term_months=12,
+    )
+    catalog = Catalog.of([CATALOG.accelerators["H100-SXM"]], [ON_DEMAND, reserved])
+    plain = build_data(problem(), catalog, default_efficiency())
+    data = build_data(problem(catalog_commitments=True), catalog, default_efficiency())
+    assert data.n_products == plain.n_products + 1
+    product = data.resources[1].product
+    assert product is not None
+    assert (product.term_periods, product.min_chips) == (4, ON_DEMAND.accelerators_per_instance)
+    assert product.usd_per_chip_hour == pytest.approx(0.5 * P)
+    sol = solve(with_chip_hours(data, np.array([[0.95 * 8 * H]])))
+    assert sol.blocks[1].sum() == 1  # the reserved offer beats the file's 0.7P product

@@ -90,7 +90,8 @@ class ProcurementProblem:
     risk_weight: float = 0.0  # lambda
     cvar_level: float = 0.95  # alpha
     unmet_penalty: float = 3.0  # x the cheapest on-demand cost of the work
-    salvage: str = "prorate"  # a term running past the horizon: "prorate" or "none"
+    salvage: str = "prorate"  # a term running past the horizon: "prorate", "full" or "none"
+    catalog_commitments: bool = False  # also every reserved/committed offer of the catalog
 
     @property
     def period_hours(self) -> float:

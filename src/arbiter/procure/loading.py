@@ -120,6 +120,7 @@ def parse_procurement(data: object, *, file: str) -> ProcurementProblem:
             cvar_level=top.risk.alpha,
             unmet_penalty=top.unmet_penalty,
             salvage=top.salvage,
+            catalog_commitments=top.catalog_commitments,
         )
     except ValueError as exc:  # a rule of the domain that the checks above missed
         raise InputError(str(exc), file=file) from None

@@ -49,6 +49,7 @@ particular run is the fleet planner's job.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -129,6 +130,9 @@ def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -
     accs = [a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None]
     by_name = {a.name: a for a in accs}
     rates = [work_rate(c.workload, accs, eff) for c in problem.classes]
+    catalog_products = (
+        catalog_commitments(problem, catalog, fleet) if problem.catalog_commitments else []
+    )
     resources: list[Resource] = [
         Resource(
             name=p.name,
@@ -139,7 +143,7 @@ def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -
             committed=True,
             product=p,
         )
-        for p in problem.products
+        for p in (*problem.products, *catalog_products)
     ]
     interruptible = any(c.workload.placement.interruptible for c in problem.classes)
     best: dict[tuple[str, str, str], Offer] = {}
@@ -170,7 +174,7 @@ def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -
                 offer=o,
             )
         )
-    K, R, J = len(problem.products), len(resources), len(problem.classes)
+    K, R, J = len(problem.products) + len(catalog_products), len(resources), len(problem.classes)
     rate = np.zeros((J, R))
     for j, c in enumerate(problem.classes):
         for r, res in enumerate(resources):
@@ -233,4 +237,39 @@ def products(data: Data) -> list[CommitmentProduct]:
     for res in data.resources[: data.n_products]:
         assert res.product is not None
         out.append(res.product)
+    return out
+
+
+TERM_MONTHS = {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36, PriceRegime.COMMITTED: 12}
+
+
+def catalog_commitments(
+    problem: ProcurementProblem, catalog: Catalog, fleet: Fleet
+) -> list[CommitmentProduct]:
+    """Every reserved and committed offer of the catalog in the allowed regions, as a
+    product: its price per chip-hour, its term (in whole periods), whole instances."""
+    out = []
+    for o in catalog.offers:
+        months = TERM_MONTHS.get(o.price_regime)
+        if months is None or fleet.platform(catalog.accelerators[o.accelerator].platform) is None:
+            continue
+        if fleet.regions is not None and not any(
+            fnmatch.fnmatchcase(o.region.lower(), g.lower()) for g in fleet.regions
+        ):
+            continue
+        term = max(1, math.ceil((o.term_months or months) * 730.0 / problem.period_hours))
+        if problem.salvage == "none" and term > problem.periods:
+            continue
+        out.append(
+            CommitmentProduct(
+                name=f"{o.provider}/{o.instance_type}/{o.region}/{o.price_regime.value}",
+                provider=o.provider,
+                accelerator=o.accelerator,
+                region=o.region,
+                usd_per_chip_hour=o.usd_per_accelerator_hour,
+                term_periods=term,
+                min_chips=o.accelerators_per_instance,
+                source=o.source,
+            )
+        )
     return out

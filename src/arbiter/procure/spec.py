@@ -9,6 +9,7 @@ and what to leave to on-demand::
     risk: {lambda: 0.3, alpha: 0.95}            # optional
     unmet_penalty: 3.0                          # optional, > 0
     salvage: prorate                            # optional: prorate | full | none
+    catalog_commitments: false                  # optional: the catalog's reserved offers too
     classes:
       - name: chat
         workload: {kind: serve, model: llama-3.3-70b, precision: fp8, input_tokens: 1500,
@@ -309,6 +310,8 @@ class ProcurementFileSpec(_Spec):
     """A list of :class:`ScenarioSpec` or a :class:`SampledScenariosSpec`; see the loader."""
     price_paths: list[PricePathSpec] = Field(default_factory=list)
     commitments: list[CommitmentSpec]
+    catalog_commitments: Annotated[bool, Field(strict=True)] = False
+    """Also offer every reserved and committed offer of the catalog as a product."""
     constraints: ProcureConstraintsSpec = Field(default_factory=ProcureConstraintsSpec)
     platforms: Annotated[dict[str, Any], Field(min_length=1)] | None = None
     """Platform name -> ``{enabled: true}`` or ``{enable_usd, lead_weeks}``, as in a fleet."""
