@@ -12,6 +12,7 @@ import pytest
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
+from arbiter.domain.fleet import ShareCaps
 from arbiter.domain.offer import PriceRegime
 from arbiter.domain.procurement import (
     CommitmentProduct,
@@ -20,7 +21,7 @@ from arbiter.domain.procurement import (
     ProcurementProblem,
 )
 from arbiter.perf.efficiency import default_efficiency
-from arbiter.procure.milp import solve
+from arbiter.procure.milp import ProcurementSolution, solve
 from arbiter.procure.model import Data, build_data
 from arbiter.procure.report import document, frontier, value_of_uncertainty, weighted_cvar
 from arbiter.workloads import parse_workloads
@@ -229,3 +230,43 @@ def test_catalog_reserved_offers_become_products_when_asked():
     assert product.usd_per_chip_hour == pytest.approx(0.5 * P)
     sol = solve(with_chip_hours(data, np.array([[0.95 * 8 * H]])))
     assert sol.blocks[1].sum() == 1  # the reserved offer beats the file's 0.7P product
+
+
+def test_a_vendor_cap_holds_in_every_scenario_and_period():
+    # H100 (NVIDIA) and TPU v6e (Google) on demand; no vendor above 60% of a period's
+    # spend in any scenario, although the TPU alone would be cheaper
+    tpu = min(
+        (
+            o
+            for o in CATALOG.offers
+            if o.accelerator == "TPU-v6e" and o.price_regime.value == "on_demand"
+        ),
+        key=lambda o: o.usd_per_accelerator_hour,
+    )
+    catalog = Catalog.of(
+        [CATALOG.accelerators["H100-SXM"], CATALOG.accelerators["TPU-v6e"]], [ON_DEMAND, tpu]
+    )
+    capped = problem(periods=2, scenarios=SCENARIOS, term=2, caps=ShareCaps(vendor=0.6))
+    data = build_data(capped, catalog, default_efficiency())
+    data = dataclasses.replace(
+        data, demand=data.demand * 0 + np.array([[[0.4], [1.0], [1.8]]]) * 1e9
+    )
+    k = data.n_products
+    vendors = [r.vendor for r in data.resources[k:]]
+
+    def top_shares(sol: ProcurementSolution) -> list[float]:
+        active = np.array([sol.blocks[0, : t + 1].sum() for t in range(2)]) * 8 * H
+        out = []
+        for s in range(3):
+            for t in range(2):
+                by = {"NVIDIA": active[t] * data.price[0, t]}
+                for o, vendor in enumerate(vendors):
+                    spend = sol.on_demand[:, o, s, t].sum() * data.price[k + o, t]
+                    by[vendor] = by.get(vendor, 0.0) + spend
+                out.append(max(by.values()) / sum(by.values()))
+        return out
+
+    assert max(top_shares(solve(data))) <= 0.6 + 1e-6
+    # and the cap binds: without it, one vendor takes more
+    free = dataclasses.replace(data, problem=dataclasses.replace(data.problem, caps=ShareCaps()))
+    assert max(top_shares(solve(free))) > 0.6 + 1e-3
