@@ -34,10 +34,10 @@ from hypothesis.errors import InvalidArgument
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, SolverError
-from arbiter.domain.fleet import TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
+from arbiter.domain.fleet import GROUPS, TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.fleet import GROUPS, FleetSolution, build_fleet_model, group_of, solve_fleet
+from arbiter.optimize.fleet import FleetSolution, build_fleet_model, group_of, solve_fleet
 from arbiter.optimize.linear import LinearModel, Solution, Status
 from arbiter.optimize.options import Option, prune
 from arbiter.optimize.plan import meets_fleet

@@ -16,9 +16,9 @@ from arbiter.cli import shared
 from arbiter.cli.planning import plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
-from arbiter.domain.fleet import Fleet
+from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.export.launchers import to_dstack, to_json, to_skypilot
-from arbiter.optimize.fleet import GROUPS, solve_fleet
+from arbiter.optimize.fleet import solve_fleet
 from arbiter.optimize.options import Option
 from arbiter.optimize.plan import plan_document
 from arbiter.report.plan_html import plan_html

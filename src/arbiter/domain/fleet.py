@@ -33,6 +33,9 @@ from arbiter.domain.accelerator import Platform
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import Workload
 
+GROUPS = ("vendor", "provider", "region")
+"""The groups a share cap can bound: options by vendor, by provider and by provider/region."""
+
 
 @dataclass(frozen=True, slots=True)
 class ShareCaps:

@@ -47,12 +47,13 @@ import numpy as np
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, SolverError
-from arbiter.domain.fleet import Fleet, PlatformState
+from arbiter.domain.fleet import GROUPS, Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
+from arbiter.optimize.diagnosis import explain_infeasible
 from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Solution, Status
 from arbiter.optimize.options import Option
+from arbiter.optimize.request_mix import class_demand, classes_of
 
-GROUPS = ("vendor", "provider", "region")
 TIE_BREAK_COST_WEIGHT = 1e-6
 HALF = 0.5  # integer variables come back as floats: above one half is one
 
@@ -171,7 +172,7 @@ def build_fleet_model(
         model.add_constraints(
             "assign", [names[i] for i in assign_w], rows, cols, vals, lower=1.0, upper=1.0
         )
-    mixed_w = {i for i in serve_w if _classes(fleet, i)}
+    mixed_w = {i for i in serve_w if classes_of(fleet, i)}
     serve_list = sorted(serve_w - mixed_w)
     single = np.array([wl[i] not in mixed_w for i in rep.tolist()], dtype=bool)
     if serve_list:
@@ -194,7 +195,7 @@ def build_fleet_model(
     loads: tuple[Block, IntArray, IntArray] | None = None
     if mixed_w:
         mixed = np.flatnonzero(~single)
-        x, at, klass = _class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels, u)
+        x, at, klass = class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels, u)
         loads = (x, mixed[at], klass)
     if len(rep):
         chips = np.array([options[i].chips for i in rep.tolist()], dtype=np.float64)
@@ -393,7 +394,7 @@ def solve_model(
         if not explain:
             raise InfeasibleError("no placement meets every constraint of the fleet")
         raise InfeasibleError(
-            _explain_infeasible(
+            explain_infeasible(
                 model, seed=seed, time_limit_s=time_limit_s, share_unit=built.share_unit
             )
         )
@@ -504,73 +505,6 @@ def _share_caps(
     return float(unit)
 
 
-def _classes(fleet: Fleet, w: int) -> int:
-    job = fleet.workloads[w].job
-    return len(job.classes) if isinstance(job, ServeJob) else 0
-
-
-def _class_demand(
-    model: LinearModel,
-    fleet: Fleet,
-    options: Sequence[Option],
-    rep: IntArray,
-    r_cols: IntArray,
-    labels: Sequence[str],
-    unmet: Block | None = None,
-) -> tuple[Block, IntArray, IntArray]:
-    """Request mixes: ``x_oc`` requests/s of class c served on option o, with
-
-        class_demand[w/c]   sum_{o in w} x_oc >= share_c rate_w
-        load[o]             sum_c x_oc / rps_oc - r_o <= 0
-
-    (a replica divides its time between classes; ``x_oc`` exists where ``rps_oc > 0``).
-    Returns the block of ``x`` with the position in ``rep`` and the class of each."""
-    demand_labels: list[str] = []
-    first_row: dict[int, int] = {}
-    rate: list[float] = []
-    for w in sorted({options[i].workload for i in rep.tolist()}):
-        job = fleet.workloads[w].job
-        assert isinstance(job, ServeJob)
-        first_row[w] = len(demand_labels)
-        for c, klass in enumerate(job.classes):
-            demand_labels.append(f"{fleet.workloads[w].name}/class {c}")
-            rate.append(job.requests_per_s * klass.share)
-    o_idx, c_idx, x_rps = [], [], []
-    for k, i in enumerate(rep.tolist()):
-        for c, v in enumerate(options[i].class_requests_per_s):
-            if v > 0:
-                o_idx.append(k)
-                c_idx.append(c)
-                x_rps.append(v)
-    k_arr = np.array(o_idx, dtype=np.int64)
-    c_arr = np.array(c_idx, dtype=np.int64)
-    x = model.add_variables(
-        "class_load",
-        [f"{labels[rep[k]]}/class {c}" for k, c in zip(o_idx, c_idx, strict=True)],
-    )
-    start = np.array([first_row[options[rep[k]].workload] for k in o_idx], dtype=np.int64)
-    rows, cols, vals = start + c_arr, x.columns, np.ones(len(o_idx))
-    if unmet is not None:  # u_w of each class's rate: sum x + share_c rate_w u_w >= ...
-        for w, first in first_row.items():
-            job = fleet.workloads[w].job
-            assert isinstance(job, ServeJob)
-            at = first + np.arange(len(job.classes))
-            rows = np.append(rows, at)
-            cols = np.append(cols, np.full(len(at), unmet.columns[w]))
-            vals = np.append(vals, np.array(rate)[at])
-    model.add_constraints("class_demand", demand_labels, rows, cols, vals, lower=np.array(rate))
-    m = np.arange(len(rep), dtype=np.int64)
-    model.add_constraints(
-        "load",
-        [labels[i] for i in rep.tolist()],
-        np.concatenate([k_arr, m]),
-        np.concatenate([x.columns, r_cols]),
-        np.concatenate([1.0 / np.array(x_rps), -np.ones(len(rep))]),
-        upper=0.0,
-    )
-    return x, k_arr, c_arr
-
-
 def _label(o: Option) -> str:
     off = o.offer
     return f"{o.workload}/{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
@@ -609,56 +543,3 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     assert isinstance(job, ServeJob)
     replicas = _replicas_alone(job, o)
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
-
-
-ELASTIC = (
-    "assign",
-    "demand",
-    "class_demand",
-    "capacity",
-    "budget",
-    *(f"{g}_share" for g in GROUPS),
-)
-VIOLATION = 1e-6
-
-
-def _explain_infeasible(
-    model: LinearModel, *, seed: int, time_limit_s: float | None, share_unit: float = 1.0
-) -> str:
-    """Solve the elastic model (every constraint family may give, at a cost per unit of
-    violation relative to its bound) and say which families must give, and how much."""
-    # leaving work undone is the last resort: say what the limits would have to give first
-    slack = model.relax(ELASTIC, weights={"assign": 1e4, "demand": 1e4, "class_demand": 1e4})
-    solution = model.solve(time_limit_s=time_limit_s, mip_gap=1e-6, seed=seed)
-    if solution.status is not Status.OPTIMAL:
-        return "no placement meets every constraint of the fleet"
-    parts: list[str] = []
-    for name, (under, over) in slack.items():
-        for label, short, excess in zip(
-            under.labels, solution.values(under), solution.values(over), strict=True
-        ):
-            # share rows are in units of the dearest option
-            scale = share_unit if name.endswith("_share") else 1.0
-            parts.extend(_violation_words(name, label, float(short), float(excess) * scale))
-    if not parts:
-        return "no placement meets every constraint of the fleet"
-    return (
-        "no placement meets every constraint of the fleet; the least that would have to "
-        "give: " + "; ".join(parts)
-    )
-
-
-def _violation_words(name: str, label: str, short: float, excess: float) -> list[str]:
-    where = f"{name}[{label}]"
-    if name == "assign" and short > VIOLATION:
-        return [f"{where}: the workload cannot be placed within the other constraints"]
-    if name in ("demand", "class_demand") and short > VIOLATION:
-        amount = f"{short:,.0f} tokens/s" if name == "demand" else f"{short:,.2f} requests/s"
-        return [f"{where}: {amount} cannot be served"]
-    if name == "capacity" and excess > VIOLATION:
-        return [f"{where}: needs {excess:,.1f} more instances"]
-    if name == "budget" and excess > VIOLATION:
-        return [f"budget: needs ${excess:,.0f} more"]
-    if name.endswith("_share") and excess > VIOLATION:
-        return [f"{where}: ${excess:,.0f} of spend above the cap"]
-    return []

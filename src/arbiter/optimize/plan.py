@@ -31,9 +31,9 @@ import highspy
 from arbiter import __version__
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
-from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState
+from arbiter.domain.fleet import GROUPS, CapacityLimit, Fleet, PlatformState
 from arbiter.domain.offer import PriceRegime
-from arbiter.optimize.fleet import GROUPS, FleetSolution, Placed, group_of, solve_fleet
+from arbiter.optimize.fleet import FleetSolution, Placed, group_of, solve_fleet
 from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
 

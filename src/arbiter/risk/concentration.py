@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from arbiter.domain.accelerator import Accelerator
-from arbiter.domain.fleet import Fleet
-from arbiter.optimize.fleet import GROUPS, Placed, group_of
+from arbiter.domain.fleet import GROUPS, Fleet
+from arbiter.optimize.fleet import Placed, group_of
 from arbiter.optimize.plan import hhi
 
 CONCENTRATION_GROUPS = (*GROUPS, "platform")
