@@ -10,6 +10,7 @@ on-demand, under uncertain demand.
 
 from __future__ import annotations
 
-from arbiter.procure.loading import load_procurement, parse_procurement, ramp, term_periods
+from arbiter.procure.commitments import term_periods
+from arbiter.procure.loading import load_procurement, parse_procurement, ramp
 
 __all__ = ["load_procurement", "parse_procurement", "ramp", "term_periods"]
