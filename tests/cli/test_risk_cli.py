@@ -33,7 +33,6 @@ def test_risk_json_reports_both_plans_tails_and_the_optionality_value(cli):
     for name, s in doc["plans"].items():
         assert s["p50_usd"] <= s["p95_usd"] <= s["cvar95_usd"] + 1e-6, name
         assert s["cvar95_usd"] >= s["mean_usd"] - 1e-6, name
-        assert s["mean_usd"] >= s["plan_usd"] * (1 - 1e-9) or s["mean_usd"] > 0, name
         assert 0 <= s["unmet_demand_probability"] <= 1
         # re-planning never costs more than riding the shock out
         assert s["mean_usd"] <= s["without_recourse"]["mean_usd"] + 1e-6, name
