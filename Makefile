@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/arbiter plan examples/fleet.yaml --html plan-report.html
 	$(BIN)/arbiter risk examples/fleet.yaml --scenarios examples/scenarios.yaml --recourse --html risk-report.html
 	$(BIN)/arbiter procure examples/procure.yaml --html procure-report.html
+	$(BIN)/arbiter deal examples/deals/trainium-10b.yaml --html deal-report.html
 
 test: $(STAMP) lint typecheck layers pytest
 

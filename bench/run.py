@@ -43,6 +43,10 @@ from arbiter.catalog.feeds import azure
 from arbiter.catalog.feeds.context import FeedContext
 from arbiter.catalog.query import OfferQuery, OfferTable
 from arbiter.cli.app import main as cli_main
+from arbiter.deals import load_deal
+from arbiter.deals.analysis import sensitivity
+from arbiter.deals.evaluate import evaluate, world_data
+from arbiter.deals.samples import value_distribution
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
@@ -57,6 +61,7 @@ from arbiter.domain.procurement import (
 from arbiter.domain.workload import FinetuneMethod, TrainJob, Workload, WorkloadKind
 from arbiter.optimize.fleet import FleetModel, build_fleet_model, solve_model
 from arbiter.optimize.options import build_options, prune
+from arbiter.parallel import LocalExecutor
 from arbiter.perf.cases import read_cases
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.perf.estimate import estimate_workload
@@ -601,6 +606,60 @@ def procure_rows() -> list[tuple[str, str, str, bool | None, str]]:
     ]
 
 
+def deal_rows() -> list[tuple[str, str, str, bool | None, str]]:
+    """`arbiter deal` on the Trainium example: headline, analyses, sampled futures."""
+    deal = load_deal(ROOT / "examples" / "deals" / "trainium-10b.yaml")
+    base = world_data(deal, default_catalog(), default_efficiency())
+    start = time.perf_counter()
+    ev = evaluate(deal, base)
+    headline_s = time.perf_counter() - start
+    pool = LocalExecutor()
+    start = time.perf_counter()
+    sens = sensitivity(deal, base, executor=pool)
+    sens_s = time.perf_counter() - start
+    start = time.perf_counter()
+    dist = value_distribution(ev, base, samples=200, seed=0, shocks=deal.scenarios, executor=pool)
+    dist_s = time.perf_counter() - start
+    total = headline_s + sens_s + dist_s
+    rounding = ev.with_deal.rounding_usd + ev.without.rounding_usd
+    return [
+        (
+            "deal evaluation, trainium-10b example (20 quarters x 9 scenarios), end to end",
+            f"{total:.1f} s",
+            "",
+            None,
+            f"{pool.workers} workers; NPV ${ev.npv_usd / 1e9:.2f}B",
+        ),
+        (
+            "  both sides: fractional blocks, rounded up, re-solved",
+            f"{headline_s:.1f} s",
+            "",
+            None,
+            (
+                f"rounding costs ${rounding / 1e6:.1f}M on ${ev.without.expected_usd / 1e9:.1f}B; "
+                "the integer MILP took 320 s at a 0.05% gap in development"
+            ),
+        ),
+        (
+            "  break-evens and tornado",
+            f"{sens_s:.1f} s",
+            "",
+            None,
+            (
+                f"{len(sens.tornado)} tornado bars; demand break-even "
+                f"{sens.break_evens[0].value or float('nan'):.2f}x"
+            ),
+        ),
+        (
+            "  200 sampled futures (fixed commitments, re-planned rest)",
+            f"{dist_s:.1f} s",
+            "",
+            None,
+            f"P(destroys value) {(dist.value_usd < 0).mean():.0%}",
+        ),
+    ]
+
+
 def main() -> None:
     ctx = FeedContext(
         file="synthetic-azure.json",
@@ -661,6 +720,7 @@ def main() -> None:
         *perf_rows(),
         *fleet_rows(),
         *procure_rows(),
+        *deal_rows(),
     ]
     lines = [
         "# Benchmark results",

@@ -270,3 +270,34 @@ def test_a_vendor_cap_holds_in_every_scenario_and_period():
     # and the cap binds: without it, one vendor takes more
     free = dataclasses.replace(data, problem=dataclasses.replace(data.problem, caps=ShareCaps()))
     assert max(top_shares(solve(free))) > 0.6 + 1e-3
+
+
+def test_on_demand_is_not_bought_before_the_chip_is_available():
+    # H100 (on demand and committed) only from quarter 1: quarter 0's work goes undone
+    from arbiter.domain.procurement import PricePath
+
+    path = PricePath(accelerators=("H100-SXM",), available_from=1)
+    data = build_data(problem(periods=2, price_paths=(path,)), SMALL, default_efficiency())
+    data = with_chip_hours(data, np.array([[4 * H, 4 * H]]))
+    sol = solve(data)
+    assert sol.on_demand[..., 0].sum() == 0
+    assert sol.blocks[:, 0].sum() == 0
+    assert sol.unmet[0, 0, 0] == pytest.approx(data.demand[0, 0, 0], rel=1e-9)
+    assert sol.on_demand[..., 1].sum() == pytest.approx(4 * H, rel=1e-6)
+
+
+def test_a_lab_scale_problem_is_as_well_posed_as_a_small_one():
+    # the same work a million times over (whole blocks of 8 at both scales): chip-hours
+    # and money are rescaled inside, so the plan scales with it (unscaled, HiGHS called
+    # such models infeasible)
+    small = with_chip_hours(
+        build_data(problem(periods=2, term=2), SMALL, default_efficiency()),
+        np.array([[8 * H, 16 * H]]),
+    )
+    big = dataclasses.replace(small, demand=small.demand * 1e6)
+    a, b = solve(small), solve(dataclasses.replace(big, problem=dataclasses.replace(
+        big.problem, products=(dataclasses.replace(big.problem.products[0], max_chips=None),)
+    )))  # fmt: skip
+    assert a.cost[0] == pytest.approx((8 * 2 + 8) * H * 0.7 * P, rel=1e-6)
+    assert b.cost[0] == pytest.approx(a.cost[0] * 1e6, rel=1e-4)
+    assert b.blocks.sum() == pytest.approx(a.blocks.sum() * 1e6, rel=1e-4)

@@ -15,6 +15,7 @@ from rich.text import Text
 from arbiter import __version__
 from arbiter.cli import (
     catalog_cmd,
+    deal_cmd,
     estimate_cmd,
     perf_cmd,
     plan_cmd,
@@ -39,6 +40,7 @@ app.command("plan")(plan_cmd.plan)
 app.command("export")(plan_cmd.export)
 app.command("risk")(risk_cmd.risk)
 app.command("procure")(procure_cmd.procure)
+app.command("deal")(deal_cmd.deal)
 
 _STATE = {"debug": False}
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from arbiter import __version__
@@ -41,15 +38,9 @@ def risk(
     recourse: Annotated[
         bool, typer.Option("--recourse", help="Re-plan under every sample.")
     ] = False,
-    engine: Annotated[
-        str, typer.Option("--engine", help="Where samples run: local or ray.")
-    ] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", help="Ray cluster address (--engine ray).")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Worker processes (default: CPUs).")
-    ] = None,
+    engine: shared.EngineOpt = "local",
+    address: shared.AddressOpt = None,
+    workers: shared.WorkersOpt = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
     ] = None,
@@ -89,7 +80,10 @@ def risk(
         recourse=recourse,
         seed=run_seed,
     )
-    with executor_for(engine, workers=workers, address=address) as pool, _progress() as tick:
+    with (
+        executor_for(engine, workers=workers, address=address) as pool,
+        shared.progress("samples", "chunks") as tick,
+    ):
         results = run(ctx, n, pool, progress=tick)
         engine_name, engine_workers = pool.name, pool.workers
     accs = planned.catalog.accelerators
@@ -148,26 +142,6 @@ def _check_workload_names(scenarios: ScenarioSet, fleet: Fleet, file: Path) -> N
                     field=f"shocks[{i}].select.workload",
                     valid=", ".join(sorted(names)),
                 )
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for runs of more than one chunk."""
-    bar = Progress(
-        TextColumn("samples"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} chunks"),
-        TimeRemainingColumn(),
-        console=shared.err(),
-        transient=True,
-    )
-    task = bar.add_task("risk", total=None)
-
-    def tick(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield tick
 
 
 def _usd(x: float | None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from arbiter.cli.settings import Settings
 from arbiter.store import CatalogStore, PlanStore, default_db_url
@@ -14,6 +17,13 @@ from arbiter.store import CatalogStore, PlanStore, default_db_url
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 VersionOpt = Annotated[
     str | None, typer.Option("--version", "-V", help="Catalog version (default: the current one).")
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="Where the work runs: local or ray.")]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", help="Ray cluster address (--engine ray).")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Worker processes (default: CPUs).")
 ]
 
 # Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
@@ -43,3 +53,23 @@ def out() -> Console:
 
 def err() -> Console:
     return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr: ``tick(done, total)`` moves it (``unit`` names the items)."""
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
+        TimeRemainingColumn(),
+        console=err(),
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+
+    def tick(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield tick

@@ -24,10 +24,19 @@ from arbiter.deals.spec import (
     PortingSpec,
     TrancheSpec,
 )
-from arbiter.domain.deal import SHARE_TOLERANCE, Deal, Obligation, Porting, Tranche
+from arbiter.domain.deal import (
+    SHARE_TOLERANCE,
+    USAGE_CONDITION,
+    Deal,
+    Obligation,
+    Porting,
+    Tranche,
+)
 from arbiter.domain.errors import InputError
 from arbiter.domain.procurement import HOURS_PER_PERIOD, ProcurementProblem
+from arbiter.domain.scenario import ScenarioSet
 from arbiter.procure import load_procurement
+from arbiter.scenarios import load_scenarios
 from arbiter.scenarios.loading import _distribution, resolved_names
 from arbiter.scenarios.spec import DISTRIBUTION_FORMS
 from arbiter.workloads.convert import _named
@@ -58,6 +67,11 @@ def parse_deal(data: object, *, file: str, base: Path) -> Deal:
     tranches = _tranches(top.capital.tranches, years, periods_per_year, file, problems)
     obligation = _obligation(top.obligation, years, file, problems)
     porting = _porting(top.porting, covers, file, problems)
+    if procurement is not None and periods_per_year is not None:
+        _horizon(procurement, years, periods_per_year, top.procurement, file, problems)
+    scenarios = None
+    if top.scenarios is not None:
+        scenarios = _scenarios(top.scenarios, base, procurement, file, problems)
     if problems:
         raise with_more(problems)
     assert procurement is not None
@@ -76,6 +90,9 @@ def parse_deal(data: object, *, file: str, base: Path) -> Deal:
             discount_rate=top.valuation.discount_rate,
             horizon_years=years,
             procurement=procurement,
+            scenarios=scenarios,
+            scenarios_file=top.scenarios,
+            procurement_file=top.procurement,
         )
     except ValueError as exc:  # a rule of the domain that the checks above missed
         raise InputError(str(exc), file=file) from None
@@ -167,6 +184,70 @@ def _procurement(
     return load_procurement(path)
 
 
+def _horizon(
+    procurement: ProcurementProblem,
+    years: int,
+    periods_per_year: int,
+    reference: str,
+    file: str,
+    problems: list[InputError],
+) -> None:
+    """The procurement file must run at least as long as the deal."""
+    need = years * periods_per_year
+    if procurement.periods < need:
+        have = procurement.periods / periods_per_year
+        problems.append(
+            InputError(
+                f"is {years} years ({need} {procurement.period}s), but the procurement file "
+                f"{reference!r} covers only {procurement.periods} ({have:g} years)",
+                file=file,
+                field="valuation.horizon_years",
+                valid=f"at most {procurement.periods // periods_per_year} years, or a "
+                "procurement file that covers the deal's horizon",
+            )
+        )
+
+
+def _scenarios(
+    reference: str,
+    base: Path,
+    procurement: ProcurementProblem | None,
+    file: str,
+    problems: list[InputError],
+) -> ScenarioSet | None:
+    """The shock file the deal's worth is sampled over; its own problems name it."""
+    path = base / reference
+    if not path.is_file():
+        problems.append(
+            InputError(
+                f"scenario file {reference!r} not found (looked for {path})",
+                file=file,
+                field="scenarios",
+                valid="the path of a scenario file, relative to the deal file",
+            )
+        )
+        return None
+    scenarios = load_scenarios(path)
+    if procurement is not None:
+        check_class_names(scenarios, procurement, str(path))
+    return scenarios
+
+
+def check_class_names(scenarios: ScenarioSet, procurement: ProcurementProblem, file: str) -> None:
+    """Shocks that select workloads by name must name the procurement file's classes."""
+    names = {c.name for c in procurement.classes}
+    for i, shock in enumerate(scenarios.shocks):
+        for name in shock.selector.workloads or ():
+            if name not in names:
+                raise InputError(
+                    f"shock {shock.name!r} selects workload {name!r}, which is not a class "
+                    "of the procurement file",
+                    file=file,
+                    field=f"shocks[{i}].select.workload",
+                    valid=", ".join(sorted(names)),
+                )
+
+
 # --- capital, obligation, porting ---------------------------------------------------------
 
 
@@ -188,6 +269,19 @@ def _tranches(
                     field=join_path(join_path("capital.tranches", i), "period"),
                     valid=f"a period from 0 to {horizon - 1} (the procurement file's periods, "
                     f"{periods_per_year} a year, counted from 0)",
+                )
+            )
+            continue
+        condition = spec.condition.strip()
+        if condition.lower().startswith("usage") and not USAGE_CONDITION.match(condition):
+            problems.append(
+                InputError(
+                    f"cannot read the usage condition {condition!r}",
+                    file=file,
+                    field=join_path(join_path("capital.tranches", i), "condition"),
+                    valid="'usage >= X% of commitment' (paid once covered spend reaches X% of "
+                    "the committed spend), or a condition outside the plan such as "
+                    "'milestone: ...'",
                 )
             )
             continue

@@ -57,7 +57,17 @@ times ``1 - equity_haircut``.
 
 **Procurement** (required): the path of the lab's procurement file (see
 :mod:`arbiter.procure.spec`), relative to the deal file. Its periods are the deal's
-periods; years derive from its period length.
+periods; years derive from its period length; it must cover the deal's horizon.
+
+**Scenarios** (optional): the path of a scenario file of shocks (the risk engine's
+format, :mod:`arbiter.scenarios.spec`), relative to the deal file, to sample the deal's
+worth over; ``arbiter deal --scenarios`` overrides it. Workload names in its selectors
+are the procurement file's class names.
+
+A tranche's ``condition`` that starts with ``usage`` must read ``usage >= X% of
+commitment``: the tranche is then paid only if covered spend up to its period reaches X%
+of the committed spend (the evaluation decides whether to reach it). Any other condition
+(``milestone: ...``) is outside the lab's plan and only its probability counts.
 
 Dollar amounts take K/M/B/T suffixes (``4B``); shares, discounts and rates may be
 written as percentages (``"25%"``). These models check shape, types and ranges of single
@@ -164,6 +174,7 @@ class DealFileSpec(_Spec):
     porting: PortingSpec | None = None
     valuation: ValuationSpec
     procurement: Text
+    scenarios: Text | None = None
 
 
 TOP_KEYS: tuple[str, ...] = tuple(DealFileSpec.model_fields)

@@ -27,16 +27,19 @@ Rules the file format fixes and the evaluation relies on:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.procurement import ProcurementProblem
-from arbiter.domain.scenario import Distribution
+from arbiter.domain.scenario import Distribution, ScenarioSet
 
 TrancheKind = Literal["equity", "credit"]
 TRANCHE_KINDS: tuple[str, ...] = ("equity", "credit")
 SHARE_TOLERANCE = 1e-9
+USAGE_CONDITION = re.compile(r"^\s*usage\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*%", re.IGNORECASE)
+"""A condition on usage: ``usage >= 50% of commitment`` (covered spend so far)."""
 FULL_EFFICIENCY = Distribution.fixed(1.0)
 """Porting that achieves the estimated performance."""
 
@@ -75,6 +78,13 @@ class Tranche:
     @property
     def expected_usd(self) -> float:
         return self.usd * self.probability
+
+    @property
+    def usage_threshold(self) -> float | None:
+        """The share of the committed spend that must be spent on covered chips by
+        ``period`` for the tranche to be paid (``None``: not a usage condition)."""
+        found = USAGE_CONDITION.match(self.condition)
+        return None if found is None else float(found.group(1)) / 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +168,17 @@ class Deal:
     discount_rate: float  # yearly
     horizon_years: int
     procurement: ProcurementProblem
+    scenarios: ScenarioSet | None = None  # shocks to sample the deal's worth over
+    scenarios_file: str | None = None
+    procurement_file: str = ""
 
     def __post_init__(self) -> None:
         _require(bool(self.covers), "a deal covers one accelerator or more")
+        _require(
+            self.procurement.periods >= self.horizon_periods,
+            f"the procurement problem's {self.procurement.periods} periods do not cover the "
+            f"{self.horizon_periods}-period horizon",
+        )
         _require(_unit(self.discount), f"discount must be in [0, 1], got {self.discount}")
         _require(_amount(self.credits_usd), f"credits_usd must be >= 0, got {self.credits_usd}")
         _require(

@@ -54,3 +54,23 @@ class Executor(Protocol):
     def close(self) -> None:
         """Release the workers; the executor may not be used afterwards."""
         ...
+
+
+def map_items(
+    executor: Executor | None,
+    fn: Callable[[C, T], R],
+    context: C,
+    items: Sequence[T],
+    *,
+    progress: ProgressFn | None = None,
+) -> list[R]:
+    """``executor.map`` under the same contract, or in this process when ``executor`` is
+    ``None``."""
+    if executor is not None:
+        return executor.map(fn, context, items, progress=progress)
+    out: list[R] = []
+    for item in items:
+        out.append(fn(context, item))
+        if progress is not None:
+            progress(len(out), len(items))
+    return out

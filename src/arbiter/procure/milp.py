@@ -3,9 +3,12 @@ array builder (:class:`arbiter.optimize.linear.LinearModel`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import PlatformState
@@ -13,6 +16,72 @@ from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, St
 from arbiter.procure.model import Data, products
 
 GROUPS = ("vendor", "provider")
+USD_PER_ROW_UNIT = 1e6
+"""Spend rows (shares, budgets, an extension's spend rows) are in $M per period."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handles:
+    """The columns an :data:`Extension` builds on: ``blocks`` (K x T, product and start),
+    ``on_demand`` (one row per (class, offer) pair of ``pairs``, x S x T), the platform
+    switches ``enable`` of ``pending``, the discount factors ``discount`` (T), and which
+    scenarios of the problem are solved (``sids``, with probabilities ``probability``)."""
+
+    data: Data
+    sids: list[int]
+    probability: FloatArray
+    discount: FloatArray
+    blocks: IntArray
+    on_demand: IntArray
+    pairs: IntArray
+    active: FloatArray
+    sizes: FloatArray
+    enable: Block
+    pending: list[PlatformState]
+    hour_unit: float = 1.0  # chip-hours per unit of an on-demand column
+
+    def spend(self, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, IntArray, FloatArray]:
+        """Terms of the undiscounted spend in each (scenario, period) on the resources of
+        ``mask`` (R), in $M: row ``s * T + t``, column, coefficient. Committed chip-hours
+        count while active, at the price of their start; on-demand at the period's."""
+        data = self.data
+        T, H, K = data.problem.periods, data.problem.period_hours, data.n_products
+        kk, tt0, tt = np.nonzero(self.active)
+        keep = mask[kk]
+        kk, tt0, tt = kk[keep], tt0[keep], tt[keep]
+        n_val = H * self.sizes[kk] * data.price[kk, tt0] / USD_PER_ROW_UNIT
+        on = mask[K + self.pairs[:, 1]]
+        pairs = self.pairs[on]
+        ycol = self.on_demand[on]
+        rows, cols, vals = [], [], []
+        for s in range(len(self.sids)):
+            rows += [s * T + tt, s * T + np.repeat(np.arange(T)[None, :], len(pairs), 0).ravel()]
+            cols += [self.blocks[kk, tt0], ycol[:, s].ravel()]
+            vals += [
+                n_val,
+                (data.price[K + pairs[:, 1]] * self.hour_unit / USD_PER_ROW_UNIT).ravel(),
+            ]
+        return (
+            np.concatenate(rows).astype(np.int64),
+            np.concatenate(cols).astype(np.int64),
+            np.concatenate(vals),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CostTerms:
+    """What an extension adds to each scenario's cost: ``usd[i]`` times the value of
+    column ``columns[i]`` in the cost of (local) scenario ``scenarios[i]``; ``blocks`` are
+    its variables, whose values the solution reports under their names."""
+
+    scenarios: IntArray
+    columns: IntArray
+    usd: FloatArray
+    blocks: tuple[Block, ...] = ()
+
+
+Extension = Callable[[LinearModel, Handles], CostTerms]
+"""Adds variables and rows to the procurement model, and terms to each scenario's cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +95,7 @@ class ProcurementSolution:
     unmet: FloatArray  # J x S x T work units
     cost: FloatArray  # S: discounted cost of each scenario
     enabled: tuple[str, ...]
+    extras: dict[str, FloatArray] = field(default_factory=dict)  # an extension's variables
 
 
 def _span(data: Data, whole_term: bool) -> int:
@@ -45,6 +115,12 @@ def active_matrix(data: Data, *, whole_term: bool = False) -> FloatArray:
     return out
 
 
+def hour_unit(demand: FloatArray) -> float:
+    """A power of ten of chip-hours that brings the largest demand row near 1,000."""
+    top = float(demand.max(initial=0.0))
+    return float(10.0 ** max(0, math.floor(math.log10(top)) - 3)) if top > 0 else 1.0
+
+
 def _discounts(data: Data) -> FloatArray:
     """Discount factors as far as the longest term runs past the horizon."""
     return np.array([data.problem.discount(t) for t in range(_span(data, whole_term=True))])
@@ -58,9 +134,16 @@ def solve(
     scenarios: list[int] | None = None,
     mip_gap: float = 1e-4,
     time_limit_s: float | None = 120.0,
+    extension: Extension | None = None,
+    relax_blocks: bool = False,
+    fixed_enabled: tuple[str, ...] | None = None,
 ) -> ProcurementSolution:
     """Solve for all scenarios (or those listed, their probabilities renormalised), with
-    the problem's risk weight unless given, and the first stage fixed if asked."""
+    the problem's risk weight unless given, and the first stage fixed if asked.
+    ``relax_blocks`` buys commitments in fractional blocks (an LP in the blocks: fast,
+    and close when blocks are small against the chips bought); ``extension`` adds its
+    variables, rows and cost terms; ``fixed_enabled`` fixes which pending platforms are
+    ported (with ``fixed_blocks``, the whole first stage)."""
     p = data.problem
     lam = p.risk_weight if risk_weight is None else risk_weight
     sids = list(range(len(p.scenarios))) if scenarios is None else scenarios
@@ -75,8 +158,13 @@ def solve(
     # to 1e12 and a token's price to 1e-7 USD: unscaled, HiGHS misreads such rows)
     unit = np.maximum(data.rate.max(axis=1), 1e-12)  # J: work units per best chip-hour
     rate = data.rate / unit[:, None]
+    rate_s = data.scenario_rate(sids) / unit[:, None, None]  # J x R x S
     demand = data.demand[:, sids, :] / unit[:, None, None]
-    unmet_usd = data.unmet_usd * unit[:, None]
+    # chip-hours in units of Q so that the largest demand row is near 1,000, and money in
+    # $M: a lab spending billions a year stays as well scaled as one spending thousands
+    Q = hour_unit(demand)
+    demand = demand / Q
+    unmet_usd = data.unmet_usd * unit[:, None] * Q / USD_PER_ROW_UNIT  # $M per unit of u
     m = LinearModel()
 
     # --- first stage: blocks per product and start period ---------------------------
@@ -99,7 +187,7 @@ def solve(
         [f"{data.resources[k].name}@{t}" for k in range(K) for t in range(T)],
         lower=lower.ravel(),
         upper=ub.ravel(),
-        integer=True,
+        integer=not relax_blocks,
     )
     ncol = n.columns.reshape(K, T)
 
@@ -121,13 +209,19 @@ def solve(
         * (upfront[:, None] * active_periods * d[None, :] + (1 - upfront)[:, None] * whole)
     )
     credit = sizes[:, None] * H * price_k * resale[:, None] * np.einsum("kat,t->ka", act, d)
-    commit_usd = pay - credit  # K x T(start): first-stage cost of one block, net of resale
+    commit_usd = (pay - credit) / USD_PER_ROW_UNIT  # K x T(start): $M per block, net of resale
 
     # --- second stage variables ---------------------------------------------------------
     jk = np.argwhere(rate[:, :K] > 0)  # (j, k) pairs
     jo = np.argwhere(rate[:, K:] > 0)  # (j, o) pairs
     x = m.add_variables("committed", [f"x{i}" for i in range(len(jk) * S * T)])
-    y = m.add_variables("on_demand", [f"y{i}" for i in range(len(jo) * S * T)])
+    # on-demand only where the offer can be bought (available_from, platform lead time)
+    y_upper = np.where(data.available[K + jo[:, 1]], np.inf, 0.0)  # pairs x T
+    y = m.add_variables(
+        "on_demand",
+        [f"y{i}" for i in range(len(jo) * S * T)],
+        upper=np.repeat(y_upper[:, None, :], S, axis=1).ravel(),
+    )
     u = m.add_variables("unmet", [f"u{i}" for i in range(J * S * T)])
     # objective: sum_s p_s C_s + lam (eta + 1/(1-alpha) sum_s p_s w_s)
     C = m.add_variables("cost", [f"C{s}" for s in range(S)], cost=prob, lower=-np.inf)
@@ -137,7 +231,16 @@ def solve(
     ycol = y.columns.reshape(len(jo), S, T)
     ucol = u.columns.reshape(J, S, T)
     pending = [st for st in p.platforms if not st.enabled]
-    z = m.add_variables("enable", [st.platform.value for st in pending], upper=1.0, integer=True)
+    z_fixed = None
+    if fixed_enabled is not None:
+        z_fixed = np.array([float(st.platform.value in fixed_enabled) for st in pending])
+    z = m.add_variables(
+        "enable",
+        [st.platform.value for st in pending],
+        lower=0.0 if z_fixed is None else z_fixed,
+        upper=1.0 if z_fixed is None else z_fixed,
+        integer=True,
+    )
 
     # the demand rows: work of each class, scenario and period covered or left undone
     js, ss, ts = np.meshgrid(np.arange(J), np.arange(S), np.arange(T), indexing="ij")
@@ -145,8 +248,8 @@ def solve(
     rows = [row_of[jk[:, 0]].ravel(), row_of[jo[:, 0]].ravel(), row_of.ravel()]
     cols = [xcol.ravel(), ycol.ravel(), ucol.ravel()]
     vals = [
-        np.repeat(rate[jk[:, 0], jk[:, 1]], S * T),
-        np.repeat(rate[jo[:, 0], K + jo[:, 1]], S * T),
+        np.repeat(rate_s[jk[:, 0], jk[:, 1]], T, axis=1).ravel(),
+        np.repeat(rate_s[jo[:, 0], K + jo[:, 1]], T, axis=1).ravel(),
         np.ones(J * S * T),
     ]
     m.add_constraints(
@@ -164,7 +267,8 @@ def solve(
         kk, tt0, tt = np.nonzero(act)  # block of k started at t0 active in t
         r_n = ((kk[:, None] * S + np.arange(S)[None, :]) * T + tt[:, None]).ravel()
         c_n = np.repeat(ncol[kk, tt0], S)
-        v_n = np.repeat(-H * sizes[kk], S)
+        usable = np.ones((K, T)) if data.usable is None else data.usable
+        v_n = np.repeat(-H * sizes[kk] * usable[kk, tt] / Q, S)
         m.add_constraints(
             "commitment",
             [f"{data.resources[k].name}/{s}/{t}" for k in range(K) for s in sids for t in range(T)],
@@ -174,9 +278,17 @@ def solve(
             upper=0.0,
         )
 
+    handles = Handles(
+        data=data, sids=sids, probability=prob, discount=d, blocks=ncol, on_demand=ycol,
+        pairs=jo, active=act, sizes=sizes, enable=z, pending=pending, hour_unit=Q,
+    )  # fmt: skip
+    terms = CostTerms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if extension is not None:
+        terms = extension(m, handles)
+
     # the cost rows: each scenario's discounted cost
     price = data.price
-    r_c, c_c, v_c = [], [], []
+    r_c, c_c, v_c = [terms.scenarios], [terms.columns], [-terms.usd / USD_PER_ROW_UNIT]
     for s in range(S):
         r_c += [np.full(K * T, s), np.full(xcol[:, s].size, s), np.full(ycol[:, s].size, s),
                 np.full(J * T, s), np.full(len(pending), s), np.array([s])]  # fmt: skip
@@ -184,14 +296,16 @@ def solve(
                 z.columns, C.columns[s : s + 1]]  # fmt: skip
         # x: the resale credit comes back for committed hours that are used
         x_credit = (
-            resale[jk[:, 1]][:, None] * price_k[jk[:, 1]] * d[None, :] if K else np.zeros((0, T))
+            resale[jk[:, 1]][:, None] * price_k[jk[:, 1]] * d[None, :] * Q / USD_PER_ROW_UNIT
+            if K
+            else np.zeros((0, T))
         )
         v_c += [
             -commit_usd.ravel(),
             -x_credit.ravel(),
-            -(price[K + jo[:, 1]] * d[None, :]).ravel(),
+            -(price[K + jo[:, 1]] * d[None, :] * Q / USD_PER_ROW_UNIT).ravel(),
             -(unmet_usd * d[None, :]).ravel(),
-            -np.array([st.enable_usd for st in pending]),
+            -np.array([st.enable_usd for st in pending]) / USD_PER_ROW_UNIT,
             np.array([1.0]),
         ]
     m.add_constraints(
@@ -211,8 +325,8 @@ def solve(
         lower=0.0,
     )
 
-    _period_spend(m, data, sids, ncol, ycol, jo, act, sizes)
-    _enablement(m, data, pending, z, ncol, ycol, jo, demand)
+    _period_spend(m, handles)
+    _enablement(m, handles, ub, rate_s, demand)
 
     solution = m.solve(mip_gap=mip_gap, time_limit_s=time_limit_s)
     if solution.status is Status.INFEASIBLE:
@@ -221,57 +335,42 @@ def solve(
         raise SolverError(f"HiGHS found no procurement plan ({solution.status.value})")
     committed = np.zeros((J, K, S, T))
     on_demand = np.zeros((J, O, S, T))
-    xv = solution.values(x).reshape(len(jk), S, T)
-    yv = solution.values(y).reshape(len(jo), S, T)
+    xv = solution.values(x).reshape(len(jk), S, T) * Q
+    yv = solution.values(y).reshape(len(jo), S, T) * Q
     for i, (j, k) in enumerate(jk.tolist()):
         committed[j, k] = xv[i]
     for i, (j, o) in enumerate(jo.tolist()):
         on_demand[j, o] = yv[i]
     zv = solution.values(z)
+    blocks = solution.values(n).reshape(K, T)
     return ProcurementSolution(
         status=solution.status,
-        objective=solution.objective,
+        objective=solution.objective * USD_PER_ROW_UNIT,
         mip_gap=solution.mip_gap,
-        blocks=np.round(solution.values(n).reshape(K, T)),
+        blocks=blocks if relax_blocks else np.round(blocks),
         committed=committed,
         on_demand=on_demand,
-        unmet=solution.values(u).reshape(J, S, T) * unit[:, None, None],
-        cost=solution.values(C),
+        unmet=solution.values(u).reshape(J, S, T) * unit[:, None, None] * Q,
+        cost=solution.values(C) * USD_PER_ROW_UNIT,
         enabled=tuple(st.platform.value for i, st in enumerate(pending) if zv[i] > 0.5),
+        extras={b.name: solution.values(b) for b in terms.blocks},
     )
 
 
-def _period_spend(
-    m: LinearModel,
-    data: Data,
-    sids: list[int],
-    ncol: IntArray,
-    ycol: IntArray,
-    jo: IntArray,
-    act: FloatArray,
-    sizes: FloatArray,
-) -> None:
+def _period_spend(m: LinearModel, h: Handles) -> None:
     """spend[s/t] = committed chip-hours active x their price + on-demand spend; share
     caps and the budget per period on it."""
+    data = h.data
     p = data.problem
     caps = {g: getattr(p.caps, g) for g in GROUPS if getattr(p.caps, g) is not None}
     if not caps and p.budget_per_period_usd is None:
         return
-    S, T, H, K = len(sids), p.periods, p.period_hours, data.n_products
+    S, T, K = len(h.sids), p.periods, data.n_products
     spend = m.add_variables("spend", [f"S{s}/{t}" for s in range(S) for t in range(T)])
     scol = spend.columns.reshape(S, T)
-    kk, tt0, tt = np.nonzero(act)
-    n_val = H * sizes[kk] * data.price[kk, tt0] / 1e6  # rows in $M per period
-    terms_rows, terms_cols, terms_vals, member_of = [], [], [], []
-    for s in range(S):
-        terms_rows += [s * T + tt, s * T + np.repeat(np.arange(T)[None, :], len(jo), 0).ravel()]
-        terms_cols += [ncol[kk, tt0], ycol[:, s].ravel()]
-        terms_vals += [n_val, (data.price[K + jo[:, 1]] / 1e6).ravel()]
-        member_of += [kk, K + np.repeat(jo[:, 1], T)]
-    rows = np.concatenate(terms_rows)
-    cols = np.concatenate(terms_cols)
-    vals = np.concatenate(terms_vals)
-    res_of = np.concatenate(member_of)
+    rows, cols, vals = h.spend(np.ones(len(data.resources), dtype=bool))
+    kk = np.nonzero(h.active)[0]
+    res_of = np.concatenate([kk, K + np.repeat(h.pairs[:, 1], T)] * S)
     m.add_constraints(
         "spend", [f"{s}/{t}" for s in range(S) for t in range(T)],
         np.concatenate([rows, np.arange(S * T)]), np.concatenate([cols, scol.ravel()]),
@@ -291,53 +390,57 @@ def _period_spend(
         m.add_constraints(
             "budget", [f"{s}/{t}" for s in range(S) for t in range(T)],
             np.arange(S * T), scol.ravel(), np.ones(S * T),
-            upper=p.budget_per_period_usd / 1e6,
+            upper=p.budget_per_period_usd / USD_PER_ROW_UNIT,
         )  # fmt: skip
 
 
 def _enablement(
-    m: LinearModel,
-    data: Data,
-    pending: list[PlatformState],
-    z: Block,
-    ncol: IntArray,
-    ycol: IntArray,
-    jo: IntArray,
-    demand: FloatArray,
+    m: LinearModel, h: Handles, ub: FloatArray, rate_s: FloatArray, demand: FloatArray
 ) -> None:
-    """Commitments and on-demand use on a platform not yet enabled need it enabled."""
-    if not pending:
+    """Commitments and on-demand use on a platform not yet enabled need it enabled, in
+    tight rows rather than one big M: blocks ``n_kt <= ub_kt z_p`` (with no cap, the
+    blocks that would do all the work), and work on the platform's offers at most the
+    class's demand, ``sum_o e_jo y_jost <= W_jst z_p``."""
+    data = h.data
+    if not h.pending:
         return
-    K = data.n_products
-    big = float(demand.max(initial=1.0)) * 10.0 + 1e6
+    K, T, H = data.n_products, data.problem.periods, data.problem.period_hours
+    S = len(h.sids)
     rows: list[IntArray] = []
     cols: list[IntArray] = []
     vals: list[FloatArray] = []
     labels: list[str] = []
-    S = ycol.shape[1] if ycol.size else 0
-    for i, st in enumerate(pending):
-        ks = [k for k in range(K) if data.resources[k].platform == st.platform.value]
-        if ks:
-            r = len(labels)
-            labels.append(f"{st.platform.value}/commit")
-            c = ncol[ks].ravel()
-            rows += [np.full(len(c), r), np.array([r])]
-            cols += [c, z.columns[i : i + 1]]
-            vals += [np.ones(len(c)), np.array([-big])]
+    for i, st in enumerate(h.pending):
+        zcol = h.enable.columns[i]
+        for k in range(K):
+            if data.resources[k].platform != st.platform.value:
+                continue
+            bound = ub[k].copy()
+            if not np.isfinite(bound).all():
+                best = np.where(rate_s[:, k, :] > 0, rate_s[:, k, :], np.inf).min()
+                need = demand.sum(axis=2).max(axis=1).sum() * h.hour_unit / best
+                bound[~np.isfinite(bound)] = math.ceil(need / (H * h.sizes[k])) + 1
+            for t in np.flatnonzero(bound > 0).tolist():
+                r = len(labels)
+                labels.append(f"{st.platform.value}/{data.resources[k].name}@{t}")
+                rows.append(np.array([r, r]))
+                cols.append(np.array([h.blocks[k, t], zcol]))
+                vals.append(np.array([1.0, -bound[t]]))
         on = [
-            q
-            for q, (_, o) in enumerate(jo.tolist())
+            q for q, (_, o) in enumerate(h.pairs.tolist())
             if data.resources[K + o].platform == st.platform.value
-        ]
-        for s in range(S):
-            if not on:
-                break
-            r = len(labels)
-            labels.append(f"{st.platform.value}/on_demand/{s}")
-            c = ycol[on, s].ravel()
-            rows += [np.full(len(c), r), np.array([r])]
-            cols += [c, z.columns[i : i + 1]]
-            vals += [np.ones(len(c)), np.array([-big * 1e3])]
+        ]  # fmt: skip
+        classes = sorted({int(h.pairs[q, 0]) for q in on})
+        for j in classes:
+            mine = [q for q in on if h.pairs[q, 0] == j]
+            for s in range(S):
+                for t in range(T):
+                    r = len(labels)
+                    labels.append(f"{st.platform.value}/{data.problem.classes[j].name}/{s}/{t}")
+                    e = rate_s[j, K + h.pairs[mine, 1], s]
+                    rows.append(np.full(len(mine) + 1, r))
+                    cols.append(np.append(h.on_demand[mine, s, t], zcol))
+                    vals.append(np.append(e, -max(demand[j, s, t], 1e-9)))
     if labels:
         m.add_constraints(
             "enable", labels, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),

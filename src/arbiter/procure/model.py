@@ -38,6 +38,14 @@ Second stage, per scenario and period:
       budget[s/t]         S_st <= budget per period
       enable[p]           sum_t n_kt <= M z_p (k on p);  sum_jot y_jost <= M z_p (per s)
       supply[k/t]         n_kt m_k <= max chips per period (what the catalog sells)
+      y_jost = 0 where offer o cannot be bought in t (before its ``available_from`` or
+      its platform's lead time)
+
+Two optional data arrays serve the layers built on this model (deals, their samples):
+``f_sr`` multiplies ``e_jr`` per scenario (the efficiency a port achieves), and ``a_kt``
+the committed chip-hours usable in ``commitment[k/s/t]`` (a supply cut or an outage).
+An extension (:class:`arbiter.procure.milp.Extension`) may add variables and rows and
+add its own terms to each scenario's ``cost[s]``.
 
 ``P_kt`` is the present value of paying for the term's chip-hours inside the horizon
 (``upfront_share`` at the start, the rest per active period); ``r_k`` the resale share of
@@ -99,6 +107,15 @@ class Data:
     available: npt.NDArray[np.bool_]  # R x T
     demand: FloatArray  # J x S x T work units
     unmet_usd: FloatArray  # J x T per work unit
+    rate_factor: FloatArray | None = None  # S x R: multiplies rate per scenario (None: 1)
+    usable: FloatArray | None = None  # K x T: share of committed chip-hours usable (None: 1)
+
+    def scenario_rate(self, sids: Sequence[int]) -> FloatArray:
+        """J x R x S: work units per chip-hour in each of the scenarios ``sids``."""
+        factor = np.ones((len(sids), self.rate.shape[1]))
+        if self.rate_factor is not None:
+            factor = self.rate_factor[list(sids)]
+        return self.rate[:, :, None] * factor.T[None, :, :]
 
 
 def work_rate(w: Workload, accelerators: Sequence[object], eff: Efficiency) -> dict[str, float]:

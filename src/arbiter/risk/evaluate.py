@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from arbiter.domain.executor import Executor
+from arbiter.domain.executor import Executor, map_items
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
 from arbiter.optimize.fleet import FleetSolution
@@ -87,14 +87,7 @@ def run(
 ) -> dict[str, PlanSamples]:
     """Every plan over ``n`` samples of ``ctx.scenarios`` with seed ``ctx.seed``."""
     chunks = chunk_plan(n, ctx.seed)
-    if executor is None:
-        parts = []
-        for i, chunk in enumerate(chunks):
-            parts.append(evaluate_chunk(ctx, chunk))
-            if progress is not None:
-                progress(i + 1, len(chunks))
-    else:
-        parts = executor.map(evaluate_chunk, ctx, chunks, progress=progress)
+    parts = map_items(executor, evaluate_chunk, ctx, chunks, progress=progress)
     return {name: _join([p[name] for p in parts]) for name, _ in ctx.plans}
 
 

@@ -1,0 +1,160 @@
+"""The lab's procurement plan with a deal and without it, on the same world.
+
+:func:`evaluate` solves both sides (formulation in :mod:`arbiter.deals.model`) and returns
+an :class:`Evaluation`: each side's net discounted cost per scenario (cost, minus the
+deal's inflows on the deal side) and the deal's worth.
+
+- ``npv_usd`` = E[net cost without] - E[net cost with]: what taking the deal is worth in
+  expectation, in today's dollars;
+- ``value_usd`` = the same difference of the risk-adjusted objective, E + lambda CVaR, that
+  both plans minimise (the two agree when the procurement file's lambda is 0).
+
+:class:`Settings` holds the knobs the analyses turn (demand level, port efficiency,
+discount, prices); the defaults are the files' own values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from arbiter.deals.model import (
+    DealTerms,
+    covered_mask,
+    discounted,
+    expand,
+    fixed_inflow_usd,
+    world_problem,
+)
+from arbiter.domain.catalog import Catalog
+from arbiter.domain.deal import Deal
+from arbiter.optimize.linear import FloatArray
+from arbiter.perf.efficiency import Efficiency
+from arbiter.procure.milp import ProcurementSolution, solve
+from arbiter.procure.model import Data, build_data
+from arbiter.procure.report import weighted_cvar
+
+ROUNDING_SLACK = 1e-6
+"""Blocks within this of a whole number are not rounded up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What an analysis changes from the files: demand times ``demand_scale``; the port's
+    efficiency fixed at ``efficiency`` (``None``: its distribution's points); the deal's
+    ``discount`` (``None``: the file's); covered and other prices times ``covered_price``
+    and ``other_price``.
+
+    Commitments are first bought in fractional blocks (an LP in the blocks: at a lab's
+    scale a block is a sliver of what it buys, and the integer MILP takes minutes); with
+    ``whole_blocks`` each side's blocks are then rounded up and the rest of its plan
+    solved again, so the plan can be bought as it stands (the cost of rounding is
+    reported).
+    """
+
+    demand_scale: float = 1.0
+    efficiency: float | None = None
+    discount: float | None = None
+    covered_price: float = 1.0
+    other_price: float = 1.0
+    whole_blocks: bool = True
+    mip_gap: float = 1e-4
+    time_limit_s: float | None = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of the comparison: its data (expanded scenarios, the deal's prices on the
+    deal side), its solution, the constant inflows and the net cost per scenario."""
+
+    data: Data
+    solution: ProcurementSolution
+    fixed_inflow_usd: float
+    net_usd: FloatArray  # S: discounted cost minus every inflow of the deal
+    rounding_usd: float = 0.0  # objective of whole blocks minus fractional ones
+
+    @property
+    def probability(self) -> FloatArray:
+        return np.array([s.probability for s in self.data.problem.scenarios])
+
+    @property
+    def expected_usd(self) -> float:
+        return float(self.probability @ self.net_usd)
+
+    @property
+    def cvar_usd(self) -> float:
+        return weighted_cvar(self.net_usd, self.probability, self.data.problem.cvar_level)
+
+    @property
+    def objective_usd(self) -> float:
+        return self.expected_usd + self.data.problem.risk_weight * self.cvar_usd
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    deal: Deal
+    settings: Settings
+    without: Side
+    with_deal: Side
+
+    @property
+    def npv_usd(self) -> float:
+        return self.without.expected_usd - self.with_deal.expected_usd
+
+    @property
+    def value_usd(self) -> float:
+        return self.without.objective_usd - self.with_deal.objective_usd
+
+    @property
+    def scenario_value_usd(self) -> FloatArray:
+        """The deal's worth in each planning scenario (same order on both sides)."""
+        return self.without.net_usd - self.with_deal.net_usd
+
+
+def world_data(deal: Deal, catalog: Catalog, eff: Efficiency) -> Data:
+    """The lab's procurement data on the deal's world, before scenarios are expanded."""
+    return build_data(world_problem(deal), catalog, eff)
+
+
+def prepared(base: Data, deal: Deal, settings: Settings) -> Data:
+    """``base`` with the settings' demand, prices and efficiency points and the deal's
+    discount rate (no discount on prices yet)."""
+    data = base
+    if data.problem.discount_rate != deal.discount_rate:
+        data = replace(data, problem=replace(data.problem, discount_rate=deal.discount_rate))
+    if settings.demand_scale != 1.0:
+        data = replace(data, demand=data.demand * settings.demand_scale)
+    if settings.covered_price != 1.0 or settings.other_price != 1.0:
+        mask = covered_mask(data, deal)
+        scale = np.where(mask, settings.covered_price, settings.other_price)
+        data = replace(data, price=data.price * scale[:, None])
+    points = None if settings.efficiency is None else [(settings.efficiency, 1.0)]
+    return expand(data, deal, points)
+
+
+def solve_side(data: Data, deal: Deal | None, settings: Settings) -> Side:
+    """One side on ``data`` (the deal's prices already applied on the deal side)."""
+    extension = None if deal is None else DealTerms(deal)
+    kwargs = {"mip_gap": settings.mip_gap, "time_limit_s": settings.time_limit_s}
+    sol = solve(data, extension=extension, relax_blocks=True, **kwargs)  # type: ignore[arg-type]
+    relaxed = sol.objective
+    if settings.whole_blocks:
+        blocks = np.ceil(sol.blocks - ROUNDING_SLACK).clip(min=0.0)
+        sol = solve(data, extension=extension, fixed_blocks=blocks, **kwargs)  # type: ignore[arg-type]
+    inflow = 0.0 if deal is None else fixed_inflow_usd(deal)
+    return Side(
+        data=data,
+        solution=sol,
+        fixed_inflow_usd=inflow,
+        net_usd=sol.cost - inflow,
+        rounding_usd=sol.objective - relaxed,
+    )
+
+
+def evaluate(deal: Deal, base: Data, settings: Settings = Settings()) -> Evaluation:
+    """Both sides of ``deal`` on ``base`` (from :func:`world_data`)."""
+    data = prepared(base, deal, settings)
+    without = solve_side(data, None, settings)
+    with_deal = solve_side(discounted(data, deal, settings.discount), deal, settings)
+    return Evaluation(deal=deal, settings=settings, without=without, with_deal=with_deal)
