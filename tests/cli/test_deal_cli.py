@@ -167,3 +167,15 @@ def test_a_shock_file_naming_an_unknown_class_exits_2(cli, tmp_path):
     assert "shocks.yaml" in err
     assert "nope" in err
     assert "chat" in err
+
+
+def test_deal_html_report(cli, tmp_path):
+    out_file = tmp_path / "deal-report.html"
+    code, out, err = cli("deal", str(write(tmp_path)), "--no-sensitivity", "--samples", "10",
+                         "--workers", "1", "--html", str(out_file))  # fmt: skip
+    assert code == 0, err
+    page = out_file.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "arbiter deal: deal.yaml" in page
+    assert 'id="lock-in"' in page
+    assert "report written to" in out

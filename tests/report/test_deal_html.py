@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from plotly.offline import get_plotlyjs
+import html_pages as pages
 
 from arbiter.report.deal_html import deal_html
 
@@ -345,28 +344,6 @@ def doc() -> dict[str, Any]:
     return copy.deepcopy(DOC)
 
 
-@pytest.fixture(scope="module")
-def plotly_head() -> str:
-    return get_plotlyjs()[:400]
-
-
-def _figures(page: str) -> dict[str, dict[str, Any]]:
-    """The chart figures the page embeds, parsed as JSON, by the div they are drawn in."""
-    figures = [json.loads(m) for m in re.findall(r"^var fig\d+ = (.*);$", page, re.MULTILINE)]
-    divs = re.findall(r'^Plotly\.newPlot\("([^"]+)"', page, re.MULTILINE)
-    assert len(divs) == len(figures)
-    return dict(zip(divs, figures, strict=True))
-
-
-def _traces(page: str, div: str) -> dict[str, dict[str, Any]]:
-    return {t["name"]: t for t in _figures(page)[div]["data"]}
-
-
-def _section(page: str, ident: str) -> str:
-    start = page.index(f'<section id="{ident}">')
-    return page[start : page.index("</section>", start)]
-
-
 def _metric(label: str, value: str) -> str:
     return f'<div class="label">{label}</div><div class="value">{value}</div>'
 
@@ -383,13 +360,13 @@ def test_self_contained_with_no_network_references(doc, plotly_head):
     assert not re.search(r"<script[^>]*\bsrc=", page, re.IGNORECASE)
     assert not re.search(r"<link[^>]*\bhref=", page, re.IGNORECASE)
     assert page.count(plotly_head) == 1
-    assert list(_figures(page)) == [
+    assert list(pages.figures(page)) == [
         "chart-lock-in",
         *BREAK_EVENS,
         "chart-tornado",
         "chart-distribution",
     ]
-    for div in _figures(page):
+    for div in pages.figures(page):
         assert f'<div class="chart" id="{div}"></div>' in page, div
 
 
@@ -440,7 +417,7 @@ def test_negative_npv_destroys_value(doc):
 
 
 def test_terms_obligation_porting_and_tranches(doc):
-    terms = _section(deal_html(doc, title=TITLE), "terms")
+    terms = pages.section_of(deal_html(doc, title=TITLE), "terms")
     for cell in [
         "<td>Discount off list on covered chips</td><td>25.0%</td>",
         "<td>Usage credits</td><td>$500.0M</td>",
@@ -476,7 +453,7 @@ def test_total_obligation_without_porting_or_tranches(doc):
     doc["deal"]["porting"] = None
     doc["deal"]["tranches"] = []
     doc["breakdown"]["shortfall_by_year_usd"] = [0.0]
-    terms = _section(deal_html(doc, title=TITLE), "terms")
+    terms = pages.section_of(deal_html(doc, title=TITLE), "terms")
     assert "<td>$8.00B in all, at least 25.0%, 50.0% of it a year</td>" in terms
     assert "<td>Expected shortfall (undiscounted)</td><td>$0</td>" in terms
     assert "<td>Porting</td><td>none: the covered chips run the work at its estimated" in terms
@@ -486,7 +463,7 @@ def test_total_obligation_without_porting_or_tranches(doc):
 
 
 def test_effective_price(doc):
-    price = _section(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(deal_html(doc, title=TITLE), "price")
     for cell in [
         '<tr><td>Covered chips, with the deal</td><td class="num">$7.00</td></tr>',
         '<td>The chips bought instead, without the deal</td><td class="num">$4.06</td>',
@@ -500,17 +477,17 @@ def test_effective_price(doc):
 
 def test_effective_price_missing(doc):
     doc["effective_price"]["covered_with_deal_usd_per_pflop_hour"] = None
-    price = _section(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(deal_html(doc, title=TITLE), "price")
     assert '<td>Covered chips, with the deal</td><td class="num">&ndash;</td>' in price
     assert "The covered chips cost" not in price
     doc["effective_price"]["covered_with_deal_usd_per_pflop_hour"] = 3.0
-    price = _section(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(deal_html(doc, title=TITLE), "price")
     assert "The covered chips cost <b>26.1% less</b>" in price
 
 
 def test_lock_in_table_and_chart(doc):
     page = deal_html(doc, title=TITLE)
-    lock = _section(page, "lock-in")
+    lock = pages.section_of(page, "lock-in")
     rows = re.findall(r"<tr><td>.*?</tr>", lock)
     assert len(rows) == 6
     assert [re.findall(r"<td>(.*?)</td>", r)[:2] for r in rows[:2]] == [
@@ -526,17 +503,17 @@ def test_lock_in_table_and_chart(doc):
     assert rows[4].startswith("<tr><td>2 (after the deal)</td><td>with the deal</td>")
     assert "<td>vendor NVIDIA (chat/synth-data)</td>" in rows[4]
     assert '<td class="num">24.8%</td>' in rows[4]
-    traces = _traces(page, "chart-lock-in")
+    traces = pages.traces(page, "chart-lock-in")
     assert set(traces) == {"with the deal", "without"}
     assert traces["with the deal"]["x"] == ["0", "1", "2"]
     assert traces["with the deal"]["y"] == [0.644, 0.39, 0.0]
     assert traces["without"]["y"] == [0.0, 0.0, 0.0]
-    assert _figures(page)["chart-lock-in"]["layout"]["yaxis"]["tickformat"] == ".0%"
+    assert pages.figures(page)["chart-lock-in"]["layout"]["yaxis"]["tickformat"] == ".0%"
 
 
 def test_break_evens_table_and_charts(doc):
     page = deal_html(doc, title=TITLE)
-    section = _section(page, "break-evens")
+    section = pages.section_of(page, "break-evens")
     for cell in [
         (
             '<tr><td>demand scale (times the forecast)</td><td class="num">1.00x</td>'
@@ -556,7 +533,7 @@ def test_break_evens_table_and_charts(doc):
         assert cell in section, cell
     for div in BREAK_EVENS:
         assert f'id="{div}"' in section
-    figures = _figures(page)
+    figures = pages.figures(page)
     efficiency = figures["chart-break-even-1"]
     (line,) = efficiency["data"]
     assert line["x"] == [0.6, 0.75, 0.8667, 1.0]
@@ -571,14 +548,14 @@ def test_break_evens_table_and_charts(doc):
 def test_break_even_that_never_pays(doc):
     never = doc["sensitivity"]["break_evens"][2]
     never["npv_usd"] = [-3.0, -2.0, -1.0]
-    section = _section(deal_html(doc, title=TITLE), "break-evens")
+    section = pages.section_of(deal_html(doc, title=TITLE), "break-evens")
     assert "<td>nowhere on the grid</td>" in section
     assert "everywhere on the grid" not in section
 
 
 def test_tornado_chart_and_table(doc):
     page = deal_html(doc, title=TITLE)
-    figure = _figures(page)["chart-tornado"]
+    figure = pages.figures(page)["chart-tornado"]
     traces = {t["name"]: t for t in figure["data"]}
     assert set(traces) == {"low value", "high value"}
     base = DOC["sensitivity"]["base_npv_usd"]
@@ -595,7 +572,7 @@ def test_tornado_chart_and_table(doc):
     assert high["customdata"] == [3872721599.4, -346697738.62, 1911618691.78]
     assert figure["layout"]["yaxis"]["autorange"] == "reversed"
     assert sorted(s["x0"] for s in figure["layout"]["shapes"]) == [0.0, base]
-    table = _section(page, "tornado")
+    table = pages.section_of(page, "tornado")
     assert (
         '<tr><td>equity haircut</td><td>0%</td><td class="num">$4.00B</td><td>65%</td>'
         '<td class="num">-$346.7M</td><td class="num">$4.34B</td></tr>'
@@ -606,7 +583,7 @@ def test_tornado_chart_and_table(doc):
 
 def test_distribution_histogram_with_markers(doc):
     page = deal_html(doc, title=TITLE)
-    figure = _figures(page)["chart-distribution"]
+    figure = pages.figures(page)["chart-distribution"]
     traces = {t["name"]: t for t in figure["data"]}
     assert set(traces) == {"sampled futures", "P5 -$1.46B", "P50 $2.72B", "P95 $5.47B"}
     assert traces["sampled futures"]["type"] == "histogram"
@@ -616,7 +593,7 @@ def test_distribution_histogram_with_markers(doc):
     assert traces["P95 $5.47B"]["yaxis"] == "y2"
     (zero,) = figure["layout"]["shapes"]
     assert (zero["x0"], zero["x1"], zero["yref"]) == (0.0, 0.0, "paper")
-    text = _section(page, "distribution")
+    text = pages.section_of(page, "distribution")
     for part in [
         "Over 10 sampled futures (shocks: scenarios.yaml; seed 0)",
         "worth $2.06B on average: P5 -$1.46B, P50 $2.72B, P95 $5.47B",
@@ -629,10 +606,12 @@ def test_without_sensitivity_or_distribution(doc):
     del doc["sensitivity"]
     del doc["distribution"]
     page = deal_html(doc, title=TITLE)
-    assert list(_figures(page)) == ["chart-lock-in"]
+    assert list(pages.figures(page)) == ["chart-lock-in"]
     for ident in ["break-evens", "tornado"]:
-        assert "Not computed: the run had <code>--no-sensitivity</code>" in _section(page, ident)
-    assert "<code>--samples 0</code>" in _section(page, "distribution")
+        assert "Not computed: the run had <code>--no-sensitivity</code>" in pages.section_of(
+            page, ident
+        )
+    assert "<code>--samples 0</code>" in pages.section_of(page, "distribution")
     assert "chart-tornado" not in page
     assert "chart-distribution" not in page
     assert "P(destroys value)" not in page
@@ -641,13 +620,13 @@ def test_without_sensitivity_or_distribution(doc):
 
 def test_scenarios_and_schedules(doc):
     page = deal_html(doc, title=TITLE)
-    scenarios = _section(page, "scenarios")
+    scenarios = pages.section_of(page, "scenarios")
     assert (
         '<tr><td>plan</td><td class="num">50.0%</td><td class="num">$1.64B</td>'
         '<td class="num">$28.55B</td><td class="num">$29.61B</td></tr>'
     ) in scenarios
     assert '<td>fast</td><td class="num">25.0%</td><td class="num">-$21.3M</td>' in scenarios
-    schedules = _section(page, "schedules")
+    schedules = pages.section_of(page, "schedules")
     with_deal, without = schedules.split("<h3>Without</h3>")
     assert "<h3>With the deal</h3>" in with_deal
     assert "Expected net cost $28.40B, CVaR95 $37.77B; platforms xla, neuron" in with_deal
@@ -689,7 +668,7 @@ def test_escapes_hostile_text(doc):
     # the only closing script tags are the two the page itself writes
     assert page.lower().count("</script>") == 2
     # and the chart data still parses, with the names intact
-    tornado = _traces(page, "chart-tornado")["low value"]
+    tornado = pages.traces(page, "chart-tornado")["low value"]
     assert tornado["y"][0] == evil
     assert tornado["text"][0] == evil
 
@@ -701,4 +680,4 @@ def test_sparse_document_renders():
     assert "None: the deal brings no capital." in page
     assert "<td>Porting</td><td>none:" in page
     assert "None." in page
-    assert list(_figures(page)) == ["chart-lock-in"]
+    assert list(pages.figures(page)) == ["chart-lock-in"]

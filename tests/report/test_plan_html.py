@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from plotly.offline import get_plotlyjs
 
 from arbiter.report import plan_html
 
@@ -19,11 +18,6 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "plans" / "sample_pla
 @pytest.fixture
 def plan() -> dict[str, Any]:
     return json.loads(SAMPLE.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def plotly_head() -> str:
-    return get_plotlyjs()[:400]
 
 
 def test_self_contained_with_no_network_references(plan):

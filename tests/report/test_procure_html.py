@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from plotly.offline import get_plotlyjs
+import html_pages as pages
 
 from arbiter.report.procure_html import procure_html
 
@@ -119,28 +118,6 @@ def doc() -> dict[str, Any]:
     return copy.deepcopy(DOC)
 
 
-@pytest.fixture(scope="module")
-def plotly_head() -> str:
-    return get_plotlyjs()[:400]
-
-
-def _figures(page: str) -> dict[str, dict[str, Any]]:
-    """The chart figures the page embeds, parsed as JSON, by the div they are drawn in."""
-    figures = [json.loads(m) for m in re.findall(r"^var fig\d+ = (.*);$", page, re.MULTILINE)]
-    divs = re.findall(r'^Plotly\.newPlot\("([^"]+)"', page, re.MULTILINE)
-    assert len(divs) == len(figures)
-    return dict(zip(divs, figures, strict=True))
-
-
-def _traces(page: str, div: str) -> dict[str, dict[str, Any]]:
-    return {t["name"]: t for t in _figures(page)[div]["data"]}
-
-
-def _section(page: str, ident: str) -> str:
-    start = page.index(f'<section id="{ident}">')
-    return page[start : page.index("</section>", start)]
-
-
 def test_self_contained_with_no_network_references(doc, plotly_head):
     page = procure_html(doc, title=TITLE)
     assert page.startswith("<!DOCTYPE html>")
@@ -153,7 +130,7 @@ def test_self_contained_with_no_network_references(doc, plotly_head):
     assert not re.search(r"<script[^>]*\bsrc=", page, re.IGNORECASE)
     assert not re.search(r"<link[^>]*\bhref=", page, re.IGNORECASE)
     assert page.count(plotly_head) == 1
-    assert set(_figures(page)) == {
+    assert set(pages.figures(page)) == {
         "chart-commitments",
         "chart-utilisation",
         "chart-spend",
@@ -181,7 +158,7 @@ def test_headline_figures(doc):
 
 
 def test_schedule_table(doc):
-    schedule = _section(procure_html(doc, title=TITLE), "schedule")
+    schedule = pages.section_of(procure_html(doc, title=TITLE), "schedule")
     for text in [
         (
             "<tr><td>gcp-v6e-3y</td><td>gcp</td><td>TPU-v6e</td><td>us-east5</td>"
@@ -201,10 +178,10 @@ def test_schedule_table(doc):
 
 def test_commitments_chart_stacks_products_with_on_demand_share(doc):
     page = procure_html(doc, title=TITLE)
-    fig = _figures(page)["chart-commitments"]
+    fig = pages.figures(page)["chart-commitments"]
     assert fig["layout"]["barmode"] == "stack"
     assert fig["layout"]["yaxis2"]["overlaying"] == "y"
-    traces = _traces(page, "chart-commitments")
+    traces = pages.traces(page, "chart-commitments")
     assert set(traces) == {"gcp-v6e-3y", "aws-h100-3y", "on-demand share"}
     assert traces["gcp-v6e-3y"]["type"] == "bar"
     assert traces["gcp-v6e-3y"]["x"] == ["0", "1", "2", "3"]
@@ -217,15 +194,15 @@ def test_commitments_chart_stacks_products_with_on_demand_share(doc):
 
 def test_utilisation_table_and_grouped_bars(doc):
     page = procure_html(doc, title=TITLE)
-    util = _section(page, "utilisation")
+    util = pages.section_of(page, "utilisation")
     assert "<th>Commitment</th>" in util
     assert (
         '<tr><td>aws-h100-3y</td><td class="num">100.0%</td><td class="num">97.6%</td>'
         '<td class="num">100.0%</td></tr>'
     ) in util
     assert "$2,817 of stranded spend" in util
-    assert _figures(page)["chart-utilisation"]["layout"]["barmode"] == "group"
-    traces = _traces(page, "chart-utilisation")
+    assert pages.figures(page)["chart-utilisation"]["layout"]["barmode"] == "group"
+    traces = pages.traces(page, "chart-utilisation")
     assert set(traces) == {"high", "low", "mid"}
     assert traces["low"]["x"] == ["gcp-v6e-3y", "aws-h100-3y"]
     assert traces["low"]["y"] == [1.0, 0.9763]
@@ -233,7 +210,7 @@ def test_utilisation_table_and_grouped_bars(doc):
 
 def test_spend_per_period_by_vendor_with_hhi(doc):
     page = procure_html(doc, title=TITLE)
-    spend = _section(page, "spend")
+    spend = pages.section_of(page, "spend")
     for text in [
         (
             '<td class="num">0</td><td class="num">$512,634</td><td class="num">100.0%</td>'
@@ -244,9 +221,9 @@ def test_spend_per_period_by_vendor_with_hhi(doc):
         "$1,003,214",
     ]:
         assert text in spend, text
-    fig = _figures(page)["chart-spend"]
+    fig = pages.figures(page)["chart-spend"]
     assert fig["layout"]["barmode"] == "stack"
-    traces = _traces(page, "chart-spend")
+    traces = pages.traces(page, "chart-spend")
     assert set(traces) == {"NVIDIA", "Google", "vendor HHI", "provider HHI"}
     assert traces["NVIDIA"]["y"][0] == pytest.approx(512633.95 * 0.8)
     assert traces["Google"]["y"][3] == pytest.approx(1003213.97 * 0.5766)
@@ -256,33 +233,33 @@ def test_spend_per_period_by_vendor_with_hhi(doc):
 
 def test_value_frontier_scenarios_and_unmet(doc):
     page = procure_html(doc, title=TITLE)
-    value = _section(page, "value")
+    value = pages.section_of(page, "value")
     assert "$9,000,029" in value
     assert "$52,652" in value
     assert "$100,273" in value
-    frontier = _section(page, "frontier")
+    frontier = pages.section_of(page, "frontier")
     assert (
         '<tr><td class="num">0.25</td><td class="num">$9,001,592</td>'
         '<td class="num">$10,764,533</td></tr>'
     ) in frontier
     assert '<td class="num">5</td><td class="num">$9,203,163</td>' in frontier
-    traces = _traces(page, "chart-frontier")
+    traces = pages.traces(page, "chart-frontier")
     line = traces["frontier"]
     assert line["x"] == [10774460.38, 10764533.11, 10640276.2]
     assert line["y"] == [9000028.79, 9001591.94, 9203162.5006]
     assert line["text"] == ["λ=0", "λ=0.25", "λ=5"]
     assert "this plan (λ=0.3): $9,001,592" in traces
-    scenarios = _section(page, "scenarios")
+    scenarios = pages.section_of(page, "scenarios")
     assert '<td>high</td><td class="num">$10,764,533</td><td class="num">+$1,762,941</td>' in (
         scenarios
     )
     assert '<td>low</td><td class="num">$7,532,562</td><td class="num">-$1,469,030</td>' in (
         scenarios
     )
-    unmet = _section(page, "unmet")
+    unmet = pages.section_of(page, "unmet")
     assert '<td>pretrain</td><td class="num">1.2%</td>' in unmet
     assert "synth-data" in unmet
-    how = _section(page, "how-to-read")
+    how = pages.section_of(page, "how-to-read")
     for text in ["before demand is known", "break-even", "stranded", "VSS", "EVPI", "frontier"]:
         assert text in how, text
 
@@ -293,9 +270,9 @@ def test_without_frontier_and_with_vss_null(doc):
     page = procure_html(doc, title=TITLE)
     assert '<section id="frontier">' not in page
     assert "chart-frontier" not in page
-    assert set(_figures(page)) == {"chart-commitments", "chart-utilisation", "chart-spend"}
+    assert set(pages.figures(page)) == {"chart-commitments", "chart-utilisation", "chart-spend"}
     assert '<div class="label">VSS</div><div class="value">n/a</div>' in page
-    assert "cannot serve every scenario" in _section(page, "value")
+    assert "cannot serve every scenario" in pages.section_of(page, "value")
     assert '<div class="label">EVPI</div><div class="value">$100,273</div>' in page
 
 
@@ -321,10 +298,10 @@ def test_escapes_hostile_text(doc):
     # the only closing script tags are the two the page itself writes
     assert page.lower().count("</script>") == 2
     # and the chart data still parses, with the names intact
-    assert evil in _traces(page, "chart-commitments")
-    assert evil in _traces(page, "chart-utilisation")
-    assert evil in _traces(page, "chart-spend")
-    assert _traces(page, "chart-utilisation")["high"]["x"][0] == evil
+    assert evil in pages.traces(page, "chart-commitments")
+    assert evil in pages.traces(page, "chart-utilisation")
+    assert evil in pages.traces(page, "chart-spend")
+    assert pages.traces(page, "chart-utilisation")["high"]["x"][0] == evil
 
 
 def test_sparse_document_renders():
@@ -333,4 +310,4 @@ def test_sparse_document_renders():
     assert "No commitments" in page
     assert '<div class="label">Expected cost</div><div class="value">&ndash;</div>' in page
     assert '<section id="frontier">' not in page
-    assert len(_figures(page)) == 3
+    assert len(pages.figures(page)) == 3

@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from plotly.offline import get_plotlyjs
 
 from arbiter.report.risk_html import risk_html
 
@@ -244,11 +243,6 @@ def recourse() -> dict[str, Any]:
 @pytest.fixture
 def plain() -> dict[str, Any]:
     return _without_replanning(RECOURSE)
-
-
-@pytest.fixture(scope="module")
-def plotly_head() -> str:
-    return get_plotlyjs()[:400]
 
 
 def _figures(page: str) -> list[dict[str, Any]]:
