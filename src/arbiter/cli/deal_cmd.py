@@ -76,12 +76,15 @@ def deal(
                     ev, base, samples=n, seed=run_seed, shocks=shocks,
                     shocks_file=shocks_name, executor=pool, progress=tick,
                 )  # fmt: skip
+        engine_name, engine_workers = pool.name, pool.workers
     doc = document(ev, sens, dist)
     doc["provenance"] = {
         "catalog_hash": catalog.content_hash,
         "file": file.name,
         "procurement_file": the_deal.procurement_file,
         "arbiter_version": __version__,
+        "engine": engine_name,
+        "workers": engine_workers,
     }
     if html is not None:
         from arbiter.report.deal_html import deal_html  # noqa: PLC0415 - plotly is optional
