@@ -24,3 +24,17 @@ def section_of(page: str, ident: str) -> str:
     """The HTML of the section with id ``ident``."""
     start = page.index(f'<section id="{ident}">')
     return page[start : page.index("</section>", start)]
+
+
+def assert_self_contained(page: str, plotly_head: str) -> None:
+    """The page loads nothing from the network and embeds plotly.js exactly once."""
+    assert page.startswith("<!DOCTYPE html>")
+    srcs = re.findall(
+        r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?([^\"' >]*)",
+        page,
+        re.IGNORECASE,
+    )
+    assert not [s for s in srcs if s.startswith(("http://", "https://", "//"))]
+    assert not re.search(r"<script[^>]*\bsrc=", page, re.IGNORECASE)
+    assert not re.search(r"<link[^>]*\bhref=", page, re.IGNORECASE)
+    assert page.count(plotly_head) == 1

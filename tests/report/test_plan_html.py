@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
+import html_pages as pages
 import pytest
 
 pytest.importorskip("plotly")
@@ -20,22 +20,8 @@ def plan() -> dict[str, Any]:
     return json.loads(SAMPLE.read_text(encoding="utf-8"))
 
 
-def test_self_contained_with_no_network_references(plan):
-    page = plan_html(plan, title="Fleet plan")
-    assert page.startswith("<!DOCTYPE html>")
-    srcs = re.findall(
-        r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?([^\"' >]*)",
-        page,
-        re.IGNORECASE,
-    )
-    assert not [s for s in srcs if s.startswith(("http://", "https://", "//"))]
-    assert not re.search(r"<script[^>]*\bsrc=", page, re.IGNORECASE)
-    assert not re.search(r"<link[^>]*\bhref=", page, re.IGNORECASE)
-
-
-def test_plotly_bundle_embedded_once(plan, plotly_head):
-    page = plan_html(plan, title="Fleet plan")
-    assert page.count(plotly_head) == 1
+def test_self_contained_with_no_network_references(plan, plotly_head):
+    pages.assert_self_contained(plan_html(plan, title="Fleet plan"), plotly_head)
 
 
 def test_headline_and_tables(plan):
