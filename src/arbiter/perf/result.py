@@ -1,0 +1,103 @@
+"""What an estimate says: how the chips are used (:class:`Layout`) and the workload's best
+configuration on one accelerator (:class:`Estimate`), with the fields every estimate on a
+chip starts from. Built by :mod:`arbiter.perf.estimate` (training, pricing) and
+:mod:`arbiter.perf.serving` (services and batch generation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.workload import Measured, Workload
+from arbiter.perf.hardware import ChipArrays
+from arbiter.perf.pricing import OfferChoice
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How the chips are used: ``replicas`` x (``tp`` x ``pp``)."""
+
+    tp: int
+    pp: int
+    replicas: int
+    cp: int = 1
+    recompute: str | None = None
+    sharded_optimizer: bool | None = None
+    batch: float | None = None
+
+    @property
+    def text(self) -> str:
+        parts = [f"TP{self.tp}", f"PP{self.pp}", f"x{self.replicas}"]
+        if self.cp > 1:
+            parts.insert(1, f"CP{self.cp}")
+        if self.recompute is not None and self.recompute != "none":
+            parts.append(f"recompute={self.recompute}")
+        if self.sharded_optimizer:
+            parts.append("FSDP")
+        if self.batch is not None:
+            parts.append(f"batch={self.batch:g}")
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class Estimate:
+    """One workload on one accelerator. Built, then priced in place, by
+    :func:`arbiter.perf.estimate.estimate_workload`."""
+
+    workload: str
+    accelerator: str
+    vendor: str
+    platform: str
+    feasible: bool
+    reason: str = ""
+    precision: str = ""
+    chips: int = 0
+    layout: Layout | None = None
+    tokens_per_s: float = 0.0
+    hours: float = 0.0
+    hbm_gb_per_chip: float = 0.0
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    source: str = "model"
+    offer: OfferChoice | None = None
+    instances: int = 0
+    usd_per_job: float | None = None
+    usd_per_million_tokens: float | None = None
+    notes: tuple[str, ...] = field(default=())
+    best_ttft_s: float | None = None
+    best_tpot_s: float | None = None
+    class_requests_per_s: tuple[float, ...] = ()  # per replica, per class of a request mix
+
+    @property
+    def sort_key(self) -> tuple[int, float, float]:
+        if not self.feasible:
+            return (2, 0.0, 0.0)
+        if self.usd_per_million_tokens is None:
+            return (1, -self.tokens_per_s / max(self.chips, 1), 0.0)
+        return (0, self.usd_per_million_tokens, self.hours)
+
+
+def base_fields(workload: Workload, acc: Accelerator, chips: ChipArrays, i: int) -> dict[str, Any]:
+    """The fields every estimate of ``workload`` on chip ``i`` (``acc``) starts from."""
+    notes: list[str] = []
+    used = chips.precisions[i]
+    if used != workload.precision:
+        notes.append(f"{acc.name} has no {workload.precision.value}; runs at {used.value}")
+    return {
+        "workload": workload.name,
+        "accelerator": acc.name,
+        "vendor": acc.vendor,
+        "platform": acc.platform.value,
+        "precision": used.value,
+        "notes": tuple(notes),
+    }
+
+
+def measured_on(workload: Workload, acc: Accelerator) -> Measured | None:
+    """The throughput the user measured for ``workload`` on ``acc``, if any."""
+    for m in workload.measured:
+        if m.accelerator == acc.name:
+            return m
+    return None
