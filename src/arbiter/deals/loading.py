@@ -41,7 +41,7 @@ from arbiter.scenarios.loading import _distribution, resolved_names
 from arbiter.scenarios.spec import DISTRIBUTION_FORMS
 from arbiter.workloads.convert import _named
 from arbiter.workloads.loading import read_data
-from arbiter.workloads.problems import join_path, validation_problems, with_more
+from arbiter.workloads.problems import join_path, top_mapping, validation_problems, with_more
 
 _EXPECTED = "a mapping with name, counterparty, covers, obligation, valuation and procurement"
 
@@ -102,11 +102,7 @@ def parse_deal(data: object, *, file: str, base: Path) -> Deal:
 
 
 def _top(data: object, file: str) -> DealFileSpec:
-    if data is None or data == {}:
-        raise InputError("the file is empty", file=file, valid=_EXPECTED)
-    if not isinstance(data, Mapping):
-        got = "a list" if isinstance(data, list) else repr(data)
-        raise InputError(f"expected {_EXPECTED}; got {got}", file=file)
+    data = top_mapping(data, file, _EXPECTED)
     try:
         return DealFileSpec.model_validate(data)
     except ValidationError as exc:

@@ -151,15 +151,21 @@ def usage_terms(deal: Deal) -> list[int]:
     return [i for i, t in enumerate(deal.tranches) if t.usage_threshold is not None]
 
 
+def tranche_worth_usd(deal: Deal, i: int, draws: FloatArray | None = None) -> float:
+    """Present value of tranche ``i`` times its probability (or its 0/1 draw in
+    ``draws``, one per tranche)."""
+    t = deal.tranches[i]
+    chance = t.probability if draws is None else float(draws[i])
+    return chance * deal.tranche_value(t) * deal.discount_factor(t.period)
+
+
 def fixed_inflow_usd(deal: Deal, draws: FloatArray | None = None) -> float:
-    """Present value of the tranches not earned by usage, each times its probability (or
-    its 0/1 draw in ``draws``, one per tranche)."""
-    total = 0.0
-    for i, t in enumerate(deal.tranches):
-        if t.usage_threshold is None:
-            chance = t.probability if draws is None else float(draws[i])
-            total += chance * deal.tranche_value(t) * deal.discount_factor(t.period)
-    return total
+    """Present value of the tranches not earned by usage (see :func:`tranche_worth_usd`)."""
+    return sum(
+        tranche_worth_usd(deal, i, draws)
+        for i, t in enumerate(deal.tranches)
+        if t.usage_threshold is None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +235,7 @@ class DealTerms:
             out_c.append(short.columns)
             out_v.append(np.full(S, ob.shortfall_penalty * USD_PER_ROW_UNIT * settle[-1]))
         if ob.min_share > 0:
-            self._exclusive(m, h, mask, years)
+            self._exclusive(m, h, mask, (rows, cols, vals), years)
         if deal.credits_usd > 0:
             g = self._credits(m, h, rows, cols, vals)
             blocks.append(g)
@@ -240,11 +246,7 @@ class DealTerms:
         if earned:
             b = self._usage(m, h, earned, s_of, t_of, cols, vals)
             blocks.append(b)
-            worth = []
-            for i in earned:
-                t = deal.tranches[i]
-                chance = t.probability if self.draws is None else float(self.draws[i])
-                worth.append(chance * deal.tranche_value(t) * deal.discount_factor(t.period))
+            worth = [tranche_worth_usd(deal, i, self.draws) for i in earned]
             out_s.append(np.repeat(np.arange(S), len(earned)))
             out_c.append(b.columns)
             out_v.append(-np.tile(np.array(worth), S))
@@ -257,14 +259,22 @@ class DealTerms:
             blocks=tuple(blocks),
         )
 
-    def _exclusive(self, m: LinearModel, h: Handles, mask: BoolArray, years: int) -> None:
-        """exclusive[s/y]: covered spend >= mu x all spend, over buyable periods."""
+    def _exclusive(
+        self,
+        m: LinearModel,
+        h: Handles,
+        mask: BoolArray,
+        covered: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray],
+        years: int,
+    ) -> None:
+        """exclusive[s/y]: covered spend (``covered``: its terms) >= mu x all spend, over
+        the periods a covered resource can be bought in."""
         data, mu = h.data, self.deal.obligation.min_share
         T, S, ppy = data.problem.periods, len(h.sids), self.deal.periods_per_year
         buyable: BoolArray = np.zeros(T, dtype=bool)
         if mask.any():
             buyable = np.asarray(data.available[mask].any(axis=0), dtype=bool)
-        rows_c, cols_c, vals_c = h.spend(mask)
+        rows_c, cols_c, vals_c = covered
         rows_a, cols_a, vals_a = h.spend(np.ones(len(mask), dtype=bool))
         parts_r, parts_c, parts_v = [], [], []
         for rows, cols, vals, sign in (
@@ -373,10 +383,7 @@ def deal_flows(deal: Deal, data: Data, sol: ProcurementSolution) -> dict[str, Fl
     usage_pv = zero
     if earned is not None:
         chosen = usage_terms(deal)
-        worth = np.array(
-            [deal.tranches[i].probability * deal.tranche_value(deal.tranches[i])
-             * deal.discount_factor(deal.tranches[i].period) for i in chosen]
-        )  # fmt: skip
+        worth = np.array([tranche_worth_usd(deal, i) for i in chosen])
         usage_pv = earned.reshape(S, len(chosen)) @ worth
     return {
         "shortfall_usd": short_pv,

@@ -46,7 +46,7 @@ from arbiter.scenarios.spec import DISTRIBUTION_FORMS
 from arbiter.workloads.convert import _named, spec_to_workload
 from arbiter.workloads.fleet import _platforms
 from arbiter.workloads.loading import _kind_problems, read_data
-from arbiter.workloads.problems import join_path, validation_problems, with_more
+from arbiter.workloads.problems import join_path, top_mapping, validation_problems, with_more
 from arbiter.workloads.spec import SPEC_BY_KIND, BatchSpec, fields_of
 
 _EXPECTED = "a mapping with horizon, discount_rate, classes and commitments"
@@ -145,11 +145,7 @@ def _problems(
 
 
 def _top(data: object, file: str) -> ProcurementFileSpec:
-    if data is None or data == {}:
-        raise InputError("the file is empty", file=file, valid=_EXPECTED)
-    if not isinstance(data, Mapping):
-        got = "a list" if isinstance(data, list) else repr(data)
-        raise InputError(f"expected {_EXPECTED}; got {got}", file=file)
+    data = top_mapping(data, file, _EXPECTED)
     try:
         top = ProcurementFileSpec.model_validate(data)
     except ValidationError as exc:

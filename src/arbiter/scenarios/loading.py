@@ -46,7 +46,7 @@ from arbiter.scenarios.spec import (
     kinds_with_field,
 )
 from arbiter.workloads.loading import read_data
-from arbiter.workloads.problems import join_path, validation_problems, with_more
+from arbiter.workloads.problems import join_path, top_mapping, validation_problems, with_more
 
 _EXPECTED = "a mapping with a `shocks:` list (and optionally horizon_days, penalty, factors)"
 _DAYS_VALID = "days >= 0, such as 7 or {uniform: [0, 60]}"
@@ -114,11 +114,7 @@ def parse_scenarios(data: object, *, file: str) -> ScenarioSet:
 
 
 def _top(data: object, file: str) -> ScenarioFileSpec:
-    if data is None or data == {}:
-        raise InputError("the file is empty", file=file, valid=_EXPECTED)
-    if not isinstance(data, Mapping):
-        got = "a list" if isinstance(data, list) else repr(data)
-        raise InputError(f"expected {_EXPECTED}; got {got}", file=file)
+    data = top_mapping(data, file, _EXPECTED)
     try:
         top = ScenarioFileSpec.model_validate(data)
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from arbiter.domain.errors import InputError, UnknownNameError
 from arbiter.domain.workload import Workload, WorkloadKind
 from arbiter.workloads.convert import spec_to_workload
 from arbiter.workloads.fleet_spec import FLEET_KEYS
-from arbiter.workloads.problems import join_path, validation_problems, with_more
+from arbiter.workloads.problems import join_path, top_mapping, validation_problems, with_more
 from arbiter.workloads.spec import KINDS, SPEC_BY_KIND, WorkloadSpec, fields_of, kinds_with_field
 
 _EXPECTED = "a mapping with a `workloads:` list, or one workload mapping with name, kind and model"
@@ -83,11 +83,7 @@ def read_data(path: Path, what: str = "workload") -> object:
 
 def _items(data: object, file: str) -> list[tuple[str, object]]:
     """The workload mappings in ``data``, each with its field path prefix."""
-    if data is None or data == {}:
-        raise InputError("the file is empty", file=file, valid=_EXPECTED)
-    if not isinstance(data, Mapping):
-        got = "a list" if isinstance(data, list) else repr(data)
-        raise InputError(f"expected {_EXPECTED}; got {got}", file=file)
+    data = top_mapping(data, file, _EXPECTED)
     if "workloads" not in data:
         if not {"name", "kind", "model"} & set(data):
             keys = ", ".join(str(k) for k in data)

@@ -7,7 +7,7 @@ A pydantic location ``("slo", "tpot_s")`` under ``workloads[2]`` becomes the fie
 from __future__ import annotations
 
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -106,3 +106,14 @@ def with_more(problems: Sequence[InputError]) -> InputError:
         field=first.field,
         valid=first.valid,
     )
+
+
+def top_mapping(data: object, file: str, expected: str) -> Mapping[str, object]:
+    """``data`` as the mapping a file's top level must be; an empty file or another shape
+    is an error naming ``file`` and what was ``expected``."""
+    if data is None or data == {}:
+        raise InputError("the file is empty", file=file, valid=expected)
+    if not isinstance(data, Mapping):
+        got = "a list" if isinstance(data, list) else repr(data)
+        raise InputError(f"expected {expected}; got {got}", file=file)
+    return data
