@@ -1,18 +1,38 @@
-# Two commands for a new machine: `make demo` and `make test`. Both create .venv if missing.
+# Two commands for a new machine: `make demo` and `make test`. Both create .venv if missing
+# and install exactly what requirements.lock pins (hashes checked); `make test-latest` runs
+# the suite against the newest versions pyproject.toml allows instead.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LATEST := .venv-latest
 
-.PHONY: demo test lint typecheck layers pytest catalog calibration fit bench clean
+.PHONY: demo test test-latest lock lint typecheck layers pytest catalog calibration fit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+# pip, setuptools and wheel come from the lock too; arbiter itself is installed without
+# dependencies (the lock has them) and without build isolation (the locked setuptools).
+$(STAMP): pyproject.toml requirements.lock Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# The lock, rebuilt from pyproject.toml (needs uv: pip install uv).
+lock:
+	bash scripts/lock.sh
+
+# The whole suite on the newest versions pyproject.toml allows, in a venv of its own.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,ray]"
+	$(LATEST)/bin/python -m pip list --format=freeze > $(LATEST)/versions.txt
+	$(LATEST)/bin/pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
 	$(BIN)/arbiter catalog summary
@@ -50,4 +70,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LATEST) .mypy_cache .ruff_cache .pytest_cache
