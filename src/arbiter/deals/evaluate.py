@@ -16,6 +16,7 @@ discount, prices); the defaults are the files' own values.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +26,12 @@ from arbiter.deals.model import (
     discounted,
     expand,
     fixed_inflow_usd,
+    usage_tranches,
     world_problem,
 )
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.deal import Deal
+from arbiter.domain.errors import InfeasibleError
 from arbiter.optimize.linear import FloatArray
 from arbiter.perf.efficiency import Efficiency
 from arbiter.procure.milp import ProcurementSolution, solve
@@ -48,9 +51,9 @@ class Settings:
 
     Commitments are first bought in fractional blocks (an LP in the blocks: at a lab's
     scale a block is a sliver of what it buys, and the integer MILP takes minutes); with
-    ``whole_blocks`` each side's blocks are then rounded up and the rest of its plan
-    solved again, so the plan can be bought as it stands (the cost of rounding is
-    reported).
+    ``whole_blocks`` each side's blocks are then rounded, each down or up as the rest of
+    its plan re-solved finds cheaper (:func:`whole_blocks`), so the plan can be bought as
+    it stands (the cost of rounding is reported).
     """
 
     demand_scale: float = 1.0
@@ -133,21 +136,56 @@ def prepared(base: Data, deal: Deal, settings: Settings) -> Data:
     return expand(data, deal, points)
 
 
+def whole_blocks(
+    data: Data,
+    fractional: ProcurementSolution,
+    extension: DealTerms | None,
+    settings: Settings,
+) -> ProcurementSolution:
+    """The plan in whole blocks nearest a plan in fractional ones: the best of each
+    block count rounded down or up (a MILP over those choices alone, the rest of the
+    plan re-solved), all of them rounded up, and all rounded down (the fractions left to
+    on-demand). Rounding thus never costs more than leaving the fractions to on-demand,
+    nor than buying them whole."""
+    kwargs: dict[str, Any] = {"mip_gap": settings.mip_gap, "time_limit_s": settings.time_limit_s}
+    up = np.ceil(fractional.blocks - ROUNDING_SLACK).clip(min=0.0)
+    down = np.floor(fractional.blocks + ROUNDING_SLACK).clip(min=0.0)
+    ways: list[dict[str, Any]] = [{"fixed_blocks": up}]
+    if not np.array_equal(up, down):
+        ways = [{"block_bounds": (down, up)}, *ways, {"fixed_blocks": down}]
+    found: list[ProcurementSolution] = []
+    for way in ways:
+        try:
+            found.append(solve(data, extension=extension, **way, **kwargs))
+        except InfeasibleError:
+            continue  # a budget the rounded-up blocks break; another way may hold
+    if not found:
+        raise InfeasibleError(
+            "no plan in whole commitment blocks exists near the fractional plan: the "
+            "budget, share caps and commitments conflict once blocks are rounded"
+        )
+    return min(found, key=lambda sol: sol.objective)
+
+
 def solve_side(data: Data, deal: Deal | None, settings: Settings) -> Side:
-    """One side on ``data`` (the deal's prices already applied on the deal side)."""
+    """One side on ``data`` (the deal's prices already applied on the deal side). A
+    usage tranche counts only where the plan's covered spend reaches its threshold."""
     extension = None if deal is None else DealTerms(deal)
     kwargs = {"mip_gap": settings.mip_gap, "time_limit_s": settings.time_limit_s}
     sol = solve(data, extension=extension, relax_blocks=True, **kwargs)  # type: ignore[arg-type]
     relaxed = sol.objective
     if settings.whole_blocks:
-        blocks = np.ceil(sol.blocks - ROUNDING_SLACK).clip(min=0.0)
-        sol = solve(data, extension=extension, fixed_blocks=blocks, **kwargs)  # type: ignore[arg-type]
-    inflow = 0.0 if deal is None else fixed_inflow_usd(deal)
+        sol = whole_blocks(data, sol, extension, settings)
+    inflow, unearned = 0.0, np.zeros(len(sol.cost))
+    if deal is not None:
+        inflow = fixed_inflow_usd(deal)
+        counted, earned = usage_tranches(deal, data, sol)
+        unearned = counted - earned
     return Side(
         data=data,
         solution=sol,
         fixed_inflow_usd=inflow,
-        net_usd=sol.cost - inflow,
+        net_usd=sol.cost - inflow + unearned,
         rounding_usd=sol.objective - relaxed,
     )
 

@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from arbiter.deals.model import covered_mask
+from arbiter.deals.model import covered_mask, spend_usd
 from arbiter.domain.deal import Deal
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize.linear import FloatArray
 from arbiter.optimize.plan import hhi
 from arbiter.perf.training import train_flops_per_token
-from arbiter.procure.milp import ProcurementSolution, active_matrix
-from arbiter.procure.model import Data, products
+from arbiter.procure.milp import ProcurementSolution, used_hours
+from arbiter.procure.model import Data
 from arbiter.risk.concentration import STOPPED
 
 FLOPS_PER_PFLOP_HOUR = 1e15 * 3600.0
@@ -73,20 +73,18 @@ class Usage:
 
 
 def usage(data: Data, sol: ProcurementSolution, deal: Deal) -> Usage:
+    """Money paid (every committed and on-demand hour bought) and work delivered (only
+    the hours that did work, :func:`~arbiter.procure.milp.used_hours`: idle committed
+    hours, or hours bought beyond a class's demand, deliver nothing)."""
     p = data.problem
-    K, H = data.n_products, p.period_hours
     S = len(p.scenarios)
-    act = active_matrix(data)  # K x T0 x T
-    sizes = np.array([q.min_chips for q in products(data)], dtype=np.float64)
-    commit = np.einsum("kat,ka,k->kt", act, sol.blocks * data.price[:K], sizes * H)  # K x T
-    od = np.einsum("josT,oT->osT", sol.on_demand, data.price[K:])
-    spend = np.concatenate([np.repeat(commit[:, None, :], S, axis=1), od])
-    hours = np.concatenate([sol.committed, sol.on_demand], axis=1)  # J x R x S x T
+    committed, on_demand = used_hours(data, sol)
+    hours = np.concatenate([committed, on_demand], axis=1)  # J x R x S x T
     rate = data.scenario_rate(list(range(S)))  # J x R x S
     work = hours * rate[:, :, :, None]
     flops = np.array([flops_per_unit(c.workload) for c in p.classes])
     pflop = np.einsum("jrst,j->rst", work, flops) / FLOPS_PER_PFLOP_HOUR
-    return Usage(data, spend, pflop, work, covered_mask(data, deal))
+    return Usage(data, spend_usd(data, sol), pflop, work, covered_mask(data, deal))
 
 
 def _price(spend: float, pflop: float) -> float | None:
@@ -95,7 +93,8 @@ def _price(spend: float, pflop: float) -> float | None:
 
 def effective_prices(with_deal: Usage, without: Usage) -> dict[str, Any]:
     """Expected USD per delivered PFLOP-hour: on the covered chips with the deal, on the
-    chips the lab buys instead without it, and over each whole plan."""
+    chips the lab buys instead without it, and over each whole plan. The money is all
+    that was paid (idle committed hours included), the PFLOP-hours only the work done."""
 
     def totals(u: Usage, mask: np.ndarray) -> tuple[float, float]:
         prob = u.probability

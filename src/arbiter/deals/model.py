@@ -15,9 +15,9 @@ the same problem, scenarios and alternatives, so that their difference is the de
   performance model's estimate (``f_sr`` of the procurement model).
 
 **With the deal**, on top (``V_st``: the undiscounted spend on covered resources in
-scenario s and period t, in $M: committed chip-hours while active at their start price,
-plus on-demand; covered = a covered chip at the counterparty; ``d_t`` the discount factor;
-``Y`` the years of the deal's horizon):
+scenario s and period t, in the rows' money unit, $M at a lab's scale: committed
+chip-hours while active at their start price, plus on-demand; covered = a covered chip at
+the counterparty; ``d_t`` the discount factor; ``Y`` the years of the deal's horizon):
 
 - price of covered commitments and offers: ``c (1 - delta)`` (the deal's discount);
 - minimum spend per year ``m_y`` (``min_spend_usd_per_year``)::
@@ -67,13 +67,21 @@ from arbiter.domain.fleet import PlatformState
 from arbiter.domain.procurement import DemandScenario, ProcurementProblem
 from arbiter.domain.scenario import Distribution
 from arbiter.optimize.linear import Block, FloatArray, LinearModel
-from arbiter.procure.milp import USD_PER_ROW_UNIT, CostTerms, Handles, ProcurementSolution
-from arbiter.procure.model import Data
+from arbiter.procure.milp import (
+    CostTerms,
+    Handles,
+    ProcurementSolution,
+    active_matrix,
+)
+from arbiter.procure.model import Data, products
 from arbiter.scenarios.distributions import ppf
 
 BoolArray = npt.NDArray[np.bool_]
 EFFICIENCY_POINTS = ((0.1, 0.3), (0.5, 0.4), (0.9, 0.3))
 """(quantile, weight) of the port's efficiency in the planning scenarios."""
+REACH_TOLERANCE = 1e-6
+"""A usage threshold is reached when covered spend falls short of it by less than this
+share of it (the solver's tolerance on the usage row)."""
 
 
 def efficiency_points(dist: Distribution) -> list[tuple[float, float]]:
@@ -194,7 +202,7 @@ class DealTerms:
         end_of = [min(T, (y + 1) * ppy) - 1 for y in range(years)]
         settle = settlement_discounts(deal, p, years)
         if ob.min_spend_usd_per_year is not None and any(ob.min_spend_usd_per_year[:years]):
-            need = np.array(ob.min_spend_usd_per_year[:years]) / USD_PER_ROW_UNIT
+            need = np.array(ob.min_spend_usd_per_year[:years]) / h.usd_unit
             short = m.add_variables(
                 "shortfall", [f"{s}/{y}" for s in range(S) for y in range(years)]
             )
@@ -210,11 +218,11 @@ class DealTerms:
             blocks.append(short)
             out_s.append(np.repeat(np.arange(S), years))
             out_c.append(short.columns)
-            out_v.append(np.tile(ob.shortfall_penalty * USD_PER_ROW_UNIT * settle, S))
+            out_v.append(np.tile(ob.shortfall_penalty * h.usd_unit * settle, S))
         elif ob.total_spend_usd:
             shares = np.array(ob.ramp[:years] if ob.ramp else [0.0] * years)
-            cumulative = np.cumsum(shares) * ob.total_spend_usd / USD_PER_ROW_UNIT
-            cumulative[-1] = ob.total_spend_usd / USD_PER_ROW_UNIT
+            cumulative = np.cumsum(shares) * ob.total_spend_usd / h.usd_unit
+            cumulative[-1] = ob.total_spend_usd / h.usd_unit
             short = m.add_variables("shortfall", [f"{s}" for s in range(S)])
             # row (s, y) holds the spend of every period up to the end of year y
             r_list, c_list, v_list = [], [], []
@@ -233,7 +241,7 @@ class DealTerms:
             blocks.append(short)
             out_s.append(np.arange(S))
             out_c.append(short.columns)
-            out_v.append(np.full(S, ob.shortfall_penalty * USD_PER_ROW_UNIT * settle[-1]))
+            out_v.append(np.full(S, ob.shortfall_penalty * h.usd_unit * settle[-1]))
         if ob.min_share > 0:
             self._exclusive(m, h, mask, (rows, cols, vals), years)
         if deal.credits_usd > 0:
@@ -241,7 +249,7 @@ class DealTerms:
             blocks.append(g)
             out_s.append(np.repeat(np.arange(S), T))
             out_c.append(g.columns)
-            out_v.append(-np.tile(h.discount, S) * USD_PER_ROW_UNIT)
+            out_v.append(-np.tile(h.discount, S) * h.usd_unit)
         earned = usage_terms(deal)
         if earned:
             b = self._usage(m, h, earned, s_of, t_of, cols, vals)
@@ -311,7 +319,7 @@ class DealTerms:
         m.add_constraints(
             "credit_total", [str(s) for s in range(S)],
             np.repeat(np.arange(S), T), g.columns, np.ones(S * T),
-            upper=self.deal.credits_usd / USD_PER_ROW_UNIT,
+            upper=self.deal.credits_usd / h.usd_unit,
         )  # fmt: skip
         return g
 
@@ -340,7 +348,7 @@ class DealTerms:
             c_list.append(cols[keep])
             v_list.append(vals[keep])
             assert t.usage_threshold is not None
-            need.append(t.usage_threshold * deal.obligation.committed_usd / USD_PER_ROW_UNIT)
+            need.append(t.usage_threshold * deal.obligation.committed_usd / h.usd_unit)
         m.add_constraints(
             "usage", [f"{s}/{i}" for s in range(S) for i in earned],
             np.concatenate([*r_list, np.arange(S * n)]),
@@ -357,10 +365,61 @@ def settlement_discounts(deal: Deal, problem: ProcurementProblem, years: int) ->
     return np.array([problem.discount((y + 1) * deal.periods_per_year) for y in range(years)])
 
 
+def spend_usd(data: Data, sol: ProcurementSolution) -> FloatArray:
+    """R x S x T: the undiscounted spend of ``sol`` per resource, scenario and period:
+    committed chips while their term is active, at the price of the period they were
+    bought in, and on-demand chip-hours at the period's price (paid whether the hours
+    did work or not)."""
+    K, H = data.n_products, data.problem.period_hours
+    S = sol.on_demand.shape[2]
+    sizes = np.array([q.min_chips for q in products(data)], dtype=np.float64)
+    commit = np.einsum("kat,ka,k->kt", active_matrix(data), sol.blocks * data.price[:K], sizes * H)
+    od = np.einsum("jost,ot->ost", sol.on_demand, data.price[K:])
+    out: FloatArray = np.concatenate([np.repeat(commit[:, None, :], S, axis=1), od])
+    return out
+
+
+def tranches_reached(deal: Deal, data: Data, sol: ProcurementSolution) -> BoolArray:
+    """S x usage tranches: whether the plan's covered spend up to each usage tranche's
+    period reaches its threshold, recomputed from the plan's blocks and hours."""
+    earned = usage_terms(deal)
+    S = sol.on_demand.shape[2]
+    if not earned:
+        return np.zeros((S, 0), dtype=bool)
+    covered = spend_usd(data, sol)[covered_mask(data, deal)].sum(axis=0)  # S x T
+    so_far = np.cumsum(covered, axis=1)
+    out = np.zeros((S, len(earned)), dtype=bool)
+    for q, i in enumerate(earned):
+        t = deal.tranches[i]
+        assert t.usage_threshold is not None
+        need = t.usage_threshold * deal.obligation.committed_usd
+        out[:, q] = so_far[:, t.period] >= need * (1.0 - REACH_TOLERANCE)
+    return out
+
+
+def usage_tranches(
+    deal: Deal, data: Data, sol: ProcurementSolution, draws: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Per scenario, the present value of the usage tranches (times their probability,
+    or their 0/1 ``draws``) that ``sol``'s cost counts, and of those it earns: counted
+    and with the threshold reached by the plan (:func:`tranches_reached`). A tranche the
+    solver counts without the spend to show for it is not earned."""
+    earned = usage_terms(deal)
+    S = sol.on_demand.shape[2]
+    b = sol.extras.get("earned")
+    if not earned or b is None:
+        return np.zeros(S), np.zeros(S)
+    worth = np.array([tranche_worth_usd(deal, i, draws) for i in earned])
+    counted = b.reshape(S, len(earned))
+    paid = (counted > 0.5) & tranches_reached(deal, data, sol)
+    return counted @ worth, paid.astype(np.float64) @ worth
+
+
 def deal_flows(deal: Deal, data: Data, sol: ProcurementSolution) -> dict[str, FloatArray]:
     """Per scenario, the present value of what the deal's terms added to a deal-side
-    solution: shortfall paid (a cost), credits used and usage tranches earned (inflows),
-    and the undiscounted shortfall per year (S x years; one column for a total)."""
+    solution: shortfall paid (a cost), credits used and usage tranches earned (inflows;
+    only those whose threshold the plan reaches, :func:`usage_tranches`), and the
+    undiscounted shortfall per year (S x years; one column for a total)."""
     p = data.problem
     S, T, ppy = len(p.scenarios), p.periods, deal.periods_per_year
     years = min(deal.horizon_years, math.ceil(T / ppy))
@@ -372,19 +431,14 @@ def deal_flows(deal: Deal, data: Data, sol: ProcurementSolution) -> dict[str, Fl
     shortfall, short_pv = np.zeros((S, 1)), zero
     if short is not None:
         if deal.obligation.min_spend_usd_per_year is not None:
-            shortfall = short.reshape(S, years) * USD_PER_ROW_UNIT
+            shortfall = short.reshape(S, years) * sol.usd_unit
             short_pv = shortfall @ settle * penalty
         else:
-            shortfall = short.reshape(S, 1) * USD_PER_ROW_UNIT
+            shortfall = short.reshape(S, 1) * sol.usd_unit
             short_pv = shortfall[:, 0] * settle[-1] * penalty
     used = sol.extras.get("credits")
-    credit_pv = zero if used is None else used.reshape(S, T) @ d * USD_PER_ROW_UNIT
-    earned = sol.extras.get("earned")
-    usage_pv = zero
-    if earned is not None:
-        chosen = usage_terms(deal)
-        worth = np.array([tranche_worth_usd(deal, i) for i in chosen])
-        usage_pv = earned.reshape(S, len(chosen)) @ worth
+    credit_pv = zero if used is None else used.reshape(S, T) @ d * sol.usd_unit
+    usage_pv = usage_tranches(deal, data, sol)[1]
     return {
         "shortfall_usd": short_pv,
         "credits_usd": credit_pv,

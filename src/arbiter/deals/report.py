@@ -104,8 +104,11 @@ def document(
     flows = deal_flows(deal, with_deal.data, with_deal.solution)
     expected = {k: float(v @ prob) for k, v in flows.items() if v.ndim == 1}
     tranches = with_deal.fixed_inflow_usd + expected["usage_tranches_usd"]
+    # the deal side's cost of compute: its net cost with every inflow of the deal and
+    # the shortfall taken back out
     compute_with = (
-        with_deal.solution.cost
+        with_deal.net_usd
+        + with_deal.fixed_inflow_usd
         - flows["shortfall_usd"]
         + flows["credits_usd"]
         + flows["usage_tranches_usd"]

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from arbiter.deals.evaluate import Evaluation, Settings, prepared
-from arbiter.deals.model import DealTerms, discounted, fixed_inflow_usd
+from arbiter.deals.model import DealTerms, discounted, fixed_inflow_usd, usage_tranches
 from arbiter.domain.deal import Deal
 from arbiter.domain.executor import Executor, ProgressFn, map_items
 from arbiter.domain.scenario import ScenarioSet, ShockKind
@@ -202,14 +202,17 @@ def _one(ctx: Context, draw: Draw) -> float:
     plain = solve(
         data, fixed_blocks=ctx.blocks_without, fixed_enabled=ctx.enabled_without, **kwargs
     )
+    priced = discounted(data, deal)
     mine = solve(
-        discounted(data, deal),
+        priced,
         fixed_blocks=ctx.blocks_with,
         fixed_enabled=ctx.enabled_with,
         extension=DealTerms(deal, draws=draw.paid),
         **kwargs,
     )
-    return float(plain.cost[0] - (mine.cost[0] - fixed_inflow_usd(deal, draw.paid)))
+    counted, earned = usage_tranches(deal, priced, mine, draw.paid)
+    net = mine.cost[0] - fixed_inflow_usd(deal, draw.paid) + counted[0] - earned[0]
+    return float(plain.cost[0] - net)
 
 
 def run_item(ctx: Context, item: list[Draw]) -> list[float]:

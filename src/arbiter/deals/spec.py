@@ -83,7 +83,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from arbiter.procure.spec import Fraction, NonNegativeFloat, Rate
 from arbiter.scenarios.spec import Dist, DistributionSpec, Names, Probability
 from arbiter.workloads.fleet_spec import NonNegativeUsd, Usd
-from arbiter.workloads.spec import PlatformName, PositiveInt, Text, VendorName, _Spec, lowered
+from arbiter.workloads.spec import PlatformName, Text, VendorName, _Spec, lowered
 
 TrancheKindName = Annotated[Literal["equity", "credit"], BeforeValidator(lowered)]
 ONE = DistributionSpec(fixed=1.0)
@@ -116,7 +116,7 @@ class TrancheSpec(_Spec):
     """One tranche of capital."""
 
     usd: Usd
-    period: Annotated[int, Field(ge=0, strict=True)]
+    period: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
     kind: TrancheKindName = "equity"
     probability: Probability = 1.0
     condition: Annotated[str, Field(strict=True)] = ""
@@ -158,7 +158,7 @@ class PortingSpec(_Spec):
 
 class ValuationSpec(_Spec):
     discount_rate: Rate
-    horizon_years: PositiveInt
+    horizon_years: Annotated[int, Field(gt=0, le=100, strict=True)]
     equity_haircut: Fraction = 0.0
 
 

@@ -4,7 +4,7 @@ array builder (:class:`arbiter.optimize.linear.LinearModel`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +17,8 @@ from arbiter.procure.model import Data, products
 
 GROUPS = ("vendor", "provider")
 USD_PER_ROW_UNIT = 1e6
-"""Spend rows (shares, budgets, an extension's spend rows) are in $M per period."""
+"""Money in the rows (costs, shares, budgets, an extension's spend rows) is in $M, or in
+a smaller power of ten for a small problem (:func:`money_unit`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +40,18 @@ class Handles:
     enable: Block
     pending: list[PlatformState]
     hour_unit: float = 1.0  # chip-hours per unit of an on-demand column
+    usd_unit: float = USD_PER_ROW_UNIT  # USD per unit of money in the rows
 
     def spend(self, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, IntArray, FloatArray]:
         """Terms of the undiscounted spend in each (scenario, period) on the resources of
-        ``mask`` (R), in $M: row ``s * T + t``, column, coefficient. Committed chip-hours
+        ``mask`` (R), in ``usd_unit``: row ``s * T + t``, column, coefficient. Committed chip-hours
         count while active, at the price of their start; on-demand at the period's."""
         data = self.data
         T, H, K = data.problem.periods, data.problem.period_hours, data.n_products
         kk, tt0, tt = np.nonzero(self.active)
         keep = mask[kk]
         kk, tt0, tt = kk[keep], tt0[keep], tt[keep]
-        n_val = H * self.sizes[kk] * data.price[kk, tt0] / USD_PER_ROW_UNIT
+        n_val = H * self.sizes[kk] * data.price[kk, tt0] / self.usd_unit
         on = mask[K + self.pairs[:, 1]]
         pairs = self.pairs[on]
         ycol = self.on_demand[on]
@@ -59,7 +61,7 @@ class Handles:
             cols += [self.blocks[kk, tt0], ycol[:, s].ravel()]
             vals += [
                 n_val,
-                (data.price[K + pairs[:, 1]] * self.hour_unit / USD_PER_ROW_UNIT).ravel(),
+                (data.price[K + pairs[:, 1]] * self.hour_unit / self.usd_unit).ravel(),
             ]
         return (
             np.concatenate(rows).astype(np.int64),
@@ -96,6 +98,39 @@ class ProcurementSolution:
     cost: FloatArray  # S: discounted cost of each scenario
     enabled: tuple[str, ...]
     extras: dict[str, FloatArray] = field(default_factory=dict)  # an extension's variables
+    usd_unit: float = USD_PER_ROW_UNIT  # USD per unit of the rows' money (and of extras')
+
+
+IDLE_TOLERANCE = 1e-9
+"""Work beyond demand smaller than this share of it is solver noise, not idle hours."""
+
+
+def used_hours(
+    data: Data, sol: ProcurementSolution, sids: Sequence[int] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """The chip-hours of ``sol`` that did work: committed (J x K x S x T) and on-demand
+    (J x O x S x T), solved over the scenarios ``sids`` (default: all).
+
+    A demand row only asks that work be covered (``>=``), and committed hours are paid
+    for whether used or not, so a solution may hand a class more committed (or, to reach
+    a deal's spend, on-demand) hours than its work needs. Those hours are idle: what a
+    class's hours deliver beyond its demand is taken out, from its on-demand hours first
+    (bought beyond need) and then from its committed ones, in proportion within each.
+    The hours bought (and paid for) stay those of the solution."""
+    p = data.problem
+    K = data.n_products
+    sids = list(range(len(p.scenarios))) if sids is None else list(sids)
+    rate = data.scenario_rate(sids)  # J x R x S
+    demand = data.demand[:, sids, :]  # J x S x T
+    work_c = np.einsum("jks,jkst->jst", rate[:, :K], sol.committed)
+    work_o = np.einsum("jos,jost->jst", rate[:, K:], sol.on_demand)
+    excess = work_c + work_o - demand
+    excess = np.where(excess > IDLE_TOLERANCE * np.maximum(demand, 1.0), excess, 0.0)
+    cut_o = np.minimum(excess, work_o)
+    keep_o = 1.0 - np.divide(cut_o, work_o, out=np.zeros_like(cut_o), where=work_o > 0)
+    cut_c = np.minimum(excess - cut_o, work_c)
+    keep_c = 1.0 - np.divide(cut_c, work_c, out=np.zeros_like(cut_c), where=work_c > 0)
+    return sol.committed * keep_c[:, None], sol.on_demand * keep_o[:, None]
 
 
 def _span(data: Data, whole_term: bool) -> int:
@@ -121,6 +156,17 @@ def hour_unit(demand: FloatArray) -> float:
     return float(10.0 ** max(0, math.floor(math.log10(top)) - 3)) if top > 0 else 1.0
 
 
+def money_unit(data: Data, hours: float) -> float:
+    """USD per unit of money in the rows: $M, or a smaller power of ten that keeps the
+    cost of ``hours`` chip-hours (one unit of a column) of the dearest resource at 1 or
+    more. HiGHS's tolerances are absolute: in $M, a unit of a small problem's chip-hours
+    cost about 1e-6, and two ways of doing the work 1% apart in cost looked equal."""
+    top = float(data.price.max(initial=0.0)) * hours
+    if top <= 0:
+        return USD_PER_ROW_UNIT
+    return float(min(USD_PER_ROW_UNIT, 10.0 ** math.floor(math.log10(top))))
+
+
 def _discounts(data: Data) -> FloatArray:
     """Discount factors as far as the longest term runs past the horizon."""
     return np.array([data.problem.discount(t) for t in range(_span(data, whole_term=True))])
@@ -137,13 +183,16 @@ def solve(
     extension: Extension | None = None,
     relax_blocks: bool = False,
     fixed_enabled: tuple[str, ...] | None = None,
+    block_bounds: tuple[FloatArray, FloatArray] | None = None,
 ) -> ProcurementSolution:
     """Solve for all scenarios (or those listed, their probabilities renormalised), with
     the problem's risk weight unless given, and the first stage fixed if asked.
     ``relax_blocks`` buys commitments in fractional blocks (an LP in the blocks: fast,
     and close when blocks are small against the chips bought); ``extension`` adds its
     variables, rows and cost terms; ``fixed_enabled`` fixes which pending platforms are
-    ported (with ``fixed_blocks``, the whole first stage)."""
+    ported (with ``fixed_blocks``, the whole first stage); ``block_bounds`` (lower,
+    upper; K x T) narrows the blocks of each product and start, say to the two whole
+    numbers around a fractional plan's."""
     p = data.problem
     lam = p.risk_weight if risk_weight is None else risk_weight
     sids = list(range(len(p.scenarios))) if scenarios is None else scenarios
@@ -161,10 +210,12 @@ def solve(
     rate_s = data.scenario_rate(sids) / unit[:, None, None]  # J x R x S
     demand = data.demand[:, sids, :] / unit[:, None, None]
     # chip-hours in units of Q so that the largest demand row is near 1,000, and money in
-    # $M: a lab spending billions a year stays as well scaled as one spending thousands
+    # $M (or less for a small problem, money_unit): a lab spending billions a year stays as
+    # well scaled as one spending thousands
     Q = hour_unit(demand)
     demand = demand / Q
-    unmet_usd = data.unmet_usd * unit[:, None] * Q / USD_PER_ROW_UNIT  # $M per unit of u
+    usd = money_unit(data, Q)
+    unmet_usd = data.unmet_usd * unit[:, None] * Q / usd  # money per unit of u
     m = LinearModel()
 
     # --- first stage: blocks per product and start period ---------------------------
@@ -182,6 +233,9 @@ def solve(
     lower = np.zeros((K, T))
     if fixed_blocks is not None:
         lower, ub = fixed_blocks.copy(), fixed_blocks.copy()
+    elif block_bounds is not None:
+        ub = np.minimum(block_bounds[1], ub)
+        lower = np.minimum(np.maximum(block_bounds[0], 0.0), ub)
     n = m.add_variables(
         "commit",
         [f"{data.resources[k].name}@{t}" for k in range(K) for t in range(T)],
@@ -209,7 +263,7 @@ def solve(
         * (upfront[:, None] * active_periods * d[None, :] + (1 - upfront)[:, None] * whole)
     )
     credit = sizes[:, None] * H * price_k * resale[:, None] * np.einsum("kat,t->ka", act, d)
-    commit_usd = (pay - credit) / USD_PER_ROW_UNIT  # K x T(start): $M per block, net of resale
+    commit_usd = (pay - credit) / usd  # K x T(start): money per block, net of resale
 
     # --- second stage variables ---------------------------------------------------------
     jk = np.argwhere(rate[:, :K] > 0)  # (j, k) pairs
@@ -281,6 +335,7 @@ def solve(
     handles = Handles(
         data=data, sids=sids, probability=prob, discount=d, blocks=ncol, on_demand=ycol,
         pairs=jo, active=act, sizes=sizes, enable=z, pending=pending, hour_unit=Q,
+        usd_unit=usd,
     )  # fmt: skip
     terms = CostTerms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if extension is not None:
@@ -288,7 +343,7 @@ def solve(
 
     # the cost rows: each scenario's discounted cost
     price = data.price
-    r_c, c_c, v_c = [terms.scenarios], [terms.columns], [-terms.usd / USD_PER_ROW_UNIT]
+    r_c, c_c, v_c = [terms.scenarios], [terms.columns], [-terms.usd / usd]
     for s in range(S):
         r_c += [np.full(K * T, s), np.full(xcol[:, s].size, s), np.full(ycol[:, s].size, s),
                 np.full(J * T, s), np.full(len(pending), s), np.array([s])]  # fmt: skip
@@ -296,16 +351,16 @@ def solve(
                 z.columns, C.columns[s : s + 1]]  # fmt: skip
         # x: the resale credit comes back for committed hours that are used
         x_credit = (
-            resale[jk[:, 1]][:, None] * price_k[jk[:, 1]] * d[None, :] * Q / USD_PER_ROW_UNIT
+            resale[jk[:, 1]][:, None] * price_k[jk[:, 1]] * d[None, :] * Q / usd
             if K
             else np.zeros((0, T))
         )
         v_c += [
             -commit_usd.ravel(),
             -x_credit.ravel(),
-            -(price[K + jo[:, 1]] * d[None, :] * Q / USD_PER_ROW_UNIT).ravel(),
+            -(price[K + jo[:, 1]] * d[None, :] * Q / usd).ravel(),
             -(unmet_usd * d[None, :]).ravel(),
-            -np.array([st.enable_usd for st in pending]) / USD_PER_ROW_UNIT,
+            -np.array([st.enable_usd for st in pending]) / usd,
             np.array([1.0]),
         ]
     m.add_constraints(
@@ -330,7 +385,7 @@ def solve(
 
     solution = m.solve(mip_gap=mip_gap, time_limit_s=time_limit_s)
     if solution.status is Status.INFEASIBLE:
-        raise InfeasibleError(_explain(m, time_limit_s))
+        raise InfeasibleError(_explain(m, time_limit_s, usd, Q))
     if solution.status is not Status.OPTIMAL and not solution.x.any():
         raise SolverError(f"HiGHS found no procurement plan ({solution.status.value})")
     committed = np.zeros((J, K, S, T))
@@ -345,15 +400,16 @@ def solve(
     blocks = solution.values(n).reshape(K, T)
     return ProcurementSolution(
         status=solution.status,
-        objective=solution.objective * USD_PER_ROW_UNIT,
+        objective=solution.objective * usd,
         mip_gap=solution.mip_gap,
         blocks=blocks if relax_blocks else np.round(blocks),
         committed=committed,
         on_demand=on_demand,
         unmet=solution.values(u).reshape(J, S, T) * unit[:, None, None] * Q,
-        cost=solution.values(C) * USD_PER_ROW_UNIT,
+        cost=solution.values(C) * usd,
         enabled=tuple(st.platform.value for i, st in enumerate(pending) if zv[i] > 0.5),
         extras={b.name: solution.values(b) for b in terms.blocks},
+        usd_unit=usd,
     )
 
 
@@ -390,7 +446,7 @@ def _period_spend(m: LinearModel, h: Handles) -> None:
         m.add_constraints(
             "budget", [f"{s}/{t}" for s in range(S) for t in range(T)],
             np.arange(S * T), scol.ravel(), np.ones(S * T),
-            upper=p.budget_per_period_usd / USD_PER_ROW_UNIT,
+            upper=p.budget_per_period_usd / h.usd_unit,
         )  # fmt: skip
 
 
@@ -451,21 +507,25 @@ def _enablement(
 ELASTIC = ("budget", "vendor_share", "provider_share", "commitment")
 
 
-def _explain(m: LinearModel, time_limit_s: float | None) -> str:
+def _explain(
+    m: LinearModel, time_limit_s: float | None, usd: float = USD_PER_ROW_UNIT, hours: float = 1.0
+) -> str:
     """Which constraint families must give for a plan to exist, from the elastic model
-    (unmet work is always allowed, so only budgets, caps and fixed commitments conflict)."""
+    (unmet work is always allowed, so only budgets, caps and fixed commitments conflict);
+    ``usd`` and ``hours`` are the rows' units of money and chip-hours."""
     slack = m.relax(ELASTIC)
     solution = m.solve(mip_gap=1e-6, time_limit_s=time_limit_s)
     parts = []
     if solution.status is Status.OPTIMAL:
         for name, (_, over) in slack.items():
-            excess = solution.values(over)
+            scale = usd / USD_PER_ROW_UNIT if name != "commitment" else hours
+            excess = solution.values(over) * scale
             worst = int(np.argmax(excess)) if len(excess) else 0
-            if len(excess) and excess[worst] > 1e-6:
+            if len(excess) and excess[worst] > 1e-6 * scale:
                 unit = "$M" if name != "commitment" else "chip-hours"
                 parts.append(
                     f"{name}[{over.labels[worst]}] must give {excess[worst]:,.3g} {unit}"
-                    f" ({int((excess > 1e-6).sum())} rows of {name} in all)"
+                    f" ({int((excess > 1e-6 * scale).sum())} rows of {name} in all)"
                 )
     reason = "; ".join(parts) if parts else "the budget, share caps and commitments conflict"
     return f"no procurement plan exists in every scenario: {reason}"

@@ -2,10 +2,13 @@
 scenarios, utilisation and stranded spend, on-demand share, concentration per period, the
 value of planning under uncertainty (VSS, EVPI) and the cost-risk frontier.
 
-VSS and EVPI are measured on expected cost (risk weight 0): VSS = cost of the plan made
-for the average scenario, evaluated on every scenario, minus the stochastic plan's; EVPI =
-the stochastic plan's minus the expected cost with perfect foresight (each scenario
-planned alone). Both are >= 0 up to the MIP gap.
+VSS and EVPI are measured on expected cost (risk weight 0): VSS = EEV - RP, where EEV is
+the expected cost of the plan made for the average scenario with its whole first stage
+(commitment blocks and platforms enabled) fixed and the rest re-planned in every
+scenario, and RP the stochastic plan's; EVPI = RP minus the expected cost with perfect
+foresight (each scenario planned alone). Both are >= 0 up to the MIP gaps; they are
+reported as computed, never clamped, and a value below zero beyond the solvers'
+tolerance is named in the result's ``warnings``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import numpy as np
 
 from arbiter.domain.errors import ArbiterError
 from arbiter.optimize.plan import hhi
-from arbiter.procure.milp import ProcurementSolution, solve
+from arbiter.procure.milp import ProcurementSolution, solve, used_hours
 from arbiter.procure.model import Data, products
 
 FRONTIER_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+VALUE_TOLERANCE = 1e-6
+"""Relative tolerance of an LP objective (HiGHS's feasibility tolerances, scaled rows)."""
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -78,7 +83,7 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         assert res.product is not None
         for t0 in range(T):
             act[k, t0 : t0 + res.product.term_periods] += sol.blocks[k, t0] * sizes[k]
-    used = sol.committed.sum(axis=0)  # K x S x T chip-hours
+    used = used_hours(data, sol)[0].sum(axis=0)  # K x S x T chip-hours that did work
     avail = act[:, None, :] * H
     utilisation = {}
     for k in range(K):
@@ -149,28 +154,87 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
     }
 
 
-def value_of_uncertainty(data: Data) -> dict[str, float | None]:
-    """VSS and EVPI on expected cost (see the module docstring)."""
+def expected_value_problem(data: Data) -> Data:
+    """The expected-value problem: one scenario, with probability 1, whose demand (and
+    efficiency factors, if any) are the probability-weighted means of the scenarios'."""
+    p = data.problem
+    prob = np.array([s.probability for s in p.scenarios])
+    factor = data.rate_factor
+    return dataclasses.replace(
+        data,
+        demand=np.einsum("jst,s->jt", data.demand, prob)[:, None, :],
+        rate_factor=None if factor is None else (prob @ factor)[None, :],
+        problem=dataclasses.replace(
+            p,
+            scenarios=(dataclasses.replace(p.scenarios[0], name="expected", probability=1.0),),
+        ),
+    )
+
+
+def expected_value_plan(data: Data) -> ProcurementSolution:
+    """The risk-neutral plan made for the expected demand (EV)."""
+    return solve(expected_value_problem(data), risk_weight=0.0)
+
+
+def _tolerance(*solutions: tuple[ProcurementSolution, float]) -> float:
+    """What the (solution, weight) objectives may be above their optimum: each one's MIP
+    gap, and the LP's relative tolerance."""
+    return (
+        sum(w * (sol.mip_gap + VALUE_TOLERANCE) * abs(sol.objective) for sol, w in solutions)
+        + VALUE_TOLERANCE
+    )
+
+
+def value_of_uncertainty(data: Data) -> dict[str, Any]:
+    """VSS and EVPI on expected cost (see the module docstring), with what they are made
+    of: ``rp_usd`` (the stochastic plan), ``eev_usd`` (the expected-value plan's whole
+    first stage, blocks and platforms enabled, fixed and evaluated on every scenario;
+    ``None`` with VSS when it cannot serve some scenario) and ``ws_usd`` (wait and see:
+    each scenario planned alone). Neither is clamped: one below ``-tolerance`` (the MIP
+    gaps and the LP tolerance of the solves it comes from) cannot be, and is named in
+    ``warnings``."""
     p = data.problem
     prob = np.array([s.probability for s in p.scenarios])
     rp = solve(data, risk_weight=0.0)
-    mean = dataclasses.replace(
-        data,
-        demand=np.einsum("jst,s->jt", data.demand, prob)[:, None, :],
-        problem=dataclasses.replace(
-            p, scenarios=(dataclasses.replace(p.scenarios[0], probability=1.0),)
-        ),
-    )
+    vss: float | None = None
+    eev_usd: float | None = None
+    vss_tol = 0.0
     try:
-        ev = solve(mean, risk_weight=0.0)
-        eev = solve(data, risk_weight=0.0, fixed_blocks=ev.blocks)
-        vss: float | None = max(float(eev.objective - rp.objective), 0.0)
+        ev = expected_value_plan(data)
+        eev = solve(data, risk_weight=0.0, fixed_blocks=ev.blocks, fixed_enabled=ev.enabled)
     except ArbiterError:
-        vss = None  # the average plan is infeasible in some scenario: VSS is unbounded
-    ws = sum(
-        prob[s] * solve(data, risk_weight=0.0, scenarios=[s]).objective for s in range(len(prob))
-    )
-    return {"vss_usd": vss, "evpi_usd": max(float(rp.objective - ws), 0.0), "rp_usd": rp.objective}
+        pass  # the average plan cannot serve some scenario: VSS is unbounded
+    else:
+        eev_usd = eev.objective
+        vss = float(eev.objective - rp.objective)
+        vss_tol = _tolerance((rp, 1.0), (eev, 1.0))
+    alone = [solve(data, risk_weight=0.0, scenarios=[s]) for s in range(len(prob))]
+    ws = float(sum(prob[s] * sol.objective for s, sol in enumerate(alone)))
+    evpi = float(rp.objective - ws)
+    evpi_tol = _tolerance((rp, 1.0), *((sol, float(prob[s])) for s, sol in enumerate(alone)))
+    warnings = []
+    if vss is not None and vss < -vss_tol:
+        warnings.append(
+            f"VSS is {vss:,.2f} USD, below zero by more than the solver tolerance "
+            f"({vss_tol:,.2f} USD): the expected-value plan evaluated on every scenario "
+            "cannot cost less than the stochastic plan; the figures are wrong"
+        )
+    if evpi < -evpi_tol:
+        warnings.append(
+            f"EVPI is {evpi:,.2f} USD, below zero by more than the solver tolerance "
+            f"({evpi_tol:,.2f} USD): planning each scenario alone cannot cost more than "
+            "planning for all of them; the figures are wrong"
+        )
+    return {
+        "vss_usd": vss,
+        "evpi_usd": evpi,
+        "rp_usd": rp.objective,
+        "eev_usd": eev_usd,
+        "ws_usd": ws,
+        "vss_tolerance_usd": vss_tol,
+        "evpi_tolerance_usd": evpi_tol,
+        "warnings": warnings,
+    }
 
 
 def frontier(data: Data, weights: tuple[float, ...] = FRONTIER_WEIGHTS) -> list[dict[str, float]]:
