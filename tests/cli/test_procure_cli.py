@@ -91,3 +91,28 @@ def test_the_example_plans_commitments_and_prints_them(cli):
     assert code == 0, err
     for text in ("commitments", "utilisation of", "VSS", "EVPI", "expected stranded"):
         assert text in out
+
+
+def test_procure_takes_a_time_limit_and_gap_and_exits_4_only_with_nothing_found(
+    cli, tmp_path, monkeypatch
+):
+    from arbiter.cli import procure_cmd
+
+    seen: dict[str, object] = {}
+    real = procure_cmd.solve
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(procure_cmd, "solve", spy)
+    path = write(tmp_path, SMALL)
+    code, out, err = cli("procure", str(path), "--time-limit", "30", "--mip-gap", "0.01", "--json")
+    assert code == 0, err
+    assert seen == {"time_limit_s": 30.0, "mip_gap": 0.01}
+    doc = json.loads(out)
+    assert doc["status"] == "optimal"
+    assert "solver_note" not in doc
+    code, _, err = cli("procure", str(path), "--time-limit", "0")
+    assert code == 4
+    assert "time_limit" in err

@@ -6,15 +6,44 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from arbiter.cli import shared
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet
-from arbiter.optimize.fleet import FleetSolution, solve_fleet
+from arbiter.optimize.fleet import (
+    DEFAULT_MIP_GAP,
+    DEFAULT_TIME_LIMIT_S,
+    FleetSolution,
+    solve_fleet,
+)
 from arbiter.optimize.options import Option, build_options, prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads import load_fleet
+
+TimeLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        min=0.0,
+        help="Seconds the solver may take; at the limit the best plan found is returned "
+        "with its proven gap (default: 60 for a plan, 20 per cap of a sweep, 120 for "
+        "procure).",
+    ),
+]
+MipGapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--mip-gap",
+        min=0.0,
+        max=1.0,
+        help="Relative gap to the best possible plan that counts as optimal, e.g. 0.01 "
+        "for 1% (default: 0.001 for a plan, 0.0001 for procure).",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +56,17 @@ class Planned:
     input_hash: str
 
 
-def plan_file(file: Path, *, version: str | None, seed: int) -> Planned:
+def plan_file(
+    file: Path,
+    *,
+    version: str | None,
+    seed: int,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
+) -> Planned:
     """Load ``file``, build and prune its options on the catalog ``version`` (default:
-    the current one) and solve the fleet; a workload with no option is named with the
-    reasons of its best chips (exit 3)."""
+    the current one) and solve the fleet within ``time_limit_s`` to ``mip_gap``; a
+    workload with no option is named with the reasons of its best chips (exit 3)."""
     fleet = load_fleet(file)
     config = shared.settings()
     store = shared.store(config)
@@ -52,6 +88,6 @@ def plan_file(file: Path, *, version: str | None, seed: int) -> Planned:
         catalog=catalog,
         everything=everything,
         options=options,
-        solution=solve_fleet(fleet, options, seed=seed),
+        solution=solve_fleet(fleet, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap),
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
     )

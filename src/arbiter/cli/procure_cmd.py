@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,9 @@ import typer
 from rich.table import Table
 
 from arbiter.cli import shared
+from arbiter.cli.planning import MipGapOpt, TimeLimitOpt
 from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.optimize.linear import Status
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.procure.loading import load_procurement
 from arbiter.procure.milp import solve
@@ -27,6 +30,8 @@ def procure(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
     ] = None,
+    time_limit: TimeLimitOpt = None,
+    mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -37,7 +42,16 @@ def procure(
     store = shared.store(config)
     catalog = store.load(version or store.current())
     data = build_data(problem, catalog, default_efficiency())
-    doc: dict[str, Any] = document(data, solve(data))
+    limits: dict[str, Any] = {}
+    if time_limit is not None:
+        limits["time_limit_s"] = time_limit
+    if mip_gap is not None:
+        limits["mip_gap"] = mip_gap
+    solution = solve(data, **limits)
+    doc: dict[str, Any] = document(data, solution)
+    note = _limit_note(solution.status, solution.mip_gap, time_limit)
+    if note:
+        doc["solver_note"] = note
     doc["value_of_uncertainty"] = value_of_uncertainty(data)
     if with_frontier:
         doc["frontier"] = frontier(data)
@@ -52,6 +66,15 @@ def procure(
     _print(doc, html)
 
 
+def _limit_note(status: Status, gap: float, time_limit_s: float | None) -> str | None:
+    """The sentence for a schedule stopped at the solver's limit (``None`` otherwise)."""
+    if status is not Status.FEASIBLE:
+        return None
+    within = f"within {gap:.1%} of the best possible" if math.isfinite(gap) else "unbounded gap"
+    limit = "time limit" if time_limit_s is None else f"{time_limit_s:g} s time limit"
+    return f"Stopped at the {limit} with the best schedule found, {within}."
+
+
 def _usd(x: float | None) -> str:
     return "-" if x is None else f"${x:,.0f}"
 
@@ -63,6 +86,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         f"CVaR{doc['cvar_level']:.0%} {_usd(doc['cvar_usd'])} ({doc['status']}, "
         f"risk weight {doc['risk_weight']:g})"
     )
+    if doc.get("solver_note"):
+        console.print(doc["solver_note"])
     table = Table(title="commitments", title_justify="left")
     for col in (
         "product",

@@ -39,18 +39,31 @@ conservative reading: the fleet runs concurrently).
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.diagnosis import explain_infeasible
-from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Solution, Status
+from arbiter.optimize.linear import (
+    Block,
+    FloatArray,
+    IntArray,
+    LinearModel,
+    Solution,
+    Status,
+    Stop,
+)
 from arbiter.optimize.options import Option
 from arbiter.optimize.request_mix import class_demand, classes_of
 
@@ -77,6 +90,7 @@ class FleetSolution:
     mip_gap: float
     unmet: tuple[float, ...] = ()  # with ``unmet_usd``: share of each workload left undone
     unmet_usd: float = 0.0  # what leaving it undone costs
+    stop: Stop | None = None  # with status ``feasible``: the limit the solve stopped at
 
     @property
     def total_usd(self) -> float:
@@ -109,6 +123,8 @@ class FleetModel:
     unmet_usd: tuple[float, ...] = ()
     load_rep: IntArray | None = None  # position in ``rep`` of each x
     load_class: IntArray | None = None  # class of each x
+    serve_rates: tuple[tuple[int, float], ...] = ()  # (workload, tokens/s) of plain services
+    copies: tuple[int, ...] = ()  # with ``copies``: identical workloads each one stands for
 
 
 def build_fleet_model(
@@ -118,11 +134,17 @@ def build_fleet_model(
     caps: bool = True,
     capacity: bool = True,
     unmet_usd: Sequence[float] | None = None,
+    copies: Sequence[int] | None = None,
 ) -> FleetModel:
     """The formulation above for ``options``; ``caps=False`` drops the share caps,
     ``capacity=False`` the capacity limits. With ``unmet_usd`` (one per workload) each
     workload may instead be left undone in part, ``u_w in [0, 1]`` at ``unmet_usd[w] u_w``:
-    ``assign`` becomes ``sum y + u = 1`` and ``demand`` ``sum tput r + rate u >= rate``."""
+    ``assign`` becomes ``sum y + u = 1`` and ``demand`` ``sum tput r + rate u >= rate``.
+    With ``copies`` (one per workload, not with ``unmet_usd``) a train/finetune/batch
+    workload stands for that many identical ones: ``y_o`` counts how many of them take
+    option o (``assign``: ``sum y = copies_w``; ``enable``: ``sum y <= copies_w z_p``),
+    which is exact, since identical workloads have identical options."""
+    many = np.ones(len(fleet.workloads)) if copies is None else np.asarray(copies, dtype=float)
     serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
     cost = np.array([o.usd for o in options], dtype=np.float64)
@@ -138,7 +160,7 @@ def build_fleet_model(
         "choose",
         [labels[i] for i in one.tolist()],
         cost=cost_weight * cost[one] + time_weight * hours[one],
-        upper=1.0,
+        upper=many[[options[i].workload for i in one.tolist()]] if len(one) else 1.0,
         integer=True,
     )
     r = model.add_variables("replicas", [labels[i] for i in rep.tolist()], integer=True)
@@ -170,11 +192,18 @@ def build_fleet_model(
             cols = np.append(cols, u.columns[assign_w])
             vals = np.append(vals, np.ones(len(assign_w)))
         model.add_constraints(
-            "assign", [names[i] for i in assign_w], rows, cols, vals, lower=1.0, upper=1.0
+            "assign",
+            [names[i] for i in assign_w],
+            rows,
+            cols,
+            vals,
+            lower=many[assign_w],
+            upper=many[assign_w],
         )
     mixed_w = {i for i in serve_w if classes_of(fleet, i)}
     serve_list = sorted(serve_w - mixed_w)
     single = np.array([wl[i] not in mixed_w for i in rep.tolist()], dtype=bool)
+    rates: list[float] = []
     if serve_list:
         index = {w: k for k, w in enumerate(serve_list)}
         rate = []
@@ -182,6 +211,7 @@ def build_fleet_model(
             job = fleet.workloads[i].job
             assert isinstance(job, ServeJob)
             rate.append(job.requests_per_s * job.output_tokens)
+        rates = rate
         tput = np.array([options[i].tokens_per_s for i in rep.tolist()], dtype=np.float64)
         rows = np.array([index[w] for w in wl[rep[single]].tolist()], dtype=np.int64)
         cols, vals = r.columns[single], tput[single]
@@ -192,6 +222,8 @@ def build_fleet_model(
         model.add_constraints(
             "demand", [names[i] for i in serve_list], rows, cols, vals, lower=np.array(rate)
         )
+        if u is None:
+            _whole_units(model, options, rep[single], r, n, single, index, rate, names, serve_list)
     loads: tuple[Block, IntArray, IntArray] | None = None
     if mixed_w:
         mixed = np.flatnonzero(~single)
@@ -232,7 +264,7 @@ def build_fleet_model(
         integer=True,
     )
     if pending:
-        spend_bound = _spend_bound(fleet, options)
+        spend_bound = _spend_bound(fleet, options, many)
         plat = np.array([o.estimate.platform for o in options])
         link_rows: list[IntArray] = []
         link_cols: list[IntArray] = []
@@ -250,7 +282,7 @@ def build_fleet_model(
                 np.concatenate([row, len(link_labels) - len(works) + np.arange(len(works))])
             )
             link_cols.append(np.concatenate([col[placed], np.full(len(works), z.columns[j])]))
-            link_vals.append(np.concatenate([np.ones(len(placed)), -np.ones(len(works))]))
+            link_vals.append(np.concatenate([np.ones(len(placed)), -many[works]]))
             # serving: n_o <= U_o z_p, U_o the most instances the option could take
             on = np.flatnonzero((plat == name) & is_serve)
             bound = np.array([_instance_bound(fleet, options[i], spend_bound) for i in on.tolist()])
@@ -349,7 +381,17 @@ def build_fleet_model(
         unmet=u,
         share_unit=share_unit,
         unmet_usd=() if unmet_usd is None else tuple(float(x) for x in unmet_usd),
+        serve_rates=tuple(zip(serve_list, rates, strict=True)),
+        copies=() if copies is None else tuple(int(c) for c in copies),
     )
+
+
+DEFAULT_TIME_LIMIT_S = 60.0
+DEFAULT_MIP_GAP = 1e-3
+DECOMPOSE_ABOVE = 20_000  # integer columns: above this, LP bound then relax-and-fix first
+DIAGNOSIS_SHARE = 0.25  # of the time limit, set aside to explain an infeasible fleet
+DIAGNOSIS_MIN_S = 2.0
+EPS = 1e-6
 
 
 def solve_fleet(
@@ -359,22 +401,160 @@ def solve_fleet(
     caps: bool = True,
     capacity: bool = True,
     seed: int = 0,
-    time_limit_s: float | None = 60.0,
-    mip_gap: float = 1e-3,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
     explain: bool = True,
     unmet_usd: Sequence[float] | None = None,
+    node_limit: int | None = None,
+    decompose: bool | None = None,
+    start: FleetSolution | None = None,
 ) -> FleetSolution:
     """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
     ``capacity=False`` the capacity limits, ``unmet_usd`` prices leaving work undone (see
-    :func:`build_fleet_model`). An infeasible fleet raises :class:`InfeasibleError`, with
-    what must give when ``explain`` (one more solve); no plan within the time limit
-    raises :class:`SolverError`."""
+    :func:`build_fleet_model`). ``time_limit_s`` bounds the whole solve (options are
+    not counted), ``mip_gap`` is the relative gap that counts as optimal. Stopped at a
+    limit with a plan, the best plan found comes back with status ``feasible`` and its
+    proven gap (:func:`limit_sentence` says so in words). An infeasible fleet raises
+    :class:`InfeasibleError`, with what must give when ``explain`` (a bounded share of
+    the limit); nothing feasible found within the limit raises :class:`SolverError`.
+    ``start``, a plan of the same fleet (say, before one row was relaxed), seeds the
+    search when it is feasible."""
     if not options and unmet_usd is None:
         raise InfeasibleError("no workload of the fleet has an option to place it on")
+    large = len(options) > DECOMPOSE_ABOVE if decompose is None else decompose
+    if large and unmet_usd is None:
+        grouped = group_identical(fleet, options)
+        if grouped is not None:
+            built = build_fleet_model(
+                grouped.fleet, grouped.options, caps=caps, capacity=capacity, copies=grouped.copies
+            )
+            found = solve_model(
+                built,
+                grouped.options,
+                seed=seed,
+                time_limit_s=time_limit_s,
+                mip_gap=mip_gap,
+                explain=explain,
+                node_limit=node_limit,
+                decompose=True,
+            )
+            return grouped.expand(found, options)
     built = build_fleet_model(fleet, options, caps=caps, capacity=capacity, unmet_usd=unmet_usd)
     return solve_model(
-        built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap, explain=explain
+        built,
+        options,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        explain=explain,
+        node_limit=node_limit,
+        decompose=decompose,
+        start=None if start is None else plan_start(built, options, start),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """A fleet with its identical train/finetune/batch workloads (the same but for the
+    name, with the same options) folded into one that stands for ``copies`` of them."""
+
+    fleet: Fleet
+    options: list[Option]  # of the folded fleet
+    copies: tuple[int, ...]  # per workload of the folded fleet
+    members: tuple[tuple[int, ...], ...]  # the original workloads each one stands for
+    member_options: tuple[tuple[int, ...], ...]  # per original workload, its options
+    position: tuple[int, ...]  # per folded option, its place in its workload's options
+
+    def expand(self, solution: FleetSolution, options: Sequence[Option]) -> FleetSolution:
+        """The folded plan per original workload, on the original options: the copies of
+        a folded workload placed on an option are its members, in order."""
+        index = {id(o): k for k, o in enumerate(self.options)}
+        taken = [0] * len(self.members)
+        placed = []
+        for p in solution.placed:
+            k = index[id(p.option)]
+            folded = p.option.workload
+            # a service (never folded) may be placed on several options: one member
+            member = self.members[folded][0 if p.option.serve else taken[folded]]
+            taken[folded] += 0 if p.option.serve else 1
+            original = options[self.member_options[member][self.position[k]]]
+            placed.append(dataclasses.replace(p, option=original))
+        return dataclasses.replace(solution, placed=tuple(placed))
+
+
+def group_identical(fleet: Fleet, options: Sequence[Option]) -> Grouped | None:
+    """:class:`Grouped` of ``fleet``, or ``None`` when no two workloads fold together.
+    Two workloads fold when they are equal but for the name and their options match one
+    for one (offer, chips, instances, hours, cost, chip); services never fold (whole
+    replicas are bought per service)."""
+    own: list[list[int]] = [[] for _ in fleet.workloads]
+    for i, o in enumerate(options):
+        own[o.workload].append(i)
+
+    def same(a: int, b: int) -> bool:
+        if len(own[a]) != len(own[b]):
+            return False
+        for i, j in zip(own[a], own[b], strict=True):
+            p, q = options[i], options[j]
+            if (p.offer.offer_id, p.usd, p.hours, p.instances, p.chips, p.estimate.accelerator) != (
+                q.offer.offer_id, q.usd, q.hours, q.instances, q.chips, q.estimate.accelerator
+            ):  # fmt: skip
+                return False
+        return True
+
+    heads: dict[object, list[int]] = {}  # spec: the first workload of each fold of it
+    fold_of: list[int] = []
+    members: list[list[int]] = []
+    for w, work in enumerate(fleet.workloads):
+        target = None
+        if not isinstance(work.job, ServeJob):
+            try:
+                spec: object = dataclasses.replace(work, name="")
+                hash(spec)
+            except TypeError:
+                spec = None
+            if spec is not None:
+                for head in heads.get(spec, []):
+                    if same(members[fold_of[head]][0], w):
+                        target = fold_of[head]
+                        break
+                if target is None:
+                    heads.setdefault(spec, []).append(w)
+        if target is None:
+            target = len(members)
+            members.append([])
+        fold_of.append(target)
+        members[target].append(w)
+    if len(members) == len(fleet.workloads):
+        return None
+    folded_options: list[Option] = []
+    position: list[int] = []
+    for k, group in enumerate(members):
+        for q, i in enumerate(own[group[0]]):
+            folded_options.append(dataclasses.replace(options[i], workload=k))
+            position.append(q)
+    return Grouped(
+        fleet=dataclasses.replace(fleet, workloads=tuple(fleet.workloads[g[0]] for g in members)),
+        options=folded_options,
+        copies=tuple(len(g) for g in members),
+        members=tuple(tuple(g) for g in members),
+        member_options=tuple(tuple(o) for o in own),
+        position=tuple(position),
+    )
+
+
+class _Clock:
+    """Seconds left of a time limit (``None``: no limit)."""
+
+    def __init__(self, limit_s: float | None) -> None:
+        self.limit_s = limit_s
+        self.start = time.monotonic()
+
+    def left(self, share: float = 1.0, reserve: float = 0.0) -> float | None:
+        if self.limit_s is None:
+            return None
+        rest = self.limit_s - (time.monotonic() - self.start) - reserve
+        return max(rest * share, 0.01)
 
 
 def solve_model(
@@ -382,35 +562,328 @@ def solve_model(
     options: Sequence[Option],
     *,
     seed: int = 0,
-    time_limit_s: float | None = 60.0,
-    mip_gap: float = 1e-3,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
     explain: bool = True,
+    node_limit: int | None = None,
+    decompose: bool | None = None,
+    start: FloatArray | None = None,
 ) -> FleetSolution:
-    """Solve a model of :func:`build_fleet_model` and read the placement from it."""
-    model, y, r, n, z = built.model, built.choose, built.replicas, built.instances, built.enable
-    one, rep, pending = built.one, built.rep, built.pending
-    solution = model.solve(time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
+    """Solve a model of :func:`build_fleet_model` and read the placement from it.
+
+    Large models (``decompose``; by default above ``DECOMPOSE_ABOVE`` integer columns)
+    are solved in steps: the LP relaxation (a valid lower bound), then the MILP over the
+    options the LP uses, everything else fixed at zero (relax-and-fix): its plan is
+    feasible for the whole model, and its gap against the LP bound is proven. Only when
+    that gap is above ``mip_gap`` does the whole MILP run, in the time left, seeded with
+    that plan (or, without one, the greedy plan: each workload on its cheapest option,
+    which HiGHS keeps when it meets every constraint). Smaller models go straight to the
+    MILP, seeded with ``start`` when one is given."""
+    model = built.model
+    given = start
+    clock = _Clock(time_limit_s)
+    # an infeasible fleet is explained within its own share of the limit, kept back
+    reserve = 0.0 if not explain or time_limit_s is None else _diagnosis_s(time_limit_s)
+    if decompose is None:
+        decompose = len(model.integer_columns()) > DECOMPOSE_ABOVE
+    # a small model goes straight to HiGHS, unseeded (a seed can change which of several
+    # equally good plans comes back); a large one is seeded with the greedy plan, or
+    # better, the relax-and-fix plan
+    start = greedy_start(built, options) if decompose and given is None else given
+    bound = -float("inf")
+    best: Solution | None = None
+    if decompose:
+        # the LP relaxation, tightened by each service's own least whole-instance cost
+        tight = model.copy()
+        _serve_floors(tight, built, options, clock.left(0.1, reserve))
+        lp = tight.solve(relax=True, time_limit_s=clock.left(0.4, reserve), seed=seed)
+        if lp.status is Status.INFEASIBLE:
+            _infeasible(built, explain, seed, clock)
+        if lp.status is Status.OPTIMAL:
+            bound = lp.objective
+            best = _relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.4, reserve))
+            if best is not None:
+                start = best.x
+                if _gap(best.objective, bound) <= mip_gap:
+                    return _read(built, options, best, Status.OPTIMAL, bound, None)
+    solution = model.solve(
+        time_limit_s=clock.left(1.0, reserve),
+        mip_gap=mip_gap,
+        seed=seed,
+        node_limit=node_limit,
+        start=start,
+    )
     if solution.status is Status.INFEASIBLE:
-        if not explain:
-            raise InfeasibleError("no placement meets every constraint of the fleet")
-        raise InfeasibleError(
-            explain_infeasible(
-                model, seed=seed, time_limit_s=time_limit_s, share_unit=built.share_unit
-            )
-        )
-    if solution.status is not Status.OPTIMAL and not solution.x.any():
+        _infeasible(built, explain, seed, clock)
+    if solution.found and (best is None or solution.objective <= best.objective):
+        best = solution
+    if best is None:
+        within = ""
+        if solution.stop is Stop.TIME and time_limit_s is not None:
+            within = f" within the {time_limit_s:g} s time limit"
+        elif solution.stop is not None:
+            within = " within the solver's limit"
         raise SolverError(
-            f"HiGHS found no plan and could not prove there is none ({solution.status.value}"
-            f"{f' after {time_limit_s:g} s' if time_limit_s else ''}); a looser cap or "
-            "fewer options may help"
+            f"HiGHS found no plan{within} and could not prove there is none "
+            f"({solution.status.value}); a longer --time-limit, a looser cap or fewer "
+            "options may help"
+        )
+    bound = max(bound, solution.bound if solution.found else bound)
+    proven = best is solution and solution.status is Status.OPTIMAL
+    status = Status.OPTIMAL if proven or _gap(best.objective, bound) <= mip_gap else Status.FEASIBLE
+    stop = None if status is Status.OPTIMAL else (solution.stop or Stop.TIME)
+    return _read(built, options, best, status, bound, stop)
+
+
+def _diagnosis_s(time_limit_s: float) -> float:
+    return min(max(time_limit_s * DIAGNOSIS_SHARE, DIAGNOSIS_MIN_S), time_limit_s / 2)
+
+
+def _infeasible(built: FleetModel, explain: bool, seed: int, clock: _Clock) -> NoReturn:
+    if not explain:
+        raise InfeasibleError("no placement meets every constraint of the fleet")
+    left = clock.left()
+    budget = (
+        None if clock.limit_s is None or left is None else max(left, _diagnosis_s(clock.limit_s))
+    )
+    raise InfeasibleError(
+        explain_infeasible(built.model, seed=seed, time_limit_s=budget, share_unit=built.share_unit)
+    )
+
+
+def _gap(objective: float, bound: float) -> float:
+    """HiGHS's relative gap: (objective - bound) / |objective|."""
+    if not np.isfinite(bound):
+        return float("inf")
+    return max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+
+
+def _serve_floors(
+    model: LinearModel, built: FleetModel, options: Sequence[Option], time_limit_s: float | None
+) -> None:
+    """Rows ``serve_floor[w]: sum_o usd_o n_o >= L_w``: a plain service's spend is at least
+    the least it could cost alone in whole replicas and instances (``L_w``: the proven
+    bound of that small MILP, one per distinct service, so never above the true least).
+    Valid for every plan, since the fleet's other rows only add to what a service must
+    meet; they lift the LP bound by the rounding the relaxation otherwise ignores."""
+    clock = _Clock(time_limit_s)
+    rates = dict(built.serve_rates)
+    by_workload: dict[int, list[int]] = {}
+    for j, i in enumerate(built.rep.tolist()):
+        if options[i].workload in rates and not options[i].class_requests_per_s:
+            by_workload.setdefault(options[i].workload, []).append(j)
+    known: dict[tuple[object, ...], float] = {}
+    rows: list[int] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+    floors: list[float] = []
+    labels: list[str] = []
+    for w, js in by_workload.items():
+        at = built.rep[np.array(js)]
+        usd = np.array([options[i].usd for i in at.tolist()])
+        tput = np.array([options[i].tokens_per_s for i in at.tolist()])
+        chips = np.array([float(options[i].chips) for i in at.tolist()])
+        per = np.array([float(options[i].offer.accelerators_per_instance) for i in at.tolist()])
+        key = (rates[w], usd.tobytes(), tput.tobytes(), chips.tobytes(), per.tobytes())
+        if key not in known:
+            left = clock.left()
+            if left is not None and left <= 0.05:
+                break
+            known[key] = _alone(rates[w], usd, tput, chips, per, left)
+        if known[key] <= 0:
+            continue
+        rows.append(len(labels))
+        labels.append(str(w))
+        cols.append(built.instances.columns[np.array(js)])
+        vals.append(usd)
+        floors.append(known[key])
+    if labels:
+        model.add_constraints(
+            "serve_floor",
+            labels,
+            np.repeat(np.array(rows, dtype=np.int64), [len(c) for c in cols]),
+            np.concatenate(cols),
+            np.concatenate(vals),
+            lower=np.array(floors),
         )
 
-    placed = []
+
+def _alone(
+    rate: float,
+    usd: FloatArray,
+    tput: FloatArray,
+    chips: FloatArray,
+    per: FloatArray,
+    time_limit_s: float | None,
+) -> float:
+    """A proven lower bound on the least spend serving ``rate`` tokens/s on these
+    options alone, in whole replicas and instances (0 when none is proven)."""
+    m = LinearModel()
+    k = len(usd)
+    r = m.add_variables("replicas", [str(i) for i in range(k)], integer=True)
+    n = m.add_variables("instances", [str(i) for i in range(k)], cost=usd, integer=True)
+    m.add_constraints("demand", ["w"], np.zeros(k, dtype=np.int64), r.columns, tput, lower=rate)
+    ks = np.arange(k)
+    m.add_constraints(
+        "pack",
+        [str(i) for i in range(k)],
+        np.concatenate([ks, ks]),
+        np.concatenate([r.columns, n.columns]),
+        np.concatenate([chips, -per]),
+        upper=0.0,
+    )
+    found = m.solve(time_limit_s=time_limit_s, mip_gap=1e-6)
+    bound = found.bound if found.found else 0.0
+    return float(bound) * (1.0 - 1e-9) if np.isfinite(bound) else 0.0
+
+
+def _relax_and_fix(
+    built: FleetModel,
+    options: Sequence[Option],
+    lp: Solution,
+    seed: int,
+    mip_gap: float,
+    time_limit_s: float | None,
+) -> Solution | None:
+    """The MILP restricted by the LP relaxation: each pending platform the LP uses at all
+    enabled (the enablement link is a big-M, so the LP opens a platform by a sliver), the
+    others closed; a train/batch workload the LP
+    places whole is fixed there; every other workload keeps the options the LP uses on
+    open platforms (all its open options when the LP uses none of them). Replicas and
+    instances stay whole numbers to choose; class loads, spend and unmet work stay free.
+    Its plan (if any) is feasible for the whole model."""
+    model = built.model
+    lower, upper = model.col_bounds()
+    x = lp.x
+    y, r, n, z = built.choose, built.replicas, built.instances, built.enable
+    zv = (x[z.columns] > EPS).astype(np.float64)  # every platform the LP uses at all
+    lower[z.columns] = upper[z.columns] = zv
+    closed = {s.platform.value for s, v in zip(built.pending, zv.tolist(), strict=True) if v < HALF}
+    # one row per option: its workload, its value in the LP, whether its platform is open
+    at = np.concatenate([built.one, built.rep])
+    cols = np.concatenate([y.columns, n.columns])
+    used = np.concatenate([x[y.columns], np.maximum(x[n.columns], x[r.columns])]) > EPS
+    is_open = np.array([options[i].estimate.platform not in closed for i in at.tolist()])
+    work = np.array([options[i].workload for i in at.tolist()], dtype=np.int64)
+    keep = used & is_open
+    covered = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
+    covered[work[keep]] = True
+    keep |= is_open & ~covered[work]
+    # a count the LP gives whole (one for a single workload) is fixed at that count
+    yv = x[y.columns]
+    whole = np.zeros(len(at), dtype=bool)
+    whole[: len(built.one)] = (yv >= 1.0 - EPS) & (np.abs(yv - np.round(yv)) <= EPS)
+    counts = np.zeros(len(at))
+    counts[: len(built.one)] = np.round(yv)
+    upper[cols[~keep]] = 0.0
+    lower[cols[whole & keep]] = upper[cols[whole & keep]] = counts[whole & keep]
+    # replicas follow their option's instances
+    serve_cols = n.columns
+    upper[r.columns[upper[serve_cols] == 0.0]] = 0.0
+    found = model.solve(
+        bounds=(lower, upper), time_limit_s=time_limit_s, mip_gap=mip_gap / 2, seed=seed
+    )
+    return found if found.found else None
+
+
+def greedy_start(built: FleetModel, options: Sequence[Option]) -> FloatArray | None:
+    """Each workload on its own cheapest option (serving: the fewest dollars per token/s,
+    whole replicas and instances), its platform enabled: a starting plan for the search
+    when it meets the caps and limits (HiGHS checks, and drops it otherwise). ``None``
+    for a fleet with a request mix or priced unmet work."""
+    if built.class_load is not None or built.unmet is not None:
+        return None
+    model = built.model
+    x = np.zeros(model.n_cols)
+    best: dict[int, tuple[float, int]] = {}
+    for j, i in enumerate(built.one.tolist()):
+        o = options[i]
+        if o.workload not in best or o.usd < best[o.workload][0]:
+            best[o.workload] = (o.usd, j)
+    for w, (_, j) in best.items():
+        x[built.choose.start + j] = built.copies[w] if built.copies else 1.0
+    cheapest: dict[int, tuple[float, int]] = {}
+    for j, i in enumerate(built.rep.tolist()):
+        o = options[i]
+        per = o.offer.accelerators_per_instance
+        replicas_per_usd = (per // o.chips) if o.chips <= per else 1.0 / math.ceil(o.chips / per)
+        unit = o.usd / max(o.tokens_per_s * replicas_per_usd, 1e-12)
+        if o.workload not in cheapest or unit < cheapest[o.workload][0]:
+            cheapest[o.workload] = (unit, j)
+    rate = dict(built.serve_rates)
+    for w, (_, j) in cheapest.items():
+        o = options[int(built.rep[j])]
+        replicas = math.ceil(rate.get(w, 0.0) / max(o.tokens_per_s, 1e-12) - 1e-9)
+        per = o.offer.accelerators_per_instance
+        x[built.replicas.start + j] = replicas
+        x[built.instances.start + j] = math.ceil(o.chips * replicas / per - 1e-9)
+    used = {options[int(built.one[j])].estimate.platform for _, j in best.values()}
+    used |= {options[int(built.rep[j])].estimate.platform for _, j in cheapest.values()}
+    for k, state in enumerate(built.pending):
+        if state.platform.value in used:
+            x[built.enable.start + k] = 1.0
+    spend = next((b for b in model.blocks if b.name == "spend"), None)
+    if spend is not None:  # the share caps' total, in units of their rows
+        usd = np.array([o.usd for o in options], dtype=np.float64)
+        total = (
+            usd[built.one] @ x[built.choose.columns] + usd[built.rep] @ x[built.instances.columns]
+        )
+        x[spend.start] = total / built.share_unit
+    return x
+
+
+def plan_start(
+    built: FleetModel, options: Sequence[Option], plan: FleetSolution
+) -> FloatArray | None:
+    """``plan`` as a point of ``built`` (a model of the same fleet, perhaps one row
+    looser, over options that include the plan's own objects): a seed for its search.
+    ``None`` when an option of the plan is not among ``options`` or the fleet has a
+    request mix, folded copies or priced unmet work."""
+    if built.class_load is not None or built.unmet is not None or built.copies:
+        return None
+    model = built.model
+    x = np.zeros(model.n_cols)
+    one = {id(options[i]): j for j, i in enumerate(built.one.tolist())}
+    rep = {id(options[i]): j for j, i in enumerate(built.rep.tolist())}
+    for p in plan.placed:
+        o = p.option
+        if id(o) in one:
+            x[built.choose.start + one[id(o)]] += 1.0
+        elif id(o) in rep:
+            x[built.replicas.start + rep[id(o)]] += p.units
+            x[built.instances.start + rep[id(o)]] += p.instances
+        else:
+            return None
+    enabled = {platform.value for platform in plan.enabled}
+    for k, state in enumerate(built.pending):
+        if state.platform.value in enabled:
+            x[built.enable.start + k] = 1.0
+    spend = next((b for b in model.blocks if b.name == "spend"), None)
+    if spend is not None:
+        x[spend.start] = plan.compute_usd / built.share_unit
+    return x
+
+
+def _read(
+    built: FleetModel,
+    options: Sequence[Option],
+    solution: Solution,
+    status: Status,
+    bound: float,
+    stop: Stop | None,
+) -> FleetSolution:
+    """The placement of ``solution``, with ``status`` and the gap against ``bound``."""
+    y, r, n, z = built.choose, built.replicas, built.instances, built.enable
+    one, rep, pending = built.one, built.rep, built.pending
+    placed: list[Placed] = []
     yv, rv, nv = solution.values(y), solution.values(r), solution.values(n)
     for j, i in enumerate(one.tolist()):
         if yv[j] > HALF:
             o = options[i]
-            placed.append(Placed(option=o, units=1, instances=o.instances, usd=o.usd))
+            count = round(float(yv[j])) if built.copies else 1
+            placed.extend(
+                Placed(option=o, units=1, instances=o.instances, usd=o.usd) for _ in range(count)
+            )
     served = _class_loads(built, solution, options)
     for j, i in enumerate(rep.tolist()):
         if nv[j] > HALF:
@@ -433,16 +906,35 @@ def solve_model(
     unmet: tuple[float, ...] = ()
     if built.unmet is not None:
         unmet = tuple(min(max(float(v), 0.0), 1.0) for v in solution.values(built.unmet))
+    gap = solution.mip_gap if solution.status is status and bound == solution.bound else None
     return FleetSolution(
-        status=solution.status,
+        status=status,
         placed=tuple(placed),
         compute_usd=compute,
         enabled=enabled,
         enablement_usd=enable_cost,
-        mip_gap=solution.mip_gap,
+        mip_gap=_gap(solution.objective, bound) if gap is None else gap,
         unmet=unmet,
         unmet_usd=sum(f * c for f, c in zip(unmet, built.unmet_usd, strict=True)),
+        stop=stop,
     )
+
+
+def limit_sentence(solution: FleetSolution, time_limit_s: float | None) -> str | None:
+    """What a plan stopped at a limit is, in one sentence (``None`` for an optimal one)."""
+    if solution.status is not Status.FEASIBLE:
+        return None
+    gap = solution.mip_gap
+    within = (
+        f"within {gap:.1%} of the best possible"
+        if np.isfinite(gap)
+        else "with no bound on how far it is from the best possible"
+    )
+    if solution.stop is Stop.NODES:
+        return f"Stopped at the node limit with the best plan found, {within}."
+    if solution.stop is Stop.TIME and time_limit_s is not None:
+        return f"Stopped at the {time_limit_s:g} s time limit with the best plan found, {within}."
+    return f"Stopped at a solver limit with the best plan found, {within}."
 
 
 def _class_loads(
@@ -510,16 +1002,17 @@ def _label(o: Option) -> str:
     return f"{o.workload}/{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
 
 
-def _spend_bound(fleet: Fleet, options: Sequence[Option]) -> float:
-    """Twice the spend of every workload on its dearest option: more than any group of an
-    optimal plan spends, even when share caps push spend around."""
+def _spend_bound(fleet: Fleet, options: Sequence[Option], many: FloatArray) -> float:
+    """Twice the spend of every workload (times its ``many`` copies) on its dearest
+    option: more than any group of an optimal plan spends, even when share caps push
+    spend around."""
     dearest: dict[int, float] = {}
     for o in options:
         job = fleet.workloads[o.workload].job
         usd = o.usd
         if isinstance(job, ServeJob):
             usd = _replicas_alone(job, o) * o.instances * o.usd
-        dearest[o.workload] = max(dearest.get(o.workload, 0.0), usd)
+        dearest[o.workload] = max(dearest.get(o.workload, 0.0), usd * many[o.workload])
     return 2.0 * sum(dearest.values())
 
 
@@ -543,3 +1036,49 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     assert isinstance(job, ServeJob)
     replicas = _replicas_alone(job, o)
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
+
+
+def _whole_units(
+    model: LinearModel,
+    options: Sequence[Option],
+    at: IntArray,
+    r: Block,
+    n: Block,
+    single: npt.NDArray[np.bool_],
+    index: dict[int, int],
+    rate: list[float],
+    names: list[str],
+    serve_list: list[int],
+) -> None:
+    """Valid inequalities that tighten the LP relaxation of whole replicas and instances
+    (they cut off no whole-number plan, so the optimum is unchanged):
+
+        min_replicas[w]   sum_{o in w} r_o >= ceil(rate_w / max_o tput_o)
+        min_instances[w]  sum_{o in w} n_o >= ceil(rate_w min_o chips_o / (per_o tput_o))
+
+    the second because ``pack`` gives ``n_o >= chips_o r_o / per_o`` and ``demand``
+    ``sum tput_o r_o >= rate_w``. Without them the relaxation serves a small service with
+    a sliver of an instance, and its bound says little about a plan of whole ones."""
+    if not len(at):
+        return
+    wl = np.array([index[options[i].workload] for i in at.tolist()], dtype=np.int64)
+    tput = np.array([options[i].tokens_per_s for i in at.tolist()], dtype=np.float64)
+    chips = np.array([options[i].chips for i in at.tolist()], dtype=np.float64)
+    per = np.array(
+        [options[i].offer.accelerators_per_instance for i in at.tolist()], dtype=np.float64
+    )
+    need = np.asarray(rate, dtype=np.float64)
+    most = np.zeros(len(need))
+    np.maximum.at(most, wl, tput)
+    fewest = np.full(len(need), np.inf)
+    np.minimum.at(fewest, wl, chips / (per * np.maximum(tput, 1e-12)))
+    placeable = most > 0
+    replicas = np.where(placeable, np.ceil(need / np.maximum(most, 1e-12) - 1e-9), 0.0)
+    instances = np.where(placeable, np.ceil(need * np.where(placeable, fewest, 0.0) - 1e-9), 0.0)
+    labels = [names[i] for i in serve_list]
+    model.add_constraints(
+        "min_replicas", labels, wl, r.columns[single], np.ones(len(wl)), lower=replicas
+    )
+    model.add_constraints(
+        "min_instances", labels, wl, n.columns[single], np.ones(len(wl)), lower=instances
+    )

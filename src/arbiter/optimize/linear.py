@@ -13,6 +13,14 @@ variable or row. The model is
 After a mixed-integer solve the shadow prices are those of the LP with the integer
 variables fixed at their optimum (the usual reading of "what one more unit of this
 constraint is worth, keeping the discrete choices").
+
+Limits: a solve may stop at a time limit (``time_limit_s``) or a node limit
+(``node_limit``); with a plan found by then its status is ``feasible`` and its
+``mip_gap`` is the proven gap against the best bound (``bound``); with none, it is
+``time_limit``. A starting point (``start``) seeds the search. The status is read from
+HiGHS's model-status enum, never from its text. Amounts HiGHS cannot represent (costs and
+bounds at or above its infinity of 1e20 that are not meant as infinite, coefficients
+above 1e15) are an :class:`InputError` naming the row or variable, not a solver failure.
 """
 
 from __future__ import annotations
@@ -28,18 +36,29 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.domain.errors import SolverError
+from arbiter.domain.errors import InputError, SolverError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 INF = float("inf")
+HIGHS_INF = 1e20  # HiGHS reads bounds and costs at or above this as infinite
+HIGHS_LARGE_COEFFICIENT = 1e15  # and refuses a model with a coefficient above this
 
 
 class Status(enum.StrEnum):
-    OPTIMAL = "optimal"
+    OPTIMAL = "optimal"  # within the gap asked for
+    FEASIBLE = "feasible"  # stopped at a limit with a plan: ``mip_gap`` is its proven gap
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
-    TIME_LIMIT = "time_limit"
+    TIME_LIMIT = "time_limit"  # stopped at a limit with nothing feasible found
+
+
+class Stop(enum.StrEnum):
+    """What ended a solve that is not proven within its gap."""
+
+    TIME = "time"
+    NODES = "nodes"
+    OTHER = "other"  # iteration, solution or memory limit, or an interrupt
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +156,24 @@ class LinearModel:
         self.n_rows += size
         return family
 
+    def copy(self) -> LinearModel:
+        """A model with the same variables and rows, to which more may be added without
+        touching this one."""
+        return LinearModel(
+            blocks=list(self.blocks),
+            families=list(self.families),
+            _cost=list(self._cost),
+            _col_lower=list(self._col_lower),
+            _col_upper=list(self._col_upper),
+            _rows=list(self._rows),
+            _cols=list(self._cols),
+            _vals=list(self._vals),
+            _row_lower=list(self._row_lower),
+            _row_upper=list(self._row_upper),
+            n_cols=self.n_cols,
+            n_rows=self.n_rows,
+        )
+
     def relax(
         self, names: Sequence[str], weights: dict[str, float] | None = None
     ) -> dict[str, tuple[Block, Block]]:
@@ -199,6 +236,12 @@ class LinearModel:
         np.cumsum(np.bincount(cols, minlength=self.n_cols), out=start[1:])
         return cost, lower, upper, start, rows, vals
 
+    def col_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Copies of every column's lower and upper bound."""
+        lower = np.concatenate(self._col_lower) if self._col_lower else np.zeros(0)
+        upper = np.concatenate(self._col_upper) if self._col_upper else np.zeros(0)
+        return lower, upper
+
     def row_bounds(self) -> tuple[FloatArray, FloatArray]:
         lower = np.concatenate(self._row_lower) if self._row_lower else np.zeros(0)
         upper = np.concatenate(self._row_upper) if self._row_upper else np.zeros(0)
@@ -217,37 +260,61 @@ class LinearModel:
         mip_gap: float = 1e-4,
         seed: int = 0,
         duals: bool = False,
+        node_limit: int | None = None,
+        start: FloatArray | None = None,
+        relax: bool = False,
+        bounds: tuple[FloatArray, FloatArray] | None = None,
     ) -> Solution:
         """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
-        values, whose row duals are then the solution's (zero otherwise)."""
-        cost, col_lower, col_upper, start, index, value = self.arrays()
+        values, whose row duals are then the solution's (zero otherwise). ``start`` (one
+        value per column) seeds the search with a plan, used when it is feasible;
+        ``relax`` solves the LP relaxation (integrality dropped); ``bounds`` (lower,
+        upper; one per column) replace the columns' own, say to fix some of them."""
+        cost, col_lower, col_upper, begin, index, value = self.arrays()
+        if bounds is not None:
+            col_lower, col_upper = bounds
         row_lower, row_upper = self.row_bounds()
-        arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, start, index, value)
-        integer = self.integer_columns()
-        x, status, objective, gap, _ = _run(
-            arrays, integer, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed
-        )
-        row_dual = np.zeros(self.n_rows)
-        if duals and (status is Status.OPTIMAL or (status is Status.TIME_LIMIT and x is not None)):
-            assert x is not None
+        arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
+        _check(self, arrays)
+        integer = np.zeros(0, dtype=np.int64) if relax else self.integer_columns()
+
+        def once(seeded: FloatArray | None) -> _Run:
+            return _run(
+                arrays,
+                integer,
+                time_limit_s=time_limit_s,
+                mip_gap=mip_gap,
+                seed=seed,
+                node_limit=node_limit,
+                start=seeded,
+            )
+
+        run = once(start)
+        if start is not None and _unproven(run, mip_gap):
+            # HiGHS (1.16) can hand a start back as "optimal" with a bound that does not
+            # prove it (seen when presolve empties a small model): solve again unseeded
+            run = once(None)
+        x, status = run.x, run.status
+        row_dual = np.zeros(self.n_rows) if relax or len(integer) else run.row_dual
+        if duals and len(integer) and x is not None and status in (Status.OPTIMAL, Status.FEASIBLE):
             # shadow prices: the LP with the integer variables fixed at their values
             fixed_lower, fixed_upper = col_lower.copy(), col_upper.copy()
             rounded = np.round(x[integer])
             fixed_lower[integer] = rounded
             fixed_upper[integer] = rounded
             fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
-            _, lp_status, _, _, row_dual = _run(
-                fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0
-            )
-            if lp_status is not Status.OPTIMAL:
-                row_dual = np.zeros(self.n_rows)
+            lp = _run(fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0)
+            row_dual = lp.row_dual if lp.status is Status.OPTIMAL else np.zeros(self.n_rows)
         return Solution(
             model=self,
             status=status,
-            objective=objective,
+            objective=run.objective,
             x=x if x is not None else np.zeros(self.n_cols),
             row_dual=row_dual,
-            mip_gap=gap,
+            mip_gap=run.gap,
+            bound=run.bound,
+            stop=run.stop,
+            seconds=run.seconds,
         )
 
 
@@ -259,6 +326,14 @@ class Solution:
     x: FloatArray
     row_dual: FloatArray
     mip_gap: float
+    bound: float = -INF  # the best proven bound on the objective (minimising)
+    stop: Stop | None = None  # the limit that ended a solve not proven within its gap
+    seconds: float = 0.0  # HiGHS's own run time
+
+    @property
+    def found(self) -> bool:
+        """A plan exists in ``x``: proven within the gap, or the best found at a limit."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
 
     def values(self, block: Block) -> FloatArray:
         return self.x[block.start : block.start + block.size]
@@ -295,7 +370,9 @@ def highs_ready() -> bool:
     return True
 
 
-def _highs(time_limit_s: float | None, mip_gap: float, seed: int) -> highspy.Highs:
+def _highs(
+    time_limit_s: float | None, mip_gap: float, seed: int, node_limit: int | None = None
+) -> highspy.Highs:
     highs_ready()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
@@ -303,7 +380,9 @@ def _highs(time_limit_s: float | None, mip_gap: float, seed: int) -> highspy.Hig
     h.setOptionValue("mip_rel_gap", mip_gap)
     h.setOptionValue("threads", 1)  # deterministic
     if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("time_limit", max(float(time_limit_s), 0.0))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     return h
 
 
@@ -337,20 +416,99 @@ def _lp(a: _Arrays) -> highspy.HighsLp:
     return lp
 
 
+_MS = highspy.HighsModelStatus
 _STATUS = {
-    "Optimal": Status.OPTIMAL,
-    "Infeasible": Status.INFEASIBLE,
-    "Unbounded": Status.UNBOUNDED,
-    "Primal infeasible or unbounded": Status.INFEASIBLE,
-    "Time limit reached": Status.TIME_LIMIT,
+    _MS.kOptimal: Status.OPTIMAL,
+    _MS.kInfeasible: Status.INFEASIBLE,
+    _MS.kUnbounded: Status.UNBOUNDED,
+    _MS.kUnboundedOrInfeasible: Status.INFEASIBLE,
+}
+_LIMITS = {
+    _MS.kTimeLimit: Stop.TIME,
+    _MS.kSolutionLimit: Stop.NODES,  # mip_max_nodes (and leaves) end here
+    _MS.kIterationLimit: Stop.OTHER,
+    _MS.kInterrupt: Stop.OTHER,
+    _MS.kMemoryLimit: Stop.OTHER,
+    _MS.kObjectiveBound: Stop.OTHER,
+    _MS.kObjectiveTarget: Stop.OTHER,
 }
 
 
-def _status(h: highspy.Highs) -> Status:
-    text = h.modelStatusToString(h.getModelStatus())
-    if text not in _STATUS:
-        raise SolverError(f"HiGHS stopped with status {text!r}")
-    return _STATUS[text]
+@dataclass(frozen=True, slots=True)
+class _Run:
+    x: FloatArray | None
+    status: Status
+    objective: float
+    gap: float
+    bound: float
+    row_dual: FloatArray
+    stop: Stop | None
+    seconds: float
+
+
+def _check(model: LinearModel, a: _Arrays) -> None:
+    """Amounts HiGHS would refuse or misread, named by row or variable: bounds that say
+    "at least 1e20" (or at most -1e20), costs at or above 1e20, coefficients above 1e15,
+    and anything not a number."""
+
+    def column(j: int) -> str:
+        for b in model.blocks:
+            if b.start <= j < b.start + b.size:
+                return f"{b.name}[{b.labels[j - b.start]}]"
+        return f"column {j}"
+
+    def row(i: int) -> str:
+        for f in model.families:
+            if f.start <= i < f.start + f.size:
+                return f"{f.name}[{f.labels[i - f.start]}]"
+        return f"row {i}"
+
+    def fail(where: str, what: str, v: float) -> None:
+        raise InputError(
+            f"{where}: {what} {v:g} is beyond what the solver can represent",
+            valid=f"finite amounts below {HIGHS_INF:g} (coefficients below "
+            f"{HIGHS_LARGE_COEFFICIENT:g}); check the file's amounts and units",
+        )
+
+    big = HIGHS_INF
+    checks = (
+        (np.abs(a.cost) >= big, a.cost, column, "a cost of"),
+        (a.col_lower >= big, a.col_lower, column, "a lower bound of"),
+        (a.col_upper <= -big, a.col_upper, column, "an upper bound of"),
+        (a.row_lower >= big, a.row_lower, row, "a required amount of"),
+        (a.row_upper <= -big, a.row_upper, row, "a limit of"),
+    )
+    for too_big, values, name, what in checks:
+        bad = too_big | np.isnan(values)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            fail(name(k), what, float(values[k]))
+    bad = ~np.isfinite(a.value) | (np.abs(a.value) > HIGHS_LARGE_COEFFICIENT)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        j = int(np.searchsorted(a.start, k, side="right") - 1)
+        fail(f"{row(int(a.index[k]))}, {column(j)}", "a coefficient of", float(a.value[k]))
+
+
+def _empty(a: _Arrays) -> _Run:
+    """A model without columns, which HiGHS will not solve: feasible when every row's
+    bounds hold zero."""
+    ok = bool(np.all(a.row_lower <= 0.0) and np.all(a.row_upper >= 0.0))
+    return _Run(
+        x=np.zeros(0) if ok else None,
+        status=Status.OPTIMAL if ok else Status.INFEASIBLE,
+        objective=0.0,
+        gap=0.0,
+        bound=0.0,
+        row_dual=np.zeros(len(a.row_lower)),
+        stop=None,
+        seconds=0.0,
+    )
+
+
+def _unproven(run: _Run, mip_gap: float) -> bool:
+    """Reported optimal, yet its own bound leaves a gap above the one asked for."""
+    return run.status is Status.OPTIMAL and run.gap > 1.01 * mip_gap + 1e-9
 
 
 def _run(
@@ -360,22 +518,56 @@ def _run(
     time_limit_s: float | None,
     mip_gap: float,
     seed: int,
-) -> tuple[FloatArray | None, Status, float, float, FloatArray]:
-    """Solve once: the point (if any), status, objective, MIP gap and row duals."""
+    node_limit: int | None = None,
+    start: FloatArray | None = None,
+) -> _Run:
+    """Solve once: the point (if any), status, objective, MIP gap, bound and row duals."""
+    if len(arrays.cost) == 0:
+        return _empty(arrays)
     lp = _lp(arrays)
     if len(integer):
-        kinds = [highspy.HighsVarType.kContinuous] * len(arrays.cost)
-        for j in integer.tolist():
-            kinds[j] = highspy.HighsVarType.kInteger
-        lp.integrality_ = kinds
-    h = _highs(time_limit_s, mip_gap, seed)
-    h.passModel(lp)
+        kinds = np.full(len(arrays.cost), highspy.HighsVarType.kContinuous)
+        kinds[integer] = highspy.HighsVarType.kInteger
+        lp.integrality_ = kinds.tolist()
+    h = _highs(time_limit_s, mip_gap, seed, node_limit)
+    if h.passModel(lp) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model")
+    if start is not None and len(integer):
+        seed_point = highspy.HighsSolution()
+        seed_point.col_value = np.asarray(start, dtype=np.float64).tolist()
+        seed_point.value_valid = True
+        h.setSolution(seed_point)
     h.run()
-    status = _status(h)
+    model_status = h.getModelStatus()
     info = h.getInfo()
-    solution = h.getSolution()
     has_solution = info.primal_solution_status == 2
+    solution = h.getSolution()
     x = np.array(solution.col_value, dtype=np.float64) if has_solution else None
-    gap = float(info.mip_gap) if len(integer) else 0.0
-    duals = np.array(solution.row_dual, dtype=np.float64)
-    return x, status, float(info.objective_function_value), gap, duals
+    stop: Stop | None = None
+    if model_status in _STATUS:
+        status = _STATUS[model_status]
+    elif model_status in _LIMITS:
+        stop = _LIMITS[model_status]
+        status = Status.FEASIBLE if x is not None else Status.TIME_LIMIT
+    else:
+        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(model_status)!r}")
+    mip = len(integer) > 0
+    # the objective of the point returned (HiGHS's own figure can be another incumbent's
+    # when a search stops at a limit), and the gap measured against it
+    objective = float(arrays.cost @ x) if x is not None else float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if mip else objective
+    gap = float(info.mip_gap) if mip else 0.0
+    if mip and x is not None and np.isfinite(bound):
+        gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+    if not mip and status is not Status.OPTIMAL:
+        bound = -INF  # an LP stopped early bounds nothing
+    return _Run(
+        x=x,
+        status=status,
+        objective=objective,
+        gap=gap,
+        bound=bound,
+        row_dual=np.array(solution.row_dual, dtype=np.float64),
+        stop=stop,
+        seconds=float(h.getRunTime()),
+    )

@@ -1,0 +1,54 @@
+"""Estimates of workloads that differ only in name, computed once.
+
+A large fleet repeats itself: many workloads run the same model with the same job,
+precision and placement rules under different names. The performance model's answer
+depends on everything but the name, so :func:`estimates_of` keys a cache on the workload
+with its name blanked and hands each caller copies carrying its own workload's name (an
+:class:`Estimate` may be amended in place later, so copies are never shared). The cache is
+per (accelerators, efficiency object) pair and holds at most ``MAX_ENTRIES`` specs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.workload import Workload
+from arbiter.perf.efficiency import Efficiency
+from arbiter.perf.estimate import Estimate, estimate_workload
+
+MAX_ENTRIES = 4096
+
+_cache: OrderedDict[tuple[object, ...], tuple[Estimate, ...]] = OrderedDict()
+_alive: dict[int, Efficiency] = {}  # keeps each keyed efficiency alive, so its id is its own
+
+
+def estimates_of(
+    workload: Workload, accelerators: Sequence[Accelerator], eff: Efficiency
+) -> tuple[Estimate, ...]:
+    """:func:`estimate_workload` of ``workload`` (unpriced), once per distinct spec."""
+    try:
+        key: tuple[object, ...] = (
+            dataclasses.replace(workload, name=""),
+            tuple(accelerators),
+            id(eff),
+        )
+        hash(key)
+    except TypeError:  # a spec that cannot be a key is estimated afresh
+        return estimate_workload(workload, accelerators, eff)
+    _alive.setdefault(id(eff), eff)
+    found = _cache.get(key)
+    if found is None:
+        found = estimate_workload(dataclasses.replace(workload, name=""), accelerators, eff)
+        _cache[key] = found
+        if len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    return tuple(dataclasses.replace(e, workload=workload.name) for e in found)
+
+
+def clear() -> None:
+    _cache.clear()
+    _alive.clear()
