@@ -148,3 +148,74 @@ def test_the_example_fleet_plan_meets_its_caps_and_beats_every_baseline(cli):
     assert {a["workload"] for a in doc["assignments"]} == {
         w["name"] for w in yaml.safe_load(path.read_text("utf-8"))["workloads"]
     }
+
+
+# --- solver limits -------------------------------------------------------------------------
+
+
+def test_time_limit_and_mip_gap_are_accepted_and_an_optimal_plan_has_no_note(cli, fleet):
+    code, out, err = cli("plan", str(fleet), "--time-limit", "30", "--mip-gap", "0.01", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "optimal"
+    assert doc["mip_gap"] <= 0.01
+    assert "solver_note" not in doc
+
+
+def test_a_plan_stopped_at_the_limit_exits_0_feasible_with_its_gap_in_words(
+    cli, fleet, monkeypatch
+):
+    """The solve is cut short by a node limit (deterministic): whatever plan HiGHS has by
+    then is the answer, marked feasible, with the sentence naming the limit and gap."""
+    from dataclasses import replace
+
+    from arbiter.cli import planning
+    from arbiter.optimize.linear import Status, Stop
+
+    seen: dict[str, object] = {}
+    real = planning.solve_fleet
+
+    def stopped(*args, **kwargs):
+        seen.update(kwargs)
+        found = real(*args, **kwargs)
+        return replace(found, status=Status.FEASIBLE, stop=Stop.TIME, mip_gap=0.008)
+
+    monkeypatch.setattr(planning, "solve_fleet", stopped)
+    code, out, err = cli("plan", str(fleet), "--time-limit", "30", "--mip-gap", "0.001", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert seen["time_limit_s"] == 30.0 and seen["mip_gap"] == 0.001
+    assert doc["status"] == "feasible"
+    assert doc["mip_gap"] == pytest.approx(0.008)
+    assert doc["solver_note"] == (
+        "Stopped at the 30 s time limit with the best plan found, within 0.8% of the best possible."
+    )
+    code, out, err = cli("plan", str(fleet), "--time-limit", "30")
+    assert code == 0, err
+    assert "Stopped at the 30 s time limit with the best plan found" in out
+
+
+def test_nothing_found_within_the_time_limit_exits_4(cli, fleet):
+    code, _, err = cli("plan", str(fleet), "--time-limit", "0")
+    assert code == 4
+    assert "found no plan within the 0 s time limit" in err
+
+
+def test_the_sweep_takes_the_time_limit_and_gap(cli, fleet, monkeypatch):
+    from arbiter.cli import plan_cmd
+
+    limits: list[tuple[float, float]] = []
+    real = plan_cmd.solve_fleet
+
+    def spy(*args, **kwargs):
+        limits.append((kwargs["time_limit_s"], kwargs["mip_gap"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan_cmd, "solve_fleet", spy)
+    code, out, err = cli(
+        "plan", str(fleet), "--sweep", "vendor=1.0:0.8:0.2", "--time-limit", "7",
+        "--mip-gap", "0.02", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert limits == [(7.0, 0.02), (7.0, 0.02)]
+    assert [row["cap"] for row in json.loads(out)["sweep"]] == [1.0, 0.8]

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from arbiter.catalog.embedded import default_catalog
-from arbiter.domain.fleet import CapacityLimit, Fleet
+from arbiter.domain.fleet import CapacityLimit, Fleet, ShareCaps
 from arbiter.domain.offer import PriceRegime
-from arbiter.optimize import options as options_module
 from arbiter.optimize.options import Option, build_options, prune
 from arbiter.optimize.plan import baselines
 from arbiter.perf.efficiency import default_efficiency
@@ -25,12 +24,10 @@ def _key(o: Option) -> tuple[int, str, str]:
     return (o.workload, o.estimate.accelerator, o.offer.offer_id)
 
 
-def _both(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Option], list[Option]]:
+def _both(fleet: Fleet) -> tuple[list[Option], list[Option]]:
     catalog, eff = default_catalog(), default_efficiency()
     thin, _ = build_options(fleet, catalog, eff)
-    with monkeypatch.context() as m:
-        m.setattr(options_module, "_thin", lambda t, unit_cost, eligible: eligible)
-        full, _ = build_options(fleet, catalog, eff)
+    full, _ = build_options(fleet, catalog, eff, thin=False)
     return thin, full
 
 
@@ -44,7 +41,7 @@ def _both(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Option], 
     ],
     ids=["example", "region-cap", "capacity", "time-objective"],
 )
-def test_thinning_keeps_what_prune_and_the_baselines_need(change, monkeypatch) -> None:
+def test_thinning_keeps_what_prune_and_the_baselines_need(change) -> None:
     fleet = load_fleet(EXAMPLE)
     if "caps_region" in change:
         fleet = replace(fleet, caps=replace(fleet.caps, region=change["caps_region"]))
@@ -52,8 +49,14 @@ def test_thinning_keeps_what_prune_and_the_baselines_need(change, monkeypatch) -
         fleet = replace(fleet, capacity=change["capacity"])
     if "time" in change:
         fleet = replace(fleet, objective=replace(fleet.objective, time_usd_per_hour=change["time"]))
-    thin, full = _both(fleet, monkeypatch)
-    assert len(thin) < len(full)
+    if "no_caps" in change:
+        fleet = replace(fleet, caps=ShareCaps())
+    thin, full = _both(fleet)
+    # thinning compares cost alone: under share caps it keeps everything
+    if "no_caps" in change:
+        assert len(thin) < len(full)
+    else:
+        assert len(thin) == len(full)
     assert {_key(o) for o in thin} <= {_key(o) for o in full}
     assert [_key(o) for o in prune(thin, fleet)] == [_key(o) for o in prune(full, fleet)]
     # per provider, the cheapest on-demand NVIDIA option of each workload survives
@@ -80,9 +83,9 @@ def _cheapest(opts: list[Option], pick) -> dict[tuple[int, str], float]:
     return out
 
 
-def test_the_baselines_are_the_same_from_thinned_options(monkeypatch) -> None:
+def test_the_baselines_are_the_same_from_thinned_options() -> None:
     fleet = load_fleet(EXAMPLE)
-    thin, full = _both(fleet, monkeypatch)
+    thin, full = _both(fleet)
     a, b = baselines(fleet, thin), baselines(fleet, full)
     for name in a:
         x, y = a[name], b[name]

@@ -13,16 +13,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from arbiter.cli import shared
-from arbiter.cli.planning import plan_file
+from arbiter.cli.planning import MipGapOpt, TimeLimitOpt, plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
-from arbiter.export.launchers import to_dstack, to_json, to_skypilot
-from arbiter.optimize.fleet import solve_fleet
+from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
+from arbiter.optimize.fleet import DEFAULT_MIP_GAP, limit_sentence, solve_fleet
+from arbiter.optimize.linear import Status
 from arbiter.optimize.options import Option
 from arbiter.optimize.plan import plan_document
 from arbiter.report.plan_html import plan_html
 
+PLAN_TIME_LIMIT_S = 60.0  # the plan's own solve, unless --time-limit says otherwise
 SWEEP_TIME_LIMIT_S = 20.0  # per cap value; a cap with no plan by then is reported as such
 
 
@@ -43,11 +45,15 @@ def plan(
     ] = None,
     save: Annotated[bool, typer.Option("--save", help="Save the plan in the store.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Solver seed.")] = 0,
+    time_limit: TimeLimitOpt = None,
+    mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
-    planned = plan_file(file, version=version, seed=seed)
+    limit = PLAN_TIME_LIMIT_S if time_limit is None else time_limit
+    gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
+    planned = plan_file(file, version=version, seed=seed, time_limit_s=limit, mip_gap=gap)
     fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
     provenance = {
@@ -62,9 +68,14 @@ def plan(
         provenance=provenance,
         n_alternatives=alternatives,
         all_options=planned.everything,
+        time_limit_s=limit,
     )
+    note = limit_sentence(solution, limit)
+    if note:
+        doc["solver_note"] = note
     if sweep:
-        doc["sweep"] = _sweep(fleet, options, sweep, seed)
+        sweep_limit = SWEEP_TIME_LIMIT_S if time_limit is None else time_limit
+        doc["sweep"] = _sweep(fleet, options, sweep, seed, sweep_limit, gap)
     if html is not None:
         html.write_text(plan_html(doc, title=f"arbiter plan: {file.name}"), encoding="utf-8")
     if save:
@@ -76,7 +87,17 @@ def plan(
     _print(doc, html)
 
 
-def _sweep(fleet: Fleet, options: list[Option], spec: str, seed: int) -> list[dict[str, Any]]:
+def _sweep(
+    fleet: Fleet,
+    options: list[Option],
+    spec: str,
+    seed: int,
+    time_limit_s: float = SWEEP_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
+) -> list[dict[str, Any]]:
+    """The plan's cost at each cap of ``spec``, each solved within ``time_limit_s``: a
+    cap stopped at the limit with a plan reports it (status ``feasible``, its gap), one
+    with none is ``time_limit``."""
     try:
         group, span = spec.split("=", 1)
         start, stop, step = (float(x) for x in span.split(":"))
@@ -104,9 +125,16 @@ def _sweep(fleet: Fleet, options: list[Option], spec: str, seed: int) -> list[di
             capped = replace(fleet, caps=replace(fleet.caps, **{group: cap}))
             try:
                 found = solve_fleet(
-                    capped, options, seed=seed, time_limit_s=SWEEP_TIME_LIMIT_S, explain=False
+                    capped,
+                    options,
+                    seed=seed,
+                    time_limit_s=time_limit_s,
+                    mip_gap=mip_gap,
+                    explain=False,
                 )
                 row |= {"total_usd": found.total_usd, "feasible": True}
+                if found.status is Status.FEASIBLE:
+                    row |= {"status": found.status.value, "mip_gap": found.mip_gap}
             except InfeasibleError:
                 worst_infeasible = cap
             except SolverError:
@@ -149,6 +177,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             _usd(a["usd"]),
         )
     console.print(table)
+    if doc.get("solver_note"):
+        console.print(escape(doc["solver_note"]))
     enabled = ", ".join(
         f"{p['platform']} ({_usd(p['enable_usd'])})" for p in doc["platforms_enabled"]
     )
@@ -186,6 +216,7 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             sweep.add_row(
                 f"{row['group']} {row['cap']:.0%}",
                 _usd(row["total_usd"])
+                + (f" (within {row['mip_gap']:.1%})" if row.get("status") == "feasible" else "")
                 if row["feasible"]
                 else "no plan found in time"
                 if row.get("status") == "time_limit"
@@ -208,10 +239,7 @@ def export(
     ] = None,
 ) -> None:
     """Launch files for a saved plan: SkyPilot tasks, dstack configurations or JSON."""
-    try:
-        doc = json.loads(plan_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read the plan: {exc}", file=str(plan_file)) from None
+    doc = read_plan(plan_file)
     if fmt == "json":
         files = [(plan_file.name, to_json(doc))]
     elif fmt == "skypilot":

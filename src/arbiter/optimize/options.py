@@ -1,14 +1,30 @@
 """Candidate placements of a fleet: one row per (workload, accelerator configuration, offer).
 
-The performance model gives each workload its best configuration on each allowed
-accelerator (chips, layout, hours or per-replica throughput); every catalog offer of that
-accelerator the workload may buy then makes one option. Options are parallel arrays, the
-input of the fleet MILP. What an option costs:
+The performance model gives each workload its configurations on each allowed accelerator;
+every catalog offer of that accelerator the workload may buy then makes one option, sized
+for that offer's whole instances (``docs/semantics-plan.md`` states the semantics):
+
+- train / finetune: of the estimate's ``frontier`` (the fewest chips for each speed), the
+  layout that costs least on this offer, billed ``ceil(chips / per_instance)`` whole
+  instances for the offer's billed hours, among those that finish by the deadline (after
+  the platform's lead time, at the spot-discounted speed);
+- batch: the estimate's replica, with the replica count that costs least on this offer
+  among those that meet the deadline: on pay-as-you-go offers the instances bought are
+  filled, so more replicas never cost more per token and a looser deadline never costs
+  more;
+- serve: one replica; the MILP buys whole instances and packs replicas into them.
+
+Offers a capacity limit covers keep, besides the cheapest size, every size that needs
+fewer instances. What an option costs:
 
 - pay-as-you-go (``on_demand``, ``spot``): instances x chips per instance x hours x price;
 - ``capacity_block``: the same for whole days booked;
 - ``reserved_*`` and ``committed``: the whole term (or the job, if longer), whatever the
   job uses of it, so they only win where the utilisation pays for them.
+
+Pruning is exact: an option is dropped only when another option of the same workload
+does the job at no more cost in every row of the model it is in (:func:`prune`), or, under
+share caps, when the LP bound proves no plan with it beats a plan already found.
 
 Spot offers only serve interruptible workloads, with throughput discounted for expected
 preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)`` (the offer's own rate
@@ -18,6 +34,7 @@ platform that is not enabled must still finish by the deadline after its lead ti
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import math
 from collections.abc import Sequence
@@ -25,14 +42,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.optimize  # type: ignore[import-untyped]
+import scipy.sparse  # type: ignore[import-untyped]
 
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
-from arbiter.domain.fleet import Fleet
+from arbiter.domain.errors import InfeasibleError, SolverError
+from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
+from arbiter.optimize import estimate_cache
 from arbiter.perf.efficiency import Efficiency
-from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, estimate_workload
+from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -43,11 +64,23 @@ HOURS_PER_WEEK = 168.0
 DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR = 0.05  # one preemption per 20 hours
 RESTART_HOURS = 0.25  # checkpoint restore and warm-up lost per preemption
 PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
+TIE_BREAK_COST_WEIGHT = 1e-6  # as the fleet MILP: "time" still breaks ties on cost
+MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days tried per offer
+# Share caps make pruning by cost inexact; up to these sizes it is exact (no thinning; the
+# LP bound against a first plan), above them options are thinned and pruned by dominance
+# as without caps, which may miss a plan only a dearer option lets meet a cap.
+EXACT_CAPS_WORKLOADS = 50
+EXACT_CAPS_OPTIONS = 30_000
+BOUND_TOL = 1e-7  # relative: an option is cut by the LP bound only this far above the plan
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One candidate: ``units`` of it do the job (1 for train/batch; replicas for serve)."""
+    """One candidate: ``units`` of it do the job (1 for train/batch; replicas for serve).
+
+    ``estimate`` is the configuration on this offer: chips, layout (``layout.replicas``:
+    data-parallel replicas of a training job, replicas of a batch job, the estimate's
+    replicas for the whole rate of a service, whose plan counts its own), tokens/s."""
 
     workload: int
     estimate: Estimate
@@ -117,28 +150,33 @@ def build_options(
     fleet: Fleet,
     catalog: Catalog,
     eff: Efficiency,
+    *,
+    thin: bool = True,
 ) -> tuple[list[Option], list[list[Estimate]]]:
     """Every option of every workload, and each workload's estimates (for reasons).
 
     Each workload is estimated once; its options on one accelerator are priced together
-    as arrays over that accelerator's offers."""
+    as arrays over that accelerator's offers. ``thin`` drops, before they become objects,
+    the options :func:`prune` would drop anyway (without share caps: those another offer
+    of the same estimate beats, none of them in a capacity limit); ``thin=False`` gives
+    the raw option set the plan is defined on (the brute-force tests compare against it)."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
     by_acc: dict[str, list[Offer]] = {}
     for offer in catalog.offers:
         by_acc.setdefault(offer.accelerator, []).append(offer)
-    limited = {(c.provider, c.accelerator) for c in fleet.capacity}
-    by_region = fleet.caps.region is not None
-    tables = {acc: _OfferArrays(offers, limited, by_region) for acc, offers in by_acc.items()}
+    tables = {acc: _OfferArrays(offers, fleet) for acc, offers in by_acc.items()}
     allowed_cache: dict[tuple[object, ...], dict[str, BoolArray]] = {}
     leads: dict[str, float] = {}
     for state in fleet.platforms:
         leads[state.platform.value] = 0.0 if state.enabled else state.lead_weeks * HOURS_PER_WEEK
+    # thinning compares offers of one estimate by cost alone: exact only without caps
+    may_thin = thin and (not _share_capped(fleet) or len(fleet.workloads) > EXACT_CAPS_WORKLOADS)
     options: list[Option] = []
     estimates: list[list[Estimate]] = []
     for wi, w in enumerate(fleet.workloads):
-        all_estimates = list(estimate_workload(w, accs, eff))
+        all_estimates = list(estimate_cache.estimates_of(w, accs, eff))
         estimates.append(all_estimates)
         rules = w.placement
         key = (rules.interruptible, rules.providers, rules.forbidden_providers, rules.regions)
@@ -155,29 +193,32 @@ def build_options(
                 mask = np.array([offer_allowed(o, w, fleet) for o in table.offers], dtype=bool)
                 allowed[e.accelerator] = mask
             lead = leads.get(e.platform, 0.0)
-            options.extend(_options_of(wi, w, e, table, mask, limit, lead, fleet))
+            options.extend(_options_of(wi, w, e, table, mask, limit, lead, fleet, may_thin))
     return options, estimates
+
+
+def _share_capped(fleet: Fleet) -> bool:
+    return any(getattr(fleet.caps, g) is not None and getattr(fleet.caps, g) < 1.0 for g in GROUPS)
 
 
 class _OfferArrays:
     """The offers of one accelerator as arrays: what pricing an option needs."""
 
-    def __init__(
-        self, offers: Sequence[Offer], limited: set[tuple[str, str]], by_region: bool
-    ) -> None:
+    def __init__(self, offers: Sequence[Offer], fleet: Fleet) -> None:
         self.offers = list(offers)
         # offers a capacity limit may bind: never thinned
         self.limited = np.array(
             [
-                o.capacity_instances is not None or (o.provider, o.accelerator) in limited
+                o.capacity_instances is not None or any(c.covers(o) for c in fleet.capacity)
                 for o in offers
             ],
             dtype=bool,
         )
-        # what thinning compares within: regions only matter to a region cap
-        groups = [(o.provider, o.region if by_region else "", o.price_regime.value) for o in offers]
-        index = {g: k for k, g in enumerate(sorted(set(groups)))}
-        self.group = np.array([index[g] for g in groups], dtype=np.int64)
+        names = sorted({o.provider for o in offers})
+        self.provider = np.array([names.index(o.provider) for o in offers], dtype=np.int64)
+        self.on_demand = np.array(
+            [o.price_regime is PriceRegime.ON_DEMAND for o in offers], dtype=bool
+        )
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
         self.factor = np.array([spot_factor(o) for o in offers], dtype=np.float64)
@@ -192,11 +233,12 @@ class _OfferArrays:
         self.term = np.array([m * HOURS_PER_MONTH for m in months], dtype=np.float64)
 
     def billed(self, hours: FloatArray) -> FloatArray:
-        """:func:`billed_hours` of every offer for ``hours`` (one per offer)."""
+        """:func:`billed_hours` of every offer for ``hours`` (offers along the first axis)."""
+        shape = (-1,) + (1,) * (np.ndim(hours) - 1)
+        payg, block = self.payg.reshape(shape), self.block.reshape(shape)
+        term = self.term.reshape(shape)
         return np.where(
-            self.payg,
-            hours,
-            np.where(self.block, np.ceil(hours / 24.0) * 24.0, np.maximum(self.term, hours)),
+            payg, hours, np.where(block, np.ceil(hours / 24.0) * 24.0, np.maximum(term, hours))
         )
 
 
@@ -209,41 +251,184 @@ def _options_of(
     limit: float | None,
     lead: float,
     fleet: Fleet,
+    may_thin: bool,
 ) -> list[Option]:
-    n = len(t.offers)
+    """The options of estimate ``e`` on the offers of ``t`` the workload may use."""
     if isinstance(w.job, ServeJob):
-        assert e.layout is not None
-        replicas = max(e.layout.replicas, 1)
-        chips = e.chips // replicas
-        tokens = e.tokens_per_s / replicas * t.factor
-        hours = np.full(n, w.job.hours, dtype=np.float64)
-        paid = t.billed(hours)
-        instances = np.ceil(chips / t.per).astype(np.int64)
-        usd = t.per * t.price * paid
-        serve = True
+        return _serve_options(wi, w.job, e, t, allowed, may_thin)
+    cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
+    tw = fleet.objective.time_usd_per_hour
+    if isinstance(w.job, TrainJob):
+        frontier = e.frontier or ((e.chips, e.tokens_per_s, e.layout),)
+        chips = np.array([f[0] for f in frontier], dtype=np.float64)
+        rate = np.array([f[1] for f in frontier], dtype=np.float64)
+        work = e.tokens_per_s * e.hours * 3600.0  # the job's tokens
+        sizes: list[tuple[int, float, Layout | None]] = list(frontier)
+        hours = work / (rate[None, :] * t.factor[:, None]) / 3600.0
+        instances = np.ceil(chips[None, :] / t.per[:, None])
     else:
-        chips = e.chips
-        hours = e.hours / t.factor
-        instances = np.ceil(chips / t.per).astype(np.int64)
-        paid = t.billed(hours)
-        tokens = e.tokens_per_s * t.factor
-        usd = (instances * t.per) * t.price * paid
-        serve = False
-    keep = allowed if limit is None else allowed & ~(hours + lead > limit)
-    if not e.class_requests_per_s:
-        if serve:
-            per_usd = np.where(chips <= t.per, t.per // chips, 1.0 / np.ceil(chips / t.per))
-            unit_cost = usd / (tokens * per_usd)
-        elif fleet.objective.time_usd_per_hour > 0:
-            unit_cost = (
-                fleet.objective.cost_weight * usd + fleet.objective.time_usd_per_hour * hours
+        chips, rate, hours, instances, sizes = _batch_sizes(e, t, limit, lead)
+    paid = t.billed(hours)
+    usd = instances * t.per[:, None] * t.price[:, None] * paid
+    ok = allowed[:, None] & np.isfinite(hours)
+    if limit is not None:
+        ok &= hours + lead <= limit
+    objective = cw * usd + tw * hours if tw > 0 else usd
+    masked = np.where(ok, objective, np.inf)
+    pick = np.argmin(masked, axis=1)  # the first of the cheapest sizes
+    rows = np.arange(len(t.offers))
+    eligible = ok.any(axis=1)
+    chosen = np.zeros_like(ok)
+    chosen[rows[eligible], pick[eligible]] = True
+    # offers a capacity limit covers: also every size that needs fewer instances
+    for k in np.flatnonzero(eligible & t.limited).tolist():
+        chosen[k] = _pareto(usd[k], objective[k], instances[k], ok[k])
+    if may_thin:  # offers of one estimate outside capacity limits are in the same rows
+        free = eligible & ~t.limited
+        idx = np.flatnonzero(free)
+        cost, obj = usd[idx, pick[idx]], objective[idx, pick[idx]]
+        beaten = ~_undominated(cost, cost, -obj, -obj)
+        beaten &= ~_baseline_needs(t, idx, cost)
+        chosen[idx[beaten]] = False
+    made: dict[int, Estimate] = {}
+    out = []
+    for k, j in zip(*(x.tolist() for x in np.nonzero(chosen)), strict=True):
+        est = made.get(j)
+        if est is None:
+            size, tokens, layout = sizes[j]
+            est = made[j] = dataclasses.replace(
+                e, chips=int(size), tokens_per_s=float(tokens), layout=layout,
+                hours=float(work_hours(e, tokens)),
+            )  # fmt: skip
+        out.append(
+            Option(
+                workload=wi,
+                estimate=est,
+                offer=t.offers[k],
+                chips=int(chips[j]),
+                instances=int(instances[k, j]),
+                hours=float(hours[k, j]),
+                billed_hours=float(paid[k, j]),
+                tokens_per_s=float(rate[j] * t.factor[k]),
+                usd=float(usd[k, j]),
+                serve=False,
             )
-        else:
-            unit_cost = usd
-        keep = _thin(t, unit_cost, keep)
-    idx = np.flatnonzero(keep).tolist()
-    offers = t.offers
-    per_class: list[tuple[float, ...]] = [()] * n
+        )
+    return out
+
+
+def work_hours(e: Estimate, tokens_per_s: float) -> float:
+    """Hours the job of ``e`` takes at ``tokens_per_s`` (before any spot discount)."""
+    return e.tokens_per_s * e.hours / tokens_per_s
+
+
+def _batch_sizes(
+    e: Estimate, t: _OfferArrays, limit: float | None, lead: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, list[tuple[int, float, Layout | None]]]:
+    """Batch replica counts to try on each offer (a matrix, one row per offer, padded by
+    repeating the first): from the fewest that meet the deadline (after the lead time, at
+    the spot-discounted speed) up to the next count that fills whole instances, the count
+    where a term is used up, and on capacity blocks the fewest per whole day of run. The
+    cheapest count of all counts >= the fewest is among them, so a looser deadline (fewer
+    needed) never costs more. Returns per (offer, candidate): chips, tokens/s, hours,
+    instances; and the sizes as (chips, tokens/s, layout) per distinct replica count."""
+    replicas = max(e.layout.replicas if e.layout is not None else 1, 1)
+    c = max(e.chips // replicas, 1)
+    per_replica = e.tokens_per_s / replicas
+    replica_hours = e.hours * replicas / t.factor  # hours one replica needs, per offer
+    n = len(t.offers)
+    if limit is None:
+        fewest = np.ones(n)
+    else:
+        room = limit - lead
+        fewest = np.where(
+            room > 0, np.maximum(np.ceil(replica_hours / max(room, 1e-12) - 1e-9), 1.0), np.inf
+        )
+    fewest = np.where(np.isfinite(fewest), fewest, 1.0)
+    period = t.per // np.gcd(t.per, c)  # replicas that fill whole instances come this often
+    width = int(period.max(initial=1))
+    cols = [fewest[:, None] + np.arange(width)[None, :]]
+    cols[0] = np.where(np.arange(width)[None, :] < period[:, None], cols[0], fewest[:, None])
+    term = np.where(t.payg | t.block, 1.0, np.ceil(replica_hours / t.term))
+    cols.append(np.maximum(fewest, term)[:, None])
+    if t.block.any():
+        days = np.arange(1, MAX_BLOCK_DAYS + 1, dtype=np.float64)
+        per_day = np.maximum(fewest[:, None], np.ceil(replica_hours[:, None] / (24.0 * days)))
+        cols.append(np.where(t.block[:, None], per_day, fewest[:, None]))
+    count = np.concatenate(cols, axis=1)
+    unique, at = np.unique(count, return_inverse=True)
+    at = at.reshape(count.shape)
+    # one "size" per distinct count; the matrices index sizes through ``at``
+    sizes = [
+        (
+            int(r) * c,
+            float(r) * per_replica,
+            None if e.layout is None else dataclasses.replace(e.layout, replicas=int(r)),
+        )
+        for r in unique.tolist()
+    ]
+    chips = unique * c
+    rate = unique * per_replica
+    hours_by_size = replica_hours[:, None] / unique[None, :]
+    instances_by_size = np.ceil(chips[None, :] / t.per[:, None])
+    # sizes not among an offer's candidates: never chosen
+    mask = np.zeros((n, len(unique)), dtype=bool)
+    mask[np.repeat(np.arange(n), count.shape[1]), at.ravel()] = True
+    hours_by_size = np.where(mask, hours_by_size, np.inf)
+    if limit is not None:
+        hours_by_size = np.where(hours_by_size + lead <= limit, hours_by_size, np.inf)
+    return chips, rate, hours_by_size, instances_by_size, sizes
+
+
+def _pareto(
+    usd: FloatArray, objective: FloatArray, instances: FloatArray, ok: BoolArray
+) -> BoolArray:
+    """The sizes of one offer no other size beats on cost, objective and instances
+    (the first of equals)."""
+    idx = np.flatnonzero(ok)
+    u, o, n = usd[idx], objective[idx], instances[idx]
+    le = (u[:, None] <= u[None, :]) & (o[:, None] <= o[None, :]) & (n[:, None] <= n[None, :])
+    lt = (u[:, None] < u[None, :]) | (o[:, None] < o[None, :]) | (n[:, None] < n[None, :])
+    first = np.arange(len(idx))[:, None] < np.arange(len(idx))[None, :]
+    beaten = (le & (lt | first)).any(axis=0)
+    out = np.zeros(len(usd), dtype=bool)
+    out[idx[~beaten]] = True
+    return out
+
+
+def _serve_shape(
+    usd: FloatArray, tokens: FloatArray, chips: FloatArray, per: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Serving options in whole purchases: what one block (an instance, or the instances
+    one replica spans) costs at most, and the tokens/s it serves at least."""
+    spans = np.ceil(chips / per)
+    fits = chips <= per
+    block_usd = np.where(fits, usd, usd * spans)
+    block_tokens = np.where(fits, tokens * np.floor(per / chips), tokens)
+    return block_usd, block_tokens
+
+
+def _serve_options(
+    wi: int, job: ServeJob, e: Estimate, t: _OfferArrays, allowed: BoolArray, may_thin: bool
+) -> list[Option]:
+    """One replica of ``e`` per offer: usd per instance for the whole period."""
+    assert e.layout is not None
+    replicas = max(e.layout.replicas, 1)
+    chips = e.chips // replicas
+    tokens = e.tokens_per_s / replicas * t.factor
+    hours = np.full(len(t.offers), job.hours, dtype=np.float64)
+    paid = t.billed(hours)
+    instances = np.ceil(chips / t.per).astype(np.int64)
+    usd = t.per * t.price * paid
+    keep = allowed.copy()
+    if may_thin and not e.class_requests_per_s:
+        idx = np.flatnonzero(allowed & ~t.limited)
+        per = t.per[idx].astype(np.float64)
+        block_usd, block_tokens = _serve_shape(usd[idx], tokens[idx], np.full(len(idx), chips), per)
+        beaten = ~_undominated(block_usd, usd[idx], block_tokens, tokens[idx] * per / chips)
+        beaten &= ~_baseline_needs(t, idx, block_usd / block_tokens)
+        keep[idx[beaten]] = False
+    per_class: list[tuple[float, ...]] = [()] * len(t.offers)
     if e.class_requests_per_s:  # a request mix: each class's requests/s, after spot
         rates = np.outer(t.factor, np.array(e.class_requests_per_s))
         per_class = [tuple(r) for r in rates.tolist()]
@@ -251,82 +436,235 @@ def _options_of(
         Option(
             workload=wi,
             estimate=e,
-            offer=offers[k],
+            offer=t.offers[k],
             chips=chips,
-            instances=inst,
-            hours=h,
-            billed_hours=b,
-            tokens_per_s=tok,
-            usd=u,
-            serve=serve,
+            instances=int(instances[k]),
+            hours=float(hours[k]),
+            billed_hours=float(paid[k]),
+            tokens_per_s=float(tokens[k]),
+            usd=float(usd[k]),
+            serve=True,
             class_requests_per_s=per_class[k],
         )
-        for k, inst, h, b, tok, u in zip(
-            idx,
-            instances[idx].tolist(),
-            hours[idx].tolist(),
-            paid[idx].tolist(),
-            tokens[idx].tolist(),
-            usd[idx].tolist(),
-            strict=True,
-        )
+        for k in np.flatnonzero(keep).tolist()
     ]
 
 
-def _thin(t: _OfferArrays, unit_cost: FloatArray, eligible: BoolArray) -> BoolArray:
-    """The offers :func:`prune` could keep, and the baselines need, of one estimate: per
-    provider, price regime and (under a region cap) region, the first eligible offer with
-    the lowest cost per unit of work and the first with the lowest price per
-    accelerator-hour; and every offer a capacity limit may bind. Thinning here, before
-    options become objects, is what keeps a large fleet's option build fast."""
-    out: BoolArray = np.logical_and(eligible, t.limited)
-    idx = np.flatnonzero(eligible & ~t.limited)
-    for values in (unit_cost, t.price):
-        order = idx[np.lexsort((idx, values[idx], t.group[idx]))]
+def _baseline_needs(t: _OfferArrays, idx: IntArray, cost: FloatArray) -> BoolArray:
+    """Of the offers ``idx`` (costs ``cost``), those the baselines of ``plan.py`` need,
+    kept by thinning although a plan never would: per provider the cheapest on-demand one
+    (``locked_in``), and every pay-as-you-go one at the lowest price per accelerator-hour
+    (``cheapest_per_hour``)."""
+    out = np.zeros(len(idx), dtype=bool)
+    od = np.flatnonzero(t.on_demand[idx])
+    if len(od):
+        order = od[np.lexsort((od, cost[od], t.provider[idx[od]]))]
         first = np.ones(len(order), dtype=bool)
-        first[1:] = t.group[order][1:] != t.group[order][:-1]
+        first[1:] = t.provider[idx[order]][1:] != t.provider[idx[order]][:-1]
         out[order[first]] = True
+    payg = np.flatnonzero(t.payg[idx])
+    if len(payg):
+        price = t.price[idx[payg]]
+        out[payg[price <= price.min()]] = True
     return out
 
 
-def prune(options: Sequence[Option], fleet: Fleet) -> list[Option]:
-    """Drop options another option of the same workload beats on every count: the same
-    vendor, platform, provider and (under a region cap) region, so the same caps and
-    enablement, no capacity limit in play, and a lower cost per unit of work (options of
-    a request mix are all kept). Exact without share caps; with them it rules out paying
-    more inside a group just to dilute another group's share (a plan then moves work
-    between groups instead), which can make a fleet that only such padding could satisfy
-    infeasible."""
-    limited = {(c.provider, c.accelerator) for c in fleet.capacity}
-    by_region = fleet.caps.region is not None  # regions matter only to a region cap
-    best: dict[tuple[object, ...], tuple[float, int]] = {}
-    keep: list[int] = []
-    for i, o in enumerate(options):
+def _undominated(
+    dom_cost: FloatArray, sub_cost: FloatArray, dom_work: FloatArray, sub_work: FloatArray
+) -> BoolArray:
+    """Which of n candidates no other candidate beats: A beats B when A's cost (at most
+    ``dom_cost``) is no more than B's (at least ``sub_cost``) and A's work (at least
+    ``dom_work``) is no less than B's (at most ``sub_work``); of equals, the first stays.
+    Only the Pareto front of (``dom_cost``, ``dom_work``) can beat anything, so each
+    candidate is checked against the one front member with the most work it can afford
+    (or, when that is itself, the one before)."""
+    n = len(dom_cost)
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    order = np.lexsort((np.arange(n), -dom_work, dom_cost))
+    w = dom_work[order]
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(w)[:-1]))
+    front = order[w > before]  # cost and work both strictly rising
+    front_cost, front_work = dom_cost[front], dom_work[front]
+    pos = np.searchsorted(front_cost, sub_cost, side="right") - 1
+    safe = np.maximum(pos, 0)
+    itself = (pos >= 0) & (front[safe] == np.arange(n))
+    pos = np.where(itself, pos - 1, pos)
+    best = np.where(pos >= 0, front_work[np.maximum(pos, 0)], -np.inf)
+    return ~(best >= sub_work)
+
+
+def prune(options: Sequence[Option], fleet: Fleet, *, caps: bool = True) -> list[Option]:
+    """The options a plan may need, in their order: exact (the optimum over what is kept
+    is the optimum over ``options``).
+
+    An option B goes when another option A of the same workload beats it in every row of
+    the model (options of a request mix are all kept):
+
+    - every capacity limit A is in, B is in too, with at least A's instances (for a
+      service: A fills its instances, one replica per instance or more);
+    - A's platform is enabled, or is B's;
+    - train/batch: A costs no more, and under the time objective takes no more of it;
+      serve: a whole purchase of A (an instance, or the instances one of its replicas
+      spans) costs no more than an instance of B and serves at least what one of B's
+      instances can.
+
+    Share caps (``caps``, when the fleet has any below 1) bound spend against total spend,
+    so a dearer option can be what meets a cap and cost alone rules nothing out. Then a
+    plan is first found on the options the rules above keep; every option whose LP
+    reduced cost, added to the LP bound of the whole model, exceeds that plan's objective
+    is dropped (no plan with it can be better), and all others are kept. When that plan
+    does not exist, every option is kept. Above ``EXACT_CAPS_OPTIONS`` options (and
+    ``EXACT_CAPS_WORKLOADS`` workloads, for thinning) a capped fleet is pruned by the
+    dominance rules alone, which is exact only without caps."""
+    kept = _dominance(options, fleet)
+    if not caps or not _share_capped(fleet) or len(options) > EXACT_CAPS_OPTIONS:
+        return [options[i] for i in kept]
+    return _bounded(options, [options[i] for i in kept], fleet)
+
+
+def _rows_of(options: Sequence[Option], fleet: Fleet) -> list[frozenset[object]]:
+    """The capacity rows each option is in: the fleet's limits (by position) and its
+    offer's own (by offer id)."""
+    memo: dict[str, frozenset[object]] = {}
+    out = []
+    for o in options:
         off = o.offer
-        limited_offer = (
-            off.capacity_instances is not None or (off.provider, off.accelerator) in limited
-        )
-        # a request mix: chips differ in what they serve of each class; kept whole
-        if limited_offer or o.class_requests_per_s:
-            keep.append(i)
-            continue
-        key: tuple[object, ...] = (
-            o.workload,
-            o.estimate.vendor,
-            o.estimate.platform,
-            off.provider,
-            off.region if by_region else None,
-        )
-        # serving: cost per token/s of capacity, counting the replicas an instance holds
-        # (or the instances a replica needs); train/batch: the job's cost
-        per = o.offer.accelerators_per_instance
-        replicas_per_usd = (per // o.chips) if o.chips <= per else 1.0 / math.ceil(o.chips / per)
-        unit_cost = o.usd / (o.tokens_per_s * replicas_per_usd) if o.serve else o.usd
-        if fleet.objective.time_usd_per_hour > 0 and not o.serve:
-            unit_cost = (
-                fleet.objective.cost_weight * o.usd + fleet.objective.time_usd_per_hour * o.hours
-            )
-        if key not in best or unit_cost < best[key][0]:
-            best[key] = (unit_cost, i)
-    keep.extend(i for _, i in best.values())
-    return [options[i] for i in sorted(keep)]
+        rows = memo.get(off.offer_id)
+        if rows is None:
+            found: set[object] = {k for k, c in enumerate(fleet.capacity) if c.covers(off)}
+            if off.capacity_instances is not None:
+                found.add(f"offer/{off.offer_id}")
+            rows = memo[off.offer_id] = frozenset(found)
+        out.append(rows)
+    return out
+
+
+def _dominance(options: Sequence[Option], fleet: Fleet) -> list[int]:
+    """Positions of the options :func:`prune`'s dominance rules keep, sorted."""
+    if not options:
+        return []
+    n = len(options)
+    cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
+    tw = fleet.objective.time_usd_per_hour
+    usd = np.array([o.usd for o in options], dtype=np.float64)
+    serve = np.array([o.serve for o in options], dtype=bool)
+    tokens = np.array([o.tokens_per_s for o in options], dtype=np.float64)
+    chips = np.array([max(o.chips, 1) for o in options], dtype=np.float64)
+    per = np.array([o.offer.accelerators_per_instance for o in options], dtype=np.float64)
+    hours = np.array([o.hours for o in options], dtype=np.float64)
+    inst = np.array([o.instances for o in options], dtype=np.float64)
+    block_usd, block_tokens = _serve_shape(usd, tokens, chips, per)
+    objective = cw * usd + tw * hours
+    # A beats B when dom_cost[A] <= sub_cost[B] and dom_work[A] >= sub_work[B]
+    dom_cost = np.where(serve, block_usd, usd)
+    sub_cost = usd
+    dom_work = np.where(serve, block_tokens, -objective)
+    sub_work = np.where(serve, tokens * per / chips, -objective)
+    rows = _rows_of(options, fleet)
+    pending = {s.platform.value for s in fleet.platforms if not s.enabled}
+    platform = [o.estimate.platform if o.estimate.platform in pending else "" for o in options]
+    # one A of a capacity limit must fill its instances: train/batch compare instances
+    fills = np.where(serve, chips <= per, True)
+    by_workload: dict[tuple[int, bool], list[int]] = {}
+    keep = np.ones(n, dtype=bool)
+    for i, o in enumerate(options):
+        if o.class_requests_per_s:
+            continue  # kept whole: chips differ in what they serve of each class
+        by_workload.setdefault((o.workload, o.serve), []).append(i)
+    # capacity rows as ids of distinct row sets, with their subset relation
+    kinds = sorted(set(rows), key=lambda r: sorted(map(str, r)))
+    at = {r: k for k, r in enumerate(kinds)}
+    rid = np.array([at[r] for r in rows], dtype=np.int64) if len(kinds) > 1 else None
+    subset = np.array([[x <= y for y in kinds] for x in kinds], dtype=bool)
+    free_all = np.array([not r for r in rows], dtype=bool)
+    codes = {name: k for k, name in enumerate(sorted(set(platform)))}  # "" (enabled) is 0
+    pcode = np.array([codes[x] for x in platform], dtype=np.int64)
+    for (_, is_serve), members in by_workload.items():
+        idx = np.array(members, dtype=np.int64)
+        free = free_all[idx]
+        mine = pcode[idx]
+        for p in np.unique(mine).tolist():
+            # dominators: free options on an enabled platform or on p; targets: options on p
+            in_pool = free & ((mine == 0) | (mine == p))
+            is_target = mine == p
+            if not in_pool.any():
+                continue
+            both = in_pool | is_target
+            d_cost = np.where(in_pool[both], dom_cost[idx[both]], np.inf)
+            d_work = np.where(in_pool[both], dom_work[idx[both]], -np.inf)
+            alive = _undominated(d_cost, sub_cost[idx[both]], d_work, sub_work[idx[both]])
+            keep[idx[both][is_target[both] & ~alive]] = False
+        # dominators in capacity limits: pairwise, over the workload's options
+        lim = np.flatnonzero(~free)
+        if len(lim) and len(idx) > 1:
+            a, b = idx[lim][:, None], idx[None, :]
+            row = np.ones((len(lim), len(idx)), dtype=bool)
+            if rid is not None:
+                row &= subset[rid[a], rid[b]]
+            row &= (pcode[a] == 0) | (pcode[a] == pcode[b])
+            row &= fills[a] & (dom_cost[a] <= sub_cost[b]) & (dom_work[a] >= sub_work[b])
+            if not is_serve:
+                row &= inst[a] <= inst[b]
+            beats = np.zeros((len(idx), len(idx)), dtype=bool)
+            beats[lim] = row
+            np.fill_diagonal(beats, False)
+            # equals beat each other: the first stays
+            beats &= ~(beats.T & (idx[:, None] > idx[None, :]))
+            keep[idx[beats.any(axis=0)]] = False
+    return np.flatnonzero(keep).tolist()
+
+
+def _bounded(options: Sequence[Option], kept: Sequence[Option], fleet: Fleet) -> list[Option]:
+    """Under share caps: a plan on ``kept`` (a subset, so its objective bounds the optimum
+    from above), then LP reduced-cost fixing on every option (see :func:`prune`)."""
+    from arbiter.optimize.fleet import build_fleet_model, solve_fleet  # noqa: PLC0415 (cycle)
+
+    try:
+        found = solve_fleet(fleet, kept, explain=False)
+    except (InfeasibleError, SolverError):
+        return list(options)
+    cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
+    tw = fleet.objective.time_usd_per_hour
+    upper = cw * (found.compute_usd + found.enablement_usd) + tw * sum(
+        p.option.hours for p in found.placed if not p.option.serve
+    )
+    built = build_fleet_model(fleet, options)
+    bound = _lp_bound(built.model)
+    if bound is None:
+        return list(options)
+    lower, reduced = bound
+    col = np.empty(len(options), dtype=np.int64)
+    col[built.one] = built.choose.columns
+    col[built.rep] = built.instances.columns
+    floor = lower + reduced[col]  # the least objective of any plan that uses the option
+    cut = floor > upper + BOUND_TOL * max(abs(upper), 1.0)
+    return [o for o, c in zip(options, cut.tolist(), strict=True) if not c]
+
+
+def _lp_bound(model: object) -> tuple[float, FloatArray] | None:
+    """The LP relaxation's optimum and each column's reduced cost (at its lower bound),
+    by SciPy's HiGHS; None when the LP does not solve to optimality."""
+    from arbiter.optimize.linear import LinearModel  # noqa: PLC0415 (cycle)
+
+    assert isinstance(model, LinearModel)
+    cost, col_lower, col_upper, start, index, value = model.arrays()
+    row_lower, row_upper = model.row_bounds()
+    a = scipy.sparse.csc_matrix((value, index, start), shape=(model.n_rows, model.n_cols)).tocsr()
+    eq = row_lower == row_upper
+    up = ~eq & np.isfinite(row_upper)
+    lo = ~eq & np.isfinite(row_lower)
+    a_ub = scipy.sparse.vstack([a[up], -a[lo]]).tocsr()
+    b_ub = np.concatenate([row_upper[up], -row_lower[lo]])
+    res = scipy.optimize.linprog(
+        cost,
+        A_ub=a_ub if a_ub.shape[0] else None,
+        b_ub=b_ub if a_ub.shape[0] else None,
+        A_eq=a[eq] if eq.any() else None,
+        b_eq=row_lower[eq] if eq.any() else None,
+        bounds=np.column_stack([col_lower, col_upper]),
+        method="highs",
+    )
+    if res.status != 0:
+        return None
+    return float(res.fun), np.maximum(np.asarray(res.lower.marginals, dtype=np.float64), 0.0)

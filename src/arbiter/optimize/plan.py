@@ -21,6 +21,7 @@ capacity-block offer in the same region beats, which ``locked_in`` would need).
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -33,7 +34,14 @@ from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, CapacityLimit, Fleet, PlatformState
 from arbiter.domain.offer import PriceRegime
-from arbiter.optimize.fleet import FleetSolution, Placed, group_of, solve_fleet
+from arbiter.optimize.fleet import (
+    DEFAULT_MIP_GAP,
+    DEFAULT_TIME_LIMIT_S,
+    FleetSolution,
+    Placed,
+    group_of,
+    solve_fleet,
+)
 from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
 
@@ -74,15 +82,33 @@ def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
 
 
 def _solve_or_none(
-    fleet: Fleet, options: Sequence[Option], *, caps: bool = True, capacity: bool = True
+    fleet: Fleet,
+    options: Sequence[Option],
+    *,
+    caps: bool = True,
+    capacity: bool = True,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
+    start: FleetSolution | None = None,
 ) -> FleetSolution | None:
     try:
-        return solve_fleet(fleet, options, caps=caps, capacity=capacity, explain=False)
+        return solve_fleet(
+            fleet,
+            options,
+            caps=caps,
+            capacity=capacity,
+            explain=False,
+            time_limit_s=time_limit_s,
+            mip_gap=mip_gap,
+            start=start,
+        )
     except (InfeasibleError, SolverError):
         return None
 
 
-def locked_in(fleet: Fleet, options: Sequence[Option]) -> FleetSolution | None:
+def locked_in(
+    fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
+) -> FleetSolution | None:
     """NVIDIA on-demand on the one provider where that is cheapest, without caps (None if
     no single provider can take the whole fleet)."""
     free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
@@ -94,16 +120,19 @@ def locked_in(fleet: Fleet, options: Sequence[Option]) -> FleetSolution | None:
     locked: FleetSolution | None = None
     for provider in sorted({o.offer.provider for o in nvidia}):
         mine = prune([o for o in nvidia if o.offer.provider == provider], free)
-        found = _solve_or_none(free, mine, caps=False, capacity=False)
+        found = _solve_or_none(free, mine, caps=False, capacity=False, time_limit_s=time_limit_s)
         if found is not None and (locked is None or found.total_usd < locked.total_usd):
             locked = found
     return locked
 
 
-def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolution | None]:
-    """The three baselines of the module docstring, from the same (unpruned) options."""
+def baselines(
+    fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
+) -> dict[str, FleetSolution | None]:
+    """The three baselines of the module docstring, from the same (unpruned) options,
+    each solved within ``time_limit_s``."""
     free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
-    locked = locked_in(fleet, options)
+    locked = locked_in(fleet, options, time_limit_s=time_limit_s)
     hourly = [o for o in options if o.offer.price_regime in PAY_AS_YOU_GO]
     lowest: dict[int, float] = {}
     for o in hourly:
@@ -113,18 +142,20 @@ def baselines(fleet: Fleet, options: Sequence[Option]) -> dict[str, FleetSolutio
     return {
         "locked_in": locked,
         "cheapest_per_hour": _solve_or_none(
-            free, prune(per_hour, free), caps=False, capacity=False
+            free, prune(per_hour, free), caps=False, capacity=False, time_limit_s=time_limit_s
         ),
-        "greedy_per_job": _greedy(fleet, prune(options, free)),
+        "greedy_per_job": _greedy(fleet, prune(options, free), time_limit_s=time_limit_s),
     }
 
 
-def _greedy(fleet: Fleet, options: Sequence[Option]) -> FleetSolution | None:
+def _greedy(
+    fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
+) -> FleetSolution | None:
     """Each workload on its own cheapest compute, as if every platform were free; then
     the platforms it used are enabled at their cost."""
     everything = tuple(PlatformState(platform=s.platform, enabled=True) for s in fleet.platforms)
     free = Fleet(workloads=fleet.workloads, platforms=everything, objective=fleet.objective)
-    found = _solve_or_none(free, options, caps=False, capacity=False)
+    found = _solve_or_none(free, options, caps=False, capacity=False, time_limit_s=time_limit_s)
     if found is None:
         return None
     used = {Platform(p.option.estimate.platform) for p in found.placed}
@@ -140,6 +171,10 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
     o, e, off = p.option, p.option.estimate, p.option.offer
     w = fleet.workloads[o.workload]
     layout = e.layout
+    # layout.replicas: the replicas this assignment places (a service: its units; a batch
+    # job: the replicas its option runs; training: data-parallel replicas), each of
+    # tp x cp x pp chips, so accelerator_count = layout.replicas x tp x cp x pp
+    replicas = p.units if o.serve else (layout.replicas if layout is not None else 1)
     tokens = p.units * o.tokens_per_s
     work = w.work_tokens
     return {
@@ -159,7 +194,7 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
         "replicas": p.units if o.serve else None,
         "layout": None
         if layout is None
-        else {"tp": layout.tp, "pp": layout.pp, "cp": layout.cp, "replicas": layout.replicas},
+        else {"tp": layout.tp, "pp": layout.pp, "cp": layout.cp, "replicas": replicas},
         "hours": o.hours,
         "billed_hours": o.billed_hours,
         "usd": p.usd,
@@ -242,44 +277,94 @@ def baseline_record(fleet: Fleet, found: FleetSolution | None) -> dict[str, Any]
     }
 
 
+BINDING_GAP = 1e-4  # relaxed re-solves: savings above a hundredth of a percent show
+
+
 def binding_constraints(
-    fleet: Fleet, options: Sequence[Option], solution: FleetSolution
+    fleet: Fleet,
+    options: Sequence[Option],
+    solution: FleetSolution,
+    *,
+    all_options: Sequence[Option] | None = None,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = BINDING_GAP,
 ) -> list[dict[str, Any]]:
-    """Constraints at their limit, each with what relaxing it would save, found by solving
-    again with it relaxed (a share cap by 0.1, a capacity limit by one instance, the budget
-    by 1%): with integer choices, re-solving is the honest shadow price."""
-    out: list[dict[str, Any]] = []
+    """Every constraint whose relaxation would lower the plan's cost, with what relaxing
+    it saves, found by solving again with it relaxed (each share cap by 0.1, each capacity
+    limit by one instance, the budget by 1%): with integer choices, re-solving is the
+    honest shadow price. A capacity limit can cost money while the plan uses none of it
+    (an option needs more instances than it allows), so every row is tried, not only the
+    tight ones. The relaxed fleets are solved on ``all_options`` (default ``options``),
+    pruned for the relaxed fleet: the same model the user asked for, one row looser,
+    each seeded with the plan (still feasible there) and solved to ``mip_gap``.
 
-    def saving(relaxed: Fleet) -> float | None:
-        found = _solve_or_none(relaxed, options)
-        return None if found is None else solution.total_usd - found.total_usd
-
+    All re-solves share ``time_limit_s``; the rows tight in the plan go first, and a row
+    not re-solved within it is listed with ``shadow_price_usd: None`` ("not checked")
+    rather than left out, so the list never claims more than was shown."""
+    everything = options if all_options is None else all_options
+    tolerance = 1e-9 * abs(solution.total_usd) + 1e-6
+    clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
     shares = shares_of(solution.placed)
+    # (tight in the plan, name, the fleet with it relaxed, kind, the capacity limit)
+    rows: list[tuple[bool, str, Fleet, str, CapacityLimit | None]] = []
     for group in GROUPS:
         cap = getattr(fleet.caps, group)
         if cap is None or cap >= 1.0:
             continue
-        tight = [k for k, s in shares[group].items() if s >= cap - 1e-4]
-        if not tight:
-            continue
         looser = min(1.0, cap + 0.1)
-        saved = saving(replace(fleet, caps=replace(fleet.caps, **{group: looser})))
-        name = f"{group}_share[{', '.join(tight)}]"
-        text = f"{name} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
-        out.append(_binding_row(name, saved, text))
-    for k, limit in enumerate(fleet.capacity):
-        used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
-        if used >= limit.max_instances:
-            more = list(fleet.capacity)
-            more[k] = replace(limit, max_instances=limit.max_instances + 1)
-            name = f"capacity[{limit.label}]"
-            saved = saving(replace(fleet, capacity=tuple(more)))
+        tight = any(v >= cap - 1e-4 for v in shares[group].values())
+        relaxed = replace(fleet, caps=replace(fleet.caps, **{group: looser}))
+        rows.append((tight, group, relaxed, "share", None))
+    for k, row in enumerate(fleet.capacity):
+        if not any(row.covers(o.offer) for o in everything):
+            continue  # no option of the model is in this row
+        more = list(fleet.capacity)
+        more[k] = replace(row, max_instances=row.max_instances + 1)
+        used = sum(p.instances for p in solution.placed if row.covers(p.option.offer))
+        relaxed = replace(fleet, capacity=tuple(more))
+        name = f"capacity[{row.label}]"
+        rows.append((used >= row.max_instances, name, relaxed, "capacity", row))
+    if fleet.budget_usd is not None:
+        tight = solution.total_usd >= fleet.budget_usd * (1 - 1e-4)
+        relaxed = replace(fleet, budget_usd=fleet.budget_usd * 1.01)
+        rows.append((tight, "budget", relaxed, "budget", None))
+    rows.sort(key=lambda r: not r[0])  # tight rows first (stable otherwise)
+    out: list[dict[str, Any]] = []
+    for _, name, relaxed, kind, limit in rows:
+        left = None if clock_end is None else clock_end - time.monotonic()
+        if left is not None and left <= 0:
+            label = f"{name}_share" if kind == "share" else name
             out.append(
-                _binding_row(name, saved, f"{name} is binding: one more instance would save ")
+                {
+                    "constraint": label,
+                    "shadow_price_usd": None,
+                    "text": f"{label}: not checked within the {time_limit_s:g} s time limit",
+                }
             )
-    if fleet.budget_usd is not None and solution.total_usd >= fleet.budget_usd * (1 - 1e-6):
-        saved = saving(replace(fleet, budget_usd=fleet.budget_usd * 1.01))
-        out.append(_binding_row("budget", saved, "budget is binding: 1% more would save "))
+            continue
+        found = _solve_or_none(
+            relaxed, prune(everything, relaxed), time_limit_s=left, mip_gap=mip_gap, start=solution
+        )
+        if found is None or solution.total_usd - found.total_usd <= tolerance:
+            continue
+        saved = solution.total_usd - found.total_usd
+        if kind == "share":
+            cap = getattr(fleet.caps, name)
+            looser = getattr(relaxed.caps, name)
+            hit = [k for k, v in shares[name].items() if v >= cap - 1e-4]
+            if not hit:  # what the looser cap lets past the old one
+                hit = [k for k, v in shares_of(found.placed)[name].items() if v > cap + 1e-9]
+            label = f"{name}_share[{', '.join(hit)}]" if hit else f"{name}_share"
+            text = f"{label} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
+            out.append(_binding_row(label, saved, text))
+        elif limit is not None:
+            used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
+            what = "binding" if used >= limit.max_instances else f"binding with {used} used"
+            out.append(
+                _binding_row(name, saved, f"{name} is {what}: one more instance would save ")
+            )
+        else:
+            out.append(_binding_row("budget", saved, "budget is binding: 1% more would save "))
     return out
 
 
@@ -297,10 +382,12 @@ def plan_document(
     n_alternatives: int = ALTERNATIVES,
     with_baselines: bool = True,
     all_options: Sequence[Option] | None = None,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (keys documented in the README). ``options`` are those
     the plan was solved on; ``all_options`` (default: the same), before any pruning, are
-    where baselines and alternatives are found."""
+    where baselines and alternatives are found. ``time_limit_s`` bounds the binding
+    re-solves together, and each baseline's solve."""
     everything = options if all_options is None else all_options
     shares = shares_of(solution.placed)
     pending = {s.platform: s for s in fleet.platforms}
@@ -323,7 +410,9 @@ def plan_document(
         "shares": shares,
         "hhi": {g: hhi(shares[g]) for g in GROUPS},
         "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
-        "binding": binding_constraints(fleet, options, solution),
+        "binding": binding_constraints(
+            fleet, options, solution, all_options=everything, time_limit_s=time_limit_s
+        ),
         "alternatives": alternatives(fleet, everything, solution, n_alternatives),
         "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
         "provenance": {
@@ -336,7 +425,7 @@ def plan_document(
     if with_baselines:
         doc["baselines"] = {
             name: baseline_record(fleet, found)
-            for name, found in baselines(fleet, everything).items()
+            for name, found in baselines(fleet, everything, time_limit_s=time_limit_s).items()
         }
     return doc
 

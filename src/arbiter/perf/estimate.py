@@ -4,7 +4,10 @@ For every accelerator the model evaluates all layouts at once (arrays, no per-la
 objects) and keeps the one that does the job cheapest:
 
 - train / finetune: of the layouts that finish by the deadline, the one with the most
-  tokens/s per billed chip (whole nodes): the job costs chips x hours;
+  tokens/s per billed chip (whole nodes): the job costs chips x hours. The estimate also
+  carries its ``frontier``, the fewest chips for each speed any feasible layout reaches:
+  the fleet planner picks one of them per offer, billed in that offer's own whole
+  instances and term (see ``docs/semantics-plan.md``);
 - serve: the replica with the most SLO-feasible tokens/s per chip, and as many replicas
   as the request rate needs;
 - batch: the replica with the most tokens/s per chip, and as many as the deadline needs.
@@ -159,7 +162,40 @@ def _train(
             out.append(_train_measured(base, m, job, needed))
         else:
             out.append(_train_best(base, res, picks, i, acc, job, days))
+            if out[-1].feasible:
+                out[-1].frontier = _frontier(res, i)
     return out
+
+
+def _frontier(res: TrainResult, i: int) -> tuple[tuple[int, float, Layout | None], ...]:
+    """Chip ``i``'s feasible layouts that are the fewest chips for their speed: per chip
+    count the fastest layout (the first on ties), kept where it is faster than every
+    smaller one. Any price of chips and hours that does not fall with more chips or more
+    time (whole instances, whole days, terms, deadlines) is least on this frontier."""
+    g = res.grid
+    if len(g.chip) > 1 and bool((g.chip[1:] < g.chip[:-1]).any()):
+        mine = np.flatnonzero(g.chip == i)
+    else:  # grids from train_grid: grouped by chip in chip order
+        mine = np.arange(*np.searchsorted(g.chip, [i, i + 1]))
+    rows = mine[res.feasible[mine] & (res.tokens_per_s[mine] > 0)]
+    if not len(rows):
+        return ()
+    rate = res.tokens_per_s[rows]
+    order = rows[np.lexsort((rows, -rate, g.chips[rows]))]  # by chips, fastest first
+    best = np.maximum.accumulate(res.tokens_per_s[order])
+    faster = np.concatenate(([True], res.tokens_per_s[order][1:] > best[:-1]))
+    out = []
+    for k in order[faster].tolist():
+        layout = Layout(
+            tp=int(g.tp[k]),
+            pp=int(g.pp[k]),
+            replicas=int(g.dp[k]),
+            cp=int(g.cp[k]),
+            recompute=RECOMPUTE_LEVELS[int(g.recompute[k])],
+            sharded_optimizer=bool(g.sharded[k]),
+        )
+        out.append((int(g.chips[k]), float(res.tokens_per_s[k]), layout))
+    return tuple(out)
 
 
 def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: float) -> Estimate:
@@ -170,6 +206,10 @@ def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: fl
         *base["notes"],
         f"measured {m.tokens_per_s:g} tokens/s on {m.chips} chips, scaled linearly",
     )
+    # linear scaling: every multiple of the measured chips up to twice the need (and 16
+    # more), so the planner can fill whole instances or outrun a platform's lead time
+    most = 2 * math.ceil(needed / m.tokens_per_s) + 16
+    frontier = tuple((m.chips * j, m.tokens_per_s * j, None) for j in range(1, most + 1))
     return Estimate(
         **{**base, "notes": notes},
         feasible=True,
@@ -177,6 +217,7 @@ def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: fl
         tokens_per_s=rate,
         hours=job.tokens / rate / 3600.0,
         source="measured",
+        frontier=frontier,
     )
 
 

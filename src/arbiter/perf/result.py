@@ -69,6 +69,10 @@ class Estimate:
     best_ttft_s: float | None = None
     best_tpot_s: float | None = None
     class_requests_per_s: tuple[float, ...] = ()  # per replica, per class of a request mix
+    # train/finetune: every layout worth buying on some offer, as (chips, tokens/s, layout)
+    # with chips rising and tokens/s strictly rising (the fewest chips for each speed);
+    # the fleet planner picks one per offer, billed in that offer's whole instances
+    frontier: tuple[tuple[int, float, Layout | None], ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, float, float]:

@@ -1,0 +1,151 @@
+"""An independent optimum of the fleet plan for tiny fleets: every assignment of every
+train/batch workload and every replica count of every service, enumerated directly from
+the options, checked against the fleet's rows one by one (no MILP, no pruning).
+
+The semantics enumerated are those of ``docs/semantics-plan.md``: a train/batch option
+is bought once, whole (its ``usd``, ``instances``); a serving option with ``r`` replicas
+of ``chips`` chips buys ``ceil(chips r / per_instance)`` instances at ``usd`` each and
+serves ``r tokens_per_s``. Share caps bound each group's compute spend by ``cap x`` the
+total; capacity limits count instances; a platform not yet enabled costs its
+``enable_usd`` once if anything runs on it; the budget bounds compute plus enablement.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arbiter.domain.fleet import GROUPS, Fleet
+from arbiter.domain.workload import ServeJob
+from arbiter.optimize.fleet import FleetSolution, group_of
+from arbiter.optimize.options import Option
+
+REL = 1e-6
+
+
+@dataclass(frozen=True)
+class Pick:
+    option: Option
+    units: int
+    instances: int
+    usd: float
+
+
+def serve_instances(o: Option, replicas: int) -> int:
+    return math.ceil(o.chips * replicas / o.offer.accelerators_per_instance - 1e-9)
+
+
+def covers(limit: object, o: Option) -> bool:
+    off = o.offer
+    return (
+        off.provider == limit.provider  # type: ignore[attr-defined]
+        and off.accelerator == limit.accelerator  # type: ignore[attr-defined]
+        and (
+            limit.region is None  # type: ignore[attr-defined]
+            or fnmatch.fnmatchcase(off.region.lower(), limit.region.lower())  # type: ignore[attr-defined]
+        )
+        and (limit.price_regime is None or off.price_regime is limit.price_regime)  # type: ignore[attr-defined]
+    )
+
+
+def evaluate(fleet: Fleet, picks: Sequence[Pick]) -> float | None:  # noqa: PLR0911
+    """Total cost of ``picks`` (compute plus enablement), or None if they break a row."""
+    # every train/batch workload once, every service's rate covered
+    for wi, w in enumerate(fleet.workloads):
+        mine = [p for p in picks if p.option.workload == wi]
+        if isinstance(w.job, ServeJob):
+            served = sum(p.units * p.option.tokens_per_s for p in mine)
+            if served < w.job.requests_per_s * w.job.output_tokens * (1 - 1e-9):
+                return None
+        elif len(mine) != 1:
+            return None
+    compute = sum(p.usd for p in picks)
+    for group in GROUPS:
+        cap = getattr(fleet.caps, group)
+        if cap is None:
+            continue
+        spend: dict[str, float] = defaultdict(float)
+        for p in picks:
+            spend[group_of(p.option, group)] += p.usd
+        if any(v > cap * compute * (1 + 1e-9) + 1e-9 for v in spend.values()):
+            return None
+    for limit in fleet.capacity:
+        if sum(p.instances for p in picks if covers(limit, p.option)) > limit.max_instances:
+            return None
+    by_offer: dict[str, int] = defaultdict(int)
+    for p in picks:
+        by_offer[p.option.offer.offer_id] += p.instances
+    for p in picks:
+        most = p.option.offer.capacity_instances
+        if most is not None and by_offer[p.option.offer.offer_id] > most:
+            return None
+    states = {s.platform.value: s for s in fleet.platforms}
+    used = {p.option.estimate.platform for p in picks}
+    if any(u not in states for u in used):
+        return None
+    enable = sum(states[u].enable_usd for u in used if not states[u].enabled)
+    total = compute + enable
+    if fleet.budget_usd is not None and total > fleet.budget_usd * (1 + 1e-9) + 1e-9:
+        return None
+    return total
+
+
+def choices(fleet: Fleet, options: Sequence[Option], pad: int) -> list[list[tuple[Pick, ...]]]:
+    """Per workload, every way to place it: one option (train/batch), or replica counts
+    per option from 0 to what covers the rate alone plus ``pad`` (a service)."""
+    out = []
+    for wi, w in enumerate(fleet.workloads):
+        mine = [o for o in options if o.workload == wi]
+        if not isinstance(w.job, ServeJob):
+            out.append([(Pick(o, 1, o.instances, o.usd),) for o in mine])
+            continue
+        rate = w.job.requests_per_s * w.job.output_tokens
+        ranges = [range(math.ceil(rate / o.tokens_per_s - 1e-9) + pad + 1) for o in mine]
+        ways = []
+        for counts in itertools.product(*ranges):
+            if sum(r * o.tokens_per_s for r, o in zip(counts, mine, strict=True)) < rate * (
+                1 - 1e-9
+            ):
+                continue
+            picks = []
+            for r, o in zip(counts, mine, strict=True):
+                if r:
+                    n = serve_instances(o, r)
+                    picks.append(Pick(o, r, n, n * o.usd))
+            ways.append(tuple(picks))
+        out.append(ways)
+    return out
+
+
+def brute_force(fleet: Fleet, options: Sequence[Option], *, pad: int = 0) -> float | None:
+    """The least total cost of any placement enumerated (None: none is feasible)."""
+    best: float | None = None
+    for combo in itertools.product(*choices(fleet, options, pad)):
+        picks = [p for part in combo for p in part]
+        total = evaluate(fleet, picks)
+        if total is not None and (best is None or total < best):
+            best = total
+    return best
+
+
+def picks_of(sol: FleetSolution) -> list[Pick]:
+    return [Pick(p.option, p.units, p.instances, p.usd) for p in sol.placed]
+
+
+def within(fleet: Fleet, sol: FleetSolution, pad: int) -> bool:
+    """Whether the plan's replica counts are among those :func:`choices` enumerates."""
+    for p in sol.placed:
+        job = fleet.workloads[p.option.workload].job
+        if isinstance(job, ServeJob):
+            rate = job.requests_per_s * job.output_tokens
+            if p.units > math.ceil(rate / p.option.tokens_per_s - 1e-9) + pad:
+                return False
+    return True
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL * max(abs(a), abs(b), 1.0)
