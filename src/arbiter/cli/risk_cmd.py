@@ -19,11 +19,11 @@ from arbiter.domain.scenario import ScenarioSet
 from arbiter.optimize.plan import locked_in, solution_from_document
 from arbiter.parallel import executor_for
 from arbiter.risk.concentration import concentration
-from arbiter.risk.evaluate import RiskContext, optionality, run, summarise
+from arbiter.risk.evaluate import LOCKED_IN, RiskContext, optionality, run, summarise
 from arbiter.scenarios import load_scenarios
 
 DIVERSIFIED = "plan"
-REFERENCE = "locked_in"
+REFERENCE = LOCKED_IN
 
 
 def risk(

@@ -21,16 +21,19 @@ from arbiter.domain.scenario import ScenarioSet
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.optimize.options import Option
 from arbiter.risk.impact import UNMET, FloatArray, plan_arrays, without_recourse
-from arbiter.risk.recourse import option_arrays, with_recourse
+from arbiter.risk.recourse import locked_options, option_arrays, with_recourse
 from arbiter.scenarios.sampling import chunk_plan, sample
 
 CVAR_LEVEL = 0.95
 HISTOGRAM_BINS = 20
+LOCKED_IN = "locked_in"
+"""The name of the locked-in status quo among the plans (``arbiter risk`` uses it)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RiskContext:
-    """Everything a chunk needs; shipped once to each worker."""
+    """Everything a chunk needs; shipped once to each worker. The plans named in
+    ``locked`` re-plan only where they already are (:func:`locked_options`)."""
 
     fleet: Fleet
     plans: tuple[tuple[str, FleetSolution], ...]
@@ -38,6 +41,7 @@ class RiskContext:
     scenarios: ScenarioSet
     recourse: bool
     seed: int
+    locked: tuple[str, ...] = (LOCKED_IN,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +62,15 @@ def evaluate_chunk(
     """Sample one chunk and evaluate every plan on it."""
     size, seed = chunk
     samples = sample(ctx.scenarios, size, seed)
-    oa = option_arrays(ctx.options, ctx.scenarios) if ctx.recourse else None
+    free = option_arrays(ctx.options, ctx.scenarios) if ctx.recourse else None
     out = {}
     for name, solution in ctx.plans:
         pa = plan_arrays(ctx.fleet, solution, ctx.scenarios)
         fixed = without_recourse(pa, ctx.scenarios, samples)
         rec_cost = rec_unmet = rec_missed = None
+        oa = free
+        if free is not None and name in ctx.locked:
+            oa = option_arrays(locked_options(ctx.options, solution), ctx.scenarios)
         if oa is not None:
             rec_cost, rec_unmet, rec_missed = with_recourse(
                 ctx.fleet, solution, pa, oa, ctx.scenarios, samples, fixed, seed=ctx.seed

@@ -1,27 +1,44 @@
 """What sampled shocks do to a fixed plan, without re-planning: cost, work left undone
-and missed deadlines, vectorised over samples.
+and missed deadlines, vectorised over samples. ``docs/semantics-risk.md`` states the
+rules with a worked example each; in short:
 
-Every placement runs from day 0 for its hours (a service for its period, a job until it
-finishes). For shock ``s``, placement ``p`` and sample ``n`` the overlap ``ov`` is the share
-of p's window the shock covers when it occurs and its selector matches p's offer. Then:
+**Time line.** Hours count from the start of the horizon. A shock covers
+``[24 start_days, 24 (start_days + duration_days)]`` whatever the placements' windows: an
+outage that outlasts a job's window goes on holding the job back. At each instant a
+placement ``p`` keeps the capacity ``c_p(t) = 1 - min(1, sum of the losses of the shocks
+active at t that select p)``: ``1 - capacity_factor`` for a supply cut, 1 for an outage
+and for a roadmap slip (the chip is missing from day 0 for the delay); a spot surge adds
+``1 - (1 + r R) / (1 + m r R)`` on spot placements (r the offer's preemption rate, m the
+multiplier, R the restart hours of ``options.spot_factor``). Two shocks active at once add
+up (capped at all of it); two in turn do not. A pay-as-you-go placement is billed for
+the share ``b_p(t)`` of it still there (``c_p`` without the spot surge: restarts are
+billed time) at ``M_p(t) = max(0, 1 + sum of (price_factor - 1) of the price shifts
+active at t)`` times its price; reserved, committed and capacity-block prices are fixed.
 
-- capacity lost ``L_p = min(1, sum_s loss_s ov)``: ``1 - capacity_factor`` for a supply cut,
-  1 for an outage and for a roadmap slip (the chip is missing from day 0 for the delay);
-  a spot surge adds ``1 - (1 + r R) / (1 + m r R)`` on spot placements (r the offer's
-  preemption rate, m the multiplier, R the restart hours of ``options.spot_factor``);
-- price factor ``M_p = 1 + sum_s (price_factor - 1) ov`` on pay-as-you-go offers only:
-  reserved, committed and capacity-block prices are fixed;
-- a demand shift raises (or lowers) a workload's work by ``sum_s (demand_factor - 1) ov``
-  over the workload's window; without re-planning only a rise matters.
+**Services** run from hour 0 for their period ``T``. A service loses
+``u_w = min(1, sum_p share_p L_p + max(D_w, 0))`` of its work, ``L_p`` the mean of
+``1 - c_p`` over ``[0, T]`` and ``share_p`` the share of the rate p carries; ``D_w`` is the
+demand shift ``sum_s (demand_factor - 1) ov`` over the workload's window (``ov`` the share
+of it the shift covers; a fall is not a saving without re-planning). Pay-as-you-go
+capacity is billed as it is there, ``usd_p / T * integral of b_p M_p over [0, T]``; a
+fixed-price placement costs ``usd_p`` whatever it delivers.
 
-A service loses ``u_w = min(1, sum_p share_p L_p + max(D_w, 0))`` of its work (share_p the
-share of the rate p carries); its pay-as-you-go placements are not billed for capacity
-they lost: ``usd_p M_p (1 - L_p)``. A train/finetune/batch job catches up afterwards on
-the same placement, paying the hours it lost at the placement's hourly rate: it finishes
-after ``h (1 + lost)`` hours and misses its deadline if that is later; the share of its
-work done after the deadline is left undone. Work left undone costs ``penalty`` times
-what the plan spends on that workload, per unit of work: a price for emergency capacity
-or lost business. The plan's platform enablement is paid in every sample.
+**Jobs** (train, finetune, batch) start at hour 0 (or when the platform the plan enables
+for them is ready, after its lead time) and need ``h (1 + max(D_w, 0))`` hours of full
+capacity, ``h`` their planned hours. They progress at ``c_p(t)``, so capacity lost is
+caught up afterwards on the same placement, and they stop at their deadline: the work
+not done by then is left undone, ``u_w = min(1, (work needed - work done by the
+deadline) / h)``, and the job misses its deadline. A pay-as-you-go job is billed for the
+capacity it holds until it stops (``b_p M_p``, at the price of the hour; without a spot
+surge, just the work it does). A fixed-price one pays what it was
+bought for (its term, or its whole days of a capacity block) and, if it holds the
+placement longer (from its start to its finish or its deadline, whichever is first),
+the offer's billed hours for that time at the same price per billed hour: catch-up
+inside a reserved term or a booked day is already paid for, and is not paid again.
+
+Work left undone costs ``penalty`` times what the plan spends on that workload, per unit
+of work (a price for emergency capacity or lost business), in place of running it. The
+plan's platform enablement is paid in every sample.
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, Placed
 from arbiter.optimize.options import (
     DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR,
+    HOURS_PER_WEEK,
     PAY_AS_YOU_GO,
     RESTART_HOURS,
     deadline_hours,
@@ -61,8 +79,10 @@ class PlanArrays:
 
     usd: FloatArray  # P: compute spend
     payg: BoolArray  # P
-    hourly_share: FloatArray  # P: hours / billed hours (the share of spend one hour is)
+    block: BoolArray  # P: a capacity block (billed by the whole day)
+    billed_hours: FloatArray  # P: the hours ``usd`` pays for
     hours: FloatArray  # P
+    start_hours: FloatArray  # P: when the placement starts (a job's platform lead time)
     surge_base: FloatArray  # P: r R on spot placements, 0 elsewhere
     workload: IntArray  # P
     work_share: FloatArray  # P
@@ -118,13 +138,23 @@ def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -
             for o in offers
         ]
     )
+    payg = np.array([o.price_regime in PAY_AS_YOU_GO for o in offers], dtype=bool)
+    block = np.array([o.price_regime is PriceRegime.CAPACITY_BLOCK for o in offers], dtype=bool)
+    lead = {
+        s.platform.value: s.lead_weeks * HOURS_PER_WEEK
+        for s in fleet.platforms
+        if not s.enabled and s.platform in solution.enabled
+    }
     return PlanArrays(
         usd=usd,
-        payg=np.array([o.price_regime in PAY_AS_YOU_GO for o in offers], dtype=bool),
-        hourly_share=np.array(
-            [p.option.hours / max(p.option.billed_hours, 1e-9) for p in placed], dtype=np.float64
-        ),
+        payg=payg,
+        block=block,
+        billed_hours=np.array([p.option.billed_hours for p in placed], dtype=np.float64),
         hours=np.array([p.option.hours for p in placed], dtype=np.float64),
+        start_hours=np.array(
+            [0.0 if p.option.serve else lead.get(p.option.estimate.platform, 0.0) for p in placed],
+            dtype=np.float64,
+        ),
         surge_base=np.where(spot, rate * RESTART_HOURS, 0.0),
         workload=workload,
         work_share=np.array(work_shares(placed), dtype=np.float64),
@@ -150,7 +180,7 @@ class Outcome:
     unmet_share: FloatArray  # n: spend-weighted share of the plan's work left undone
     missed_deadlines: IntArray  # n
     unmet: FloatArray  # W x n: share of each workload's work left undone
-    hit_day: FloatArray  # W x n: earliest day a shock hits the workload (inf: none)
+    hit_day: FloatArray  # W x n: first day a shock may take its work (inf: none)
 
 
 def overlap(
@@ -159,10 +189,126 @@ def overlap(
     """Share of each window ``[0, window]`` (axis 1) a shock ``[start, start + duration]``
     (axis 0, samples on axis 2) covers: ``S x P x n``."""
     w = window_days[None, :, None]
+    return covered(start_days, duration_days, np.zeros_like(w), w) / np.where(w > 0, w, 1.0)
+
+
+def covered(
+    start_days: FloatArray, duration_days: FloatArray, lo: FloatArray, hi: FloatArray
+) -> FloatArray:
+    """Days of ``[lo, hi]`` a shock ``[start, start + duration]`` covers, ``S x P x n`` for
+    shocks ``S x n`` and bounds broadcasting against ``1 x P x n``."""
     start = start_days[:, None, :]
     end = start + duration_days[:, None, :]
-    covered = np.clip(np.minimum(end, w) - np.maximum(start, 0.0), 0.0, None)
-    return np.where(w > 0, covered / np.where(w > 0, w, 1.0), 0.0)
+    return np.asarray(
+        np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None), dtype=np.float64
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Each sample's hours cut where a shock starts or ends: segment ``k`` runs from
+    ``start[k]`` to ``end[k]`` (the last one to ``inf``); ``capacity``, ``paid`` and
+    ``price`` are ``c_p``, ``b_p`` and ``M_p`` on each segment, ``P x K x n``."""
+
+    start: FloatArray  # K x n
+    end: FloatArray  # K x n
+    capacity: FloatArray  # P x K x n: the share of the work rate left
+    paid: FloatArray  # P x K x n: the share of the placement still there to be billed
+    price: FloatArray  # P x K x n
+
+    def integral(self, f: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+        """The integral of ``f`` (``P x K x n``, >= 0) over ``[lo, hi]`` (``P x n``)."""
+        return np.asarray(times(f, self.lengths(lo, hi)).sum(axis=1), dtype=np.float64)
+
+    def lengths(self, lo: FloatArray, hi: FloatArray) -> FloatArray:
+        """Hours of each segment inside ``[lo, hi]`` (``P x n``): ``P x K x n``."""
+        a = np.maximum(self.start[None], lo[:, None, :])
+        b = np.minimum(self.end[None], hi[:, None, :])
+        return np.where(b > a, np.where(b > a, b, 0.0) - np.where(b > a, a, 0.0), 0.0)
+
+
+def times(f: FloatArray, hours: FloatArray) -> FloatArray:
+    """``f * hours`` with ``0 * inf = 0``: nothing accrues on an endless segment at 0."""
+    finite = np.isfinite(hours)
+    return np.where(finite, f * np.where(finite, hours, 0.0), np.where(f > 0, np.inf, 0.0))
+
+
+def timeline(
+    scenarios: ScenarioSet,
+    samples: Samples,
+    selects: BoolArray,
+    payg: BoolArray,
+    surge_base: FloatArray,
+) -> Timeline:
+    """The capacity and price over time, for every sample, of placements (or options)
+    ``P`` that each shock selects (``selects``, ``S x P``), pay-as-you-go or not, with their
+    spot surge base ``r R`` (0 off spot)."""
+    n_s, n = samples.occurred.shape
+    n_p = len(payg)
+    occurred = samples.occurred
+    start = np.where(occurred, samples.start_days * 24.0, 0.0)
+    end = np.where(occurred, (samples.start_days + samples.duration_days) * 24.0, 0.0)
+    # an inf cut (a shock to the end of the horizon) only starts empty segments
+    cuts = np.sort(np.concatenate([np.zeros((1, n)), start, end]), axis=0)  # K x n
+    seg_end = np.concatenate([cuts[1:], np.full((1, n), np.inf)])
+    active = (
+        occurred[:, None, :] & (start[:, None, :] <= cuts[None]) & (cuts[None] < end[:, None, :])
+    )
+    kinds = [s.kind for s in scenarios.shocks]
+    mag = samples.magnitude
+    base = surge_base[None, :, None]
+    loss = np.zeros((n_s, n_p, n))
+    gone = np.zeros((n_s, n_p, n))  # the part of the loss that is not there to be billed
+    shift = np.zeros((n_s, n_p, n))
+    for s, kind in enumerate(kinds):
+        if kind is ShockKind.SUPPLY_CUT:
+            loss[s] = gone[s] = 1.0 - mag[s][None, :]
+        elif kind in (ShockKind.OUTAGE, ShockKind.ROADMAP_SLIP):
+            loss[s] = gone[s] = 1.0
+        elif kind is ShockKind.SPOT_SURGE:  # restarts are billed time
+            m = np.maximum(mag[s], 1.0)[None, None, :]
+            loss[s] = np.where(base > 0, 1.0 - (1.0 + base) / (1.0 + m * base), 0.0)[0]
+        elif kind is ShockKind.PRICE_SHIFT:
+            shift[s] = np.where(payg[:, None], mag[s][None, :] - 1.0, 0.0)
+    sel = selects[:, :, None]
+    on = active.astype(np.float64)
+    lost = np.einsum("spn,skn->pkn", np.where(sel, loss, 0.0), on)
+    missing = np.einsum("spn,skn->pkn", np.where(sel, gone, 0.0), on)
+    price = np.einsum("spn,skn->pkn", np.where(sel, shift, 0.0), on)
+    return Timeline(
+        start=cuts,
+        end=seg_end,
+        capacity=1.0 - np.minimum(lost, 1.0),
+        paid=1.0 - np.minimum(missing, 1.0),
+        price=np.maximum(1.0 + price, 0.0),
+    )
+
+
+def job_run(
+    tl: Timeline, start: FloatArray, work: FloatArray, deadline: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For jobs started at ``start`` (``P``) needing ``work`` hours of full capacity
+    (``P x n``), stopped at ``deadline`` (``P``): the work done by the deadline and the
+    hour they stop (at the finish or the deadline, whichever comes first; without either,
+    at the end of their last hour of work), each ``P x n``, and the hours of each segment
+    they hold the placement in, ``P x K x n``."""
+    lo = np.broadcast_to(start[:, None], work.shape)
+    seg = tl.lengths(lo, np.full(work.shape, np.inf))  # P x K x n
+    cap = tl.capacity
+    done = times(cap, seg)  # work done in each segment
+    before = np.concatenate([np.zeros_like(done[:, :1]), np.cumsum(done, axis=1)[:, :-1]], axis=1)
+    begin = np.maximum(tl.start[None], lo[:, None, :])
+    need = work[:, None, :]
+    ends = (cap > 0) & (before < need) & (before + done >= need)
+    with np.errstate(invalid="ignore"):
+        at = begin + np.where(ends, need - before, 0.0) / np.where(cap > 0, cap, 1.0)
+    finish = np.where(ends, at, np.inf).min(axis=1)
+    last = np.where((cap > 0) & (seg > 0), begin + seg, lo[:, None, :]).max(axis=1)
+    stop = np.minimum(finish, deadline[:, None])
+    stop = np.maximum(np.where(np.isfinite(stop), stop, last), lo)
+    due = np.broadcast_to(deadline[:, None], work.shape)
+    by_deadline = np.minimum(tl.integral(cap, lo, np.maximum(due, lo)), work)
+    return by_deadline, stop, tl.lengths(lo, stop)
 
 
 def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -> Outcome:
@@ -170,24 +316,7 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
     kinds = [s.kind for s in scenarios.shocks]
     n_s, n = samples.occurred.shape
     on = samples.occurred[:, None, :] & pa.selects[:, :, None]  # S x P x n
-    ov = np.where(on, overlap(samples.start_days, samples.duration_days, pa.hours / 24.0), 0.0)
-    mag = samples.magnitude[:, None, :]
-    loss = np.zeros((n_s, 1, n))
-    price = np.zeros((n_s, 1, n))
-    surge = np.zeros((n_s, 1, n))
-    for s, kind in enumerate(kinds):
-        if kind is ShockKind.SUPPLY_CUT:
-            loss[s] = 1.0 - mag[s]
-        elif kind in (ShockKind.OUTAGE, ShockKind.ROADMAP_SLIP):
-            loss[s] = 1.0
-        elif kind is ShockKind.PRICE_SHIFT:
-            price[s] = mag[s] - 1.0
-        elif kind is ShockKind.SPOT_SURGE:
-            surge[s] = mag[s]
-    base = pa.surge_base[None, :, None]
-    surge_loss = np.where(base > 0, 1.0 - (1.0 + base) / (1.0 + np.maximum(surge, 1.0) * base), 0.0)
-    lost = np.minimum(1.0, (loss * ov).sum(axis=0) + (surge_loss * ov).sum(axis=0))  # P x n
-    factor = 1.0 + np.where(pa.payg[:, None], (price * ov).sum(axis=0), 0.0)  # P x n
+    tl = timeline(scenarios, samples, pa.selects, pa.payg, pa.surge_base)
 
     # demand shifts over each workload's window
     won = samples.occurred[:, None, :] & pa.selects_workload[:, :, None]  # S x W x n
@@ -200,25 +329,57 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
             demand[s] = samples.magnitude[s][None, :] - 1.0
     extra = np.maximum((demand * wov).sum(axis=0), 0.0)  # W x n
 
+    # services: capacity lost over the period, pay-as-you-go billed as used
+    zero = np.zeros((len(pa.usd), n))
+    period = np.broadcast_to(pa.hours[:, None], zero.shape)
+    used = tl.integral(tl.capacity, zero, period)
+    lost = 1.0 - used / np.where(period > 0, period, 1.0)  # P x n
+    serve_usd = np.where(
+        pa.payg[:, None],
+        pa.usd[:, None]
+        / np.maximum(pa.hours, 1e-9)[:, None]
+        * tl.integral(tl.paid * tl.price, zero, period),
+        pa.usd[:, None],
+    )
+
+    # jobs: caught up on the same placement, stopped at the deadline
+    job_p = ~pa.serve[pa.workload]  # P
+    needed = pa.hours[:, None] * (1.0 + extra[pa.workload])  # P x n
+    deadline = pa.deadline_hours[pa.workload]
+    done, stop, seg = job_run(tl, pa.start_hours, needed, deadline)
+    late = np.minimum(np.maximum(needed - done, 0.0) / np.maximum(pa.hours, 1e-9)[:, None], 1.0)
+    held = stop - pa.start_hours[:, None]
+    # a fixed-price placement keeps what it was bought for, and buys more if held longer
+    billed = np.maximum(
+        pa.billed_hours[:, None],
+        np.where(pa.block[:, None], np.ceil(held / 24.0 - 1e-9) * 24.0, held),
+    )
+    job_usd = np.where(
+        pa.payg[:, None],
+        pa.usd[:, None]
+        / np.maximum(pa.hours, 1e-9)[:, None]
+        * times(tl.paid * tl.price, seg).sum(axis=1),
+        pa.usd[:, None] * billed / np.maximum(pa.billed_hours, 1e-9)[:, None],
+    )
+
     n_w = len(pa.serve)
     lost_work = np.zeros((n_w, n))
-    np.add.at(lost_work, pa.workload, pa.work_share[:, None] * lost)
-    lost_work += extra
+    np.add.at(lost_work, pa.workload, pa.work_share[:, None] * np.where(job_p[:, None], 0.0, lost))
+    job_late = np.zeros((n_w, n))
+    np.add.at(job_late, pa.workload, np.where(job_p[:, None], late, 0.0))
     serve = pa.serve[:, None]
-    window = pa.window_hours[:, None]
-    finish = window * (1.0 + lost_work)
-    late = np.clip((finish - pa.deadline_hours[:, None]) / np.maximum(finish, 1e-9), 0.0, 1.0)
-    unmet = np.where(serve, np.minimum(lost_work, 1.0), late)
-    missed = (~serve & (finish > pa.deadline_hours[:, None] * (1 + 1e-9))).sum(axis=0)
+    unmet = np.where(serve, np.minimum(lost_work + extra, 1.0), job_late)
+    missed = (~serve & (unmet > UNMET)).sum(axis=0)
 
-    job = ~pa.serve[pa.workload][:, None]  # P x 1: train/batch placements catch up
-    compute = pa.usd[:, None] * np.where(pa.payg[:, None], factor * (1.0 - lost), 1.0) + np.where(
-        job, pa.usd[:, None] * pa.hourly_share[:, None] * lost, 0.0
-    )
+    compute = np.where(job_p[:, None], job_usd, serve_usd)
     unmet_usd = (scenarios.penalty * pa.spend_usd[:, None] * unmet).sum(axis=0)
     cost = compute.sum(axis=0) + unmet_usd + pa.enablement_usd
 
-    hit = np.where(on, samples.start_days[:, None, :], np.inf).min(axis=0)  # P x n
+    # a price shift takes no work away: the first shock that can is the hit
+    takes = np.array([k is not ShockKind.PRICE_SHIFT for k in kinds], dtype=bool)
+    hit = np.where(on & takes[:, None, None], samples.start_days[:, None, :], np.inf).min(
+        axis=0
+    )  # P x n
     hit_day = np.full((n_w, n), np.inf)
     np.minimum.at(hit_day, pa.workload, hit)
     whit = np.where(won, samples.start_days[:, None, :], np.inf).min(axis=0)

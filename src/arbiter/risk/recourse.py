@@ -3,11 +3,16 @@ on what is still available, or left undone at the same penalty.
 
 For each sample with work left undone, a residual fleet holds each hit workload's undone
 share: a service's rate times ``u_w`` for its period, or a job's remaining ``u_w`` of its
-work, which must finish by its deadline counting from the day the first shock hit it.
-Its options are the workload's own, less any offer a capacity shock of the sample
-selects (no new capacity is bought into a shortage), with pay-as-you-go prices shifted
-as in :mod:`arbiter.risk.impact` and a job's hours and cost scaled by ``u_w``; reserved
-and committed terms are not bought in an emergency. Platforms the plan enabled (or that
+work, which must finish by its deadline counting from the day the first shock that can
+take work away hit it (a price shift cannot). The plan's own placements go on as in
+:mod:`arbiter.risk.impact`: the residual replaces exactly the work they leave undone,
+which they are not billed for. Its options are the workload's own (for a locked-in plan,
+only on the providers and vendors it uses: see :func:`locked_options`), less any offer a
+capacity shock of the sample selects (no new capacity is bought into a shortage), with
+pay-as-you-go prices shifted by the mean price factor over the window the option would
+run in (a service's period; a job's ``u_w`` share of its hours from the hit, after any
+platform lead time) and a job's hours and cost scaled by ``u_w``; reserved and committed
+terms are not bought in an emergency. Platforms the plan enabled (or that
 were enabled) are free; another may be enabled at its cost only by a job with the
 platform's lead time to spare before its deadline (a service cannot wait for a port).
 The fleet's capacity limits hold what the plan leaves of them. Share caps are not
@@ -39,7 +44,7 @@ from arbiter.risk.impact import (
     IntArray,
     Outcome,
     PlanArrays,
-    overlap,
+    timeline,
 )
 from arbiter.scenarios.sampling import Samples
 
@@ -57,7 +62,16 @@ class OptionArrays:
     selects: np.ndarray  # S x O
     hours: FloatArray  # O
     payg: np.ndarray  # O
+    serve: np.ndarray  # O
     by_workload: dict[int, list[int]]
+
+
+def locked_options(options: Sequence[Option], solution: FleetSolution) -> list[Option]:
+    """The options a locked-in plan may re-plan on: those of a (provider, vendor) pair the
+    plan already uses. A plan locked into one provider's NVIDIA capacity stays there in an
+    emergency too; only a plan that is not locked in may move."""
+    used = {(p.option.offer.provider, p.option.estimate.vendor) for p in solution.placed}
+    return [o for o in options if (o.offer.provider, o.estimate.vendor) in used]
 
 
 def option_arrays(options: Sequence[Option], scenarios: ScenarioSet) -> OptionArrays:
@@ -83,6 +97,7 @@ def option_arrays(options: Sequence[Option], scenarios: ScenarioSet) -> OptionAr
         selects=selects,
         hours=np.array([o.hours for o in options], dtype=np.float64),
         payg=np.array([o.offer.price_regime in PAY_AS_YOU_GO for o in options], dtype=bool),
+        serve=np.array([o.serve for o in options], dtype=bool),
         by_workload=by_workload,
     )
 
@@ -112,22 +127,34 @@ def with_recourse(
     enabled = {s.platform for s in fleet.platforms if s.enabled} | set(solution.enabled)
     pending = {s.platform.value: s for s in fleet.platforms if s.platform not in enabled}
     remaining = _remaining_capacity(fleet, solution)
+    lead = np.array(
+        [
+            pending[o.estimate.platform].lead_weeks * HOURS_PER_WEEK
+            if o.estimate.platform in pending
+            else 0.0
+            for o in oa.options
+        ]
+    )
+    workload = np.array([o.workload for o in oa.options], dtype=np.int64)
     for n in hit.tolist():
         occurred = samples.occurred[:, n]
         blocked = (oa.selects & (occurred & cut)[:, None]).any(axis=0)
         shift = occurred & priced
         factor = np.ones(len(oa.options))
         if shift.any():
-            ov = overlap(
-                samples.start_days[shift, n : n + 1],
-                samples.duration_days[shift, n : n + 1],
-                oa.hours / 24.0,
-            )[:, :, 0]
-            factor += np.where(
-                oa.payg,
-                ((samples.magnitude[shift, n] - 1.0)[:, None] * oa.selects[shift] * ov).sum(axis=0),
-                0.0,
+            # the mean price over a service's whole period, or over a job's undone share
+            # from the hit, after its lead time
+            lo = np.where(oa.serve, 0.0, 24.0 * outcome.hit_day[workload, n] + lead)
+            hi = lo + np.where(oa.serve, oa.hours, oa.hours * outcome.unmet[workload, n])
+            lo, hi = np.where(hi > lo, lo, 0.0)[:, None], np.where(hi > lo, hi, 1.0)[:, None]
+            one = Samples(
+                occurred=samples.occurred[:, n : n + 1] & shift[:, None],
+                magnitude=samples.magnitude[:, n : n + 1],
+                start_days=samples.start_days[:, n : n + 1],
+                duration_days=samples.duration_days[:, n : n + 1],
             )
+            tl = timeline(scenarios, one, oa.selects, oa.payg, np.zeros(len(oa.options)))
+            factor = (tl.integral(tl.price, lo, hi) / (hi - lo))[:, 0]
         found = _replan(
             fleet, pa, oa, outcome, n, blocked, factor, pending, remaining, scenarios.penalty, seed
         )
