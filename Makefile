@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LATEST := .venv-latest
 
-.PHONY: demo test test-latest lock lint typecheck layers pytest catalog calibration fit bench clean
+.PHONY: demo test test-latest lock lint typecheck layers pytest catalog calibration fit bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ fit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The long fuzz run: at least 10,000 mutated inputs per loader, 200 per solving command; a
+# table of inputs, uncaught exceptions and hangs; failing inputs saved in .fuzz/.
+fuzz: $(STAMP)
+	$(BIN)/python -W ignore scripts/fuzz.py --inputs 10000 --cli-inputs 200 --timeout 60
 
 clean:
 	rm -rf $(VENV) $(LATEST) .mypy_cache .ruff_cache .pytest_cache

@@ -165,8 +165,8 @@ def _procurement(
 ) -> ProcurementProblem | None:
     """The procurement problem of the referenced file; its own problems name that file."""
     path = base / reference
-    if not path.is_file():
-        what = "is a directory" if path.is_dir() else "not found"
+    if not _is_file(path):
+        what = "is a directory" if _is_dir(path) else "not found"
         problems.append(
             InputError(
                 f"procurement file {reference!r} {what} (looked for {path})",
@@ -178,6 +178,21 @@ def _procurement(
         )
         return None
     return load_procurement(path)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a path the file system refuses (a name too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _horizon(
@@ -213,7 +228,7 @@ def _scenarios(
 ) -> ScenarioSet | None:
     """The shock file the deal's worth is sampled over; its own problems name it."""
     path = base / reference
-    if not path.is_file():
+    if not _is_file(path):
         problems.append(
             InputError(
                 f"scenario file {reference!r} not found (looked for {path})",

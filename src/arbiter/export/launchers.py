@@ -24,15 +24,22 @@ files launch on demand (or spot) and carry a comment saying what must be reserve
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from arbiter.domain.errors import InputError
+from arbiter.domain.limits import check_nesting
 
-__all__ = ["to_dstack", "to_json", "to_skypilot"]
+__all__ = ["read_plan", "to_dstack", "to_json", "to_skypilot"]
+
+_PLAN_VALID = "a plan written by `arbiter plan --json` (a JSON object with an assignments list)"
+# The longest workload slug used in a file name (file systems allow 255 bytes a name).
+_MAX_SLUG = 80
 
 _RESERVED_REGIMES = frozenset({"reserved_1y", "reserved_3y", "capacity_block", "committed"})
 
@@ -102,6 +109,44 @@ _MACHINE_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SERVICE_PORT = 8000
 
 
+def read_plan(path: Path) -> dict[str, Any]:
+    """The plan document in the JSON file at ``path``; unreadable input is an InputError."""
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # missing, a directory, unreadable, a name too long
+        raise InputError(
+            f"cannot read the plan: {exc.strerror or exc}", file=file, valid=_PLAN_VALID
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the plan is not UTF-8 text (byte {exc.start})", file=file, valid=_PLAN_VALID
+        ) from None
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"the plan is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+            file=file,
+            valid=_PLAN_VALID,
+        ) from None
+    except (RecursionError, ValueError) as exc:
+        why = "nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"the plan cannot be read: {why}", file=file, valid=_PLAN_VALID) from None
+    check_nesting(doc, file=file, what="plan")
+    if not isinstance(doc, dict):
+        raise InputError(
+            f"the plan is a JSON {type(doc).__name__}, not an object", file=file, valid=_PLAN_VALID
+        )
+    return doc
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number arbiter writes")
+
+
 def to_json(plan: Mapping[str, Any]) -> str:
     """The plan as stable JSON: sorted keys, two-space indent, trailing newline."""
     return json.dumps(plan, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -141,8 +186,8 @@ class _Assignment:
         self.per_instance = self._int("accelerators_per_instance")
         replicas = raw.get("replicas")
         self.replicas = int(replicas) if isinstance(replicas, int) and replicas > 0 else None
-        self.hours = float(raw.get("hours") or 0.0)
-        self.usd = float(raw.get("usd") or 0.0)
+        self.hours = self._amount("hours")
+        self.usd = self._amount("usd")
 
     def _str(self, key: str) -> str:
         value = self.raw.get(key)
@@ -152,9 +197,28 @@ class _Assignment:
 
     def _int(self, key: str) -> int:
         value = self.raw.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError("must be a whole number of at least 1", field=f"{self.where}.{key}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+            raise InputError(
+                "must be a whole number",
+                field=f"{self.where}.{key}",
+                valid="1 to 1,000,000,000",
+            )
         return value
+
+    def _amount(self, key: str) -> float:
+        """An optional non-negative finite number (hours, dollars); absent means 0."""
+        value = self.raw.get(key)
+        if value is None:
+            return 0.0
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        number = float(value) if ok and abs(value) < 1e300 else math.nan
+        if not (math.isfinite(number) and number >= 0):
+            raise InputError(
+                "must be a number",
+                field=f"{self.where}.{key}",
+                valid="a finite number >= 0 (below 1e300)",
+            )
+        return number
 
     @property
     def label(self) -> str:
@@ -210,7 +274,7 @@ def _export(
 
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "workload"
+    return slug[:_MAX_SLUG].rstrip("-") or "workload"
 
 
 def _unique_name(workload: str, suffix: str, used: set[str]) -> str:

@@ -241,6 +241,24 @@ def _check_header(header: list[str], file: str) -> None:
     )
 
 
+# What each number column may hold: the smallest and largest value a real published
+# result has, with wide margins. A value outside is a typo (or a broken file) that would
+# overflow the model's arithmetic (1e308 chips, a TPOT limit of 1e-320 s).
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "accelerator_count": (
+        1,
+        1_000_000,
+        "a whole number >= 1 (chips in the whole system), at most 1,000,000",
+    ),
+    "input_tokens": (1, 1e7, "empty, or a number > 0 (from 1 to 10,000,000 tokens)"),
+    "output_tokens": (1, 1e7, "empty, or a number > 0 (from 1 to 10,000,000 tokens)"),
+    "seq_len": (1, 1e7, "empty, or a whole number >= 1 (at most 10,000,000 tokens)"),
+    "ttft_limit_s": (1e-6, 1e6, "empty, or a number > 0 (from 0.000001 to 1,000,000 s)"),
+    "tpot_limit_s": (1e-6, 1e6, "empty, or a number > 0 (from 0.000001 to 1,000,000 s)"),
+    "value": (1e-12, 1e15, "a number > 0 in the metric's unit (from 1e-12 to 1e15)"),
+}
+
+
 class _Row:
     """Typed values of one data row; a bad value raises an InputError naming row and column."""
 
@@ -292,45 +310,43 @@ class _Row:
             what = f"{text!r} is not a {column}" if text else f"the {column} is empty"
             raise self.error(column, what, ", ".join(e.value for e in enum_type)) from None
 
-    def number(self, column: str, valid: str = "empty, or a number > 0") -> float | None:
+    def number(self, column: str) -> float | None:
+        low, high, valid = _RANGES[column]
         text = self.raw[column]
         if not text:
             return None
         try:
             value = float(text)
         except ValueError:
-            raise self.error(column, f"{text!r} is not a number", valid) from None
+            raise self.error(column, f"{text[:40]!r} is not a number", valid) from None
         if not math.isfinite(value) or value <= 0:
-            raise self.error(column, f"{text} is not a finite number > 0", valid)
+            raise self.error(column, f"{text[:40]} is not a finite number > 0", valid)
+        if not low <= value <= high:
+            raise self.error(column, f"{text[:40]} is out of range", valid)
         return value
 
     def integer(self, column: str) -> int | None:
-        value = self.number(column, "empty, or a whole number >= 1")
+        value = self.number(column)
         if value is None:
             return None
         if not value.is_integer():
             raise self.error(
-                column, f"{self.raw[column]} is not a whole number", "empty, or a whole number >= 1"
+                column, f"{self.raw[column][:40]} is not a whole number", _RANGES[column][2]
             )
         return int(value)
 
     def count(self) -> int:
-        valid = "a whole number >= 1 (chips in the whole system)"
-        text = self.raw["accelerator_count"]
-        if not text:
-            raise self.error("accelerator_count", "the count is empty", valid)
-        try:
-            value = float(text)
-        except ValueError:
-            raise self.error("accelerator_count", f"{text!r} is not a number", valid) from None
-        if not math.isfinite(value) or not value.is_integer() or value < 1:
-            raise self.error("accelerator_count", f"{text} is not a whole number >= 1", valid)
-        return int(value)
+        value = self.integer("accelerator_count")
+        if value is None:
+            raise self.error(
+                "accelerator_count", "the count is empty", _RANGES["accelerator_count"][2]
+            )
+        return value
 
     def value(self) -> float:
-        value = self.number("value", "a number > 0 in the metric's unit")
+        value = self.number("value")
         if value is None:
-            raise self.error("value", "the value is empty", "a number > 0 in the metric's unit")
+            raise self.error("value", "the value is empty", _RANGES["value"][2])
         return value
 
     def check_kind(self, case: BenchmarkCase) -> None:

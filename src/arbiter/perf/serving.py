@@ -47,6 +47,27 @@ def _inference(
     )
 
 
+# More replicas than this is no deployment (a million replicas of even one chip is beyond any
+# fleet): such a layout is reported infeasible instead of overflowing the chip count.
+MAX_REPLICAS = 1_000_000
+
+
+def _replicas(needed: float) -> int | None:
+    """``ceil(needed)`` (at least 1), or None when it is not finite or above MAX_REPLICAS."""
+    if not math.isfinite(needed) or needed > MAX_REPLICAS:
+        return None
+    return max(1, math.ceil(needed))
+
+
+def _too_many(base: dict[str, Any], needed: float) -> Estimate:
+    shown = f"{needed:,.0f}" if math.isfinite(needed) else "unbounded"
+    return Estimate(
+        **base,
+        feasible=False,
+        reason=f"would need {shown} replicas (more than {MAX_REPLICAS:,})",
+    )
+
+
 def _best_replicas(res: InferenceResult, n: int) -> list[int | None]:
     """Per accelerator, the feasible replica with the most tokens/s per chip (the first
     on ties); None where none is feasible."""
@@ -115,7 +136,11 @@ def serve_estimates(
             out.append(_inference_infeasible(base, res, i, acc, (job, eff)))
             continue
         g = res.grid
-        replicas = max(1, math.ceil(demand / res.tokens_per_s[k]))
+        needed = float(demand) / float(res.tokens_per_s[k])
+        replicas = _replicas(needed)
+        if replicas is None:
+            out.append(_too_many(base, needed))
+            continue
         out.append(
             Estimate(
                 **base,
@@ -196,7 +221,11 @@ def _serve_mix(
         if k < 0:
             out.append(_mix_infeasible(base, runs, job, i, acc, rps, eff))
             continue
-        replicas = max(1, math.ceil(job.requests_per_s / mix_rps[k]))
+        needed = float(job.requests_per_s) / float(mix_rps[k])
+        replicas = _replicas(needed)
+        if replicas is None:
+            out.append(_too_many(base, needed))
+            continue
         out.append(
             Estimate(
                 **base,
@@ -287,11 +316,14 @@ def batch_estimates(
             g = res.grid
             per_replica, size, source = float(res.tokens_per_s[k]), int(g.chips[k]), "model"
             layout = Layout(tp=int(g.tp[k]), pp=int(g.pp[k]), replicas=1, batch=float(res.batch[k]))
-        replicas = 1
+        replicas: int | None = 1
         if job.deadline_hours:
-            replicas = max(
-                1, math.ceil(job.output_tokens / (per_replica * job.deadline_hours * 3600.0))
-            )
+            needed = job.output_tokens / (float(per_replica) * job.deadline_hours * 3600.0)
+            replicas = _replicas(needed)
+            if replicas is None:
+                out.append(_too_many(base, needed))
+                continue
+        assert replicas is not None
         rate = per_replica * replicas
         out.append(
             Estimate(

@@ -197,16 +197,24 @@ Discount = Annotated[float, BeforeValidator(_open_fraction("0.4")), Field(strict
 """A discount in (0, 1) (``0.4`` or ``"40%"``)."""
 CvarLevel = Annotated[float, BeforeValidator(_open_fraction("0.95")), Field(strict=True)]
 """A CVaR level in (0, 1)."""
-Rate = Annotated[float, BeforeValidator(_percent), Field(ge=0, strict=True, allow_inf_nan=False)]
-"""A number >= 0 (``0.08`` or ``"8%"``)."""
+Rate = Annotated[
+    float, BeforeValidator(_percent), Field(ge=0, le=100, strict=True, allow_inf_nan=False)
+]
+"""A number from 0 to 100 (``0.08`` or ``"8%"``)."""
 NonNegativeFloat = Annotated[
-    float, BeforeValidator(plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(ge=0, le=1e9, strict=True, allow_inf_nan=False)
 ]
 YearlyChange = Annotated[float, BeforeValidator(_yearly_change), Field(strict=True)]
-Demand = Annotated[float, BeforeValidator(_count), Field(ge=0, strict=True, allow_inf_nan=False)]
-"""Demand in one period, >= 0; token counts take K/M/B/T suffixes."""
-NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
-MinChips = Annotated[int, Field(ge=1, strict=True)]
+Demand = Annotated[
+    float, BeforeValidator(_count), Field(ge=0, le=1e18, strict=True, allow_inf_nan=False)
+]
+"""Demand in one period, from 0 to 1e18; token counts take K/M/B/T suffixes."""
+NonNegativeInt = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+MinChips = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+# A horizon of at most 240 periods (twenty years of months) and at most 10,000 sampled
+# scenarios: the two-stage model grows with their product.
+Periods = Annotated[int, Field(gt=0, le=240, strict=True)]
+SampledScenarios = Annotated[int, Field(gt=0, le=10_000, strict=True)]
 Term = Annotated[str, BeforeValidator(_term)]
 """A commitment term, normalised to a count and a unit: ``1y``, ``26w``, ``6m``, ``2q``."""
 PeriodName = Annotated[Literal["month", "quarter"], BeforeValidator(lowered)]
@@ -216,7 +224,7 @@ SalvageName = Annotated[Literal["prorate", "full", "none"], BeforeValidator(lowe
 class HorizonSpec(_Spec):
     """``horizon``: how many periods, and how long each is."""
 
-    periods: PositiveInt
+    periods: Periods
     period: PeriodName
 
 
@@ -250,7 +258,7 @@ class ScenarioSpec(_Spec):
 class SampleSpec(_Spec):
     """``scenarios.sample``: ``n`` equally likely scenarios drawn with ``seed``."""
 
-    n: PositiveInt
+    n: SampledScenarios
     seed: NonNegativeInt = 0
     growth: dict[str, Dist]
     """Class -> the distribution of the factor reached in the last period."""

@@ -19,6 +19,7 @@ from arbiter.catalog.embedded import default_accelerators, known_accelerators
 from arbiter.catalog.names import PROVIDERS, resolve_accelerator, resolve_provider
 from arbiter.domain.accelerator import PLATFORM_BY_VENDOR
 from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.limits import shown
 from arbiter.domain.scenario import (
     FOREVER,
     ZERO,
@@ -150,7 +151,7 @@ def _shock_spec(
     if not isinstance(item, Mapping):
         problems.append(
             InputError(
-                f"each shock must be a mapping with name, kind and probability, got {item!r}",
+                f"each shock must be a mapping with name, kind and probability, got {shown(item)}",
                 file=file,
                 field=prefix,
             )

@@ -71,7 +71,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from arbiter.domain.scenario import ShockKind
-from arbiter.workloads.spec import PositiveFloat, PositiveInt, Text, lowered, plain_number
+from arbiter.workloads.spec import PositiveFloat, Text, lowered, plain_number
 
 SHOCK_KINDS: tuple[str, ...] = tuple(k.value for k in ShockKind)
 DISTRIBUTION_FORMS = (
@@ -286,7 +286,7 @@ class ScenarioFileSpec(_Spec):
 
     horizon_days: PositiveFloat | None = None
     penalty: PositiveFloat = 3.0
-    samples: PositiveInt = 1000
+    samples: Annotated[int, Field(gt=0, le=1_000_000, strict=True)] = 1000
     seed: NonNegativeInt = 0
     factors: list[Text] = Field(default_factory=list)
     shocks: list[Any]

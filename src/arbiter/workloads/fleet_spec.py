@@ -49,16 +49,26 @@ def _objective(value: object) -> object:
 Share = Annotated[float, BeforeValidator(_share), Field(strict=True, allow_inf_nan=False)]
 """A share of total spend in (0, 1]."""
 
-Usd = Annotated[float, BeforeValidator(_count), Field(gt=0, strict=True, allow_inf_nan=False)]
-"""A positive dollar amount: ``40000000``, ``"4e7"`` or ``"40M"``."""
+# Amounts are bounded far above any real one (1e13 USD is ten trillion) so that a typo such
+# as 1e308 is reported with its field here, not by the solver as a numerical failure.
+MAX_USD = 1e13
+
+Usd = Annotated[
+    float, BeforeValidator(_count), Field(gt=0, le=MAX_USD, strict=True, allow_inf_nan=False)
+]
+"""A positive dollar amount up to 1e13: ``40000000``, ``"4e7"`` or ``"40M"``."""
 
 NonNegativeUsd = Annotated[
-    float, BeforeValidator(_count), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(_count), Field(ge=0, le=MAX_USD, strict=True, allow_inf_nan=False)
 ]
 NonNegativeFloat = Annotated[
-    float, BeforeValidator(plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(ge=0, le=1e9, strict=True, allow_inf_nan=False)
 ]
-NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+Weeks = Annotated[
+    float, BeforeValidator(plain_number), Field(ge=0, le=1040, strict=True, allow_inf_nan=False)
+]
+"""A lead time in weeks, at most 1040 (twenty years)."""
+NonNegativeInt = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
 RegimeName = Annotated[PriceRegime, BeforeValidator(lowered)]
 
 
@@ -84,7 +94,7 @@ class PlatformSpec(_Spec):
 
     enabled: Annotated[bool, Field(strict=True)] = False
     enable_usd: NonNegativeUsd | None = None
-    lead_weeks: NonNegativeFloat = 0.0
+    lead_weeks: Weeks = 0.0
 
     @model_validator(mode="after")
     def _cost_or_enabled(self) -> PlatformSpec:

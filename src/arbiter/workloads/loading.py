@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.limits import MAX_NESTING, check_nesting, shown
 from arbiter.domain.workload import Workload, WorkloadKind
 from arbiter.workloads.convert import spec_to_workload
 from arbiter.workloads.fleet_spec import FLEET_KEYS
@@ -28,8 +29,20 @@ from arbiter.workloads.spec import KINDS, SPEC_BY_KIND, WorkloadSpec, fields_of,
 _EXPECTED = "a mapping with a `workloads:` list, or one workload mapping with name, kind and model"
 
 
+# The most nodes a file may expand to once aliases are resolved. arbiter's files have a few
+# hundred; a "billion laughs" alias bomb expands nine aliases nine levels deep to 9**9.
+MAX_YAML_NODES = 100_000
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys (YAML would keep the last silently)."""
+    """A safe YAML loader that refuses duplicate keys (YAML would keep the last silently),
+    aliases that expand past :data:`MAX_YAML_NODES` nodes, and recursive aliases."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expansion(node)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[object] = set()
@@ -42,6 +55,47 @@ class UniqueKeyLoader(yaml.SafeLoader):
             if isinstance(key, Hashable):
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past :data:`MAX_YAML_NODES` nodes (counted
+    over the node graph, without expanding it) or refer to themselves."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"aliases expand the file past {MAX_YAML_NODES:,} values"
+                    " (an alias bomb?); write the values out or use fewer aliases",
+                    node.start_mark,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias refers to the value that contains it", node.start_mark
+            )
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
@@ -64,20 +118,27 @@ def load_workloads(path: Path) -> tuple[Workload, ...]:
 def read_data(path: Path, what: str = "workload") -> object:
     """The parsed YAML (or JSON) in the ``what`` file (workload, scenario) at ``path``."""
     file = str(path)
-    if not path.exists():
-        raise InputError("file not found", file=file, valid=f"a path to a YAML {what} file")
-    if path.is_dir():
-        raise InputError(f"is a directory, not a {what} file", file=file)
     try:
+        if not path.exists():
+            raise InputError("file not found", file=file, valid=f"a path to a YAML {what} file")
+        if path.is_dir():
+            raise InputError(f"is a directory, not a {what} file", file=file)
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"is not UTF-8 text; expected a YAML {what} file", file=file) from None
-    except OSError as exc:
+    except OSError as exc:  # also a name too long for the file system
         raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (UniqueKeyLoader is a SafeLoader)
     except yaml.YAMLError as exc:
         raise yaml_error(exc, file) from None
+    except RecursionError:
+        raise InputError(
+            f"lists and mappings nest too deeply to read; expected a YAML {what} file",
+            file=file,
+            valid=f"at most {MAX_NESTING} levels of nesting",
+        ) from None
+    check_nesting(data, file=file)
     return data
 
 
@@ -100,7 +161,7 @@ def _items(data: object, file: str) -> list[tuple[str, object]]:
     listed = data["workloads"]
     if not isinstance(listed, list):
         raise InputError(
-            f"must be a list of workloads, got {listed!r}", file=file, field="workloads"
+            f"must be a list of workloads, got {shown(listed)}", file=file, field="workloads"
         )
     if not listed:
         raise InputError("lists no workloads", file=file, field="workloads")
@@ -113,7 +174,7 @@ def _kind_problems(
     """The workload's kind, and problems that need it: a missing kind, another kind's fields."""
     if not isinstance(item, Mapping):
         problem = InputError(
-            f"each workload must be a mapping with name, kind and model, got {item!r}",
+            f"each workload must be a mapping with name, kind and model, got {shown(item)}",
             file=file,
             field=prefix or None,
         )

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.limits import shown
 from arbiter.domain.model_arch import Attention, ModelArch
 
 REGISTRY_FILE = "arbiter/workloads/data/models.yaml"
@@ -41,6 +42,11 @@ _INT_FIELDS: dict[str, tuple[int, bool]] = {
     "v_head_dim": (0, False),
     "max_context": (0, False),
 }
+# The largest architecture field a file may give (the largest real models have d_model and
+# vocabularies in the hundreds of thousands); larger values overflow the parameter counts.
+_MAX_ARCH_INT = 1_000_000
+_MAX_CONTEXT = 1_000_000_000
+_MAX_PARAMS_B = 1_000_000.0
 _BOOL_FIELDS = ("gated_ffn", "tied_embeddings")
 _STR_FIELDS = ("name", "source")
 _ALL_FIELDS = (*_STR_FIELDS, *_INT_FIELDS, "attention", *_BOOL_FIELDS, "published_params_b")
@@ -117,9 +123,16 @@ def _int(data: Mapping[str, object], name: str, file: str, field: str) -> int:
         raise InputError(
             f"must be a whole number, got {value!r}", file=file, field=_sub(field, name)
         )
-    if value < minimum:
+    maximum = _MAX_CONTEXT if name == "max_context" else _MAX_ARCH_INT
+    if not minimum <= value <= maximum:
         bound = "> 0" if minimum else ">= 0"
-        raise InputError(f"must be {bound}, got {value}", file=file, field=_sub(field, name))
+        what = f"must be {bound}" if value < minimum else f"must be at most {maximum:,}"
+        raise InputError(
+            f"{what}, got {shown(value)}",
+            file=file,
+            field=_sub(field, name),
+            valid=f"a whole number from {minimum} to {maximum:,}",
+        )
     return value
 
 
@@ -151,9 +164,16 @@ def _typed(data: Mapping[str, object], file: str, field: str) -> dict[str, Any]:
                 )
             out[name] = Attention(key)
         elif name == "published_params_b" and value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value <= _MAX_PARAMS_B
+            ):
                 raise InputError(
-                    f"must be a positive number of billions, got {value!r}", file=file, field=where
+                    f"must be a positive number of billions, got {shown(value)}",
+                    file=file,
+                    field=where,
+                    valid=f"a number above 0 and at most {_MAX_PARAMS_B:,.0f}",
                 )
             out[name] = float(value)
     return out
@@ -169,7 +189,7 @@ def model_from_mapping(data: object, file: str, field: str) -> ModelArch:
     """
     if not isinstance(data, Mapping):
         raise InputError(
-            f"a custom model must be a mapping of architecture fields, got {data!r}",
+            f"a custom model must be a mapping of architecture fields, got {shown(data)}",
             file=file,
             field=field or None,
             valid=", ".join(_ALL_FIELDS),

@@ -81,17 +81,34 @@ def _model_ref(value: object) -> object:
     )
 
 
+# Every number has a finite upper bound (and the positive ones a lower bound above the
+# denormals) far outside anything real, so a typo such as 1e308 or 1e-320 is reported here
+# with its field instead of overflowing the performance model or the solver later.
 PositiveFloat = Annotated[
-    float, BeforeValidator(plain_number), Field(gt=0, strict=True, allow_inf_nan=False)
+    float,
+    BeforeValidator(plain_number),
+    Field(gt=0, ge=1e-9, le=1e12, strict=True, allow_inf_nan=False),
 ]
-"""A positive finite number (a string with one is accepted)."""
+"""A positive finite number from 1e-9 to 1e12 (a string with one is accepted)."""
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(plain_number),
+    Field(gt=0, ge=1e-6, le=1e6, strict=True, allow_inf_nan=False),
+]
+"""A latency in seconds, from a microsecond to a million seconds."""
 
 TokenCount = Annotated[
-    float, BeforeValidator(_count), Field(gt=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(_count), Field(gt=0, ge=1, le=1e18, strict=True, allow_inf_nan=False)
 ]
-"""A positive token count: ``2000000000000``, ``"2e12"`` or ``"2T"``."""
+"""A token total from 1 to 1e18: ``2000000000000``, ``"2e12"`` or ``"2T"``."""
 
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+RequestTokens = Annotated[
+    float, BeforeValidator(_count), Field(gt=0, ge=1, le=1e9, strict=True, allow_inf_nan=False)
+]
+"""Mean tokens of one request, from 1 to 1e9."""
+
+PositiveInt = Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
 Text = Annotated[str, Field(strict=True, min_length=1)]
 Kind = Annotated[WorkloadKind, BeforeValidator(lowered)]
 PrecisionName = Annotated[Precision, BeforeValidator(lowered)]
@@ -110,14 +127,14 @@ class _Spec(BaseModel):
 class SloSpec(_Spec):
     """Latency targets of a serving workload."""
 
-    ttft_s: PositiveFloat
+    ttft_s: Seconds
     """Time to first token, seconds."""
-    tpot_s: PositiveFloat
+    tpot_s: Seconds
     """Time per output token after the first, seconds."""
 
 
 NonNegativeFloat = Annotated[
-    float, BeforeValidator(plain_number), Field(ge=0, strict=True, allow_inf_nan=False)
+    float, BeforeValidator(plain_number), Field(ge=0, le=1e12, strict=True, allow_inf_nan=False)
 ]
 
 
@@ -137,10 +154,10 @@ class MeasuredSpec(_Spec):
 class RequestClassSpec(_Spec):
     """One class of a service's request mix."""
 
-    share: Annotated[float, BeforeValidator(plain_number), Field(gt=0, le=1, strict=True)]
+    share: Annotated[float, BeforeValidator(plain_number), Field(gt=0, ge=1e-9, le=1, strict=True)]
     """Fraction of the service's requests; the shares of a mix sum to 1."""
-    input_tokens: TokenCount
-    output_tokens: TokenCount
+    input_tokens: RequestTokens
+    output_tokens: RequestTokens
 
 
 class WorkloadSpec(_Spec):
@@ -179,9 +196,9 @@ class ServeSpec(WorkloadSpec):
     """Online serving: mean request lengths, a request rate and an SLO, for ``hours``."""
 
     requests_per_s: PositiveFloat
-    input_tokens: TokenCount | None = None
+    input_tokens: RequestTokens | None = None
     """Mean prompt tokens per request (required unless ``request_mix`` is given)."""
-    output_tokens: TokenCount | None = None
+    output_tokens: RequestTokens | None = None
     """Mean generated tokens per request (required unless ``request_mix`` is given)."""
     request_mix: Annotated[list[RequestClassSpec], Field(min_length=1)] | None = None
     """Request classes whose replicas may share GPUs (Mélange); replaces the means."""
@@ -197,9 +214,9 @@ class BatchSpec(WorkloadSpec):
     """Total prompt tokens over the whole job."""
     output_tokens: TokenCount
     """Total generated tokens over the whole job."""
-    request_input_tokens: TokenCount = 1024.0
+    request_input_tokens: RequestTokens = 1024.0
     """Mean prompt tokens per request (sets batch shapes and KV-cache size)."""
-    request_output_tokens: TokenCount = 256.0
+    request_output_tokens: RequestTokens = 256.0
     """Mean generated tokens per request."""
     deadline_hours: PositiveFloat | None = None
 

@@ -24,6 +24,7 @@ from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
+from arbiter.domain.limits import MAX_USD_PRICE, shown
 from arbiter.domain.offer import Offer, PriceRegime
 
 PROVIDER = "azure"
@@ -245,15 +246,14 @@ class _Reader:
             raise self._error(
                 f"the price {value!r} is not a number", record, field, "a number >= 0 (USD)"
             )
-        price = float(value)
-        if not math.isfinite(price) or price < 0:
+        if not 0 <= value <= MAX_USD_PRICE or not math.isfinite(value):
             raise self._error(
-                f"the price {value!r} is negative or not finite",
+                f"the price {shown(value)} is negative or not finite, or out of range",
                 record,
                 field,
-                "a number >= 0 (USD)",
+                f"a number >= 0 (USD), at most {MAX_USD_PRICE:,.0f}",
             )
-        return price
+        return float(value)
 
     def _strings(self, item: dict[str, Any], record: str, fields: tuple[str, ...]) -> None:
         for field in fields:

@@ -30,6 +30,7 @@ from arbiter.catalog.feeds.json_feed import list_field
 from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
+from arbiter.domain.limits import MAX_USD_PER_HOUR, shown
 from arbiter.domain.offer import TERM_MONTHS_BY_REGIME, Offer, PriceRegime
 
 PROVIDER = "gcp"
@@ -294,6 +295,13 @@ class _Reader:
                 where,
                 "units",
                 _PRICE_VALID,
+            )
+        if not 0 <= units <= MAX_USD_PER_HOUR or not -1e9 < nanos < 1e9:
+            raise self._error(
+                f"units {shown(units)} / nanos {shown(nanos)} are out of range",
+                where,
+                "units",
+                f"{_PRICE_VALID}, units at most {MAX_USD_PER_HOUR:,} and |nanos| below 1e9",
             )
         # Round away float noise: nanos are exact to 1e-9.
         usd = round(units + nanos / 1e9, 9)

@@ -37,6 +37,7 @@ from arbiter.catalog.instance_types import shape_of
 from arbiter.catalog.names import PROVIDERS, canonical_accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
+from arbiter.domain.limits import MAX_NESTING, nesting_depth
 from arbiter.domain.offer import PriceRegime
 
 SOURCE = "dstack gpuhunt catalog"
@@ -234,6 +235,14 @@ class _Parser:
             raise self.error(
                 "provider_data", f"not valid JSON ({exc.msg})", "a JSON object"
             ) from None
+        except RecursionError:
+            raise self.error("provider_data", "nests too deeply", "a JSON object") from None
+        if nesting_depth(value) > MAX_NESTING:
+            raise self.error(
+                "provider_data",
+                f"nests more than {MAX_NESTING} levels deep",
+                f"a JSON object nesting at most {MAX_NESTING} levels",
+            )
         if not isinstance(value, dict):
             raise self.error("provider_data", "not a JSON object", "a JSON object")
         return value

@@ -7,6 +7,7 @@ from typing import Any
 
 from arbiter.catalog.feeds.context import FeedContext
 from arbiter.domain.errors import FeedError
+from arbiter.domain.limits import MAX_NESTING, nesting_depth
 
 
 def load_json(data: bytes, ctx: FeedContext, valid: str) -> Any:
@@ -14,7 +15,13 @@ def load_json(data: bytes, ctx: FeedContext, valid: str) -> Any:
     if not data.strip():
         raise FeedError("the file is empty", file=ctx.file, valid=valid)
     try:
-        return json.loads(data)
+        doc = json.loads(data)
+    except RecursionError:
+        raise FeedError(
+            f"lists and objects nest too deeply to read (more than {MAX_NESTING} levels)",
+            file=ctx.file,
+            valid=valid,
+        ) from None
     except json.JSONDecodeError as exc:
         raise FeedError(
             f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
@@ -24,6 +31,13 @@ def load_json(data: bytes, ctx: FeedContext, valid: str) -> Any:
         ) from None
     except ValueError as exc:  # bytes that are not UTF-8/16/32 text
         raise FeedError(f"not JSON text ({exc})", file=ctx.file, valid=valid) from None
+    if nesting_depth(doc) > MAX_NESTING:
+        raise FeedError(
+            f"lists and objects nest more than {MAX_NESTING} levels deep",
+            file=ctx.file,
+            valid=f"{valid} (a real feed nests fewer than 10 levels)",
+        )
+    return doc
 
 
 def load_json_object(data: bytes, ctx: FeedContext, valid: str) -> dict[str, Any]:

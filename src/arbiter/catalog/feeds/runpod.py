@@ -28,12 +28,13 @@ from arbiter.catalog.feeds.tally import FeedResult, Tally
 from arbiter.catalog.names import canonical_accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
+from arbiter.domain.limits import MAX_USD_PER_GPU_HOUR, shown
 from arbiter.domain.offer import Offer, PriceRegime
 
 PROVIDER = "runpod"
 SOURCE = "RunPod GraphQL API gpuTypes (api.runpod.io/graphql)"
 _ENVELOPE = 'a RunPod GraphQL response: {"data": {"gpuTypes": [...]}}'
-_PRICE_VALID = "null, or a number >= 0 (USD per GPU-hour)"
+_PRICE_VALID = f"null, or a number from 0 to {MAX_USD_PER_GPU_HOUR:,} (USD per GPU-hour)"
 SECURE = "secure cloud"
 COMMUNITY = "community cloud"
 
@@ -212,8 +213,9 @@ class _Reader:
         # bool is an int in Python; a JSON true is not a price.
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._error(f"the price {value!r} is not a number", record, name, _PRICE_VALID)
-        if not math.isfinite(value) or value < 0:
-            raise self._error(f"the price {value!r} is negative", record, name, _PRICE_VALID)
+        if not 0 <= value <= MAX_USD_PER_GPU_HOUR or not math.isfinite(value):
+            what = "negative" if value < 0 else "out of range"
+            raise self._error(f"the price {shown(value)} is {what}", record, name, _PRICE_VALID)
         return float(value)
 
     def _error(
