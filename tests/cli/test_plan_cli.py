@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from arbiter.cli.app import main
+from arbiter.cli.planning import plan_file
 from arbiter.workloads.fleet import load_fleet
 
 FLEET = """
@@ -219,3 +220,26 @@ def test_the_sweep_takes_the_time_limit_and_gap(cli, fleet, monkeypatch):
     assert code == 0, err
     assert limits == [(7.0, 0.02), (7.0, 0.02)]
     assert [row["cap"] for row in json.loads(out)["sweep"]] == [1.0, 0.8]
+
+
+def test_identical_jobs_are_folded_and_listed_one_by_one(cli, tmp_path):
+    # three tunes equal but for the name: solved as one workload standing for three, the
+    # plan lists each under its own name, at the optimum of the fleet solved unfolded
+    one = {"kind": "finetune", "model": "llama-3.1-8b", "tokens": "1B", "seq_len": 4096}
+    doc = yaml.safe_load(FLEET)
+    doc["workloads"] = [doc["workloads"][0], *({"name": f"tune-{k}", **one} for k in range(3))]
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code, out, _ = cli("plan", str(path), "--json", "--mip-gap", "0")
+    assert code == 0
+    plan = json.loads(out)
+    tunes = [a for a in plan["assignments"] if a["kind"] == "finetune"]
+    assert sorted(a["workload"] for a in tunes) == ["tune-0", "tune-1", "tune-2"]
+    assert set(plan["alternatives"]) >= {"tune-0", "tune-1", "tune-2"}
+    unfolded = plan_file(path, version=None, seed=0, mip_gap=0.0, fold=False)
+    folded = plan_file(path, version=None, seed=0, mip_gap=0.0, fold=True)
+    assert folded.folded is not None and folded.fleet.copies == (1, 3)
+    assert plan["total_usd"] == pytest.approx(unfolded.solution.total_usd, rel=1e-9)
+    assert sum(a["usd"] for a in plan["assignments"]) == pytest.approx(plan["compute_usd"])
+    for group, cap in plan["caps"].items():  # the share rows are scaled to the plan
+        assert cap is None or max(plan["shares"][group].values()) <= cap + 1e-9

@@ -53,7 +53,9 @@ def plan(
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
     limit = PLAN_TIME_LIMIT_S if time_limit is None else time_limit
     gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
-    planned = plan_file(file, version=version, seed=seed, time_limit_s=limit, mip_gap=gap)
+    planned = plan_file(
+        file, version=version, seed=seed, time_limit_s=limit, mip_gap=gap, fold=True
+    )
     fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
     provenance = {
@@ -69,6 +71,7 @@ def plan(
         n_alternatives=alternatives,
         all_options=planned.everything,
         time_limit_s=limit,
+        folded=planned.folded,
     )
     note = limit_sentence(solution, limit)
     if note:

@@ -20,6 +20,8 @@ from arbiter.optimize.fleet import (
     FleetSolution,
     solve_fleet,
 )
+from arbiter.optimize.folding import Folded
+from arbiter.optimize.folding import fold as fold_fleet
 from arbiter.optimize.options import Option, build_options, prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads import load_fleet
@@ -48,12 +50,23 @@ MipGapOpt = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    fleet: Fleet
+    fleet: Fleet  # the fleet the model solves: the file's, or folded (``folded``)
     catalog: Catalog
     everything: list[Option]  # every option built (baselines and alternatives)
     options: list[Option]  # pruned: what the plan is solved on
-    solution: FleetSolution
+    solution: FleetSolution  # on ``fleet``
     input_hash: str
+    folded: Folded | None = None  # set when identical workloads were folded
+
+    @property
+    def file_fleet(self) -> Fleet:
+        """The fleet as the file has it, one workload per entry."""
+        return self.fleet if self.folded is None else self.folded.original
+
+    @property
+    def file_solution(self) -> FleetSolution:
+        """The plan per workload of the file."""
+        return self.solution if self.folded is None else self.folded.unfold(self.solution)
 
 
 def plan_file(
@@ -63,11 +76,17 @@ def plan_file(
     seed: int,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     mip_gap: float = DEFAULT_MIP_GAP,
+    fold: bool = False,
 ) -> Planned:
     """Load ``file``, build and prune its options on the catalog ``version`` (default:
     the current one) and solve the fleet within ``time_limit_s`` to ``mip_gap``; a
-    workload with no option is named with the reasons of its best chips (exit 3)."""
+    workload with no option is named with the reasons of its best chips (exit 3). With
+    ``fold``, identical train/finetune/batch workloads are folded into one first
+    (:mod:`arbiter.optimize.folding`): the same optimum, far fewer options."""
     fleet = load_fleet(file)
+    folded = fold_fleet(fleet) if fold else None
+    if folded is not None:
+        fleet = folded.fleet
     config = shared.settings()
     store = shared.store(config)
     catalog = store.load(version or store.current())
@@ -77,8 +96,9 @@ def plan_file(
             reasons = "; ".join(
                 f"{e.accelerator}: {e.reason}" for e in estimates[wi][:3] if e.reason
             )
+            at = wi if folded is None else folded.members[wi][0]
             raise InfeasibleError(
-                f"In {file}: workload {w.name!r} (workloads[{wi}]) has no option: no chip and "
+                f"In {file}: workload {w.name!r} (workloads[{at}]) has no option: no chip and "
                 f"offer it may use meets its deadline or SLO within the fleet's regions and "
                 f"platforms{f' ({reasons})' if reasons else ''}"
             )
@@ -90,4 +110,5 @@ def plan_file(
         options=options,
         solution=solve_fleet(fleet, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap),
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
+        folded=folded,
     )

@@ -156,6 +156,10 @@ class Fleet:
     """The usable platforms; one missing from here is unavailable."""
     capacity: tuple[CapacityLimit, ...] = ()
     objective: Objective = COST
+    copies: tuple[int, ...] = ()
+    """Per workload, how many identical workloads it stands for (empty: one each). Only a
+    train, finetune or batch workload stands for more than one (see
+    :mod:`arbiter.optimize.folding`)."""
 
     def platform(self, platform: Platform) -> PlatformState | None:
         """The state of ``platform``, or ``None`` if it is unavailable."""

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -144,6 +145,8 @@ def build_fleet_model(
     workload stands for that many identical ones: ``y_o`` counts how many of them take
     option o (``assign``: ``sum y = copies_w``; ``enable``: ``sum y <= copies_w z_p``),
     which is exact, since identical workloads have identical options."""
+    if copies is None and fleet.copies:
+        copies = fleet.copies  # a folded fleet (arbiter.optimize.folding)
     many = np.ones(len(fleet.workloads)) if copies is None else np.asarray(copies, dtype=float)
     serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
@@ -422,7 +425,7 @@ def solve_fleet(
     if not options and unmet_usd is None:
         raise InfeasibleError("no workload of the fleet has an option to place it on")
     large = len(options) > DECOMPOSE_ABOVE if decompose is None else decompose
-    if large and unmet_usd is None:
+    if large and unmet_usd is None and not fleet.copies:
         grouped = group_identical(fleet, options)
         if grouped is not None:
             built = build_fleet_model(
@@ -601,7 +604,19 @@ def solve_model(
             _infeasible(built, explain, seed, clock)
         if lp.status is Status.OPTIMAL:
             bound = lp.objective
-            best = _relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.4, reserve))
+            best = _relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.3, reserve))
+            if best is not None and _gap(best.objective, bound) > mip_gap and len(built.pending):
+                # the LP opens a platform by a sliver: bound each set of platforms apart
+                floor, lp_of_best_set = _enablement_bound(
+                    tight, built, lp, best.objective * (1.0 - mip_gap), clock.left(0.5, reserve)
+                )
+                bound = max(bound, floor)
+                if lp_of_best_set is not None and _gap(best.objective, bound) > mip_gap:
+                    again = _relax_and_fix(
+                        built, options, lp_of_best_set, seed, mip_gap, clock.left(0.3, reserve)
+                    )
+                    if again is not None and again.objective < best.objective:
+                        best = again
             if best is not None:
                 start = best.x
                 if _gap(best.objective, bound) <= mip_gap:
@@ -737,6 +752,60 @@ def _alone(
     return float(bound) * (1.0 - 1e-9) if np.isfinite(bound) else 0.0
 
 
+def _enablement_bound(
+    tight: LinearModel,
+    built: FleetModel,
+    lp: Solution,
+    enough: float,
+    time_limit_s: float | None,
+) -> tuple[float, Solution | None]:
+    """A lower bound on the MILP far above the LP's when platforms wait to be enabled,
+    and the LP of the set of platforms that attains it.
+
+    The enablement links ``n_o <= U_o z_p`` have a large ``U_o`` (a share cap may ask
+    for many instances), so the LP opens a platform for a sliver of its cost. Fixing
+    ``z`` at each set ``P`` of pending platforms and solving the LP gives a bound
+    ``b(P) = LP(P)`` for the plans enabling exactly ``P``; the MILP's optimum is at
+    least ``min_P b(P)``. ``LP(P)`` only falls as ``P`` grows, so ``LP(all) - E(all) +
+    E(P)`` (``E``: enablement cost) bounds ``b(P)`` without a solve; a set whose cheap
+    bound already reaches ``enough`` is not solved (it cannot lower the bound below
+    ``enough``), and sets are taken cheapest first. A set not solved within
+    ``time_limit_s`` keeps its cheap bound, so the result is always valid."""
+    z = built.enable.columns
+    k = len(z)
+    if k > 10:  # 1,024 sets: the plain LP bound
+        return lp.objective, None
+    clock = _Clock(time_limit_s)
+    lower, upper = tight.col_bounds()
+    enable_cost = tight.arrays()[0][z]
+
+    def solve(bits: tuple[int, ...]) -> Solution:
+        lo, up = lower.copy(), upper.copy()
+        lo[z] = up[z] = np.array(bits, dtype=np.float64)
+        return tight.solve(relax=True, bounds=(lo, up), time_limit_s=clock.left())
+
+    every = solve(tuple([1] * k))
+    if every.status is not Status.OPTIMAL:
+        return lp.objective, None
+    compute_floor = every.objective - float(enable_cost.sum())
+    sets = sorted(itertools.product((0, 1), repeat=k), key=lambda b: float(enable_cost @ b))
+    bound = float("inf")
+    best: Solution | None = None
+    for bits in sets:
+        cheap = compute_floor + float(enable_cost @ np.array(bits))
+        if all(bits):
+            found: Solution | None = every
+        elif cheap >= enough or (clock.limit_s is not None and (clock.left() or 0) <= 0.01):
+            found = None
+        else:
+            found = solve(bits)
+        if found is None or found.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            bound = min(bound, cheap)  # not solved (or stopped): the cheap bound stands
+        elif found.status is Status.OPTIMAL and found.objective < bound:
+            bound, best = found.objective, found
+    return max(bound, lp.objective), best
+
+
 def _relax_and_fix(
     built: FleetModel,
     options: Sequence[Option],
@@ -838,8 +907,8 @@ def plan_start(
     """``plan`` as a point of ``built`` (a model of the same fleet, perhaps one row
     looser, over options that include the plan's own objects): a seed for its search.
     ``None`` when an option of the plan is not among ``options`` or the fleet has a
-    request mix, folded copies or priced unmet work."""
-    if built.class_load is not None or built.unmet is not None or built.copies:
+    request mix or priced unmet work."""
+    if built.class_load is not None or built.unmet is not None:
         return None
     model = built.model
     x = np.zeros(model.n_cols)
@@ -967,9 +1036,18 @@ def _share_caps(
     total = model.add_variables("spend", ["total"])
     s_col = total.columns[0]
     n = len(options)
-    # rows in units of the dearest option (a power of ten): S then stays near 1 rather than
-    # at 1e9, which keeps HiGHS's simplex well conditioned
-    unit = 10.0 ** np.floor(np.log10(max(float(cost.max(initial=1.0)), 1.0)))
+    # rows in units of the least the plan can spend (a power of ten: the sum of each
+    # workload's cheapest option): S then stays at 1 or more rather than at 1e9, which
+    # keeps HiGHS's simplex well conditioned, and a row's feasibility tolerance (1e-7)
+    # stays a negligible share of the plan. (In units of the dearest option, a $2,000
+    # plan sat at S = 2e-4 and a cap was overrun by 0.3% within the tolerance.)
+    work = np.array([o.workload for o in options], dtype=np.int64)
+    least = np.full(len(fleet.workloads), np.inf)
+    np.minimum.at(least, work, cost)
+    least[~np.isfinite(least)] = 0.0
+    copies = np.asarray(fleet.copies, dtype=float) if fleet.copies else 1.0
+    floor = float(np.sum(least * copies))
+    unit = 10.0 ** np.floor(np.log10(max(floor, 1.0)))
     cost = cost / unit
     model.add_constraints(
         "spend",

@@ -175,9 +175,16 @@ def build_options(
     may_thin = thin and (not _share_capped(fleet) or len(fleet.workloads) > EXACT_CAPS_WORKLOADS)
     options: list[Option] = []
     estimates: list[list[Estimate]] = []
+    made: dict[Workload, tuple[int, int]] = {}  # spec: where its options are in ``options``
     for wi, w in enumerate(fleet.workloads):
         all_estimates = list(estimate_cache.estimates_of(w, accs, eff))
         estimates.append(all_estimates)
+        spec = spec_key(w)
+        if spec is not None and spec in made:  # the same options as an earlier workload's
+            first, end = made[spec]
+            options.extend(dataclasses.replace(o, workload=wi) for o in options[first:end])
+            continue
+        first = len(options)
         rules = w.placement
         key = (rules.interruptible, rules.providers, rules.forbidden_providers, rules.regions)
         allowed = allowed_cache.setdefault(key, {})
@@ -194,7 +201,19 @@ def build_options(
                 allowed[e.accelerator] = mask
             lead = leads.get(e.platform, 0.0)
             options.extend(_options_of(wi, w, e, table, mask, limit, lead, fleet, may_thin))
+        if spec is not None:
+            made[spec] = (first, len(options))
     return options, estimates
+
+
+def spec_key(w: Workload) -> Workload | None:
+    """``w`` but for its name (what its options depend on), if it can be a key."""
+    spec = dataclasses.replace(w, name="")
+    try:
+        hash(spec)
+    except TypeError:
+        return None
+    return spec
 
 
 def _share_capped(fleet: Fleet) -> bool:

@@ -42,6 +42,7 @@ from arbiter.optimize.fleet import (
     group_of,
     solve_fleet,
 )
+from arbiter.optimize.folding import Folded
 from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
 
@@ -106,12 +107,22 @@ def _solve_or_none(
         return None
 
 
+def _uncapped(fleet: Fleet) -> Fleet:
+    """``fleet`` without caps, budget, region rule or capacity limits (its copies kept)."""
+    return Fleet(
+        workloads=fleet.workloads,
+        platforms=fleet.platforms,
+        objective=fleet.objective,
+        copies=fleet.copies,
+    )
+
+
 def locked_in(
     fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
 ) -> FleetSolution | None:
     """NVIDIA on-demand on the one provider where that is cheapest, without caps (None if
     no single provider can take the whole fleet)."""
-    free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
+    free = _uncapped(fleet)
     nvidia = [
         o
         for o in options
@@ -131,7 +142,7 @@ def baselines(
 ) -> dict[str, FleetSolution | None]:
     """The three baselines of the module docstring, from the same (unpruned) options,
     each solved within ``time_limit_s``."""
-    free = Fleet(workloads=fleet.workloads, platforms=fleet.platforms, objective=fleet.objective)
+    free = _uncapped(fleet)
     locked = locked_in(fleet, options, time_limit_s=time_limit_s)
     hourly = [o for o in options if o.offer.price_regime in PAY_AS_YOU_GO]
     lowest: dict[int, float] = {}
@@ -154,7 +165,7 @@ def _greedy(
     """Each workload on its own cheapest compute, as if every platform were free; then
     the platforms it used are enabled at their cost."""
     everything = tuple(PlatformState(platform=s.platform, enabled=True) for s in fleet.platforms)
-    free = Fleet(workloads=fleet.workloads, platforms=everything, objective=fleet.objective)
+    free = replace(_uncapped(fleet), platforms=everything)
     found = _solve_or_none(free, options, caps=False, capacity=False, time_limit_s=time_limit_s)
     if found is None:
         return None
@@ -229,11 +240,14 @@ def alternatives(
         platform = Platform(o.estimate.platform)
         return pending.get(platform, 0.0) if platform not in enabled else 0.0
 
+    own: dict[int, list[Option]] = defaultdict(list)
+    for o in options:
+        if o.workload in chosen:
+            own[o.workload].append(o)
     for wi, p in sorted(chosen.items()):
         seen = {(p.option.offer.accelerator, p.option.offer.provider)}
         rows = []
-        mine = [o for o in options if o.workload == wi]
-        for o in sorted(mine, key=lambda o: o.usd + enable_usd(o)):
+        for o in sorted(own[wi], key=lambda o: o.usd + enable_usd(o)):
             key = (o.offer.accelerator, o.offer.provider)
             if key in seen:
                 continue
@@ -383,12 +397,26 @@ def plan_document(
     with_baselines: bool = True,
     all_options: Sequence[Option] | None = None,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    folded: Folded | None = None,
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (keys documented in the README). ``options`` are those
     the plan was solved on; ``all_options`` (default: the same), before any pruning, are
     where baselines and alternatives are found. ``time_limit_s`` bounds the binding
-    re-solves together, and each baseline's solve."""
+    re-solves together, and each baseline's solve. With ``folded``, ``fleet`` is its
+    folded fleet: the analyses run on it, the assignments and alternatives are listed
+    per workload of the original."""
     everything = options if all_options is None else all_options
+    per_workload = (
+        (fleet, solution) if folded is None else (folded.original, folded.unfold(solution))
+    )
+    options_of = alternatives(fleet, everything, solution, n_alternatives)
+    if folded is not None:  # a folded workload's alternatives are each member's
+        names = {fleet.workloads[k].name: k for k in range(len(fleet.workloads))}
+        options_of = {
+            folded.original.workloads[m].name: rows
+            for name, rows in options_of.items()
+            for m in folded.members[names[name]]
+        }
     shares = shares_of(solution.placed)
     pending = {s.platform: s for s in fleet.platforms}
     doc: dict[str, Any] = {
@@ -397,7 +425,7 @@ def plan_document(
         "total_usd": solution.total_usd,
         "compute_usd": solution.compute_usd,
         "enablement_usd": solution.enablement_usd,
-        "assignments": [placed_record(fleet, p) for p in solution.placed],
+        "assignments": [placed_record(per_workload[0], p) for p in per_workload[1].placed],
         "platforms_enabled": [
             {
                 "platform": p.value,
@@ -413,7 +441,7 @@ def plan_document(
         "binding": binding_constraints(
             fleet, options, solution, all_options=everything, time_limit_s=time_limit_s
         ),
-        "alternatives": alternatives(fleet, everything, solution, n_alternatives),
+        "alternatives": options_of,
         "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
         "provenance": {
             **provenance,
