@@ -58,16 +58,6 @@ class Planned:
     input_hash: str
     folded: Folded | None = None  # set when identical workloads were folded
 
-    @property
-    def file_fleet(self) -> Fleet:
-        """The fleet as the file has it, one workload per entry."""
-        return self.fleet if self.folded is None else self.folded.original
-
-    @property
-    def file_solution(self) -> FleetSolution:
-        """The plan per workload of the file."""
-        return self.solution if self.folded is None else self.folded.unfold(self.solution)
-
 
 def plan_file(
     file: Path,

@@ -411,7 +411,7 @@ def plan_document(
     )
     options_of = alternatives(fleet, everything, solution, n_alternatives)
     if folded is not None:  # a folded workload's alternatives are each member's
-        names = {fleet.workloads[k].name: k for k in range(len(fleet.workloads))}
+        names = {w.name: k for k, w in enumerate(fleet.workloads)}
         options_of = {
             folded.original.workloads[m].name: rows
             for name, rows in options_of.items()

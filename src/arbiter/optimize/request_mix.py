@@ -1,6 +1,6 @@
 """Serving a request mix (Mélange): per option and class the requests/s served, with each
 replica dividing its time between classes. The rows are part of the fleet formulation in
-:mod:`arbiter.optimize.fleet`."""
+:mod:`arbiter.optimize.fleet_model`."""
 
 from __future__ import annotations
 

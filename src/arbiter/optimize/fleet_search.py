@@ -1,0 +1,305 @@
+"""How a large fleet model is searched before HiGHS sees the whole MILP: the LP relaxation
+tightened by each service's least whole-instance cost, a bound for each set of platforms
+to enable, relax-and-fix, and starting points (the greedy plan, or a plan found before)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from arbiter.optimize.fleet_model import HALF, FleetModel, FleetSolution
+from arbiter.optimize.linear import (
+    FloatArray,
+    IntArray,
+    LinearModel,
+    Solution,
+    Status,
+)
+from arbiter.optimize.options import Option
+
+EPS = 1e-6
+
+
+class Clock:
+    """Seconds left of a time limit (``None``: no limit)."""
+
+    def __init__(self, limit_s: float | None) -> None:
+        self.limit_s = limit_s
+        self.start = time.monotonic()
+
+    def left(self, share: float = 1.0, reserve: float = 0.0) -> float | None:
+        if self.limit_s is None:
+            return None
+        rest = self.limit_s - (time.monotonic() - self.start) - reserve
+        return max(rest * share, 0.01)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """HiGHS's relative gap: (objective - bound) / |objective|."""
+    if not np.isfinite(bound):
+        return float("inf")
+    return max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+
+
+def serve_floors(
+    model: LinearModel, built: FleetModel, options: Sequence[Option], time_limit_s: float | None
+) -> None:
+    """Rows ``serve_floor[w]: sum_o usd_o n_o >= L_w``: a plain service's spend is at least
+    the least it could cost alone in whole replicas and instances (``L_w``: the proven
+    bound of that small MILP, one per distinct service, so never above the true least).
+    Valid for every plan, since the fleet's other rows only add to what a service must
+    meet; they lift the LP bound by the rounding the relaxation otherwise ignores."""
+    clock = Clock(time_limit_s)
+    rates = dict(built.serve_rates)
+    by_workload: dict[int, list[int]] = {}
+    for j, i in enumerate(built.rep.tolist()):
+        if options[i].workload in rates and not options[i].class_requests_per_s:
+            by_workload.setdefault(options[i].workload, []).append(j)
+    known: dict[tuple[object, ...], float] = {}
+    rows: list[int] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+    floors: list[float] = []
+    labels: list[str] = []
+    for w, js in by_workload.items():
+        at = built.rep[np.array(js)]
+        usd = np.array([options[i].usd for i in at.tolist()])
+        tput = np.array([options[i].tokens_per_s for i in at.tolist()])
+        chips = np.array([float(options[i].chips) for i in at.tolist()])
+        per = np.array([float(options[i].offer.accelerators_per_instance) for i in at.tolist()])
+        key = (rates[w], usd.tobytes(), tput.tobytes(), chips.tobytes(), per.tobytes())
+        if key not in known:
+            left = clock.left()
+            if left is not None and left <= 0.05:
+                break
+            known[key] = _alone(rates[w], usd, tput, chips, per, left)
+        if known[key] <= 0:
+            continue
+        rows.append(len(labels))
+        labels.append(str(w))
+        cols.append(built.instances.columns[np.array(js)])
+        vals.append(usd)
+        floors.append(known[key])
+    if labels:
+        model.add_constraints(
+            "serve_floor",
+            labels,
+            np.repeat(np.array(rows, dtype=np.int64), [len(c) for c in cols]),
+            np.concatenate(cols),
+            np.concatenate(vals),
+            lower=np.array(floors),
+        )
+
+
+def _alone(
+    rate: float,
+    usd: FloatArray,
+    tput: FloatArray,
+    chips: FloatArray,
+    per: FloatArray,
+    time_limit_s: float | None,
+) -> float:
+    """A proven lower bound on the least spend serving ``rate`` tokens/s on these
+    options alone, in whole replicas and instances (0 when none is proven)."""
+    m = LinearModel()
+    k = len(usd)
+    r = m.add_variables("replicas", [str(i) for i in range(k)], integer=True)
+    n = m.add_variables("instances", [str(i) for i in range(k)], cost=usd, integer=True)
+    m.add_constraints("demand", ["w"], np.zeros(k, dtype=np.int64), r.columns, tput, lower=rate)
+    ks = np.arange(k)
+    m.add_constraints(
+        "pack",
+        [str(i) for i in range(k)],
+        np.concatenate([ks, ks]),
+        np.concatenate([r.columns, n.columns]),
+        np.concatenate([chips, -per]),
+        upper=0.0,
+    )
+    found = m.solve(time_limit_s=time_limit_s, mip_gap=1e-6)
+    bound = found.bound if found.found else 0.0
+    return float(bound) * (1.0 - 1e-9) if np.isfinite(bound) else 0.0
+
+
+def enablement_bound(
+    tight: LinearModel,
+    built: FleetModel,
+    lp: Solution,
+    enough: float,
+    time_limit_s: float | None,
+) -> tuple[float, Solution | None]:
+    """A lower bound on the MILP far above the LP's when platforms wait to be enabled,
+    and the LP of the set of platforms that attains it.
+
+    The enablement links ``n_o <= U_o z_p`` have a large ``U_o`` (a share cap may ask
+    for many instances), so the LP opens a platform for a sliver of its cost. Fixing
+    ``z`` at each set ``P`` of pending platforms and solving the LP gives a bound
+    ``b(P) = LP(P)`` for the plans enabling exactly ``P``; the MILP's optimum is at
+    least ``min_P b(P)``. ``LP(P)`` only falls as ``P`` grows, so ``LP(all) - E(all) +
+    E(P)`` (``E``: enablement cost) bounds ``b(P)`` without a solve; a set whose cheap
+    bound already reaches ``enough`` is not solved (it cannot lower the bound below
+    ``enough``), and sets are taken cheapest first. A set not solved within
+    ``time_limit_s`` keeps its cheap bound, so the result is always valid."""
+    z = built.enable.columns
+    k = len(z)
+    if k > 10:  # 1,024 sets: the plain LP bound
+        return lp.objective, None
+    clock = Clock(time_limit_s)
+    lower, upper = tight.col_bounds()
+    enable_cost = tight.arrays()[0][z]
+
+    def solve(bits: tuple[int, ...]) -> Solution:
+        lo, up = lower.copy(), upper.copy()
+        lo[z] = up[z] = np.array(bits, dtype=np.float64)
+        return tight.solve(relax=True, bounds=(lo, up), time_limit_s=clock.left())
+
+    every = solve(tuple([1] * k))
+    if every.status is not Status.OPTIMAL:
+        return lp.objective, None
+    compute_floor = every.objective - float(enable_cost.sum())
+    sets = sorted(itertools.product((0, 1), repeat=k), key=lambda b: float(enable_cost @ b))
+    bound = float("inf")
+    best: Solution | None = None
+    for bits in sets:
+        cheap = compute_floor + float(enable_cost @ np.array(bits))
+        if all(bits):
+            found: Solution | None = every
+        elif cheap >= enough or (clock.limit_s is not None and (clock.left() or 0) <= 0.01):
+            found = None
+        else:
+            found = solve(bits)
+        if found is None or found.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            bound = min(bound, cheap)  # not solved (or stopped): the cheap bound stands
+        elif found.status is Status.OPTIMAL and found.objective < bound:
+            bound, best = found.objective, found
+    return max(bound, lp.objective), best
+
+
+def relax_and_fix(
+    built: FleetModel,
+    options: Sequence[Option],
+    lp: Solution,
+    seed: int,
+    mip_gap: float,
+    time_limit_s: float | None,
+) -> Solution | None:
+    """The MILP restricted by the LP relaxation: each pending platform the LP uses at all
+    enabled (the enablement link is a big-M, so the LP opens a platform by a sliver), the
+    others closed; a train/batch workload the LP
+    places whole is fixed there; every other workload keeps the options the LP uses on
+    open platforms (all its open options when the LP uses none of them). Replicas and
+    instances stay whole numbers to choose; class loads, spend and unmet work stay free.
+    Its plan (if any) is feasible for the whole model."""
+    model = built.model
+    lower, upper = model.col_bounds()
+    x = lp.x
+    y, r, n, z = built.choose, built.replicas, built.instances, built.enable
+    zv = (x[z.columns] > EPS).astype(np.float64)  # every platform the LP uses at all
+    lower[z.columns] = upper[z.columns] = zv
+    closed = {s.platform.value for s, v in zip(built.pending, zv.tolist(), strict=True) if v < HALF}
+    # one row per option: its workload, its value in the LP, whether its platform is open
+    at = np.concatenate([built.one, built.rep])
+    cols = np.concatenate([y.columns, n.columns])
+    used = np.concatenate([x[y.columns], np.maximum(x[n.columns], x[r.columns])]) > EPS
+    is_open = np.array([options[i].estimate.platform not in closed for i in at.tolist()])
+    work = np.array([options[i].workload for i in at.tolist()], dtype=np.int64)
+    keep = used & is_open
+    covered = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
+    covered[work[keep]] = True
+    keep |= is_open & ~covered[work]
+    # a count the LP gives whole (one for a single workload) is fixed at that count
+    yv = x[y.columns]
+    whole = np.zeros(len(at), dtype=bool)
+    whole[: len(built.one)] = (yv >= 1.0 - EPS) & (np.abs(yv - np.round(yv)) <= EPS)
+    counts = np.zeros(len(at))
+    counts[: len(built.one)] = np.round(yv)
+    upper[cols[~keep]] = 0.0
+    lower[cols[whole & keep]] = upper[cols[whole & keep]] = counts[whole & keep]
+    # replicas follow their option's instances
+    serve_cols = n.columns
+    upper[r.columns[upper[serve_cols] == 0.0]] = 0.0
+    found = model.solve(
+        bounds=(lower, upper), time_limit_s=time_limit_s, mip_gap=mip_gap / 2, seed=seed
+    )
+    return found if found.found else None
+
+
+def greedy_start(built: FleetModel, options: Sequence[Option]) -> FloatArray | None:
+    """Each workload on its own cheapest option (serving: the fewest dollars per token/s,
+    whole replicas and instances), its platform enabled: a starting plan for the search
+    when it meets the caps and limits (HiGHS checks, and drops it otherwise). ``None``
+    for a fleet with a request mix or priced unmet work."""
+    if built.class_load is not None or built.unmet is not None:
+        return None
+    model = built.model
+    x = np.zeros(model.n_cols)
+    best: dict[int, tuple[float, int]] = {}
+    for j, i in enumerate(built.one.tolist()):
+        o = options[i]
+        if o.workload not in best or o.usd < best[o.workload][0]:
+            best[o.workload] = (o.usd, j)
+    for w, (_, j) in best.items():
+        x[built.choose.start + j] = built.copies[w] if built.copies else 1.0
+    cheapest: dict[int, tuple[float, int]] = {}
+    for j, i in enumerate(built.rep.tolist()):
+        o = options[i]
+        per = o.offer.accelerators_per_instance
+        replicas_per_usd = (per // o.chips) if o.chips <= per else 1.0 / math.ceil(o.chips / per)
+        unit = o.usd / max(o.tokens_per_s * replicas_per_usd, 1e-12)
+        if o.workload not in cheapest or unit < cheapest[o.workload][0]:
+            cheapest[o.workload] = (unit, j)
+    rate = dict(built.serve_rates)
+    for w, (_, j) in cheapest.items():
+        o = options[int(built.rep[j])]
+        replicas = math.ceil(rate.get(w, 0.0) / max(o.tokens_per_s, 1e-12) - 1e-9)
+        per = o.offer.accelerators_per_instance
+        x[built.replicas.start + j] = replicas
+        x[built.instances.start + j] = math.ceil(o.chips * replicas / per - 1e-9)
+    used = {options[int(built.one[j])].estimate.platform for _, j in best.values()}
+    used |= {options[int(built.rep[j])].estimate.platform for _, j in cheapest.values()}
+    for k, state in enumerate(built.pending):
+        if state.platform.value in used:
+            x[built.enable.start + k] = 1.0
+    spend = next((b for b in model.blocks if b.name == "spend"), None)
+    if spend is not None:  # the share caps' total, in units of their rows
+        usd = np.array([o.usd for o in options], dtype=np.float64)
+        total = (
+            usd[built.one] @ x[built.choose.columns] + usd[built.rep] @ x[built.instances.columns]
+        )
+        x[spend.start] = total / built.share_unit
+    return x
+
+
+def plan_start(
+    built: FleetModel, options: Sequence[Option], plan: FleetSolution
+) -> FloatArray | None:
+    """``plan`` as a point of ``built`` (a model of the same fleet, perhaps one row
+    looser, over options that include the plan's own objects): a seed for its search.
+    ``None`` when an option of the plan is not among ``options`` or the fleet has a
+    request mix or priced unmet work."""
+    if built.class_load is not None or built.unmet is not None:
+        return None
+    model = built.model
+    x = np.zeros(model.n_cols)
+    one = {id(options[i]): j for j, i in enumerate(built.one.tolist())}
+    rep = {id(options[i]): j for j, i in enumerate(built.rep.tolist())}
+    for p in plan.placed:
+        o = p.option
+        if id(o) in one:
+            x[built.choose.start + one[id(o)]] += 1.0
+        elif id(o) in rep:
+            x[built.replicas.start + rep[id(o)]] += p.units
+            x[built.instances.start + rep[id(o)]] += p.instances
+        else:
+            return None
+    enabled = {platform.value for platform in plan.enabled}
+    for k, state in enumerate(built.pending):
+        if state.platform.value in enabled:
+            x[built.enable.start + k] = 1.0
+    spend = next((b for b in model.blocks if b.name == "spend"), None)
+    if spend is not None:
+        x[spend.start] = plan.compute_usd / built.share_unit
+    return x
