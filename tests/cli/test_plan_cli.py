@@ -185,7 +185,9 @@ def test_a_plan_stopped_at_the_limit_exits_0_feasible_with_its_gap_in_words(
     code, out, err = cli("plan", str(fleet), "--time-limit", "30", "--mip-gap", "0.001", "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert seen["time_limit_s"] == 30.0 and seen["mip_gap"] == 0.001
+    # the limit counts from the command's start: the solve gets what building the
+    # options left of it, and never less than a tenth
+    assert 3.0 <= seen["time_limit_s"] < 30.0 and seen["mip_gap"] == 0.001
     assert doc["status"] == "feasible"
     assert doc["mip_gap"] == pytest.approx(0.008)
     assert doc["solver_note"] == (

@@ -419,6 +419,24 @@ def test_yaml_alias_bomb_exits_2_quickly_at_the_cli(cli, tmp_path):
     assert time.perf_counter() - start < 5.0
 
 
+def test_a_large_fleet_written_out_is_not_an_alias_bomb(tmp_path):
+    # 7,000 workloads written out are about 120,000 values and no alias: the size of the
+    # file, which the alias limit must not refuse (the 5,000-workload benchmark fleet was)
+    path = tmp_path / "big.yaml"
+    rows = [
+        f"- {{name: w{i}, kind: finetune, model: llama-3.1-8b, tokens: 1.0e8, seq_len: 2048,"
+        " method: lora, deadline_days: 30, precision: bf16}"
+        for i in range(7_000)
+    ]
+    path.write_text("workloads:\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert len(load_workloads(path)) == 7_000
+    # the bomb is still a bomb with that many values written beside it
+    bomb = tmp_path / "bomb-in-big.yaml"
+    bomb.write_text(ALIAS_BOMB.replace("workloads: *i", "bomb: *i\nworkloads:\n") + "\n".join(rows))
+    with pytest.raises(InputError, match="alias"):
+        load_workloads(bomb)
+
+
 def test_a_few_aliases_still_work(tmp_path):
     # the examples use anchors; ordinary use stays valid
     assert load_workloads(EXAMPLES / "workloads.yaml")

@@ -4,6 +4,7 @@ its optimal plan."""
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -72,7 +73,10 @@ def plan_file(
     the current one) and solve the fleet within ``time_limit_s`` to ``mip_gap``; a
     workload with no option is named with the reasons of its best chips (exit 3). With
     ``fold``, identical train/finetune/batch workloads are folded into one first
-    (:mod:`arbiter.optimize.folding`): the same optimum, far fewer options."""
+    (:mod:`arbiter.optimize.folding`): the same optimum, far fewer options. The time limit
+    counts from the call: building the options uses it too, and the solve gets what is
+    left (at least a tenth of it)."""
+    started = time.monotonic()
     fleet = load_fleet(file)
     folded = fold_fleet(fleet) if fold else None
     if folded is not None:
@@ -98,7 +102,15 @@ def plan_file(
         catalog=catalog,
         everything=everything,
         options=options,
-        solution=solve_fleet(fleet, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap),
+        solution=solve_fleet(
+            fleet,
+            options,
+            seed=seed,
+            time_limit_s=None
+            if time_limit_s is None
+            else max(time_limit_s - (time.monotonic() - started), time_limit_s / 10),
+            mip_gap=mip_gap,
+        ),
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
         folded=folded,
     )

@@ -15,6 +15,7 @@ from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.diagnosis import explain_infeasible
+from arbiter.optimize.fleet_columns import Relaxation, relaxation
 from arbiter.optimize.fleet_model import (
     HALF,
     FleetModel,
@@ -34,6 +35,7 @@ from arbiter.optimize.fleet_search import (
 )
 from arbiter.optimize.linear import (
     FloatArray,
+    IntArray,
     Solution,
     Status,
     Stop,
@@ -227,7 +229,9 @@ def solve_model(
     """Solve a model of :func:`build_fleet_model` and read the placement from it.
 
     Large models (``decompose``; by default above ``DECOMPOSE_ABOVE`` integer columns)
-    are solved in steps: the LP relaxation (a valid lower bound), then the MILP over the
+    are solved in steps: the LP relaxation (a valid lower bound; by column generation
+    over the serving options, ``fleet_columns.py``, which proves it the whole LP's
+    optimum, and per set of platforms to enable when that lifts it), then the MILP over the
     options the LP uses, everything else fixed at zero (relax-and-fix): its plan is
     feasible for the whole model, and its gap against the LP bound is proven. Only when
     that gap is above ``mip_gap`` does the whole MILP run, in the time left, seeded with
@@ -247,21 +251,45 @@ def solve_model(
     start = greedy_start(built, options) if decompose and given is None else given
     bound = -float("inf")
     best: Solution | None = None
+    relaxed: Relaxation | None = None
     if decompose:
         # the LP relaxation, tightened by each service's own least whole-instance cost
         tight = model.copy()
         serve_floors(tight, built, options, clock.left(0.1, reserve))
-        lp = tight.solve(relax=True, time_limit_s=clock.left(0.4, reserve), seed=seed)
+        # by column generation over the serving options (fleet_columns.py)
+        relaxed = relaxation(
+            tight, built, options, time_limit_s=clock.left(0.4, reserve), seed=seed
+        )
+        lp = relaxed.solution
         if lp.status is Status.INFEASIBLE:
             _infeasible(built, explain, seed, clock)
-        if lp.status is Status.OPTIMAL:
-            bound = lp.objective
+        if lp.status in (Status.OPTIMAL, Status.FEASIBLE):
+            bound = lp.objective if lp.status is Status.OPTIMAL else bound
             best = relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.3, reserve))
             above = best is not None and relative_gap(best.objective, bound) > mip_gap
-            if best is not None and above and len(built.pending):
+            if best is not None and above and len(built.pending) and np.isfinite(bound):
                 # the LP opens a platform by a sliver: bound each set of platforms apart
+
+                def relax_within(
+                    bounds: tuple[FloatArray, FloatArray], limit_s: float | None
+                ) -> Solution:
+                    return relaxation(
+                        tight,
+                        built,
+                        options,
+                        bounds=bounds,
+                        active=relaxed.active,
+                        time_limit_s=limit_s,
+                        seed=seed,
+                    ).solution
+
                 floor, lp_of_best_set = enablement_bound(
-                    tight, built, lp, best.objective * (1.0 - mip_gap), clock.left(0.5, reserve)
+                    tight,
+                    built,
+                    lp,
+                    best.objective * (1.0 - mip_gap),
+                    clock.left(0.5, reserve),
+                    relax_within,
                 )
                 bound = max(bound, floor)
                 if lp_of_best_set is not None and relative_gap(best.objective, bound) > mip_gap:
@@ -274,13 +302,27 @@ def solve_model(
                 start = best.x
                 if relative_gap(best.objective, bound) <= mip_gap:
                     return _read(built, options, best, Status.OPTIMAL, bound, None)
-    solution = model.solve(
-        time_limit_s=clock.left(1.0, reserve),
-        mip_gap=mip_gap,
-        seed=seed,
-        node_limit=node_limit,
-        start=start,
-    )
+
+    # a large model's MILP runs over the options the LP priced in (and the start's):
+    # HiGHS's presolve of the whole one can overrun the limit by tens of seconds, and
+    # the LP's bound holds for the whole model either way
+    def milp(columns: IntArray | None) -> Solution:
+        return model.solve(
+            time_limit_s=clock.left(1.0, reserve),
+            mip_gap=mip_gap,
+            seed=seed,
+            node_limit=node_limit,
+            start=start,
+            columns=columns,
+        )
+
+    columns = None if not decompose or relaxed is None else _priced_in(built, relaxed, start)
+    solution = milp(columns)
+    if columns is not None and solution.status is Status.INFEASIBLE:
+        columns = None  # the options held out may be what makes it feasible
+        solution = milp(columns)
+    if columns is not None and solution.found:
+        solution = dataclasses.replace(solution, bound=-float("inf"))  # not the whole's
     if solution.status is Status.INFEASIBLE:
         _infeasible(built, explain, seed, clock)
     if solution.found and (best is None or solution.objective <= best.objective):
@@ -297,11 +339,22 @@ def solve_model(
             "options may help"
         )
     bound = max(bound, solution.bound if solution.found else bound)
-    proven = best is solution and solution.status is Status.OPTIMAL
+    proven = columns is None and best is solution and solution.status is Status.OPTIMAL
     within_gap = proven or relative_gap(best.objective, bound) <= mip_gap
     status = Status.OPTIMAL if within_gap else Status.FEASIBLE
     stop = None if status is Status.OPTIMAL else (solution.stop or Stop.TIME)
     return _read(built, options, best, status, bound, stop)
+
+
+def _priced_in(built: FleetModel, relaxed: Relaxation, start: FloatArray | None) -> IntArray:
+    """Every column but those of the serving options the column generation held out and
+    the start does not use."""
+    out = relaxed.active.copy()
+    if start is not None:
+        out |= (start[built.replicas.columns] > 0) | (start[built.instances.columns] > 0)
+    held = np.zeros(built.model.n_cols, dtype=bool)
+    held[built.replicas.columns[~out]] = held[built.instances.columns[~out]] = True
+    return np.flatnonzero(~held)
 
 
 def _diagnosis_s(time_limit_s: float) -> float:

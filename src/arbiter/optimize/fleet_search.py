@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -130,6 +130,7 @@ def enablement_bound(
     lp: Solution,
     enough: float,
     time_limit_s: float | None,
+    relax: Callable[[tuple[FloatArray, FloatArray], float | None], Solution] | None = None,
 ) -> tuple[float, Solution | None]:
     """A lower bound on the MILP far above the LP's when platforms wait to be enabled,
     and the LP of the set of platforms that attains it.
@@ -142,7 +143,10 @@ def enablement_bound(
     E(P)`` (``E``: enablement cost) bounds ``b(P)`` without a solve; a set whose cheap
     bound already reaches ``enough`` is not solved (it cannot lower the bound below
     ``enough``), and sets are taken cheapest first. A set not solved within
-    ``time_limit_s`` keeps its cheap bound, so the result is always valid."""
+    ``time_limit_s`` keeps its cheap bound, so the result is always valid. ``relax``
+    solves the LP of ``tight`` within given column bounds and a time limit (by default
+    HiGHS on the whole LP; ``fleet_columns.relaxation`` for a large model); only an
+    ``optimal`` result of it counts as a bound."""
     z = built.enable.columns
     k = len(z)
     if k > 10:  # 1,024 sets: the plain LP bound
@@ -151,10 +155,15 @@ def enablement_bound(
     lower, upper = tight.col_bounds()
     enable_cost = tight.arrays()[0][z]
 
+    def whole(bounds: tuple[FloatArray, FloatArray], limit_s: float | None) -> Solution:
+        return tight.solve(relax=True, bounds=bounds, time_limit_s=limit_s)
+
+    within = whole if relax is None else relax
+
     def solve(bits: tuple[int, ...]) -> Solution:
         lo, up = lower.copy(), upper.copy()
         lo[z] = up[z] = np.array(bits, dtype=np.float64)
-        return tight.solve(relax=True, bounds=(lo, up), time_limit_s=clock.left())
+        return within((lo, up), clock.left())
 
     every = solve(tuple([1] * k))
     if every.status is not Status.OPTIMAL:

@@ -109,6 +109,11 @@ class LinearModel:
     _row_upper: list[FloatArray] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
+    # the CSC matrix of the last ``arrays()``, with the (coordinate lists, columns) it was
+    # made from: rows and columns are only ever added, so their counts say when it is stale
+    _matrix: tuple[tuple[int, int], IntArray, IntArray, FloatArray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def add_variables(
         self,
@@ -220,6 +225,15 @@ class LinearModel:
         cost = np.concatenate(self._cost) if self._cost else np.zeros(0)
         lower = np.concatenate(self._col_lower) if self._col_lower else np.zeros(0)
         upper = np.concatenate(self._col_upper) if self._col_upper else np.zeros(0)
+        key = (len(self._rows), self.n_cols)
+        if self._matrix is not None and self._matrix[0] == key:
+            _, start, index, value = self._matrix
+            return cost, lower, upper, start, index, value
+        start, index, value = self._csc()
+        self._matrix = (key, start, index, value)
+        return cost, lower, upper, start, index, value
+
+    def _csc(self) -> tuple[IntArray, IntArray, FloatArray]:
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=np.int64)
         cols = np.concatenate(self._cols) if self._cols else np.zeros(0, dtype=np.int64)
         vals = np.concatenate(self._vals) if self._vals else np.zeros(0)
@@ -234,7 +248,7 @@ class LinearModel:
             rows, cols = rows[new], cols[new]
         start = np.zeros(self.n_cols + 1, dtype=np.int64)
         np.cumsum(np.bincount(cols, minlength=self.n_cols), out=start[1:])
-        return cost, lower, upper, start, rows, vals
+        return start, rows, vals
 
     def col_bounds(self) -> tuple[FloatArray, FloatArray]:
         """Copies of every column's lower and upper bound."""
@@ -264,12 +278,16 @@ class LinearModel:
         start: FloatArray | None = None,
         relax: bool = False,
         bounds: tuple[FloatArray, FloatArray] | None = None,
+        columns: IntArray | None = None,
     ) -> Solution:
         """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
         values, whose row duals are then the solution's (zero otherwise). ``start`` (one
         value per column) seeds the search with a plan, used when it is feasible;
         ``relax`` solves the LP relaxation (integrality dropped); ``bounds`` (lower,
-        upper; one per column) replace the columns' own, say to fix some of them."""
+        upper; one per column) replace the columns' own, say to fix some of them;
+        ``columns`` (sorted indices) are the only ones that may be non-zero: the others
+        are held at zero and left out of what HiGHS is given, which is much faster than
+        bounds when most are held (their lower bounds must allow zero)."""
         cost, col_lower, col_upper, begin, index, value = self.arrays()
         if bounds is not None:
             col_lower, col_upper = bounds
@@ -277,6 +295,17 @@ class LinearModel:
         arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
         _check(self, arrays)
         integer = np.zeros(0, dtype=np.int64) if relax else self.integer_columns()
+        if columns is not None:
+            return self._solve_columns(
+                arrays,
+                columns,
+                integer,
+                time_limit_s=time_limit_s,
+                mip_gap=mip_gap,
+                seed=seed,
+                node_limit=node_limit,
+                start=start,
+            )
 
         def once(seeded: FloatArray | None) -> _Run:
             return _run(
@@ -310,6 +339,74 @@ class LinearModel:
             status=status,
             objective=run.objective,
             x=x if x is not None else np.zeros(self.n_cols),
+            row_dual=row_dual,
+            mip_gap=run.gap,
+            bound=run.bound,
+            stop=run.stop,
+            seconds=run.seconds,
+        )
+
+    def _solve_columns(
+        self,
+        arrays: _Arrays,
+        columns: IntArray,
+        integer: IntArray,
+        *,
+        time_limit_s: float | None,
+        mip_gap: float,
+        seed: int,
+        node_limit: int | None = None,
+        start: FloatArray | None = None,
+    ) -> Solution:
+        """:meth:`solve` over ``columns`` only, the others at zero (a ``start`` non-zero
+        elsewhere is dropped). The bound of a mixed-integer solve is the restricted
+        model's, not the whole one's."""
+        if np.any(arrays.col_lower[np.setdiff1d(np.arange(self.n_cols), columns)] > 0):
+            raise SolverError("a column held at zero has a positive lower bound")
+        length = np.diff(arrays.start)[columns]
+        begin = np.zeros(len(columns) + 1, dtype=np.int64)
+        np.cumsum(length, out=begin[1:])
+        at = np.arange(int(begin[-1]), dtype=np.int64)
+        at += np.repeat(arrays.start[columns] - begin[:-1], length)
+        # rows left empty go too, unless their bounds exclude zero (then infeasible)
+        index = arrays.index[at]
+        rows = np.zeros(self.n_rows, dtype=bool)
+        rows[index] = True
+        rows |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
+        row_at = np.cumsum(rows) - 1
+        sub = _Arrays(
+            arrays.cost[columns],
+            arrays.col_lower[columns],
+            arrays.col_upper[columns],
+            arrays.row_lower[rows],
+            arrays.row_upper[rows],
+            begin,
+            row_at[index],
+            arrays.value[at],
+        )
+        kept = np.flatnonzero(np.isin(columns, integer))
+        if start is not None and np.any(np.delete(start, columns) != 0):
+            start = None
+        run = _run(
+            sub,
+            kept,
+            time_limit_s=time_limit_s,
+            mip_gap=mip_gap,
+            seed=seed,
+            node_limit=node_limit,
+            start=None if start is None else start[columns],
+        )
+        x = np.zeros(self.n_cols)
+        if run.x is not None:
+            x[columns] = run.x
+        row_dual = np.zeros(self.n_rows)
+        if not len(kept):
+            row_dual[rows] = run.row_dual
+        return Solution(
+            model=self,
+            status=run.status,
+            objective=run.objective,
+            x=x,
             row_dual=row_dual,
             mip_gap=run.gap,
             bound=run.bound,

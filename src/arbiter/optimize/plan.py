@@ -42,6 +42,7 @@ from arbiter.optimize.fleet import (
     group_of,
     solve_fleet,
 )
+from arbiter.optimize.fleet_model import TIE_BREAK_COST_WEIGHT
 from arbiter.optimize.folding import Folded
 from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
@@ -137,44 +138,112 @@ def locked_in(
     return locked
 
 
+NOT_COMPUTED = "not computed within the time limit"
+
+
 def baselines(
     fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
-) -> dict[str, FleetSolution | None]:
+) -> dict[str, FleetSolution | str | None]:
     """The three baselines of the module docstring, from the same (unpruned) options,
-    each solved within ``time_limit_s``."""
+    within ``time_limit_s`` together (in the order above; one the time did not reach is
+    :data:`NOT_COMPUTED`, one with no placement ``None``)."""
+    clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
+
+    def left() -> float | None:
+        return None if clock_end is None else clock_end - time.monotonic()
+
+    def reached() -> bool:
+        rest = left()
+        return rest is None or rest > 0
+
     free = _uncapped(fleet)
-    locked = locked_in(fleet, options, time_limit_s=time_limit_s)
+    out: dict[str, FleetSolution | str | None] = {}
+    out["locked_in"] = locked_in(fleet, options, time_limit_s=left()) if reached() else NOT_COMPUTED
     hourly = [o for o in options if o.offer.price_regime in PAY_AS_YOU_GO]
     lowest: dict[int, float] = {}
     for o in hourly:
         price = o.offer.usd_per_accelerator_hour
         lowest[o.workload] = min(lowest.get(o.workload, price), price)
     per_hour = [o for o in hourly if o.offer.usd_per_accelerator_hour <= lowest[o.workload]]
-    return {
-        "locked_in": locked,
-        "cheapest_per_hour": _solve_or_none(
-            free, prune(per_hour, free), caps=False, capacity=False, time_limit_s=time_limit_s
-        ),
-        "greedy_per_job": _greedy(fleet, prune(options, free), time_limit_s=time_limit_s),
-    }
+    out["cheapest_per_hour"] = (
+        _solve_or_none(free, prune(per_hour, free), caps=False, capacity=False, time_limit_s=left())
+        if reached()
+        else NOT_COMPUTED
+    )
+    out["greedy_per_job"] = (
+        _greedy(fleet, options, time_limit_s=left()) if reached() else NOT_COMPUTED
+    )
+    return out
 
 
 def _greedy(
     fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
 ) -> FleetSolution | None:
-    """Each workload on its own cheapest compute, as if every platform were free; then
-    the platforms it used are enabled at their cost."""
+    """Each workload on its own cheapest compute, as if every platform were free and no
+    cap, capacity limit or budget held; then the platforms it used are enabled at their
+    cost. Without the shared rows the fleet falls apart into one problem per workload: a
+    train/finetune/batch workload takes its option of least objective, a service is solved
+    alone (identical services once)."""
     everything = tuple(PlatformState(platform=s.platform, enabled=True) for s in fleet.platforms)
-    free = replace(_uncapped(fleet), platforms=everything)
-    found = _solve_or_none(free, options, caps=False, capacity=False, time_limit_s=time_limit_s)
-    if found is None:
-        return None
-    used = {Platform(p.option.estimate.platform) for p in found.placed}
+    clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
+    cost_weight = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
+    time_weight = fleet.objective.time_usd_per_hour
+    mine: dict[int, list[Option]] = defaultdict(list)
+    for o in options:
+        mine[o.workload].append(o)
+    if len(mine) < len(fleet.workloads):
+        return None  # a workload with no option: no greedy plan
+    placed: list[Placed] = []
+    worst_gap = 0.0
+    alone: dict[object, FleetSolution | None] = {}
+    for w, work in enumerate(fleet.workloads):
+        own = mine[w]
+        if not own[0].serve:
+            best = min(own, key=lambda o: cost_weight * o.usd + time_weight * o.hours)
+            copies = fleet.copies[w] if fleet.copies else 1
+            placed += [Placed(best, 1, best.instances, best.usd)] * copies
+            continue
+        signature = tuple(_same(o) for o in own)
+        key = (replace(work, name=""), signature)
+        if key not in alone:
+            left = None if clock_end is None else max(clock_end - time.monotonic(), 0.01)
+            one = Fleet(workloads=(work,), platforms=everything, objective=fleet.objective)
+            alone[key] = _solve_or_none(
+                one,
+                [replace(o, workload=0) for o in own],
+                caps=False,
+                capacity=False,
+                time_limit_s=left,
+            )
+        found = alone[key]
+        if found is None:
+            return None
+        worst_gap = max(worst_gap, found.mip_gap)
+        # a twin's options line up with the first's, one for one
+        at = {s: k for k, s in enumerate(signature)}
+        placed += [replace(p, option=own[at[_same(p.option)]]) for p in found.placed]
+    used = {Platform(p.option.estimate.platform) for p in placed}
     pending = [s for s in fleet.platforms if not s.enabled and s.platform in used]
-    return replace(
-        found,
+    return FleetSolution(
+        status=Status.OPTIMAL,
+        placed=tuple(placed),
+        compute_usd=float(sum(p.usd for p in placed)),
         enabled=tuple(s.platform for s in pending),
         enablement_usd=sum(s.enable_usd for s in pending),
+        mip_gap=worst_gap,
+    )
+
+
+def _same(o: Option) -> tuple[object, ...]:
+    """What makes two serving options interchangeable in a service's own problem."""
+    return (
+        o.offer.offer_id,
+        o.estimate.accelerator,
+        o.chips,
+        o.instances,
+        o.usd,
+        o.tokens_per_s,
+        o.class_requests_per_s,
     )
 
 
@@ -281,7 +350,14 @@ def _full_limits(fleet: Fleet, solution: FleetSolution) -> list[tuple[str, Capac
     return out
 
 
-def baseline_record(fleet: Fleet, found: FleetSolution | None) -> dict[str, Any]:
+def baseline_record(fleet: Fleet, found: FleetSolution | str | None) -> dict[str, Any]:
+    if isinstance(found, str):  # not reached within the time limit
+        return {
+            "total_usd": None,
+            "feasible": None,
+            "shares": {g: {} for g in GROUPS},
+            "note": found,
+        }
     if found is None:
         return {"total_usd": None, "feasible": False, "shares": {g: {} for g in GROUPS}}
     return {
@@ -346,20 +422,19 @@ def binding_constraints(
     out: list[dict[str, Any]] = []
     for _, name, relaxed, kind, limit in rows:
         left = None if clock_end is None else clock_end - time.monotonic()
+        pruned = prune(everything, relaxed) if left is None or left > 0 else []
+        left = None if clock_end is None else clock_end - time.monotonic()  # pruning counts
         if left is not None and left <= 0:
-            label = f"{name}_share" if kind == "share" else name
-            out.append(
-                {
-                    "constraint": label,
-                    "shadow_price_usd": None,
-                    "text": f"{label}: not checked within the {time_limit_s:g} s time limit",
-                }
-            )
+            out.append(_not_checked(f"{name}_share" if kind == "share" else name))
             continue
-        found = _solve_or_none(
-            relaxed, prune(everything, relaxed), time_limit_s=left, mip_gap=mip_gap, start=solution
-        )
-        if found is None or solution.total_usd - found.total_usd <= tolerance:
+        found = _solve_or_none(relaxed, pruned, time_limit_s=left, mip_gap=mip_gap, start=solution)
+        unproven = found is None or found.status is not Status.OPTIMAL
+        if found is None or (unproven and solution.total_usd - found.total_usd <= tolerance):
+            # one row looser, the plan is still feasible: no plan found, or none better
+            # without proof, is a re-solve the time cut short, not a row that costs nothing
+            out.append(_not_checked(f"{name}_share" if kind == "share" else name))
+            continue
+        if solution.total_usd - found.total_usd <= tolerance:
             continue
         saved = solution.total_usd - found.total_usd
         if kind == "share":
@@ -382,6 +457,14 @@ def binding_constraints(
     return out
 
 
+def _not_checked(label: str) -> dict[str, Any]:
+    return {
+        "constraint": label,
+        "shadow_price_usd": None,
+        "text": f"{label}: not checked within the time limit",
+    }
+
+
 def _binding_row(name: str, saved: float | None, text: str) -> dict[str, Any]:
     amount = max(saved or 0.0, 0.0)
     return {"constraint": name, "shadow_price_usd": amount, "text": f"{text}${amount:,.0f}"}
@@ -401,8 +484,9 @@ def plan_document(
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (keys documented in the README). ``options`` are those
     the plan was solved on; ``all_options`` (default: the same), before any pruning, are
-    where baselines and alternatives are found. ``time_limit_s`` bounds the binding
-    re-solves together, and each baseline's solve. With ``folded``, ``fleet`` is its
+    where baselines and alternatives are found. ``time_limit_s`` bounds the analyses
+    together: the baselines first, then the binding re-solves with what is left (what the
+    time does not reach is marked so). With ``folded``, ``fleet`` is its
     folded fleet: the analyses run on it, the assignments and alternatives are listed
     per workload of the original."""
     everything = options if all_options is None else all_options
@@ -419,6 +503,11 @@ def plan_document(
         }
     shares = shares_of(solution.placed)
     pending = {s.platform: s for s in fleet.platforms}
+    clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
+    found_baselines = (
+        baselines(fleet, everything, time_limit_s=time_limit_s) if with_baselines else {}
+    )
+    left = None if clock_end is None else max(clock_end - time.monotonic(), 0.0)
     doc: dict[str, Any] = {
         "status": solution.status.value,
         "objective": fleet.objective.kind,
@@ -439,7 +528,7 @@ def plan_document(
         "hhi": {g: hhi(shares[g]) for g in GROUPS},
         "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
         "binding": binding_constraints(
-            fleet, options, solution, all_options=everything, time_limit_s=time_limit_s
+            fleet, options, solution, all_options=everything, time_limit_s=left
         ),
         "alternatives": options_of,
         "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
@@ -452,8 +541,7 @@ def plan_document(
     }
     if with_baselines:
         doc["baselines"] = {
-            name: baseline_record(fleet, found)
-            for name, found in baselines(fleet, everything, time_limit_s=time_limit_s).items()
+            name: baseline_record(fleet, found) for name, found in found_baselines.items()
         }
     return doc
 

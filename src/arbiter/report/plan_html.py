@@ -192,7 +192,11 @@ def _baselines_table(plan: Mapping[str, Any]) -> str:
         rows.append(
             [
                 escape(_BASELINE_LABELS.get(key, key)),
-                usd(b.get("total_usd")) if b.get("feasible") else "infeasible",
+                usd(b.get("total_usd"))
+                if b.get("feasible")
+                else escape(str(b["note"]))
+                if b.get("note")
+                else "infeasible",
             ]
         )
     return table(["Baseline", "Total USD"], rows, {1})
@@ -274,7 +278,13 @@ def _baselines_figure(go: Any, plan: Mapping[str, Any]) -> Any:
         labels.append(_BASELINE_LABELS.get(key, str(key)))
         feasible = bool(b.get("feasible")) and isinstance(b.get("total_usd"), int | float)
         values.append(float(b["total_usd"]) if feasible else 0.0)
-        texts.append(plain_usd(b.get("total_usd")) if feasible else "infeasible")
+        texts.append(
+            plain_usd(b.get("total_usd"))
+            if feasible
+            else str(b["note"])
+            if b.get("note")
+            else "infeasible"
+        )
         colors.append("#9ecae9" if feasible else "#cccccc")
     fig = go.Figure(layout=layout(go, yaxis={"title": "total USD"}, showlegend=False))
     fig.add_trace(

@@ -311,12 +311,46 @@ def job_run(
     return by_deadline, stop, tl.lengths(lo, stop)
 
 
+def placement_types(pa: PlanArrays) -> tuple[IntArray, IntArray]:
+    """Placements that every shock treats alike: the same shocks select them, with the
+    same regime, hours, billed hours, start, spot surge base, and a workload of the same
+    kind, deadline, window and demand shocks. Their outcomes per dollar are the same, so
+    each type is evaluated once: ``(type of each placement, one placement of each type)``."""
+    w = pa.workload
+    key = np.column_stack(
+        [
+            pa.selects.T.astype(np.float64),
+            pa.selects_workload.T[w].astype(np.float64),
+            pa.payg,
+            pa.block,
+            pa.billed_hours,
+            pa.hours,
+            pa.start_hours,
+            pa.surge_base,
+            pa.serve[w],
+            pa.deadline_hours[w],
+            pa.window_hours[w],
+        ]
+    )
+    if not len(key):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first, kind = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return np.asarray(kind, dtype=np.int64).ravel(), np.asarray(first, dtype=np.int64)
+
+
 def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -> Outcome:
-    """The module docstring's arithmetic for every sample at once."""
+    """The module docstring's arithmetic for every sample at once, each placement type of
+    :func:`placement_types` once (its cost per dollar of plan, its work lost or late)."""
     kinds = [s.kind for s in scenarios.shocks]
     n_s, n = samples.occurred.shape
-    on = samples.occurred[:, None, :] & pa.selects[:, :, None]  # S x P x n
-    tl = timeline(scenarios, samples, pa.selects, pa.payg, pa.surge_base)
+    n_w = len(pa.serve)
+    kind_of, first = placement_types(pa)
+    n_t = len(first)
+    # a type stands in as a placement of its first member, at one dollar
+    tw = pa.workload[first]
+    payg, hours, billed_hours = pa.payg[first], pa.hours[first], pa.billed_hours[first]
+    selects = pa.selects[:, first]
+    tl = timeline(scenarios, samples, selects, payg, pa.surge_base[first])
 
     # demand shifts over each workload's window
     won = samples.occurred[:, None, :] & pa.selects_workload[:, :, None]  # S x W x n
@@ -330,58 +364,59 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
     extra = np.maximum((demand * wov).sum(axis=0), 0.0)  # W x n
 
     # services: capacity lost over the period, pay-as-you-go billed as used
-    zero = np.zeros((len(pa.usd), n))
-    period = np.broadcast_to(pa.hours[:, None], zero.shape)
+    zero = np.zeros((n_t, n))
+    period = np.broadcast_to(hours[:, None], zero.shape)
     used = tl.integral(tl.capacity, zero, period)
-    lost = 1.0 - used / np.where(period > 0, period, 1.0)  # P x n
-    serve_usd = np.where(
-        pa.payg[:, None],
-        pa.usd[:, None]
-        / np.maximum(pa.hours, 1e-9)[:, None]
-        * tl.integral(tl.paid * tl.price, zero, period),
-        pa.usd[:, None],
+    lost = 1.0 - used / np.where(period > 0, period, 1.0)  # T x n
+    per_hour = 1.0 / np.maximum(hours, 1e-9)[:, None]
+    serve_factor = np.where(
+        payg[:, None], per_hour * tl.integral(tl.paid * tl.price, zero, period), 1.0
     )
 
     # jobs: caught up on the same placement, stopped at the deadline
-    job_p = ~pa.serve[pa.workload]  # P
-    needed = pa.hours[:, None] * (1.0 + extra[pa.workload])  # P x n
-    deadline = pa.deadline_hours[pa.workload]
-    done, stop, seg = job_run(tl, pa.start_hours, needed, deadline)
-    late = np.minimum(np.maximum(needed - done, 0.0) / np.maximum(pa.hours, 1e-9)[:, None], 1.0)
-    held = stop - pa.start_hours[:, None]
+    job_t = ~pa.serve[tw]  # T
+    needed = hours[:, None] * (1.0 + extra[tw])  # T x n
+    done, stop, seg = job_run(tl, pa.start_hours[first], needed, pa.deadline_hours[tw])
+    late = np.minimum(np.maximum(needed - done, 0.0) / np.maximum(hours, 1e-9)[:, None], 1.0)
+    held = stop - pa.start_hours[first][:, None]
     # a fixed-price placement keeps what it was bought for, and buys more if held longer
     billed = np.maximum(
-        pa.billed_hours[:, None],
-        np.where(pa.block[:, None], np.ceil(held / 24.0 - 1e-9) * 24.0, held),
+        billed_hours[:, None],
+        np.where(pa.block[first][:, None], np.ceil(held / 24.0 - 1e-9) * 24.0, held),
     )
-    job_usd = np.where(
-        pa.payg[:, None],
-        pa.usd[:, None]
-        / np.maximum(pa.hours, 1e-9)[:, None]
-        * times(tl.paid * tl.price, seg).sum(axis=1),
-        pa.usd[:, None] * billed / np.maximum(pa.billed_hours, 1e-9)[:, None],
+    job_factor = np.where(
+        payg[:, None],
+        per_hour * times(tl.paid * tl.price, seg).sum(axis=1),
+        billed / np.maximum(billed_hours, 1e-9)[:, None],
     )
+    factor = np.where(job_t[:, None], job_factor, serve_factor)  # T x n: cost per dollar
 
-    n_w = len(pa.serve)
-    lost_work = np.zeros((n_w, n))
-    np.add.at(lost_work, pa.workload, pa.work_share[:, None] * np.where(job_p[:, None], 0.0, lost))
-    job_late = np.zeros((n_w, n))
-    np.add.at(job_late, pa.workload, np.where(job_p[:, None], late, 0.0))
+    # back to placements and workloads: sums over a type are products with its members
+    usd_of_type = np.bincount(kind_of, weights=pa.usd, minlength=n_t)
+    job_p = job_t[kind_of]
+    share = np.zeros((n_w, n_t))
+    np.add.at(share, (pa.workload, kind_of), np.where(job_p, 0.0, pa.work_share))
+    count = np.zeros((n_w, n_t))
+    np.add.at(count, (pa.workload, kind_of), job_p.astype(np.float64))
+    lost_work = share @ np.where(job_t[:, None], 0.0, lost)
+    job_late = count @ np.where(job_t[:, None], late, 0.0)
     serve = pa.serve[:, None]
     unmet = np.where(serve, np.minimum(lost_work + extra, 1.0), job_late)
     missed = (~serve & (unmet > UNMET)).sum(axis=0)
 
-    compute = np.where(job_p[:, None], job_usd, serve_usd)
     unmet_usd = (scenarios.penalty * pa.spend_usd[:, None] * unmet).sum(axis=0)
-    cost = compute.sum(axis=0) + unmet_usd + pa.enablement_usd
+    cost = usd_of_type @ factor + unmet_usd + pa.enablement_usd
 
     # a price shift takes no work away: the first shock that can is the hit
     takes = np.array([k is not ShockKind.PRICE_SHIFT for k in kinds], dtype=bool)
+    on = samples.occurred[:, None, :] & selects[:, :, None]  # S x T x n
     hit = np.where(on & takes[:, None, None], samples.start_days[:, None, :], np.inf).min(
         axis=0
-    )  # P x n
+    )  # T x n
     hit_day = np.full((n_w, n), np.inf)
-    np.minimum.at(hit_day, pa.workload, hit)
+    for t in range(n_t):  # each type's earliest hit, to the workloads it holds
+        members = np.unique(pa.workload[kind_of == t])
+        hit_day[members] = np.minimum(hit_day[members], hit[t])
     whit = np.where(won, samples.start_days[:, None, :], np.inf).min(axis=0)
     hit_day = np.minimum(hit_day, whit)
     return Outcome(

@@ -1,0 +1,205 @@
+"""The LP relaxation of a large fleet model by column generation: the same optimum as the
+whole LP, solved over a few serving options at a time.
+
+A large fleet's model is mostly serving options (a service keeps every offer that could
+be its cheapest under some cap: one per vendor, provider and region at least), and the LP
+over all of them is slow (5,000 workloads: 157,000 options, 21 s in HiGHS's simplex).
+Few of them matter to the LP's optimum. The restricted master is the LP with every
+serving option outside an *active* set held at zero (its columns' upper bounds; HiGHS's
+presolve drops them); pricing then asks whether any held option would lower the
+objective at the master's duals ``y``.
+
+Pricing an option. Let ``d = c - A' y`` be the reduced costs with the duals of the
+option's *private* rows (rows that touch no other option's columns: ``pack[o]``,
+``no_idle[o]``, the enablement link ``n_o <= U_o z_p``) set to zero, which is always a
+sign-feasible choice for a row that is slack or tight at ``r_o = n_o = 0``. The option
+may keep a dual-feasible extension of ``y`` (so the master's optimum is the whole LP's)
+iff some ``mu >= 0`` on ``pack[o]: chips r - per n <= 0`` makes both reduced costs
+non-negative: ``d_r + mu chips >= 0`` and ``d_n - mu per >= 0``, that is
+
+    d_n >= 0   and   d_n chips / per + d_r >= 0.
+
+An option failing either test (beyond a tolerance of 1e-7 of its cost) enters the
+active set, the most negative first, a few per workload per round; options on a
+platform the bounds close are left out (their link row holds them at zero). When
+no option fails, the master's duals are feasible for the whole LP: its objective is
+the LP's optimum and a valid bound on the MILP. The test is sufficient, not necessary,
+so an option may enter that the LP then leaves at zero; that costs time, never
+exactness.
+
+Options of a request mix (``class_load``) and train/batch options (few, one column
+each) are always active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from arbiter.optimize.fleet_model import FleetModel
+from arbiter.optimize.fleet_search import Clock
+from arbiter.optimize.linear import FloatArray, IntArray, LinearModel, Solution, Status
+from arbiter.optimize.options import Option
+
+BoolArray = npt.NDArray[np.bool_]
+
+FIRST_PER_WORKLOAD = 3  # cheapest per token/s of each service, active from the start
+ENTER_PER_ROUND = 10  # most options of one service that enter per round
+REDUCED_COST_TOL = 1e-7  # relative to the option's cost
+MAX_ROUNDS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """The LP relaxation's solution and the serving options active when it was found
+    (per position in ``built.rep``); ``status`` is ``optimal`` only when pricing proved
+    the master's optimum to be the whole LP's, so only then is ``objective`` a bound."""
+
+    solution: Solution
+    active: BoolArray
+    rounds: int
+
+
+def relaxation(
+    model: LinearModel,
+    built: FleetModel,
+    options: Sequence[Option],
+    *,
+    bounds: tuple[FloatArray, FloatArray] | None = None,
+    active: BoolArray | None = None,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+) -> Relaxation:
+    """The LP relaxation of ``model`` (``built.model`` or a copy with more rows) within
+    ``bounds`` (the columns' own by default), by column generation over the plain
+    serving options of ``built`` from ``active`` (by default :func:`first_active`)."""
+    clock = Clock(time_limit_s)
+    lower, upper = model.col_bounds() if bounds is None else bounds
+    cost, _, _, start, index, value = model.arrays()
+    columns = np.repeat(np.arange(len(cost), dtype=np.int64), np.diff(start))
+    r, n = built.replicas.columns, built.instances.columns
+    allowed, always = _allowed(built, options, upper)
+    priced = allowed & ~always
+    on = ((first_active(built, options) if active is None else active.copy()) | always) & allowed
+    private = _private_rows(model, built, index, columns)
+    chips = np.array([float(options[i].chips) for i in built.rep.tolist()])
+    per = np.array([float(options[i].offer.accelerators_per_instance) for i in built.rep.tolist()])
+    workload = np.array([options[i].workload for i in built.rep.tolist()], dtype=np.int64)
+    tol = REDUCED_COST_TOL * np.maximum(np.abs(cost[n]), 1.0)
+    rounds = 0
+    while True:
+        rounds += 1
+        held = np.zeros(model.n_cols, dtype=bool)
+        held[r[~on]] = held[n[~on]] = True
+        found = model.solve(
+            relax=True,
+            bounds=(lower, upper),
+            columns=np.flatnonzero(~held),
+            time_limit_s=clock.left(),
+            seed=seed,
+        )
+        if found.status is Status.INFEASIBLE and (on != allowed).any():
+            # the held options may be what makes it feasible (a cap, a capacity row):
+            # first the starting set, then every option, and the whole LP decides
+            wider = (on | first_active(built, options)) & allowed
+            on = wider if (wider != on).any() else allowed.copy()
+            continue
+        if found.status is not Status.OPTIMAL:
+            return Relaxation(found, on, rounds)
+        y = np.where(private, 0.0, found.row_dual)
+        d = cost - np.bincount(columns, weights=value * y[index], minlength=len(cost))
+        dr, dn = d[r], d[n]
+        enter = ~on & priced & ((dn < -tol) | (dn * chips / per + dr < -tol))
+        if not enter.any():
+            return Relaxation(found, on, rounds)
+        left = clock.left()
+        if rounds >= MAX_ROUNDS or (left is not None and left <= 0.05):
+            # not proven: a feasible LP point, but no bound
+            return Relaxation(replace(found, status=Status.FEASIBLE, bound=-np.inf), on, rounds)
+        on[_most_negative(np.flatnonzero(enter), dn * chips / per + dr, workload)] = True
+
+
+def first_active(built: FleetModel, options: Sequence[Option]) -> BoolArray:
+    """The starting active set: each service's ``FIRST_PER_WORKLOAD`` options of least
+    cost per token/s, and its cheapest per vendor, provider and region (so that every cap
+    can be met from the start, and the first master is feasible when the LP is)."""
+    rep = built.rep.tolist()
+    unit = np.array(
+        [
+            options[i].usd * options[i].chips
+            / options[i].offer.accelerators_per_instance
+            / max(options[i].tokens_per_s, 1e-12)
+            for i in rep
+        ]
+    )  # fmt: skip
+    workload = np.array([options[i].workload for i in rep], dtype=np.int64)
+    on = np.zeros(len(rep), dtype=bool)
+    cheapest: dict[tuple[object, ...], int] = {}
+    for j, i in enumerate(rep):
+        o = options[i]
+        for key in ((o.workload, o.estimate.vendor), (o.workload, o.offer.provider)):
+            if key not in cheapest or unit[j] < unit[cheapest[key]]:
+                cheapest[key] = j
+    on[list(cheapest.values())] = True
+    on[_first(np.arange(len(rep)), unit, workload, FIRST_PER_WORKLOAD)] = True
+    return on
+
+
+def _most_negative(candidates: IntArray, score: FloatArray, workload: IntArray) -> IntArray:
+    return _first(candidates, score, workload, ENTER_PER_ROUND)
+
+
+def _first(candidates: IntArray, score: FloatArray, workload: IntArray, k: int) -> IntArray:
+    """The ``k`` candidates of least ``score`` of each workload."""
+    if not len(candidates):
+        return candidates
+    order = candidates[np.lexsort((score[candidates], workload[candidates]))]
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = workload[order][1:] != workload[order][:-1]
+    at = np.arange(len(order))
+    rank = at - np.maximum.accumulate(np.where(head, at, 0))
+    return order[rank < k]
+
+
+def _allowed(
+    built: FleetModel, options: Sequence[Option], upper: FloatArray
+) -> tuple[BoolArray, BoolArray]:
+    """Serving options that may be non-zero within the bounds (not on a platform the
+    bounds close: their enablement link holds them at zero, so leaving them out is
+    exact), and those always in the master (a request mix's: their class loads ride on
+    them)."""
+    allowed = np.ones(len(built.rep), dtype=bool)
+    closed = {
+        s.platform.value
+        for s, col in zip(built.pending, built.enable.columns.tolist(), strict=True)
+        if upper[col] <= 0.0
+    }
+    if closed:
+        allowed &= np.array(
+            [options[i].estimate.platform not in closed for i in built.rep.tolist()]
+        )
+    always = np.zeros(len(built.rep), dtype=bool)
+    if built.load_rep is not None:
+        always[built.load_rep] = True
+    return allowed, always
+
+
+def _private_rows(
+    model: LinearModel, built: FleetModel, index: IntArray, columns: IntArray
+) -> BoolArray:
+    """Rows whose columns, enablement variables aside, all belong to one serving option."""
+    owner = np.full(model.n_cols, -1, dtype=np.int64)  # -1: shared (no option's own)
+    positions = np.arange(len(built.rep), dtype=np.int64)
+    owner[built.replicas.columns] = positions
+    owner[built.instances.columns] = positions
+    mine = owner[columns]
+    keep = ~np.isin(columns, built.enable.columns)
+    rows, mine = index[keep], mine[keep]
+    low = np.full(model.n_rows, np.iinfo(np.int64).max)
+    high = np.full(model.n_rows, -2)
+    np.minimum.at(low, rows, mine)
+    np.maximum.at(high, rows, mine)
+    return np.asarray((low == high) & (low >= 0), dtype=bool)

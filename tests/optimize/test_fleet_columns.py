@@ -1,0 +1,162 @@
+"""Column generation for the fleet LP (``optimize/fleet_columns.py``): its optimum is the
+whole LP's, from any starting set of options, within any bounds, and the restricted
+solve of ``LinearModel.solve(columns=...)`` is the solve with the other columns held at
+zero."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fleet_helpers import offer, serve, serve_option, train, train_option
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arbiter.domain.accelerator import Platform
+from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState, ShareCaps
+from arbiter.optimize.fleet import build_fleet_model, solve_fleet
+from arbiter.optimize.fleet_columns import first_active, relaxation
+from arbiter.optimize.fleet_search import serve_floors
+from arbiter.optimize.linear import Status
+
+PROVIDERS = ("a", "b", "c", "d")
+REGIONS = ("r1", "r2", "r3")
+
+
+def many_options(seed: int, services: int = 8) -> tuple[Fleet, list]:
+    """Services with an option on every provider, region, platform and size (96 each),
+    a training job, caps on all three groups, a capacity limit and two platforms to
+    enable: more options than any one plan uses, so pricing has work to do."""
+    rng = np.random.default_rng(seed)
+    workloads = [train("t")]
+    options = [
+        train_option(0, offer(p, float(rng.uniform(2, 6)), region=g), hours=50.0)
+        for p in PROVIDERS
+        for g in REGIONS
+    ]
+    for k in range(services):
+        workloads.append(serve(f"s{k}", float(rng.integers(40, 900))))
+        for p in PROVIDERS:
+            for g in REGIONS:
+                for platform in ("cuda", "rocm"):
+                    for chips in (1, 2, 4, 8):
+                        o = offer(
+                            p,
+                            float(rng.uniform(1, 4)) * chips,
+                            chips=chips,
+                            accelerator=f"{platform}{chips}",
+                            region=g,
+                        )
+                        tokens = float(rng.uniform(20, 140)) * chips**0.8
+                        options.append(
+                            serve_option(
+                                k + 1, o, tokens_per_s=tokens, hours=10.0, platform=platform
+                            )
+                        )
+    fleet = Fleet(
+        workloads=tuple(workloads),
+        caps=ShareCaps(vendor=0.7, provider=0.4, region=0.45),
+        platforms=(
+            PlatformState(Platform.CUDA, enabled=True),
+            PlatformState(Platform.ROCM, enabled=False, enable_usd=float(rng.uniform(0, 400))),
+        ),
+        capacity=(CapacityLimit(provider="a", accelerator="cuda8", max_instances=1),),
+    )
+    return fleet, options
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), start=st.sampled_from(["first", "one", "none"]))
+def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
+    fleet, options = many_options(seed)
+    built = build_fleet_model(fleet, options)
+    tight = built.model.copy()
+    serve_floors(tight, built, options, None)
+    whole = tight.solve(relax=True)
+    assert whole.status is Status.OPTIMAL
+    active = {
+        "first": first_active(built, options),
+        # only each service's first option: pricing must bring in the rest it needs
+        "one": np.isin(np.arange(len(built.rep)), [8 * 24 * k for k in range(8)]),
+        "none": np.zeros(len(built.rep), dtype=bool),
+    }[start]
+    found = relaxation(tight, built, options, active=active)
+    assert found.solution.status is Status.OPTIMAL
+    assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
+    # the point is feasible for the whole LP: fix every column at it
+    x = found.solution.x
+    at_x = tight.solve(relax=True, bounds=(x - 1e-7, x + 1e-7))
+    assert at_x.status is Status.OPTIMAL
+    if start != "first":
+        assert found.rounds > 1  # the first master was infeasible: it widened
+
+
+def test_pricing_brings_in_the_options_the_optimum_needs():
+    fleet, options = many_options(7)
+    built = build_fleet_model(fleet, options)
+    whole = built.model.solve(relax=True)
+    # a feasible start without the options the LP optimum uses
+    used = built.model.solve(relax=True).x[built.instances.columns] > 1e-9
+    start = first_active(built, options) & ~used
+    held = np.zeros(built.model.n_cols, dtype=bool)
+    held[built.replicas.columns[~start]] = held[built.instances.columns[~start]] = True
+    master = built.model.solve(relax=True, columns=np.flatnonzero(~held))
+    assert master.status is Status.OPTIMAL  # feasible: nothing to widen
+    assert master.objective > whole.objective * (1 + 1e-6)  # and dearer: pricing must act
+    found = relaxation(built.model, built, options, active=start)
+    assert found.rounds > 1
+    assert (found.active & used).any()  # priced in
+    assert not found.active.all()  # not by falling back to every option
+    assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
+
+
+def test_within_bounds_that_close_a_platform_it_is_that_lp():
+    fleet, options = many_options(3)
+    built = build_fleet_model(fleet, options)
+    lower, upper = built.model.col_bounds()
+    z = built.enable.columns[0]
+    for value in (0.0, 1.0):
+        lo, up = lower.copy(), upper.copy()
+        lo[z] = up[z] = value
+        whole = built.model.solve(relax=True, bounds=(lo, up))
+        found = relaxation(
+            built.model,
+            built,
+            options,
+            bounds=(lo, up),
+            active=np.zeros(len(built.rep), dtype=bool),
+        )
+        assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
+        rocm = np.array([options[i].estimate.platform == "rocm" for i in built.rep.tolist()])
+        if value == 0.0:
+            assert not (found.active & rocm).any()  # a closed platform is never priced in
+        else:
+            assert (found.active & rocm).any()
+
+
+def test_a_restricted_solve_is_the_solve_with_the_rest_held_at_zero():
+    fleet, options = many_options(5)
+    built = build_fleet_model(fleet, options)
+    model = built.model
+    rng = np.random.default_rng(0)
+    held = np.zeros(model.n_cols, dtype=bool)
+    keep_out = rng.random(len(built.rep)) < 0.7
+    held[built.replicas.columns[keep_out]] = held[built.instances.columns[keep_out]] = True
+    lower, upper = model.col_bounds()
+    upper[held] = 0.0
+    for relax in (True, False):
+        by_bounds = model.solve(relax=relax, bounds=(lower, upper), mip_gap=0.0)
+        by_columns = model.solve(relax=relax, columns=np.flatnonzero(~held), mip_gap=0.0)
+        assert by_columns.status is by_bounds.status
+        assert by_columns.objective == pytest.approx(by_bounds.objective, rel=1e-7)
+        assert not by_columns.x[held].any()
+    # the LP's duals price the held columns as the bounded solve's do (their rows aside)
+    lp = model.solve(relax=True, columns=np.flatnonzero(~held))
+    assert lp.row_dual.any()
+
+
+def test_the_large_model_path_plans_within_its_gap_of_the_exact_optimum():
+    fleet, options = many_options(11, services=5)
+    exact = solve_fleet(fleet, options, mip_gap=0.0, decompose=False)
+    stepped = solve_fleet(fleet, options, mip_gap=0.01, decompose=True)
+    assert stepped.total_usd >= exact.total_usd - 1e-6
+    assert stepped.total_usd * (1 - stepped.mip_gap) <= exact.total_usd + 1e-6
