@@ -63,7 +63,8 @@ from arbiter.domain.procurement import (
 )
 from arbiter.domain.workload import FinetuneMethod, TrainJob, Workload, WorkloadKind
 from arbiter.optimize.fleet import FleetModel, build_fleet_model, solve_model
-from arbiter.optimize.options import build_options, prune
+from arbiter.optimize.options import build_options
+from arbiter.optimize.pruning import prune
 from arbiter.parallel import LocalExecutor
 from arbiter.perf.cases import read_cases
 from arbiter.perf.efficiency import default_efficiency

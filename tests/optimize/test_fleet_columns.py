@@ -149,7 +149,7 @@ def test_a_restricted_solve_is_the_solve_with_the_rest_held_at_zero():
         assert by_columns.status is by_bounds.status
         assert by_columns.objective == pytest.approx(by_bounds.objective, rel=1e-7)
         assert not by_columns.x[held].any()
-    # the LP's duals price the held columns as the bounded solve's do (their rows aside)
+    # a restricted LP returns row duals for pricing (zero only on the rows it dropped)
     lp = model.solve(relax=True, columns=np.flatnonzero(~held))
     assert lp.row_dual.any()
 

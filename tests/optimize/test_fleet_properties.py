@@ -39,8 +39,9 @@ from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, build_fleet_model, group_of, solve_fleet
 from arbiter.optimize.linear import LinearModel, Solution, Status
-from arbiter.optimize.options import Option, prune
+from arbiter.optimize.options import Option
 from arbiter.optimize.plan import meets_fleet
+from arbiter.optimize.pruning import prune
 
 GAP = 1e-9  # solve to optimality: the properties compare optima
 TIME_LIMIT_S = 1.0

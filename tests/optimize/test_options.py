@@ -12,8 +12,9 @@ import pytest
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.fleet import CapacityLimit, Fleet, ShareCaps
 from arbiter.domain.offer import PriceRegime
-from arbiter.optimize.options import Option, build_options, prune
+from arbiter.optimize.options import Option, build_options
 from arbiter.optimize.plan import baselines
+from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads.fleet import load_fleet
 

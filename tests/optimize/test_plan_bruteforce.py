@@ -33,7 +33,8 @@ from arbiter.domain.fleet import GROUPS, CapacityLimit, Fleet, PlatformState, Sh
 from arbiter.domain.offer import PriceRegime
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import group_of, solve_fleet
-from arbiter.optimize.options import Option, prune
+from arbiter.optimize.options import Option
+from arbiter.optimize.pruning import prune
 
 GAP = 1e-9
 PAD = 1  # replicas beyond the rate the enumeration tries per serving option

@@ -18,7 +18,8 @@ from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.optimize.fleet import solve_fleet
-from arbiter.optimize.options import build_options, prune
+from arbiter.optimize.options import build_options
+from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads.fleet import parse_fleet
 

@@ -18,8 +18,9 @@ from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import CapacityLimit, Fleet, ShareCaps
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.optimize.fleet import FleetSolution, Placed, solve_fleet
-from arbiter.optimize.options import Option, build_options, prune
+from arbiter.optimize.options import Option, build_options
 from arbiter.optimize.plan import binding_constraints, placed_record, plan_document
+from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.perf.estimate import Layout
 from arbiter.workloads.fleet import load_fleet, parse_fleet

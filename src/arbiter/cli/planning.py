@@ -23,7 +23,8 @@ from arbiter.optimize.fleet import (
 )
 from arbiter.optimize.folding import Folded
 from arbiter.optimize.folding import fold as fold_fleet
-from arbiter.optimize.options import Option, build_options, prune
+from arbiter.optimize.options import Option, build_options
+from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads import load_fleet
 

@@ -21,44 +21,44 @@ Limits: a solve may stop at a time limit (``time_limit_s``) or a node limit
 HiGHS's model-status enum, never from its text. Amounts HiGHS cannot represent (costs and
 bounds at or above its infinity of 1e20 that are not meant as infinite, coefficients
 above 1e15) are an :class:`InputError` naming the row or variable, not a solver failure.
+HiGHS itself is run by :mod:`arbiter.optimize.highs`.
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import highspy
 import numpy as np
-import numpy.typing as npt
 
 from arbiter.domain.errors import InputError, SolverError
+from arbiter.optimize.highs import (
+    INF,
+    Arrays,
+    FloatArray,
+    IntArray,
+    Run,
+    Status,
+    Stop,
+    highs_ready,
+    run_highs,
+    unproven,
+)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-INF = float("inf")
+__all__ = [
+    "INF",
+    "Block",
+    "Family",
+    "FloatArray",
+    "IntArray",
+    "LinearModel",
+    "Solution",
+    "Status",
+    "Stop",
+    "highs_ready",
+]
 HIGHS_INF = 1e20  # HiGHS reads bounds and costs at or above this as infinite
 HIGHS_LARGE_COEFFICIENT = 1e15  # and refuses a model with a coefficient above this
-
-
-class Status(enum.StrEnum):
-    OPTIMAL = "optimal"  # within the gap asked for
-    FEASIBLE = "feasible"  # stopped at a limit with a plan: ``mip_gap`` is its proven gap
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    TIME_LIMIT = "time_limit"  # stopped at a limit with nothing feasible found
-
-
-class Stop(enum.StrEnum):
-    """What ended a solve that is not proven within its gap."""
-
-    TIME = "time"
-    NODES = "nodes"
-    OTHER = "other"  # iteration, solution or memory limit, or an interrupt
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +292,7 @@ class LinearModel:
         if bounds is not None:
             col_lower, col_upper = bounds
         row_lower, row_upper = self.row_bounds()
-        arrays = _Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
+        arrays = Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
         _check(self, arrays)
         integer = np.zeros(0, dtype=np.int64) if relax else self.integer_columns()
         if columns is not None:
@@ -307,8 +307,8 @@ class LinearModel:
                 start=start,
             )
 
-        def once(seeded: FloatArray | None) -> _Run:
-            return _run(
+        def once(seeded: FloatArray | None) -> Run:
+            return run_highs(
                 arrays,
                 integer,
                 time_limit_s=time_limit_s,
@@ -319,7 +319,7 @@ class LinearModel:
             )
 
         run = once(start)
-        if start is not None and _unproven(run, mip_gap):
+        if start is not None and unproven(run, mip_gap):
             # HiGHS (1.16) can hand a start back as "optimal" with a bound that does not
             # prove it (seen when presolve empties a small model): solve again unseeded
             run = once(None)
@@ -332,7 +332,9 @@ class LinearModel:
             fixed_lower[integer] = rounded
             fixed_upper[integer] = rounded
             fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
-            lp = _run(fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0)
+            lp = run_highs(
+                fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0
+            )
             row_dual = lp.row_dual if lp.status is Status.OPTIMAL else np.zeros(self.n_rows)
         return Solution(
             model=self,
@@ -348,7 +350,7 @@ class LinearModel:
 
     def _solve_columns(
         self,
-        arrays: _Arrays,
+        arrays: Arrays,
         columns: IntArray,
         integer: IntArray,
         *,
@@ -374,7 +376,7 @@ class LinearModel:
         rows[index] = True
         rows |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
         row_at = np.cumsum(rows) - 1
-        sub = _Arrays(
+        sub = Arrays(
             arrays.cost[columns],
             arrays.col_lower[columns],
             arrays.col_upper[columns],
@@ -387,7 +389,7 @@ class LinearModel:
         kept = np.flatnonzero(np.isin(columns, integer))
         if start is not None and np.any(np.delete(start, columns) != 0):
             start = None
-        run = _run(
+        run = run_highs(
             sub,
             kept,
             time_limit_s=time_limit_s,
@@ -451,99 +453,7 @@ class Solution:
         return out
 
 
-@functools.cache
-def highs_ready() -> bool:
-    """HiGHS prints a banner to standard output when the first solver is made; make that
-    one with the output sent to /dev/null so ``--json`` output stays JSON."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:  # noqa: PTH123 - a file descriptor is needed
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    return True
-
-
-def _highs(
-    time_limit_s: float | None, mip_gap: float, seed: int, node_limit: int | None = None
-) -> highspy.Highs:
-    highs_ready()
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", seed)
-    h.setOptionValue("mip_rel_gap", mip_gap)
-    h.setOptionValue("threads", 1)  # deterministic
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", max(float(time_limit_s), 0.0))
-    if node_limit is not None:
-        h.setOptionValue("mip_max_nodes", int(node_limit))
-    return h
-
-
-@dataclass(frozen=True, slots=True)
-class _Arrays:
-    """One model as HiGHS takes it: costs, bounds and the CSC matrix."""
-
-    cost: FloatArray
-    col_lower: FloatArray
-    col_upper: FloatArray
-    row_lower: FloatArray
-    row_upper: FloatArray
-    start: IntArray
-    index: IntArray
-    value: FloatArray
-
-
-def _lp(a: _Arrays) -> highspy.HighsLp:
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(a.cost)
-    lp.num_row_ = len(a.row_lower)
-    lp.col_cost_ = a.cost
-    lp.col_lower_ = a.col_lower
-    lp.col_upper_ = a.col_upper
-    lp.row_lower_ = a.row_lower
-    lp.row_upper_ = a.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.start
-    lp.a_matrix_.index_ = a.index
-    lp.a_matrix_.value_ = a.value
-    return lp
-
-
-_MS = highspy.HighsModelStatus
-_STATUS = {
-    _MS.kOptimal: Status.OPTIMAL,
-    _MS.kInfeasible: Status.INFEASIBLE,
-    _MS.kUnbounded: Status.UNBOUNDED,
-    _MS.kUnboundedOrInfeasible: Status.INFEASIBLE,
-}
-_LIMITS = {
-    _MS.kTimeLimit: Stop.TIME,
-    _MS.kSolutionLimit: Stop.NODES,  # mip_max_nodes (and leaves) end here
-    _MS.kIterationLimit: Stop.OTHER,
-    _MS.kInterrupt: Stop.OTHER,
-    _MS.kMemoryLimit: Stop.OTHER,
-    _MS.kObjectiveBound: Stop.OTHER,
-    _MS.kObjectiveTarget: Stop.OTHER,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Run:
-    x: FloatArray | None
-    status: Status
-    objective: float
-    gap: float
-    bound: float
-    row_dual: FloatArray
-    stop: Stop | None
-    seconds: float
-
-
-def _check(model: LinearModel, a: _Arrays) -> None:
+def _check(model: LinearModel, a: Arrays) -> None:
     """Amounts HiGHS would refuse or misread, named by row or variable: bounds that say
     "at least 1e20" (or at most -1e20), costs at or above 1e20, coefficients above 1e15,
     and anything not a number."""
@@ -585,86 +495,3 @@ def _check(model: LinearModel, a: _Arrays) -> None:
         k = int(np.flatnonzero(bad)[0])
         j = int(np.searchsorted(a.start, k, side="right") - 1)
         fail(f"{row(int(a.index[k]))}, {column(j)}", "a coefficient of", float(a.value[k]))
-
-
-def _empty(a: _Arrays) -> _Run:
-    """A model without columns, which HiGHS will not solve: feasible when every row's
-    bounds hold zero."""
-    ok = bool(np.all(a.row_lower <= 0.0) and np.all(a.row_upper >= 0.0))
-    return _Run(
-        x=np.zeros(0) if ok else None,
-        status=Status.OPTIMAL if ok else Status.INFEASIBLE,
-        objective=0.0,
-        gap=0.0,
-        bound=0.0,
-        row_dual=np.zeros(len(a.row_lower)),
-        stop=None,
-        seconds=0.0,
-    )
-
-
-def _unproven(run: _Run, mip_gap: float) -> bool:
-    """Reported optimal, yet its own bound leaves a gap above the one asked for."""
-    return run.status is Status.OPTIMAL and run.gap > 1.01 * mip_gap + 1e-9
-
-
-def _run(
-    arrays: _Arrays,
-    integer: IntArray,
-    *,
-    time_limit_s: float | None,
-    mip_gap: float,
-    seed: int,
-    node_limit: int | None = None,
-    start: FloatArray | None = None,
-) -> _Run:
-    """Solve once: the point (if any), status, objective, MIP gap, bound and row duals."""
-    if len(arrays.cost) == 0:
-        return _empty(arrays)
-    lp = _lp(arrays)
-    if len(integer):
-        kinds = np.full(len(arrays.cost), highspy.HighsVarType.kContinuous)
-        kinds[integer] = highspy.HighsVarType.kInteger
-        lp.integrality_ = kinds.tolist()
-    h = _highs(time_limit_s, mip_gap, seed, node_limit)
-    if h.passModel(lp) == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS refused the model")
-    if start is not None and len(integer):
-        seed_point = highspy.HighsSolution()
-        seed_point.col_value = np.asarray(start, dtype=np.float64).tolist()
-        seed_point.value_valid = True
-        h.setSolution(seed_point)
-    h.run()
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    has_solution = info.primal_solution_status == 2
-    solution = h.getSolution()
-    x = np.array(solution.col_value, dtype=np.float64) if has_solution else None
-    stop: Stop | None = None
-    if model_status in _STATUS:
-        status = _STATUS[model_status]
-    elif model_status in _LIMITS:
-        stop = _LIMITS[model_status]
-        status = Status.FEASIBLE if x is not None else Status.TIME_LIMIT
-    else:
-        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(model_status)!r}")
-    mip = len(integer) > 0
-    # the objective of the point returned (HiGHS's own figure can be another incumbent's
-    # when a search stops at a limit), and the gap measured against it
-    objective = float(arrays.cost @ x) if x is not None else float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if mip else objective
-    gap = float(info.mip_gap) if mip else 0.0
-    if mip and x is not None and np.isfinite(bound):
-        gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
-    if not mip and status is not Status.OPTIMAL:
-        bound = -INF  # an LP stopped early bounds nothing
-    return _Run(
-        x=x,
-        status=status,
-        objective=objective,
-        gap=gap,
-        bound=bound,
-        row_dual=np.array(solution.row_dual, dtype=np.float64),
-        stop=stop,
-        seconds=float(h.getRunTime()),
-    )

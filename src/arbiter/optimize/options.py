@@ -23,7 +23,7 @@ fewer instances. What an option costs:
   job uses of it, so they only win where the utilisation pays for them.
 
 Pruning is exact: an option is dropped only when another option of the same workload
-does the job at no more cost in every row of the model it is in (:func:`prune`), or, under
+does the job at no more cost in every row of the model it is in (``pruning.prune``), or, under
 share caps, when the LP bound proves no plan with it beats a plan already found.
 
 Spot offers only serve interruptible workloads, with throughput discounted for expected
@@ -42,16 +42,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.optimize  # type: ignore[import-untyped]
-import scipy.sparse  # type: ignore[import-untyped]
 
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
-from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
+from arbiter.optimize.dominance import serve_shape, undominated
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 
@@ -66,12 +64,10 @@ RESTART_HOURS = 0.25  # checkpoint restore and warm-up lost per preemption
 PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 TIE_BREAK_COST_WEIGHT = 1e-6  # as the fleet MILP: "time" still breaks ties on cost
 MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days tried per offer
-# Share caps make pruning by cost inexact; up to these sizes it is exact (no thinning; the
-# LP bound against a first plan), above them options are thinned and pruned by dominance
-# as without caps, which may miss a plan only a dearer option lets meet a cap.
+# Share caps make pruning by cost inexact; up to this many workloads options are not
+# thinned (``pruning.py`` has the rest of the rule), above it they are thinned as without
+# caps, which may miss a plan only a dearer option lets meet a cap.
 EXACT_CAPS_WORKLOADS = 50
-EXACT_CAPS_OPTIONS = 30_000
-BOUND_TOL = 1e-7  # relative: an option is cut by the LP bound only this far above the plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +153,7 @@ def build_options(
 
     Each workload is estimated once; its options on one accelerator are priced together
     as arrays over that accelerator's offers. ``thin`` drops, before they become objects,
-    the options :func:`prune` would drop anyway (without share caps: those another offer
+    the options ``pruning.prune`` would drop anyway (without share caps: those another offer
     of the same estimate beats, none of them in a capacity limit); ``thin=False`` gives
     the raw option set the plan is defined on (the brute-force tests compare against it)."""
     accs: list[Accelerator] = [
@@ -172,7 +168,7 @@ def build_options(
     for state in fleet.platforms:
         leads[state.platform.value] = 0.0 if state.enabled else state.lead_weeks * HOURS_PER_WEEK
     # thinning compares offers of one estimate by cost alone: exact only without caps
-    may_thin = thin and (not _share_capped(fleet) or len(fleet.workloads) > EXACT_CAPS_WORKLOADS)
+    may_thin = thin and (not share_capped(fleet) or len(fleet.workloads) > EXACT_CAPS_WORKLOADS)
     options: list[Option] = []
     estimates: list[list[Estimate]] = []
     made: dict[Workload, tuple[int, int]] = {}  # spec: where its options are in ``options``
@@ -216,7 +212,7 @@ def spec_key(w: Workload) -> Workload | None:
     return spec
 
 
-def _share_capped(fleet: Fleet) -> bool:
+def share_capped(fleet: Fleet) -> bool:
     return any(getattr(fleet.caps, g) is not None and getattr(fleet.caps, g) < 1.0 for g in GROUPS)
 
 
@@ -306,7 +302,7 @@ def _options_of(
         free = eligible & ~t.limited
         idx = np.flatnonzero(free)
         cost, obj = usd[idx, pick[idx]], objective[idx, pick[idx]]
-        beaten = ~_undominated(cost, cost, -obj, -obj)
+        beaten = ~undominated(cost, cost, -obj, -obj)
         beaten &= ~_baseline_needs(t, idx, cost)
         chosen[idx[beaten]] = False
     made: dict[int, Estimate] = {}
@@ -415,18 +411,6 @@ def _pareto(
     return out
 
 
-def _serve_shape(
-    usd: FloatArray, tokens: FloatArray, chips: FloatArray, per: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Serving options in whole purchases: what one block (an instance, or the instances
-    one replica spans) costs at most, and the tokens/s it serves at least."""
-    spans = np.ceil(chips / per)
-    fits = chips <= per
-    block_usd = np.where(fits, usd, usd * spans)
-    block_tokens = np.where(fits, tokens * np.floor(per / chips), tokens)
-    return block_usd, block_tokens
-
-
 def _serve_options(
     wi: int, job: ServeJob, e: Estimate, t: _OfferArrays, allowed: BoolArray, may_thin: bool
 ) -> list[Option]:
@@ -443,8 +427,8 @@ def _serve_options(
     if may_thin and not e.class_requests_per_s:
         idx = np.flatnonzero(allowed & ~t.limited)
         per = t.per[idx].astype(np.float64)
-        block_usd, block_tokens = _serve_shape(usd[idx], tokens[idx], np.full(len(idx), chips), per)
-        beaten = ~_undominated(block_usd, usd[idx], block_tokens, tokens[idx] * per / chips)
+        block_usd, block_tokens = serve_shape(usd[idx], tokens[idx], np.full(len(idx), chips), per)
+        beaten = ~undominated(block_usd, usd[idx], block_tokens, tokens[idx] * per / chips)
         beaten &= ~_baseline_needs(t, idx, block_usd / block_tokens)
         keep[idx[beaten]] = False
     per_class: list[tuple[float, ...]] = [()] * len(t.offers)
@@ -486,204 +470,3 @@ def _baseline_needs(t: _OfferArrays, idx: IntArray, cost: FloatArray) -> BoolArr
         price = t.price[idx[payg]]
         out[payg[price <= price.min()]] = True
     return out
-
-
-def _undominated(
-    dom_cost: FloatArray, sub_cost: FloatArray, dom_work: FloatArray, sub_work: FloatArray
-) -> BoolArray:
-    """Which of n candidates no other candidate beats: A beats B when A's cost (at most
-    ``dom_cost``) is no more than B's (at least ``sub_cost``) and A's work (at least
-    ``dom_work``) is no less than B's (at most ``sub_work``); of equals, the first stays.
-    Only the Pareto front of (``dom_cost``, ``dom_work``) can beat anything, so each
-    candidate is checked against the one front member with the most work it can afford
-    (or, when that is itself, the one before)."""
-    n = len(dom_cost)
-    if n < 2:
-        return np.ones(n, dtype=bool)
-    order = np.lexsort((np.arange(n), -dom_work, dom_cost))
-    w = dom_work[order]
-    before = np.concatenate(([-np.inf], np.maximum.accumulate(w)[:-1]))
-    front = order[w > before]  # cost and work both strictly rising
-    front_cost, front_work = dom_cost[front], dom_work[front]
-    pos = np.searchsorted(front_cost, sub_cost, side="right") - 1
-    safe = np.maximum(pos, 0)
-    itself = (pos >= 0) & (front[safe] == np.arange(n))
-    pos = np.where(itself, pos - 1, pos)
-    best = np.where(pos >= 0, front_work[np.maximum(pos, 0)], -np.inf)
-    return ~(best >= sub_work)
-
-
-def prune(options: Sequence[Option], fleet: Fleet, *, caps: bool = True) -> list[Option]:
-    """The options a plan may need, in their order: exact (the optimum over what is kept
-    is the optimum over ``options``).
-
-    An option B goes when another option A of the same workload beats it in every row of
-    the model (options of a request mix are all kept):
-
-    - every capacity limit A is in, B is in too, with at least A's instances (for a
-      service: A fills its instances, one replica per instance or more);
-    - A's platform is enabled, or is B's;
-    - train/batch: A costs no more, and under the time objective takes no more of it;
-      serve: a whole purchase of A (an instance, or the instances one of its replicas
-      spans) costs no more than an instance of B and serves at least what one of B's
-      instances can.
-
-    Share caps (``caps``, when the fleet has any below 1) bound spend against total spend,
-    so a dearer option can be what meets a cap and cost alone rules nothing out. Then a
-    plan is first found on the options the rules above keep; every option whose LP
-    reduced cost, added to the LP bound of the whole model, exceeds that plan's objective
-    is dropped (no plan with it can be better), and all others are kept. When that plan
-    does not exist, every option is kept. Above ``EXACT_CAPS_OPTIONS`` options (and
-    ``EXACT_CAPS_WORKLOADS`` workloads, for thinning) a capped fleet is pruned by the
-    dominance rules alone, which is exact only without caps."""
-    kept = _dominance(options, fleet)
-    if not caps or not _share_capped(fleet) or len(options) > EXACT_CAPS_OPTIONS:
-        return [options[i] for i in kept]
-    return _bounded(options, [options[i] for i in kept], fleet)
-
-
-def _rows_of(options: Sequence[Option], fleet: Fleet) -> list[frozenset[object]]:
-    """The capacity rows each option is in: the fleet's limits (by position) and its
-    offer's own (by offer id)."""
-    memo: dict[str, frozenset[object]] = {}
-    out = []
-    for o in options:
-        off = o.offer
-        rows = memo.get(off.offer_id)
-        if rows is None:
-            found: set[object] = {k for k, c in enumerate(fleet.capacity) if c.covers(off)}
-            if off.capacity_instances is not None:
-                found.add(f"offer/{off.offer_id}")
-            rows = memo[off.offer_id] = frozenset(found)
-        out.append(rows)
-    return out
-
-
-def _dominance(options: Sequence[Option], fleet: Fleet) -> list[int]:
-    """Positions of the options :func:`prune`'s dominance rules keep, sorted."""
-    if not options:
-        return []
-    n = len(options)
-    cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
-    tw = fleet.objective.time_usd_per_hour
-    usd = np.array([o.usd for o in options], dtype=np.float64)
-    serve = np.array([o.serve for o in options], dtype=bool)
-    tokens = np.array([o.tokens_per_s for o in options], dtype=np.float64)
-    chips = np.array([max(o.chips, 1) for o in options], dtype=np.float64)
-    per = np.array([o.offer.accelerators_per_instance for o in options], dtype=np.float64)
-    hours = np.array([o.hours for o in options], dtype=np.float64)
-    inst = np.array([o.instances for o in options], dtype=np.float64)
-    block_usd, block_tokens = _serve_shape(usd, tokens, chips, per)
-    objective = cw * usd + tw * hours
-    # A beats B when dom_cost[A] <= sub_cost[B] and dom_work[A] >= sub_work[B]
-    dom_cost = np.where(serve, block_usd, usd)
-    sub_cost = usd
-    dom_work = np.where(serve, block_tokens, -objective)
-    sub_work = np.where(serve, tokens * per / chips, -objective)
-    rows = _rows_of(options, fleet)
-    pending = {s.platform.value for s in fleet.platforms if not s.enabled}
-    platform = [o.estimate.platform if o.estimate.platform in pending else "" for o in options]
-    # one A of a capacity limit must fill its instances: train/batch compare instances
-    fills = np.where(serve, chips <= per, True)
-    by_workload: dict[tuple[int, bool], list[int]] = {}
-    keep = np.ones(n, dtype=bool)
-    for i, o in enumerate(options):
-        if o.class_requests_per_s:
-            continue  # kept whole: chips differ in what they serve of each class
-        by_workload.setdefault((o.workload, o.serve), []).append(i)
-    # capacity rows as ids of distinct row sets, with their subset relation
-    kinds = sorted(set(rows), key=lambda r: sorted(map(str, r)))
-    at = {r: k for k, r in enumerate(kinds)}
-    rid = np.array([at[r] for r in rows], dtype=np.int64) if len(kinds) > 1 else None
-    subset = np.array([[x <= y for y in kinds] for x in kinds], dtype=bool)
-    free_all = np.array([not r for r in rows], dtype=bool)
-    codes = {name: k for k, name in enumerate(sorted(set(platform)))}  # "" (enabled) is 0
-    pcode = np.array([codes[x] for x in platform], dtype=np.int64)
-    for (_, is_serve), members in by_workload.items():
-        idx = np.array(members, dtype=np.int64)
-        free = free_all[idx]
-        mine = pcode[idx]
-        for p in np.unique(mine).tolist():
-            # dominators: free options on an enabled platform or on p; targets: options on p
-            in_pool = free & ((mine == 0) | (mine == p))
-            is_target = mine == p
-            if not in_pool.any():
-                continue
-            both = in_pool | is_target
-            d_cost = np.where(in_pool[both], dom_cost[idx[both]], np.inf)
-            d_work = np.where(in_pool[both], dom_work[idx[both]], -np.inf)
-            alive = _undominated(d_cost, sub_cost[idx[both]], d_work, sub_work[idx[both]])
-            keep[idx[both][is_target[both] & ~alive]] = False
-        # dominators in capacity limits: pairwise, over the workload's options
-        lim = np.flatnonzero(~free)
-        if len(lim) and len(idx) > 1:
-            a, b = idx[lim][:, None], idx[None, :]
-            row = np.ones((len(lim), len(idx)), dtype=bool)
-            if rid is not None:
-                row &= subset[rid[a], rid[b]]
-            row &= (pcode[a] == 0) | (pcode[a] == pcode[b])
-            row &= fills[a] & (dom_cost[a] <= sub_cost[b]) & (dom_work[a] >= sub_work[b])
-            if not is_serve:
-                row &= inst[a] <= inst[b]
-            beats = np.zeros((len(idx), len(idx)), dtype=bool)
-            beats[lim] = row
-            np.fill_diagonal(beats, False)
-            # equals beat each other: the first stays
-            beats &= ~(beats.T & (idx[:, None] > idx[None, :]))
-            keep[idx[beats.any(axis=0)]] = False
-    return np.flatnonzero(keep).tolist()
-
-
-def _bounded(options: Sequence[Option], kept: Sequence[Option], fleet: Fleet) -> list[Option]:
-    """Under share caps: a plan on ``kept`` (a subset, so its objective bounds the optimum
-    from above), then LP reduced-cost fixing on every option (see :func:`prune`)."""
-    from arbiter.optimize.fleet import build_fleet_model, solve_fleet  # noqa: PLC0415 (cycle)
-
-    try:
-        found = solve_fleet(fleet, kept, explain=False)
-    except (InfeasibleError, SolverError):
-        return list(options)
-    cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
-    tw = fleet.objective.time_usd_per_hour
-    upper = cw * (found.compute_usd + found.enablement_usd) + tw * sum(
-        p.option.hours for p in found.placed if not p.option.serve
-    )
-    built = build_fleet_model(fleet, options)
-    bound = _lp_bound(built.model)
-    if bound is None:
-        return list(options)
-    lower, reduced = bound
-    col = np.empty(len(options), dtype=np.int64)
-    col[built.one] = built.choose.columns
-    col[built.rep] = built.instances.columns
-    floor = lower + reduced[col]  # the least objective of any plan that uses the option
-    cut = floor > upper + BOUND_TOL * max(abs(upper), 1.0)
-    return [o for o, c in zip(options, cut.tolist(), strict=True) if not c]
-
-
-def _lp_bound(model: object) -> tuple[float, FloatArray] | None:
-    """The LP relaxation's optimum and each column's reduced cost (at its lower bound),
-    by SciPy's HiGHS; None when the LP does not solve to optimality."""
-    from arbiter.optimize.linear import LinearModel  # noqa: PLC0415 (cycle)
-
-    assert isinstance(model, LinearModel)
-    cost, col_lower, col_upper, start, index, value = model.arrays()
-    row_lower, row_upper = model.row_bounds()
-    a = scipy.sparse.csc_matrix((value, index, start), shape=(model.n_rows, model.n_cols)).tocsr()
-    eq = row_lower == row_upper
-    up = ~eq & np.isfinite(row_upper)
-    lo = ~eq & np.isfinite(row_lower)
-    a_ub = scipy.sparse.vstack([a[up], -a[lo]]).tocsr()
-    b_ub = np.concatenate([row_upper[up], -row_lower[lo]])
-    res = scipy.optimize.linprog(
-        cost,
-        A_ub=a_ub if a_ub.shape[0] else None,
-        b_ub=b_ub if a_ub.shape[0] else None,
-        A_eq=a[eq] if eq.any() else None,
-        b_eq=row_lower[eq] if eq.any() else None,
-        bounds=np.column_stack([col_lower, col_upper]),
-        method="highs",
-    )
-    if res.status != 0:
-        return None
-    return float(res.fun), np.maximum(np.asarray(res.lower.marginals, dtype=np.float64), 0.0)

@@ -45,7 +45,8 @@ from arbiter.optimize.fleet import (
 from arbiter.optimize.fleet_model import TIE_BREAK_COST_WEIGHT
 from arbiter.optimize.folding import Folded
 from arbiter.optimize.linear import Status, highs_ready
-from arbiter.optimize.options import PAY_AS_YOU_GO, Option, prune
+from arbiter.optimize.options import PAY_AS_YOU_GO, Option
+from arbiter.optimize.pruning import prune
 
 ALTERNATIVES = 3
 

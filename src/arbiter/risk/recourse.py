@@ -36,7 +36,8 @@ from arbiter.domain.offer import PriceRegime
 from arbiter.domain.scenario import ScenarioSet, ShockKind
 from arbiter.domain.workload import ServeJob, Workload
 from arbiter.optimize.fleet import FleetSolution, solve_fleet
-from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, Option, prune
+from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, Option
+from arbiter.optimize.pruning import prune
 from arbiter.risk.impact import (
     CAPACITY_SHOCKS,
     UNMET,
