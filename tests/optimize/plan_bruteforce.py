@@ -8,6 +8,11 @@ of ``chips`` chips buys ``ceil(chips r / per_instance)`` instances at ``usd`` ea
 serves ``r tokens_per_s``. Share caps bound each group's compute spend by ``cap x`` the
 total; capacity limits count instances; a platform not yet enabled costs its
 ``enable_usd`` once if anything runs on it; the budget bounds compute plus enablement.
+
+No padding (``docs/semantics-plan.md``): a service's capacity exceeds its rate by less
+than one replica of each option it uses, and under share caps no workload takes an
+option that a cheaper one in the same vendor, provider and region beats
+(:func:`padding`), written here pair by pair from the rule, not from ``prune``.
 """
 
 from __future__ import annotations
@@ -52,14 +57,74 @@ def covers(limit: object, o: Option) -> bool:
     )
 
 
-def evaluate(fleet: Fleet, picks: Sequence[Pick]) -> float | None:  # noqa: PLR0911
-    """Total cost of ``picks`` (compute plus enablement), or None if they break a row."""
-    # every train/batch workload once, every service's rate covered
+def _rows(fleet: Fleet, o: Option) -> frozenset[object]:
+    out: set[object] = {k for k, limit in enumerate(fleet.capacity) if covers(limit, o)}
+    if o.offer.capacity_instances is not None:
+        out.add(o.offer.offer_id)
+    return frozenset(out)
+
+
+def _beats(fleet: Fleet, a: Option, b: Option) -> bool:
+    """Option ``a`` does ``b``'s job at no more cost in every row ``b`` is in."""
+    enabled = {s.platform.value for s in fleet.platforms if s.enabled}
+    if a.estimate.platform not in enabled and a.estimate.platform != b.estimate.platform:
+        return False
+    rows_a = _rows(fleet, a)
+    if not rows_a <= _rows(fleet, b):
+        return False
+    if not a.serve:
+        slower = fleet.objective.time_usd_per_hour > 0 and a.hours > b.hours
+        return a.usd <= b.usd and not slower and (not rows_a or a.instances <= b.instances)
+    per_a, per_b = a.offer.accelerators_per_instance, b.offer.accelerators_per_instance
+    if a.chips <= per_a:
+        block_usd, block_tokens = a.usd, a.tokens_per_s * (per_a // a.chips)
+    elif rows_a:
+        return False  # in a capacity row, a must fill its instances
+    else:
+        block_usd, block_tokens = a.usd * math.ceil(a.chips / per_a), a.tokens_per_s
+    return block_usd <= b.usd and block_tokens >= b.tokens_per_s * per_b / b.chips
+
+
+def padding(fleet: Fleet, options: Sequence[Option]) -> set[int]:
+    """Under share caps, the options (by ``id``) a plan may not take: another option of
+    the same workload in the same vendor, provider and region beats them (of two that beat
+    each other, the later one goes)."""
+    if all(getattr(fleet.caps, g) is None or getattr(fleet.caps, g) >= 1 for g in GROUPS):
+        return set()
+    out: set[int] = set()
+    for j, b in enumerate(options):
+        for i, a in enumerate(options):
+            if i == j or a.workload != b.workload or a.serve != b.serve:
+                continue
+            if a.class_requests_per_s or b.class_requests_per_s:
+                continue
+            place = (a.estimate.vendor, a.offer.provider, a.offer.region)
+            if place != (b.estimate.vendor, b.offer.provider, b.offer.region):
+                continue
+            if _beats(fleet, a, b) and not (_beats(fleet, b, a) and j < i):
+                out.add(id(b))
+                break
+    return out
+
+
+def evaluate(  # noqa: PLR0911
+    fleet: Fleet, picks: Sequence[Pick], barred: set[int] | None = None
+) -> float | None:
+    """Total cost of ``picks`` (compute plus enablement), or None if they break a row
+    or pad (``barred``: the :func:`padding` options of the fleet's options)."""
+    if barred and any(id(p.option) in barred for p in picks):
+        return None
+    # every train/batch workload once, every service's rate covered, less than one of
+    # each used option's replicas over it
     for wi, w in enumerate(fleet.workloads):
         mine = [p for p in picks if p.option.workload == wi]
         if isinstance(w.job, ServeJob):
+            rate = w.job.requests_per_s * w.job.output_tokens
             served = sum(p.units * p.option.tokens_per_s for p in mine)
-            if served < w.job.requests_per_s * w.job.output_tokens * (1 - 1e-9):
+            if served < rate * (1 - 1e-9):
+                return None
+            least = min((p.option.tokens_per_s for p in mine if p.units), default=0.0)
+            if mine and served - rate > least - 1e-6 * rate * (1 - 1e-3):
                 return None
         elif len(mine) != 1:
             return None
@@ -124,9 +189,10 @@ def choices(fleet: Fleet, options: Sequence[Option], pad: int) -> list[list[tupl
 def brute_force(fleet: Fleet, options: Sequence[Option], *, pad: int = 0) -> float | None:
     """The least total cost of any placement enumerated (None: none is feasible)."""
     best: float | None = None
+    barred = padding(fleet, options)
     for combo in itertools.product(*choices(fleet, options, pad)):
         picks = [p for part in combo for p in part]
-        total = evaluate(fleet, picks)
+        total = evaluate(fleet, picks, barred)
         if total is not None and (best is None or total < best):
             best = total
     return best

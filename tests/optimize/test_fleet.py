@@ -86,19 +86,24 @@ def test_a_platform_is_enabled_only_when_it_pays_for_itself(enable_usd, enabled)
     assert sol.total_usd == pytest.approx(min(400.0, 200.0 + enable_usd))
 
 
-def test_no_idle_instances_pad_spend_to_dodge_a_cap():
-    # with a provider cap the solver must not buy empty instances elsewhere
+def test_a_cap_only_padding_could_meet_is_infeasible_not_padded():
+    """Rate 2 replicas, $10 at p and $15 at q, a 50% provider cap: only 3 at p and 2 at q
+    ($30 each) meet the cap, three replicas more than the rate needs. That is padding:
+    the fleet has no plan, and the diagnosis names the cap (it was a $60 plan before)."""
+    from arbiter.domain.errors import InfeasibleError
+
     fleet = Fleet(workloads=(serve("chat", 20.0),), caps=ShareCaps(provider=0.5))
     options = [
         serve_option(0, offer("p", 1.0), tokens_per_s=10.0, hours=10.0),
         serve_option(0, offer("q", 1.5), tokens_per_s=10.0, hours=10.0),
     ]
-    sol = solve_fleet(fleet, options)
-    for p in sol.placed:
-        assert (
-            p.units * p.option.chips > (p.instances - 1) * p.option.offer.accelerators_per_instance
-        )
-    assert sum(p.units * p.option.tokens_per_s for p in sol.placed) >= 20.0
+    with pytest.raises(InfeasibleError, match=r"provider_share\["):
+        solve_fleet(fleet, options)
+    # at 60% the cap holds with one replica on each: no surplus, no idle instance
+    looser = Fleet(workloads=fleet.workloads, caps=ShareCaps(provider=0.6))
+    sol = solve_fleet(looser, options)
+    assert sol.total_usd == pytest.approx(25.0)
+    assert sorted(p.units for p in sol.placed) == [1, 1]
 
 
 def test_an_infeasible_fleet_names_what_must_give_and_how_much():

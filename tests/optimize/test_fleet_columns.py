@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.optimize.fleet import build_fleet_model, solve_fleet
-from arbiter.optimize.fleet_columns import first_active, relaxation
+from arbiter.optimize.fleet_columns import first_active, relaxation, without_no_surplus
 from arbiter.optimize.fleet_search import serve_floors
 from arbiter.optimize.linear import Status
 
@@ -64,6 +64,16 @@ def many_options(seed: int, services: int = 8) -> tuple[Fleet, list]:
     return fleet, options
 
 
+def lp_without_no_surplus(model, bounds=None):
+    """The LP column generation solves: every column and row but the no-surplus ones
+    (``r <= R`` stays, as bounds)."""
+    skip, rows = without_no_surplus(model)
+    lo, up = model.col_bounds() if bounds is None else bounds
+    lo, up = lo.copy(), up.copy()
+    lo[skip] = 0.0
+    return model.solve(relax=True, bounds=(lo, up), columns=np.flatnonzero(~skip), rows=rows)
+
+
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), start=st.sampled_from(["first", "one", "none"]))
 def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
@@ -71,7 +81,7 @@ def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
     built = build_fleet_model(fleet, options)
     tight = built.model.copy()
     serve_floors(tight, built, options, None)
-    whole = tight.solve(relax=True)
+    whole = lp_without_no_surplus(tight)
     assert whole.status is Status.OPTIMAL
     active = {
         "first": first_active(built, options),
@@ -84,7 +94,7 @@ def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
     assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
     # the point is feasible for the whole LP: fix every column at it
     x = found.solution.x
-    at_x = tight.solve(relax=True, bounds=(x - 1e-7, x + 1e-7))
+    at_x = lp_without_no_surplus(tight, bounds=(x - 1e-7, x + 1e-7))
     assert at_x.status is Status.OPTIMAL
     if start != "first":
         assert found.rounds > 1  # the first master was infeasible: it widened
@@ -93,13 +103,14 @@ def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
 def test_pricing_brings_in_the_options_the_optimum_needs():
     fleet, options = many_options(7)
     built = build_fleet_model(fleet, options)
-    whole = built.model.solve(relax=True)
+    whole = lp_without_no_surplus(built.model)
     # a feasible start without the options the LP optimum uses
-    used = built.model.solve(relax=True).x[built.instances.columns] > 1e-9
+    used = whole.x[built.instances.columns] > 1e-9
     start = first_active(built, options) & ~used
     held = np.zeros(built.model.n_cols, dtype=bool)
     held[built.replicas.columns[~start]] = held[built.instances.columns[~start]] = True
-    master = built.model.solve(relax=True, columns=np.flatnonzero(~held))
+    skip, rows = without_no_surplus(built.model)
+    master = built.model.solve(relax=True, columns=np.flatnonzero(~held & ~skip), rows=rows)
     assert master.status is Status.OPTIMAL  # feasible: nothing to widen
     assert master.objective > whole.objective * (1 + 1e-6)  # and dearer: pricing must act
     found = relaxation(built.model, built, options, active=start)
@@ -117,7 +128,7 @@ def test_within_bounds_that_close_a_platform_it_is_that_lp():
     for value in (0.0, 1.0):
         lo, up = lower.copy(), upper.copy()
         lo[z] = up[z] = value
-        whole = built.model.solve(relax=True, bounds=(lo, up))
+        whole = lp_without_no_surplus(built.model, bounds=(lo, up))
         found = relaxation(
             built.model,
             built,

@@ -526,20 +526,20 @@ def test_a_mix_class_no_option_serves_is_infeasible() -> None:
 
 
 def test_a_free_pending_platform_is_the_same_as_an_enabled_one() -> None:
-    # demand 100 tokens/s for 1 h; NVIDIA replica 100 tok/s at $5, Google 100 tok/s at $1;
-    # vendor cap 50%: spend must be equal, so 1 NVIDIA ($5) + 5 Google ($5) = $10 when xla
-    # is enabled. With xla pending at $0 the bound U = ceil(100 / 100) x 1 + 1 = 2 Google
-    # instances makes the fleet infeasible.
+    # demand 200 tokens/s for 1 h; NVIDIA and Google replicas 100 tok/s at $5; vendor cap
+    # 50%: one of each, $10, when xla is enabled, and the same with xla pending at $0.
+    # (Pinned when the enablement bound U was too small for a pending platform; the plan
+    # then was 1 NVIDIA + 5 Google at $1, padding the no-surplus rows now rule out.)
     options = [
         serve_option(0, offer("p", 5.0), tokens_per_s=100.0, hours=1.0, platform="cuda"),
         serve_option(
-            0, offer("g", 1.0, accelerator="T"), tokens_per_s=100.0, hours=1.0, platform="xla"
+            0, offer("g", 5.0, accelerator="T"), tokens_per_s=100.0, hours=1.0, platform="xla"
         ),
     ]
     results = []
     for enabled in (True, False):
         fleet = Fleet(
-            workloads=(serve("chat", 100.0, hours=1.0),),
+            workloads=(serve("chat", 200.0, hours=1.0),),
             caps=ShareCaps(vendor=0.5),
             platforms=(
                 PlatformState(Platform.CUDA, enabled=True),

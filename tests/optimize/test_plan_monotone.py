@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plan_bruteforce import brute_force, close, evaluate, picks_of, within
+from plan_bruteforce import brute_force, close, evaluate, padding, picks_of, within
 
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.as_of import AsOf
@@ -160,18 +160,11 @@ def test_the_plan_equals_brute_force_on_the_raw_options(
     except InfeasibleError:
         assert best is None
         return
-    cost = evaluate(fleet, picks_of(sol))
-    assert cost is not None
+    cost = evaluate(fleet, picks_of(sol), padding(fleet, raw))
+    assert cost is not None  # meets every row, and pads nothing
     assert close(cost, sol.total_usd)
-    # never worse than any placement enumerated (services: up to the replicas that cover
-    # the rate alone, which without share caps is every placement worth having); a share
-    # cap can make a plan add replicas, so enumerate up to the plan's own counts too
-    # (past a few padded replicas the enumeration is too large: then only "no worse")
-    pad = next((p for p in range(6) if within(fleet, sol, p)), None)
-    if pad is None:
-        assert best is None or sol.total_usd <= best * (1 + 1e-6) + 1e-6
-        return
-    if pad:
-        best = brute_force(fleet, raw, pad=pad)
+    # no padding: no service has a replica more than its options' rounding, so every
+    # placement worth having is among those enumerated
+    assert within(fleet, sol, 0)
     assert best is not None
     assert close(sol.total_usd, best)

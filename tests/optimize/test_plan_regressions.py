@@ -15,6 +15,7 @@ from test_plan_bruteforce import block_overbuys, cap_needs_a_dearer_option
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
+from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import CapacityLimit, Fleet, ShareCaps
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.optimize.fleet import FleetSolution, Placed, solve_fleet
@@ -49,10 +50,16 @@ def test_pruning_keeps_an_option_large_enough_for_a_share_cap() -> None:
     # Job a runs only on provider p ($700); under a 70% provider cap job b must spend at
     # least $300 on q, which only its dearer option there does. Pruning kept b's $100
     # option alone and declared the fleet infeasible; the optimum is $1,000.
+    # Since no plan pads, the dearer option must be in another place than the cheap one
+    # (there, it is a dearer option in the same provider and region: padding, no plan).
     case = cap_needs_a_dearer_option()
-    sol = plan(case.fleet, case.options)
+    with pytest.raises(InfeasibleError, match=r"provider_share\[p\]"):
+        plan(case.fleet, case.options)
+    assert brute_force(case.fleet, case.options) is None
+    elsewhere = [*case.options[:2], train_option(1, offer("r", 1.0), hours=300.0, chips=1)]
+    sol = plan(case.fleet, elsewhere)
     assert sol.total_usd == pytest.approx(1000.0)
-    assert brute_force(case.fleet, case.options) == pytest.approx(1000.0)
+    assert brute_force(case.fleet, elsewhere) == pytest.approx(1000.0)
 
 
 def test_binding_lists_a_capacity_limit_the_plan_does_not_use() -> None:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 
 def serve_shape(
@@ -46,3 +47,20 @@ def undominated(
     pos = np.where(itself, pos - 1, pos)
     best = np.where(pos >= 0, front_work[np.maximum(pos, 0)], -np.inf)
     return ~(best >= sub_work)
+
+
+def within(
+    groups: IntArray | None,
+    dom_cost: FloatArray,
+    sub_cost: FloatArray,
+    dom_work: FloatArray,
+    sub_work: FloatArray,
+) -> BoolArray:
+    """:func:`undominated` within each group of ``groups`` (``None``: one group)."""
+    if groups is None:
+        return undominated(dom_cost, sub_cost, dom_work, sub_work)
+    out = np.ones(len(dom_cost), dtype=bool)
+    for g in np.unique(groups).tolist():
+        at = np.flatnonzero(groups == g)
+        out[at] = undominated(dom_cost[at], sub_cost[at], dom_work[at], sub_work[at])
+    return out

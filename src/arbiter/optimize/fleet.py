@@ -15,7 +15,7 @@ from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.diagnosis import explain_infeasible
-from arbiter.optimize.fleet_columns import Relaxation, relaxation
+from arbiter.optimize.fleet_columns import Relaxation, held_columns, relaxation
 from arbiter.optimize.fleet_model import (
     HALF,
     FleetModel,
@@ -257,15 +257,36 @@ def solve_model(
         tight = model.copy()
         serve_floors(tight, built, options, clock.left(0.1, reserve))
         # by column generation over the serving options (fleet_columns.py)
+        # (pricing stops when the bound is within a tenth of the gap asked for)
         relaxed = relaxation(
-            tight, built, options, time_limit_s=clock.left(0.4, reserve), seed=seed
+            tight,
+            built,
+            options,
+            time_limit_s=clock.left(0.4, reserve),
+            seed=seed,
+            close_enough=mip_gap / 10,
         )
         lp = relaxed.solution
         if lp.status is Status.INFEASIBLE:
             _infeasible(built, explain, seed, clock)
         if lp.status in (Status.OPTIMAL, Status.FEASIBLE):
-            bound = lp.objective if lp.status is Status.OPTIMAL else bound
+            bound = lp.bound if lp.status is Status.OPTIMAL else bound
             best = relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.3, reserve))
+            if best is not None and relative_gap(best.objective, bound) > mip_gap:
+                # again over every option priced in, seeded with that plan: room for a
+                # service to round its replicas without a surplus
+                wider = relax_and_fix(
+                    built,
+                    options,
+                    lp,
+                    seed,
+                    mip_gap,
+                    clock.left(0.3, reserve),
+                    also=relaxed.active,
+                    start=best.x,
+                )
+                if wider is not None and wider.objective < best.objective:
+                    best = wider
             above = best is not None and relative_gap(best.objective, bound) > mip_gap
             if best is not None and above and len(built.pending) and np.isfinite(bound):
                 # the LP opens a platform by a sliver: bound each set of platforms apart
@@ -281,6 +302,7 @@ def solve_model(
                         active=relaxed.active,
                         time_limit_s=limit_s,
                         seed=seed,
+                        close_enough=mip_gap / 10,
                     ).solution
 
                 floor, lp_of_best_set = enablement_bound(
@@ -352,9 +374,7 @@ def _priced_in(built: FleetModel, relaxed: Relaxation, start: FloatArray | None)
     out = relaxed.active.copy()
     if start is not None:
         out |= (start[built.replicas.columns] > 0) | (start[built.instances.columns] > 0)
-    held = np.zeros(built.model.n_cols, dtype=bool)
-    held[built.replicas.columns[~out]] = held[built.instances.columns[~out]] = True
-    return np.flatnonzero(~held)
+    return np.flatnonzero(~held_columns(built, out))
 
 
 def _diagnosis_s(time_limit_s: float) -> float:

@@ -19,13 +19,18 @@ non-negative: ``d_r + mu chips >= 0`` and ``d_n - mu per >= 0``, that is
 
     d_n >= 0   and   d_n chips / per + d_r >= 0.
 
-An option failing either test (beyond a tolerance of 1e-7 of its cost) enters the
+The option's no-padding mark ``v_o`` (``used[o]: r_o <= R_o v_o``, ``least[o]``) changes
+nothing: ``v_o`` costs nothing, so the dual of ``used[o]`` must be zero and the test is the
+same. An option failing either test (beyond a tolerance of 1e-7 of its cost) enters the
 active set, the most negative first, a few per workload per round; options on a
 platform the bounds close are left out (their link row holds them at zero). When
 no option fails, the master's duals are feasible for the whole LP: its objective is
-the LP's optimum and a valid bound on the MILP. The test is sufficient, not necessary,
-so an option may enter that the LP then leaves at zero; that costs time, never
-exactness.
+the LP's optimum and a valid bound on the MILP. Pricing also stops when the Lagrangian
+bound (the master's objective plus the least each failing option could add within its
+own rows, ``r_o <= R_o`` from ``used[o]``) is within ``close_enough`` of the master: the
+solution's ``bound`` is then that bound, not the master's objective. The test is
+sufficient, not necessary, so an option may enter that the LP then leaves at zero; that
+costs time, never exactness.
 
 Options of a request mix (``class_load``) and train/batch options (few, one column
 each) are always active.
@@ -33,6 +38,7 @@ each) are always active.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -50,6 +56,7 @@ FIRST_PER_WORKLOAD = 3  # cheapest per token/s of each service, active from the 
 ENTER_PER_ROUND = 10  # most options of one service that enter per round
 REDUCED_COST_TOL = 1e-7  # relative to the option's cost
 MAX_ROUNDS = 50
+CLOSE_ENOUGH = 1e-7  # relative, by default: stop pricing when held options could save no more
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +79,12 @@ def relaxation(
     active: BoolArray | None = None,
     time_limit_s: float | None = None,
     seed: int = 0,
+    close_enough: float = CLOSE_ENOUGH,
 ) -> Relaxation:
     """The LP relaxation of ``model`` (``built.model`` or a copy with more rows) within
     ``bounds`` (the columns' own by default), by column generation over the plain
-    serving options of ``built`` from ``active`` (by default :func:`first_active`)."""
+    serving options of ``built`` from ``active`` (by default :func:`first_active`);
+    pricing stops once its Lagrangian bound is within ``close_enough`` (relative)."""
     clock = Clock(time_limit_s)
     lower, upper = model.col_bounds() if bounds is None else bounds
     cost, _, _, start, index, value = model.arrays()
@@ -89,15 +98,17 @@ def relaxation(
     per = np.array([float(options[i].offer.accelerators_per_instance) for i in built.rep.tolist()])
     workload = np.array([options[i].workload for i in built.rep.tolist()], dtype=np.int64)
     tol = REDUCED_COST_TOL * np.maximum(np.abs(cost[n]), 1.0)
+    most = _most_replicas(built, options)
+    skip_cols, kept_rows = without_no_surplus(model)
     rounds = 0
     while True:
         rounds += 1
-        held = np.zeros(model.n_cols, dtype=bool)
-        held[r[~on]] = held[n[~on]] = True
+        held = held_columns(built, on) | skip_cols
         found = model.solve(
             relax=True,
             bounds=(lower, upper),
             columns=np.flatnonzero(~held),
+            rows=kept_rows,
             time_limit_s=clock.left(),
             seed=seed,
         )
@@ -115,11 +126,86 @@ def relaxation(
         enter = ~on & priced & ((dn < -tol) | (dn * chips / per + dr < -tol))
         if not enter.any():
             return Relaxation(found, on, rounds)
+        # the Lagrangian bound: what the held options could still take off the master
+        least = found.objective + _held_least(dr, dn, chips, per, most, enter)
+        if found.objective - least <= close_enough * max(abs(found.objective), 1.0):
+            return Relaxation(replace(found, bound=least), on, rounds)
         left = clock.left()
         if rounds >= MAX_ROUNDS or (left is not None and left <= 0.05):
             # not proven: a feasible LP point, but no bound
             return Relaxation(replace(found, status=Status.FEASIBLE, bound=-np.inf), on, rounds)
         on[_most_negative(np.flatnonzero(enter), dn * chips / per + dr, workload)] = True
+
+
+NO_SURPLUS_ROWS = ("used", "least", "surplus")
+NO_SURPLUS_COLUMNS = ("used", "least")
+
+
+def without_no_surplus(model: LinearModel) -> tuple[BoolArray, IntArray]:
+    """The no-surplus columns (a mask) and every row but the no-surplus ones: the LP
+    relaxation leaves them out (a relaxation, so its bound still holds; they tighten
+    it little and slow HiGHS's simplex threefold), keeping ``r_o <= R_o`` as bounds."""
+    cols = np.zeros(model.n_cols, dtype=bool)
+    for b in model.blocks:
+        if b.name in NO_SURPLUS_COLUMNS:
+            cols[b.start : b.start + b.size] = True
+    rows = np.ones(model.n_rows, dtype=bool)
+    for f in model.families:
+        if f.name in NO_SURPLUS_ROWS:
+            rows[f.start : f.start + f.size] = False
+    return cols, np.flatnonzero(rows)
+
+
+def _most_replicas(built: FleetModel, options: Sequence[Option]) -> FloatArray:
+    """Per serving option, the most replicas its own rows allow (``used[o]``: ``R_o``;
+    infinite without that row)."""
+    out = np.full(len(built.rep), np.inf)
+    if built.used_rep is None:
+        return out
+    rate = dict(built.serve_rates)
+    for j in built.used_rep.tolist():
+        o = options[int(built.rep[j])]
+        out[j] = max(math.ceil(rate[o.workload] / max(o.tokens_per_s, 1e-12) - 1e-9), 1)
+    return out
+
+
+def _held_least(
+    dr: FloatArray,
+    dn: FloatArray,
+    chips: FloatArray,
+    per: FloatArray,
+    most: FloatArray,
+    held: BoolArray,
+) -> float:
+    """The least the ``held`` options add to the objective at reduced costs ``dr``,
+    ``dn`` (their own rows kept, the others' duals given): each option's least over
+    ``chips r <= per n <= chips r + per - 1``, ``0 <= r <= R``, at its vertices (r at 0
+    or R, n at either side). Added to the master's objective it is a valid lower bound
+    on the whole LP (Lagrangian; the master's columns are at their optimum)."""
+    if not held.any():
+        return 0.0
+    r_top = most[held]
+    c, p, a, b = chips[held], per[held], dr[held], dn[held]
+    with np.errstate(invalid="ignore"):
+        ends = [
+            np.zeros(len(c)),
+            b * (p - 1) / p,
+            np.where(np.isfinite(r_top), a * r_top + b * c * r_top / p, -np.inf),
+            np.where(np.isfinite(r_top), a * r_top + b * (c * r_top + p - 1) / p, -np.inf),
+        ]
+    lowest = np.minimum.reduce(ends)
+    lowest = np.where(np.isnan(lowest), -np.inf, lowest)
+    return float(np.sum(np.minimum(lowest, 0.0)))
+
+
+def held_columns(built: FleetModel, active: BoolArray) -> BoolArray:
+    """The columns of the serving options outside ``active`` (their replicas, instances
+    and no-padding marks), as a mask over the model's columns."""
+    held = np.zeros(built.model.n_cols, dtype=bool)
+    held[built.replicas.columns[~active]] = held[built.instances.columns[~active]] = True
+    if built.used is not None and built.used_rep is not None:
+        held[built.used.columns[~active[built.used_rep]]] = True
+    return held
 
 
 def first_active(built: FleetModel, options: Sequence[Option]) -> BoolArray:
@@ -190,13 +276,20 @@ def _allowed(
 def _private_rows(
     model: LinearModel, built: FleetModel, index: IntArray, columns: IntArray
 ) -> BoolArray:
-    """Rows whose columns, enablement variables aside, all belong to one serving option."""
+    """Rows whose columns, enablement variables and a service's least throughput ``m``
+    aside, all belong to one serving option (``m <= T - (T - tput_o) v_o`` is slack at
+    ``v_o = 0``, since ``m <= T``, as the enablement link is at ``n_o = 0``)."""
     owner = np.full(model.n_cols, -1, dtype=np.int64)  # -1: shared (no option's own)
     positions = np.arange(len(built.rep), dtype=np.int64)
     owner[built.replicas.columns] = positions
     owner[built.instances.columns] = positions
+    if built.used is not None and built.used_rep is not None:
+        owner[built.used.columns] = built.used_rep
     mine = owner[columns]
-    keep = ~np.isin(columns, built.enable.columns)
+    aside = built.enable.columns
+    if built.least is not None:
+        aside = np.concatenate([aside, built.least.columns])
+    keep = ~np.isin(columns, aside)
     rows, mine = index[keep], mine[keep]
     low = np.full(model.n_rows, np.iinfo(np.int64).max)
     high = np.full(model.n_rows, -2)

@@ -24,6 +24,10 @@ instance for serving), and
       load[o]            sum_c x_oc / rps_oc <= r_o       (a replica splits its time: Mélange)
       pack[o]            chips_o r_o <= per_instance_o n_o                (serve o)
       no_idle[o]         per_instance_o n_o <= chips_o r_o + per_instance_o - 1
+      used[o]            r_o <= R_o v_o,  v_o in {0, 1}   (R_o = ceil(rate_w / tput_o))
+      least[o]           m_w <= T_w - (T_w - tput_o) v_o  (m_w: least tput of a used o)
+      surplus[w]         sum_{o in w} tput_o r_o - m_w <= rate_w (1 - 1e-6)
+      load[o] >= -(1 - 1e-6)  (request mix: at most one replica short of full per option)
       enable[p/w]        sum_{o in w on p} y_o <= z_p                     (train/batch w)
       enable[p/o]        n_o <= U_o z_p                                   (serve o on p)
       capacity[k]        sum_{o in k} instances_o y_o + n_o <= max_k
@@ -32,8 +36,16 @@ instance for serving), and
       budget             S + sum_p E_p z_p <= budget
 
 ``x_o`` is ``y_o`` or ``n_o``. Share caps are linear because they bound spend against total
-spend. Deadlines (with platform lead times) and SLOs are met by construction: options
-that miss them are never built. Capacity counts every workload's instances at once (a
+spend. No plan pads: ``used``, ``least`` and ``surplus`` say a service's capacity exceeds its
+rate by less than one replica of any option it uses (so removing any replica leaves the
+rate unmet), ``no_idle`` that every instance holds a replica, and a request-mix option
+carries at most one replica beyond its load; a dearer train/batch option in the same
+vendor, provider and region as a cheaper one is pruned (``options.prune``), since it could
+only raise total spend. Without these, buying idle capacity in one group would dilute
+another group's share of spend and meet a cap.
+
+Deadlines (with platform lead times) and SLOs are met by construction: options that miss
+them are never built. Capacity counts every workload's instances at once (a
 conservative reading: the fleet runs concurrently).
 """
 
@@ -118,6 +130,9 @@ class FleetModel:
     load_class: IntArray | None = None  # class of each x
     serve_rates: tuple[tuple[int, float], ...] = ()  # (workload, tokens/s) of plain services
     copies: tuple[int, ...] = ()  # with ``copies``: identical workloads each one stands for
+    used: Block | None = None  # v, one per plain serving option (``used_rep``)
+    used_rep: IntArray | None = None  # position in ``rep`` of each v
+    least: Block | None = None  # m, one per plain service
 
 
 def build_fleet_model(
@@ -199,6 +214,7 @@ def build_fleet_model(
     serve_list = sorted(serve_w - mixed_w)
     single = np.array([wl[i] not in mixed_w for i in rep.tolist()], dtype=bool)
     rates: list[float] = []
+    surplus: tuple[Block, IntArray, Block] | None = None
     if serve_list:
         index = {w: k for k, w in enumerate(serve_list)}
         rate = []
@@ -219,6 +235,7 @@ def build_fleet_model(
         )
         if u is None:
             _whole_units(model, options, rep[single], r, n, single, index, rate, names, serve_list)
+        surplus = _no_surplus(model, options, rep, r, single, index, rate, names, serve_list)
     loads: tuple[Block, IntArray, IntArray] | None = None
     if mixed_w:
         mixed = np.flatnonzero(~single)
@@ -378,6 +395,9 @@ def build_fleet_model(
         unmet_usd=() if unmet_usd is None else tuple(float(x) for x in unmet_usd),
         serve_rates=tuple(zip(serve_list, rates, strict=True)),
         copies=() if copies is None else tuple(int(c) for c in copies),
+        used=None if surplus is None else surplus[0],
+        used_rep=None if surplus is None else surplus[1],
+        least=None if surplus is None else surplus[2],
     )
 
 
@@ -517,3 +537,84 @@ def _whole_units(
     model.add_constraints(
         "min_instances", labels, wl, n.columns[single], np.ones(len(wl)), lower=instances
     )
+
+
+SURPLUS_TOL = 1e-6  # relative to the rate: "less than one replica" made a closed row
+
+
+def _no_surplus(
+    model: LinearModel,
+    options: Sequence[Option],
+    rep: IntArray,
+    r: Block,
+    single: npt.NDArray[np.bool_],
+    index: dict[int, int],
+    rate: list[float],
+    names: list[str],
+    serve_list: list[int],
+) -> tuple[Block, IntArray, Block] | None:
+    """The no-padding rows of a plain service (see the formulation): ``v_o`` marks an
+    option with replicas, ``m_w`` is at most the throughput of every marked option, and
+    the capacity above the rate stays below ``m_w``."""
+    at = np.flatnonzero(single)
+    if not len(at):
+        return None
+    opts = rep[at]
+    wl = np.array([index[options[i].workload] for i in opts.tolist()], dtype=np.int64)
+    tput = np.array([options[i].tokens_per_s for i in opts.tolist()], dtype=np.float64)
+    need = np.asarray(rate, dtype=np.float64)
+    most = np.zeros(len(need))
+    np.maximum.at(most, wl, tput)
+    replicas = np.ceil(need[wl] / np.maximum(tput, 1e-12) - 1e-9).clip(min=1.0)
+    labels = [r.labels[k] for k in at.tolist()]
+    # r_o <= R_o v_o <= R_o, also as the column's bound: the LP without these rows keeps it
+    model.cap_columns(r.columns[at], replicas)
+    v = model.add_variables("used", labels, upper=1.0, integer=True)
+    m = model.add_variables("least", [names[i] for i in serve_list], upper=most)
+    k = np.arange(len(at), dtype=np.int64)
+    model.add_constraints(
+        "used",
+        labels,
+        np.concatenate([k, k]),
+        np.concatenate([r.columns[at], v.columns]),
+        np.concatenate([np.ones(len(at)), -replicas]),
+        upper=0.0,
+    )
+    model.add_constraints(
+        "least",
+        labels,
+        np.concatenate([k, k]),
+        np.concatenate([m.columns[wl], v.columns]),
+        np.concatenate([np.ones(len(at)), most[wl] - tput]),
+        upper=most[wl],
+    )
+    w_rows = np.arange(len(need), dtype=np.int64)
+    model.add_constraints(
+        "surplus",
+        [names[i] for i in serve_list],
+        np.concatenate([wl, w_rows]),
+        np.concatenate([r.columns[at], m.columns]),
+        np.concatenate([tput, -np.ones(len(need))]),
+        upper=need * (1.0 - SURPLUS_TOL),
+    )
+    return v, at, m
+
+
+def mark_used(built: FleetModel, options: Sequence[Option], x: FloatArray) -> None:
+    """Set, in a point ``x`` of ``built`` whose replicas are given, each plain serving
+    option's ``v`` (1 where it has replicas) and each service's ``m`` (the least
+    throughput of its options in use): the values the no-padding rows need."""
+    if built.used is None or built.used_rep is None or built.least is None:
+        return
+    at = built.used_rep
+    r = x[built.replicas.columns[at]]
+    on = r > HALF
+    x[built.used.columns] = on.astype(np.float64)
+    names = list(built.least.labels)
+    row = {w: k for k, (w, _) in enumerate(built.serve_rates)}
+    least = np.full(len(names), np.inf)
+    for j, i in enumerate(built.rep[at].tolist()):
+        if on[j]:
+            k = row[options[i].workload]
+            least[k] = min(least[k], options[i].tokens_per_s)
+    x[built.least.columns] = np.where(np.isfinite(least), least, 0.0)

@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-from arbiter.optimize.fleet_model import HALF, FleetModel, FleetSolution
+from arbiter.optimize.fleet_model import HALF, FleetModel, FleetSolution, mark_used
 from arbiter.optimize.linear import (
     FloatArray,
     IntArray,
@@ -150,7 +151,7 @@ def enablement_bound(
     z = built.enable.columns
     k = len(z)
     if k > 10:  # 1,024 sets: the plain LP bound
-        return lp.objective, None
+        return lp.bound, None
     clock = Clock(time_limit_s)
     lower, upper = tight.col_bounds()
     enable_cost = tight.arrays()[0][z]
@@ -167,8 +168,8 @@ def enablement_bound(
 
     every = solve(tuple([1] * k))
     if every.status is not Status.OPTIMAL:
-        return lp.objective, None
-    compute_floor = every.objective - float(enable_cost.sum())
+        return lp.bound, None
+    compute_floor = every.bound - float(enable_cost.sum())
     sets = sorted(itertools.product((0, 1), repeat=k), key=lambda b: float(enable_cost @ b))
     bound = float("inf")
     best: Solution | None = None
@@ -182,9 +183,9 @@ def enablement_bound(
             found = solve(bits)
         if found is None or found.status not in (Status.OPTIMAL, Status.INFEASIBLE):
             bound = min(bound, cheap)  # not solved (or stopped): the cheap bound stands
-        elif found.status is Status.OPTIMAL and found.objective < bound:
-            bound, best = found.objective, found
-    return max(bound, lp.objective), best
+        elif found.status is Status.OPTIMAL and found.bound < bound:
+            bound, best = found.bound, found
+    return max(bound, lp.bound), best
 
 
 def relax_and_fix(
@@ -194,8 +195,12 @@ def relax_and_fix(
     seed: int,
     mip_gap: float,
     time_limit_s: float | None,
+    also: npt.NDArray[np.bool_] | None = None,
+    start: FloatArray | None = None,
 ) -> Solution | None:
-    """The MILP restricted by the LP relaxation: each pending platform the LP uses at all
+    """The MILP restricted by the LP relaxation (and, per serving option, ``also``: say
+    the options column generation priced in, so that a service has room to round without
+    a surplus): each pending platform the LP uses at all
     enabled (the enablement link is a big-M, so the LP opens a platform by a sliver), the
     others closed; a train/batch workload the LP
     places whole is fixed there; every other workload keeps the options the LP uses on
@@ -216,6 +221,8 @@ def relax_and_fix(
     is_open = np.array([options[i].estimate.platform not in closed for i in at.tolist()])
     work = np.array([options[i].workload for i in at.tolist()], dtype=np.int64)
     keep = used & is_open
+    if also is not None:
+        keep[len(built.one) :] |= also & is_open[len(built.one) :]
     covered = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
     covered[work[keep]] = True
     keep |= is_open & ~covered[work]
@@ -230,8 +237,14 @@ def relax_and_fix(
     # replicas follow their option's instances
     serve_cols = n.columns
     upper[r.columns[upper[serve_cols] == 0.0]] = 0.0
+    if start is not None and (np.any(start < lower - 1e-9) or np.any(start > upper + 1e-9)):
+        start = None  # not within these bounds: no seed
     found = model.solve(
-        bounds=(lower, upper), time_limit_s=time_limit_s, mip_gap=mip_gap / 2, seed=seed
+        bounds=(lower, upper),
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap / 2,
+        seed=seed,
+        start=start,
     )
     return found if found.found else None
 
@@ -267,6 +280,7 @@ def greedy_start(built: FleetModel, options: Sequence[Option]) -> FloatArray | N
         per = o.offer.accelerators_per_instance
         x[built.replicas.start + j] = replicas
         x[built.instances.start + j] = math.ceil(o.chips * replicas / per - 1e-9)
+    mark_used(built, options, x)
     used = {options[int(built.one[j])].estimate.platform for _, j in best.values()}
     used |= {options[int(built.rep[j])].estimate.platform for _, j in cheapest.values()}
     for k, state in enumerate(built.pending):
@@ -304,6 +318,7 @@ def plan_start(
             x[built.instances.start + rep[id(o)]] += p.instances
         else:
             return None
+    mark_used(built, options, x)
     enabled = {platform.value for platform in plan.enabled}
     for k, state in enumerate(built.pending):
         if state.platform.value in enabled:

@@ -250,6 +250,14 @@ class LinearModel:
         np.cumsum(np.bincount(cols, minlength=self.n_cols), out=start[1:])
         return start, rows, vals
 
+    def cap_columns(self, columns: IntArray, upper: FloatArray) -> None:
+        """Lower the upper bounds of ``columns`` to ``upper`` (where that is lower)."""
+        for block, bounds in zip(self.blocks, self._col_upper, strict=True):
+            mine = (columns >= block.start) & (columns < block.start + block.size)
+            if mine.any():
+                at = columns[mine] - block.start
+                bounds[at] = np.minimum(bounds[at], np.asarray(upper)[mine])
+
     def col_bounds(self) -> tuple[FloatArray, FloatArray]:
         """Copies of every column's lower and upper bound."""
         lower = np.concatenate(self._col_lower) if self._col_lower else np.zeros(0)
@@ -279,6 +287,7 @@ class LinearModel:
         relax: bool = False,
         bounds: tuple[FloatArray, FloatArray] | None = None,
         columns: IntArray | None = None,
+        rows: IntArray | None = None,
     ) -> Solution:
         """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
         values, whose row duals are then the solution's (zero otherwise). ``start`` (one
@@ -287,7 +296,8 @@ class LinearModel:
         upper; one per column) replace the columns' own, say to fix some of them;
         ``columns`` (sorted indices) are the only ones that may be non-zero: the others
         are held at zero and left out of what HiGHS is given, which is much faster than
-        bounds when most are held (their lower bounds must allow zero)."""
+        bounds when most are held (their lower bounds must allow zero); ``rows`` (with
+        ``columns``), the only rows kept: the others are dropped (a relaxation)."""
         cost, col_lower, col_upper, begin, index, value = self.arrays()
         if bounds is not None:
             col_lower, col_upper = bounds
@@ -305,6 +315,7 @@ class LinearModel:
                 seed=seed,
                 node_limit=node_limit,
                 start=start,
+                rows=rows,
             )
 
         def once(seeded: FloatArray | None) -> Run:
@@ -359,6 +370,7 @@ class LinearModel:
         seed: int,
         node_limit: int | None = None,
         start: FloatArray | None = None,
+        rows: IntArray | None = None,
     ) -> Solution:
         """:meth:`solve` over ``columns`` only, the others at zero (a ``start`` non-zero
         elsewhere is dropped). The bound of a mixed-integer solve is the restricted
@@ -372,9 +384,20 @@ class LinearModel:
         at += np.repeat(arrays.start[columns] - begin[:-1], length)
         # rows left empty go too, unless their bounds exclude zero (then infeasible)
         index = arrays.index[at]
+        row_kept = np.ones(self.n_rows, dtype=bool)
+        if rows is not None:
+            row_kept[:] = False
+            row_kept[rows] = True
         rows = np.zeros(self.n_rows, dtype=bool)
         rows[index] = True
         rows |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
+        rows &= row_kept
+        if not row_kept.all():  # entries in dropped rows go, their columns stay
+            of_column = np.repeat(np.arange(len(columns), dtype=np.int64), length)
+            stays = row_kept[index]
+            at, index = at[stays], index[stays]
+            begin = np.zeros(len(columns) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(of_column[stays], minlength=len(columns)), out=begin[1:])
         row_at = np.cumsum(rows) - 1
         sub = Arrays(
             arrays.cost[columns],

@@ -24,7 +24,10 @@ fewer instances. What an option costs:
 
 Pruning is exact: an option is dropped only when another option of the same workload
 does the job at no more cost in every row of the model it is in (``pruning.prune``), or, under
-share caps, when the LP bound proves no plan with it beats a plan already found.
+share caps, when the LP bound proves no plan with it beats a plan already found. Under
+share caps an option is compared only with options in the same vendor, provider and
+region: a dearer one elsewhere may be what meets a cap, a dearer one in the same place
+could only raise total spend, which is padding and never part of a plan.
 
 Spot offers only serve interruptible workloads, with throughput discounted for expected
 preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)`` (the offer's own rate
@@ -49,7 +52,7 @@ from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
-from arbiter.optimize.dominance import serve_shape, undominated
+from arbiter.optimize.dominance import serve_shape, within
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 
@@ -64,9 +67,10 @@ RESTART_HOURS = 0.25  # checkpoint restore and warm-up lost per preemption
 PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 TIE_BREAK_COST_WEIGHT = 1e-6  # as the fleet MILP: "time" still breaks ties on cost
 MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days tried per offer
-# Share caps make pruning by cost inexact; up to this many workloads options are not
-# thinned (``pruning.py`` has the rest of the rule), above it they are thinned as without
-# caps, which may miss a plan only a dearer option lets meet a cap.
+# Under share caps, up to this many workloads options are thinned and pruned only within
+# each vendor, provider and region (exact: see ``pruning.py``); above it across places as
+# without caps, which is fast but may miss a plan only a dearer option elsewhere lets meet
+# a cap (the scale benchmark's fleets: 2.5 times fewer options).
 EXACT_CAPS_WORKLOADS = 50
 
 
@@ -153,8 +157,9 @@ def build_options(
 
     Each workload is estimated once; its options on one accelerator are priced together
     as arrays over that accelerator's offers. ``thin`` drops, before they become objects,
-    the options ``pruning.prune`` would drop anyway (without share caps: those another offer
-    of the same estimate beats, none of them in a capacity limit); ``thin=False`` gives
+    the options ``pruning.prune`` would drop anyway (those another offer of the same
+    estimate beats, in the same provider and region under share caps, none of them in a
+    capacity limit); ``thin=False`` gives
     the raw option set the plan is defined on (the brute-force tests compare against it)."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
@@ -168,7 +173,8 @@ def build_options(
     for state in fleet.platforms:
         leads[state.platform.value] = 0.0 if state.enabled else state.lead_weeks * HOURS_PER_WEEK
     # thinning compares offers of one estimate by cost alone: exact only without caps
-    may_thin = thin and (not share_capped(fleet) or len(fleet.workloads) > EXACT_CAPS_WORKLOADS)
+    may_thin = thin
+    by_place = share_capped(fleet) and len(fleet.workloads) <= EXACT_CAPS_WORKLOADS
     options: list[Option] = []
     estimates: list[list[Estimate]] = []
     made: dict[Workload, tuple[int, int]] = {}  # spec: where its options are in ``options``
@@ -196,7 +202,9 @@ def build_options(
                 mask = np.array([offer_allowed(o, w, fleet) for o in table.offers], dtype=bool)
                 allowed[e.accelerator] = mask
             lead = leads.get(e.platform, 0.0)
-            options.extend(_options_of(wi, w, e, table, mask, limit, lead, fleet, may_thin))
+            options.extend(
+                _options_of(wi, w, e, table, mask, limit, lead, fleet, may_thin, by_place)
+            )
         if spec is not None:
             made[spec] = (first, len(options))
     return options, estimates
@@ -221,6 +229,10 @@ class _OfferArrays:
 
     def __init__(self, offers: Sequence[Offer], fleet: Fleet) -> None:
         self.offers = list(offers)
+        places = sorted({(o.provider, o.region) for o in offers})
+        self.place = np.array(
+            [places.index((o.provider, o.region)) for o in offers], dtype=np.int64
+        )
         # offers a capacity limit may bind: never thinned
         self.limited = np.array(
             [
@@ -267,10 +279,12 @@ def _options_of(
     lead: float,
     fleet: Fleet,
     may_thin: bool,
+    by_place: bool = False,
 ) -> list[Option]:
-    """The options of estimate ``e`` on the offers of ``t`` the workload may use."""
+    """The options of estimate ``e`` on the offers of ``t`` the workload may use
+    (thinned within each provider and region when ``by_place``)."""
     if isinstance(w.job, ServeJob):
-        return _serve_options(wi, w.job, e, t, allowed, may_thin)
+        return _serve_options(wi, w.job, e, t, allowed, may_thin, by_place)
     cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
     tw = fleet.objective.time_usd_per_hour
     if isinstance(w.job, TrainJob):
@@ -302,7 +316,7 @@ def _options_of(
         free = eligible & ~t.limited
         idx = np.flatnonzero(free)
         cost, obj = usd[idx, pick[idx]], objective[idx, pick[idx]]
-        beaten = ~undominated(cost, cost, -obj, -obj)
+        beaten = ~within(t.place[idx] if by_place else None, cost, cost, -obj, -obj)
         beaten &= ~_baseline_needs(t, idx, cost)
         chosen[idx[beaten]] = False
     made: dict[int, Estimate] = {}
@@ -412,7 +426,13 @@ def _pareto(
 
 
 def _serve_options(
-    wi: int, job: ServeJob, e: Estimate, t: _OfferArrays, allowed: BoolArray, may_thin: bool
+    wi: int,
+    job: ServeJob,
+    e: Estimate,
+    t: _OfferArrays,
+    allowed: BoolArray,
+    may_thin: bool,
+    by_place: bool = False,
 ) -> list[Option]:
     """One replica of ``e`` per offer: usd per instance for the whole period."""
     assert e.layout is not None
@@ -428,7 +448,13 @@ def _serve_options(
         idx = np.flatnonzero(allowed & ~t.limited)
         per = t.per[idx].astype(np.float64)
         block_usd, block_tokens = serve_shape(usd[idx], tokens[idx], np.full(len(idx), chips), per)
-        beaten = ~undominated(block_usd, usd[idx], block_tokens, tokens[idx] * per / chips)
+        beaten = ~within(
+            t.place[idx] if by_place else None,
+            block_usd,
+            usd[idx],
+            block_tokens,
+            tokens[idx] * per / chips,
+        )
         beaten &= ~_baseline_needs(t, idx, block_usd / block_tokens)
         keep[idx[beaten]] = False
     per_class: list[tuple[float, ...]] = [()] * len(t.offers)

@@ -15,6 +15,7 @@ from arbiter.domain.fleet import Fleet
 from arbiter.optimize.dominance import FloatArray, serve_shape, undominated
 from arbiter.optimize.options import (
     TIE_BREAK_COST_WEIGHT,
+    EXACT_CAPS_WORKLOADS,
     Option,
     share_capped,
 )
@@ -39,17 +40,20 @@ def prune(options: Sequence[Option], fleet: Fleet, *, caps: bool = True) -> list
       instances can.
 
     Share caps (``caps``, when the fleet has any below 1) bound spend against total spend,
-    so a dearer option can be what meets a cap and cost alone rules nothing out. Then a
-    plan is first found on the options the rules above keep; every option whose LP
-    reduced cost, added to the LP bound of the whole model, exceeds that plan's objective
-    is dropped (no plan with it can be better), and all others are kept. When that plan
-    does not exist, every option is kept. Above ``EXACT_CAPS_OPTIONS`` options (and
-    ``EXACT_CAPS_WORKLOADS`` workloads, for thinning) a capped fleet is pruned by the
-    dominance rules alone, which is exact only without caps."""
-    kept = _dominance(options, fleet)
-    if not caps or not share_capped(fleet) or len(options) > EXACT_CAPS_OPTIONS:
-        return [options[i] for i in kept]
-    return _bounded(options, [options[i] for i in kept], fleet)
+    so a dearer option elsewhere can be what meets a cap: then A must also be in B's
+    vendor, provider and region (a dearer option there could only pad total spend, which
+    no plan does). Up to ``EXACT_CAPS_OPTIONS`` options a plan is then found on what is
+    kept, and every option whose LP reduced cost, added to the LP bound of the whole
+    model, exceeds that plan's objective is dropped too (no plan with it can be better).
+    Above ``EXACT_CAPS_WORKLOADS`` workloads a capped fleet is compared across places, as
+    without caps (fast; a plan only a dearer option elsewhere lets meet a cap can be
+    missed)."""
+    capped = caps and share_capped(fleet)
+    small = len({o.workload for o in options}) <= EXACT_CAPS_WORKLOADS
+    kept = [options[i] for i in _dominance(options, fleet, by_place=capped and small)]
+    if not capped or not small or len(kept) > EXACT_CAPS_OPTIONS:
+        return kept
+    return _bounded(kept, kept, fleet)
 
 
 def _rows_of(options: Sequence[Option], fleet: Fleet) -> list[frozenset[object]]:
@@ -69,8 +73,9 @@ def _rows_of(options: Sequence[Option], fleet: Fleet) -> list[frozenset[object]]
     return out
 
 
-def _dominance(options: Sequence[Option], fleet: Fleet) -> list[int]:
-    """Positions of the options :func:`prune`'s dominance rules keep, sorted."""
+def _dominance(options: Sequence[Option], fleet: Fleet, *, by_place: bool = False) -> list[int]:
+    """Positions of the options :func:`prune`'s dominance rules keep, sorted (``by_place``:
+    comparing only options in the same vendor, provider and region)."""
     if not options:
         return []
     n = len(options)
@@ -95,12 +100,13 @@ def _dominance(options: Sequence[Option], fleet: Fleet) -> list[int]:
     platform = [o.estimate.platform if o.estimate.platform in pending else "" for o in options]
     # one A of a capacity limit must fill its instances: train/batch compare instances
     fills = np.where(serve, chips <= per, True)
-    by_workload: dict[tuple[int, bool], list[int]] = {}
+    by_workload: dict[tuple[object, ...], list[int]] = {}
     keep = np.ones(n, dtype=bool)
     for i, o in enumerate(options):
         if o.class_requests_per_s:
             continue  # kept whole: chips differ in what they serve of each class
-        by_workload.setdefault((o.workload, o.serve), []).append(i)
+        place = (o.estimate.vendor, o.offer.provider, o.offer.region) if by_place else ()
+        by_workload.setdefault((o.workload, o.serve, *place), []).append(i)
     # capacity rows as ids of distinct row sets, with their subset relation
     kinds = sorted(set(rows), key=lambda r: sorted(map(str, r)))
     at = {r: k for k, r in enumerate(kinds)}
@@ -109,7 +115,7 @@ def _dominance(options: Sequence[Option], fleet: Fleet) -> list[int]:
     free_all = np.array([not r for r in rows], dtype=bool)
     codes = {name: k for k, name in enumerate(sorted(set(platform)))}  # "" (enabled) is 0
     pcode = np.array([codes[x] for x in platform], dtype=np.int64)
-    for (_, is_serve), members in by_workload.items():
+    for (_, is_serve, *_place), members in by_workload.items():
         idx = np.array(members, dtype=np.int64)
         free = free_all[idx]
         mine = pcode[idx]

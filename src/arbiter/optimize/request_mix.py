@@ -13,6 +13,8 @@ from arbiter.domain.workload import ServeJob
 from arbiter.optimize.linear import Block, IntArray, LinearModel
 from arbiter.optimize.options import Option
 
+MIX_IDLE_TOL = 1e-6  # "less than one whole replica idle" made a closed row
+
 
 def classes_of(fleet: Fleet, w: int) -> int:
     job = fleet.workloads[w].job
@@ -31,9 +33,10 @@ def class_demand(
     """Request mixes: ``x_oc`` requests/s of class c served on option o, with
 
         class_demand[w/c]   sum_{o in w} x_oc >= share_c rate_w
-        load[o]             sum_c x_oc / rps_oc - r_o <= 0
+        load[o]             -(1 - 1e-6) <= sum_c x_oc / rps_oc - r_o <= 0
 
-    (a replica divides its time between classes; ``x_oc`` exists where ``rps_oc > 0``).
+    (a replica divides its time between classes; ``x_oc`` exists where ``rps_oc > 0``; an
+    option carries at most one replica short of full: no replica bought only to pad).
     Returns the block of ``x`` with the position in ``rep`` and the class of each."""
     demand_labels: list[str] = []
     first_row: dict[int, int] = {}
@@ -76,6 +79,7 @@ def class_demand(
         np.concatenate([k_arr, m]),
         np.concatenate([x.columns, r_cols]),
         np.concatenate([1.0 / np.array(x_rps), -np.ones(len(rep))]),
+        lower=-(1.0 - MIX_IDLE_TOL),
         upper=0.0,
     )
     return x, k_arr, c_arr
