@@ -5,8 +5,8 @@ the options, checked against the fleet's rows one by one (no MILP, no pruning).
 The semantics enumerated are those of ``docs/semantics-plan.md``: a train/batch option
 is bought once, whole (its ``usd``, ``instances``); a serving option with ``r`` replicas
 of ``chips`` chips buys ``ceil(chips r / per_instance)`` instances at ``usd`` each and
-serves ``r tokens_per_s``. Share caps bound each group's compute spend by ``cap x`` the
-total; capacity limits count instances; a platform not yet enabled costs its
+serves ``r tokens_per_s``. Share caps bound each group's share, its compute spend against
+itself plus the need of every pick outside it (:func:`shares`), by ``cap``; capacity limits count instances; a platform not yet enabled costs its
 ``enable_usd`` once if anything runs on it; the budget bounds compute plus enablement.
 
 No padding (``docs/semantics-plan.md``): a service's capacity exceeds its rate by less
@@ -107,11 +107,54 @@ def padding(fleet: Fleet, options: Sequence[Option]) -> set[int]:
     return out
 
 
+def unit_cost(fleet: Fleet, o: Option) -> float:
+    """Cost per unit of work: the option's ``usd`` (train/batch), or what serving the
+    service's whole rate on it alone costs per token/s (whole replicas, whole
+    instances)."""
+    if not o.serve:
+        return o.usd
+    job = fleet.workloads[o.workload].job
+    assert isinstance(job, ServeJob)
+    rate = job.requests_per_s * job.output_tokens
+    replicas = math.ceil(rate / o.tokens_per_s - 1e-9)
+    return serve_instances(o, replicas) * o.usd / rate
+
+
+def shares(
+    fleet: Fleet, picks: Sequence[Pick], group: str, options: Sequence[Option]
+) -> dict[str, float]:
+    """Each group's share as share caps bound it: its spend against its spend plus what
+    the work of every pick outside it needs there, at the least cost per unit of work of
+    the workload's options outside the group."""
+    spend: dict[str, float] = defaultdict(float)
+    for p in picks:
+        spend[group_of(p.option, group)] += p.usd
+    out = {}
+    for g, mine in spend.items():
+        outside = 0.0
+        for p in picks:
+            if group_of(p.option, group) == g:
+                continue
+            w = p.option.workload
+            least = min(
+                unit_cost(fleet, o) for o in options if o.workload == w and group_of(o, group) != g
+            )
+            outside += least * p.units * p.option.tokens_per_s if p.option.serve else least
+        out[g] = mine / (mine + outside) if mine > 0 else 0.0
+    return out
+
+
 def evaluate(  # noqa: PLR0911
-    fleet: Fleet, picks: Sequence[Pick], barred: set[int] | None = None
+    fleet: Fleet,
+    picks: Sequence[Pick],
+    options: Sequence[Option],
+    *,
+    barred: set[int] | None = None,
 ) -> float | None:
     """Total cost of ``picks`` (compute plus enablement), or None if they break a row
-    or pad (``barred``: the :func:`padding` options of the fleet's options)."""
+    or pad (take a :func:`padding` option of ``options``, the fleet's options, which
+    also set each workload's need for the share caps)."""
+    barred = padding(fleet, options) if barred is None else barred
     if barred and any(id(p.option) in barred for p in picks):
         return None
     # every train/batch workload once, every service's rate covered, less than one of
@@ -133,10 +176,7 @@ def evaluate(  # noqa: PLR0911
         cap = getattr(fleet.caps, group)
         if cap is None:
             continue
-        spend: dict[str, float] = defaultdict(float)
-        for p in picks:
-            spend[group_of(p.option, group)] += p.usd
-        if any(v > cap * compute * (1 + 1e-9) + 1e-9 for v in spend.values()):
+        if any(v > cap * (1 + 1e-9) + 1e-9 for v in shares(fleet, picks, group, options).values()):
             return None
     for limit in fleet.capacity:
         if sum(p.instances for p in picks if covers(limit, p.option)) > limit.max_instances:
@@ -192,7 +232,7 @@ def brute_force(fleet: Fleet, options: Sequence[Option], *, pad: int = 0) -> flo
     barred = padding(fleet, options)
     for combo in itertools.product(*choices(fleet, options, pad)):
         picks = [p for part in combo for p in part]
-        total = evaluate(fleet, picks, barred)
+        total = evaluate(fleet, picks, options, barred=barred)
         if total is not None and (best is None or total < best):
             best = total
     return best

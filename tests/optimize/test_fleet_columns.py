@@ -54,7 +54,7 @@ def many_options(seed: int, services: int = 8) -> tuple[Fleet, list]:
                         )
     fleet = Fleet(
         workloads=tuple(workloads),
-        caps=ShareCaps(vendor=0.7, provider=0.4, region=0.45),
+        caps=ShareCaps(vendor=0.7, provider=0.6, region=0.6),
         platforms=(
             PlatformState(Platform.CUDA, enabled=True),
             PlatformState(Platform.ROCM, enabled=False, enable_usd=float(rng.uniform(0, 400))),

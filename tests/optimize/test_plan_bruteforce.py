@@ -24,9 +24,9 @@ from plan_bruteforce import (
     close,
     covers,
     evaluate,
-    padding,
     picks_of,
     serve_instances,
+    shares,
     within,
 )
 
@@ -118,12 +118,9 @@ def cases(draw: st.DrawFn, *, with_caps: bool = True) -> Case:
             witness.append(Pick(o, r, n, n * o.usd))
         else:
             witness.append(Pick(o, 1, o.instances, o.usd))
-    total = sum(p.usd for p in witness)
     caps: dict[str, float | None] = {}
     for group in GROUPS:
-        share: dict[str, float] = defaultdict(float)
-        for p in witness:
-            share[group_of(p.option, group)] += p.usd / total
+        share = shares(Fleet(workloads=tuple(workloads)), witness, group, options)
         drawn = draw(st.sampled_from([None, None, 0.5, 0.6, 0.7, 0.9])) if with_caps else None
         caps[group] = None if drawn is None else min(1.0, max(drawn, max(share.values()) + 1e-9))
     # offers' own capacity, at least what the witness buys there
@@ -159,7 +156,7 @@ def cases(draw: st.DrawFn, *, with_caps: bool = True) -> Case:
         platforms=tuple(platforms),
         capacity=tuple(limits),
     )
-    cost = evaluate(fleet, witness, padding(fleet, options))
+    cost = evaluate(fleet, witness, options)
     assert cost is not None, "the witness must meet the fleet it was drawn for"
     if draw(st.booleans()):
         fleet = replace(fleet, budget_usd=cost * (1 + draw(st.integers(0, 30)) / 100))
@@ -168,13 +165,15 @@ def cases(draw: st.DrawFn, *, with_caps: bool = True) -> Case:
 
 def cheapest_in_place(options: list[Option]) -> list[Option]:
     """Of each vendor, provider and region, the first option of least cost (a service's:
-    per token/s of a full instance)."""
+    per token/s of a full instance; a job's: then on the fewest instances)."""
     best: dict[tuple[str, str, str], Option] = {}
 
-    def unit(o: Option) -> float:
+    def unit(o: Option) -> tuple[float, int]:
+        # of two jobs at one cost, the one on fewer instances: it beats the other in
+        # any capacity row the two share, the other does not beat it
         if not o.serve:
-            return o.usd
-        return o.usd * o.chips / (o.offer.accelerators_per_instance * o.tokens_per_s)
+            return (o.usd, o.instances)
+        return (o.usd * o.chips / (o.offer.accelerators_per_instance * o.tokens_per_s), 0)
 
     for o in options:
         place = (o.estimate.vendor, o.offer.provider, o.offer.region)
@@ -203,7 +202,7 @@ def witness_on(witness: list[Pick], options: list[Option]) -> list[Pick]:
 def plan_cost(fleet: Fleet, options: list[Option]) -> float:
     """The optimum on the pruned options, its placement checked independently."""
     sol = solve_fleet(fleet, prune(options, fleet), mip_gap=GAP, time_limit_s=20.0)
-    cost = evaluate(fleet, picks_of(sol), padding(fleet, options))
+    cost = evaluate(fleet, picks_of(sol), options)
     assert cost is not None, "the plan breaks a row of its fleet"
     assert close(cost, sol.total_usd), (cost, sol.total_usd)
     return sol.total_usd
@@ -216,7 +215,7 @@ def check_against_brute_force(case: Case) -> None:
             solve_fleet(case.fleet, prune(case.options, case.fleet), mip_gap=GAP)
         return
     sol = solve_fleet(case.fleet, prune(case.options, case.fleet), mip_gap=GAP, time_limit_s=20.0)
-    cost = evaluate(case.fleet, picks_of(sol), padding(case.fleet, case.options))
+    cost = evaluate(case.fleet, picks_of(sol), case.options)
     assert cost is not None, "the plan breaks a row of its fleet, or pads"
     assert close(cost, sol.total_usd), (cost, sol.total_usd)
     # no replica beyond what every option's rounding allows: the enumeration has them all

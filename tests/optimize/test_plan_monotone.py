@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plan_bruteforce import brute_force, close, evaluate, padding, picks_of, within
+from plan_bruteforce import brute_force, close, evaluate, picks_of, within
 
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.as_of import AsOf
@@ -118,10 +118,12 @@ def test_relaxing_the_fleet_never_raises_the_optimum(
 ) -> None:
     doc, sold = case
     base = optimum(doc, sold)
-    # a looser deadline on every job
+    # a looser deadline on every job (without caps: under caps a new, cheaper option
+    # lowers what the work outside a group needs, which can tighten a cap on purpose)
     factor = data.draw(st.sampled_from([1.5, 2.0, 5.0]))
     looser = {**doc, "workloads": [_looser(w, factor) for w in doc["workloads"]]}
-    assert at_most(optimum(looser, sold), base)
+    if "constraints" not in doc:
+        assert at_most(optimum(looser, sold), base)
     # a higher share cap
     if "constraints" in doc:
         higher = {"constraints": {"max_share": {"provider": 0.9}}}
@@ -130,9 +132,10 @@ def test_relaxing_the_fleet_never_raises_the_optimum(
     if "capacity" in doc:
         more = [{**c, "max_instances": c["max_instances"] + 2} for c in doc["capacity"]]
         assert at_most(optimum({**doc, "capacity": more}, sold), base)
-    # one more offer
+    # one more offer (without caps, as above)
     extra = data.draw(offers(len(sold)))
-    assert at_most(optimum(doc, [*sold, extra]), base)
+    if "constraints" not in doc:
+        assert at_most(optimum(doc, [*sold, extra]), base)
 
 
 def _looser(w: dict[str, Any], factor: float) -> dict[str, Any]:
@@ -160,7 +163,7 @@ def test_the_plan_equals_brute_force_on_the_raw_options(
     except InfeasibleError:
         assert best is None
         return
-    cost = evaluate(fleet, picks_of(sol), padding(fleet, raw))
+    cost = evaluate(fleet, picks_of(sol), raw)
     assert cost is not None  # meets every row, and pads nothing
     assert close(cost, sol.total_usd)
     # no padding: no service has a replica more than its options' rounding, so every

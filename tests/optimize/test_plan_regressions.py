@@ -50,16 +50,24 @@ def test_pruning_keeps_an_option_large_enough_for_a_share_cap() -> None:
     # Job a runs only on provider p ($700); under a 70% provider cap job b must spend at
     # least $300 on q, which only its dearer option there does. Pruning kept b's $100
     # option alone and declared the fleet infeasible; the optimum is $1,000.
-    # Since no plan pads, the dearer option must be in another place than the cheap one
-    # (there, it is a dearer option in the same provider and region: padding, no plan).
+    # Since no plan dilutes, paying $300 where $100 does the same work is no way to meet
+    # the cap, in the same place or elsewhere: no plan, and the least cap that holds is
+    # a's $700 against b's $100, 88%. A dearer option is what meets the cap only when it
+    # is b's cheapest outside p: then the plan is $1,000.
     case = cap_needs_a_dearer_option()
+    floor = r"the smallest provider cap that holds is 88%"
     with pytest.raises(InfeasibleError, match=r"provider_share\[p\]"):
         plan(case.fleet, case.options)
     assert brute_force(case.fleet, case.options) is None
     elsewhere = [*case.options[:2], train_option(1, offer("r", 1.0), hours=300.0, chips=1)]
-    sol = plan(case.fleet, elsewhere)
+    with pytest.raises(InfeasibleError, match=floor):
+        plan(case.fleet, elsewhere)
+    assert brute_force(case.fleet, elsewhere) is None
+    only_dearer = [case.options[0], train_option(1, offer("r", 1.0), hours=300.0, chips=1)]
+    only_dearer.append(train_option(1, offer("p", 1.0), hours=100.0))
+    sol = plan(case.fleet, only_dearer)
     assert sol.total_usd == pytest.approx(1000.0)
-    assert brute_force(case.fleet, elsewhere) == pytest.approx(1000.0)
+    assert brute_force(case.fleet, only_dearer) == pytest.approx(1000.0)
 
 
 def test_binding_lists_a_capacity_limit_the_plan_does_not_use() -> None:

@@ -44,7 +44,7 @@ def knapsack(n: int = 60, m: int = 5, seed: int = 1) -> LinearModel:
 
 
 def capped_services(seed: int = 1) -> tuple[Fleet, list]:
-    """Twelve services over three providers' one- and two-chip offers under a 34%
+    """Twelve services over three providers' one- and two-chip offers under a 38%
     provider cap: a knapsack of whole replicas that needs branching to prove."""
     rng = np.random.default_rng(seed)
     workloads, options = [], []
@@ -57,7 +57,7 @@ def capped_services(seed: int = 1) -> tuple[Fleet, list]:
                 )
                 tokens = float(rng.integers(30, 120))
                 options.append(serve_option(k, o, tokens_per_s=tokens, hours=10.0))
-    return Fleet(workloads=tuple(workloads), caps=ShareCaps(provider=0.34)), options
+    return Fleet(workloads=tuple(workloads), caps=ShareCaps(provider=0.38)), options
 
 
 # --- the model -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ an infeasible fleet explained, and the solution read back as a plan."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -14,6 +15,7 @@ import numpy as np
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.workload import ServeJob
+from arbiter.optimize.cap_floor import FEASIBILITY_GAP, cap_floors
 from arbiter.optimize.diagnosis import explain_infeasible
 from arbiter.optimize.fleet_columns import Relaxation, held_columns, relaxation
 from arbiter.optimize.fleet_model import (
@@ -40,7 +42,7 @@ from arbiter.optimize.linear import (
     Status,
     Stop,
 )
-from arbiter.optimize.options import Option
+from arbiter.optimize.options import Option, share_capped
 
 __all__ = [
     "DEFAULT_MIP_GAP",
@@ -111,17 +113,49 @@ def solve_fleet(
             )
             return grouped.expand(found, options)
     built = build_fleet_model(fleet, options, caps=caps, capacity=capacity, unmet_usd=unmet_usd)
-    return solve_model(
-        built,
-        options,
-        seed=seed,
-        time_limit_s=time_limit_s,
-        mip_gap=mip_gap,
-        explain=explain,
-        node_limit=node_limit,
-        decompose=decompose,
-        start=None if start is None else plan_start(built, options, start),
-    )
+    began = time.monotonic()
+    try:
+        return solve_model(
+            built,
+            options,
+            seed=seed,
+            time_limit_s=time_limit_s,
+            mip_gap=mip_gap,
+            explain=explain,
+            node_limit=node_limit,
+            decompose=decompose,
+            start=None if start is None else plan_start(built, options, start),
+        )
+    except InfeasibleError as error:
+        if not (explain and caps and share_capped(fleet)):
+            raise
+        spent = time.monotonic() - began
+        left = None if time_limit_s is None else max(time_limit_s - spent, DIAGNOSIS_MIN_S * 5)
+
+        def relaxed_feasible(f: Fleet) -> bool:
+            model = build_fleet_model(f, options, capacity=capacity, unmet_usd=unmet_usd).model
+            return model.solve(relax=True, time_limit_s=left).status is not Status.INFEASIBLE
+
+        floors = cap_floors(
+            fleet,
+            options,
+            lambda f: solve_fleet(
+                f,
+                options,
+                capacity=capacity,
+                seed=seed,
+                mip_gap=FEASIBILITY_GAP,
+                time_limit_s=None if left is None else max(left / 8, DIAGNOSIS_MIN_S),
+                explain=False,
+                unmet_usd=unmet_usd,
+                decompose=decompose,
+            ),
+            relaxed_feasible,
+            time_limit_s=left,
+        )
+        if not floors:
+            raise
+        raise InfeasibleError("; ".join(f.sentence() for f in floors) + f". {error}") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,13 +286,7 @@ def greedy_start(built: FleetModel, options: Sequence[Option]) -> FloatArray | N
     for k, state in enumerate(built.pending):
         if state.platform.value in used:
             x[built.enable.start + k] = 1.0
-    spend = next((b for b in model.blocks if b.name == "spend"), None)
-    if spend is not None:  # the share caps' total, in units of their rows
-        usd = np.array([o.usd for o in options], dtype=np.float64)
-        total = (
-            usd[built.one] @ x[built.choose.columns] + usd[built.rep] @ x[built.instances.columns]
-        )
-        x[spend.start] = total / built.share_unit
+    _set_need(built, x)
     return x
 
 
@@ -323,7 +317,15 @@ def plan_start(
     for k, state in enumerate(built.pending):
         if state.platform.value in enabled:
             x[built.enable.start + k] = 1.0
-    spend = next((b for b in model.blocks if b.name == "spend"), None)
-    if spend is not None:
-        x[spend.start] = plan.compute_usd / built.share_unit
+    _set_need(built, x)
     return x
+
+
+def _set_need(built: FleetModel, x: FloatArray) -> None:
+    """The share caps' total need (``N``, in units of their rows) at the point ``x``."""
+    need = next((b for b in built.model.blocks if b.name == "need"), None)
+    if need is None or built.need is None:
+        return
+    v = built.need
+    total = v[built.one] @ x[built.choose.columns] + v[built.rep] @ x[built.replicas.columns]
+    x[need.start] = total / built.share_unit

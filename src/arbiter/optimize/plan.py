@@ -42,7 +42,7 @@ from arbiter.optimize.fleet import (
     group_of,
     solve_fleet,
 )
-from arbiter.optimize.fleet_model import TIE_BREAK_COST_WEIGHT
+from arbiter.optimize.fleet_model import TIE_BREAK_COST_WEIGHT, cap_shares
 from arbiter.optimize.folding import Folded
 from arbiter.optimize.linear import Status, highs_ready
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option
@@ -68,8 +68,11 @@ def hhi(shares: Mapping[str, float]) -> float:
     return sum(s * s for s in shares.values())
 
 
-def meets_fleet(fleet: Fleet, placed: Sequence[Placed]) -> bool:
-    shares = shares_of(placed)
+def meets_fleet(fleet: Fleet, placed: Sequence[Placed], options: Sequence[Option]) -> bool:
+    """Whether ``placed`` meets the fleet's rows: share caps as the plan's model reads
+    them (``fleet_model.cap_shares``, the need measured on ``options``), the budget and
+    the capacity limits."""
+    shares = cap_shares(fleet, placed, options)
     for group in GROUPS:
         cap = getattr(fleet.caps, group)
         if cap is not None and any(s > cap + 1e-9 for s in shares[group].values()):
@@ -351,7 +354,9 @@ def _full_limits(fleet: Fleet, solution: FleetSolution) -> list[tuple[str, Capac
     return out
 
 
-def baseline_record(fleet: Fleet, found: FleetSolution | str | None) -> dict[str, Any]:
+def baseline_record(
+    fleet: Fleet, found: FleetSolution | str | None, options: Sequence[Option]
+) -> dict[str, Any]:
     if isinstance(found, str):  # not reached within the time limit
         return {
             "total_usd": None,
@@ -363,7 +368,7 @@ def baseline_record(fleet: Fleet, found: FleetSolution | str | None) -> dict[str
         return {"total_usd": None, "feasible": False, "shares": {g: {} for g in GROUPS}}
     return {
         "total_usd": found.total_usd,
-        "feasible": meets_fleet(fleet, found.placed),
+        "feasible": meets_fleet(fleet, found.placed, options),
         "shares": shares_of(found.placed),
     }
 
@@ -542,7 +547,8 @@ def plan_document(
     }
     if with_baselines:
         doc["baselines"] = {
-            name: baseline_record(fleet, found) for name, found in found_baselines.items()
+            name: baseline_record(fleet, found, everything)
+            for name, found in found_baselines.items()
         }
     return doc
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import scipy.optimize  # type: ignore[import-untyped]
 import scipy.sparse  # type: ignore[import-untyped]
 
 from arbiter.domain.errors import InfeasibleError, SolverError
-from arbiter.domain.fleet import Fleet
+from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.optimize.dominance import FloatArray, serve_shape, undominated
 from arbiter.optimize.options import (
-    TIE_BREAK_COST_WEIGHT,
     EXACT_CAPS_WORKLOADS,
+    TIE_BREAK_COST_WEIGHT,
     Option,
     share_capped,
 )
@@ -174,6 +175,7 @@ def _bounded(options: Sequence[Option], kept: Sequence[Option], fleet: Fleet) ->
     col[built.rep] = built.instances.columns
     floor = lower + reduced[col]  # the least objective of any plan that uses the option
     cut = floor > upper + BOUND_TOL * max(abs(upper), 1.0)
+    cut &= ~_cheapest(fleet, options)  # what share caps measure need by stays
     return [o for o, c in zip(options, cut.tolist(), strict=True) if not c]
 
 
@@ -203,3 +205,29 @@ def _lp_bound(model: object) -> tuple[float, FloatArray] | None:
     if res.status != 0:
         return None
     return float(res.fun), np.maximum(np.asarray(res.lower.marginals, dtype=np.float64), 0.0)
+
+
+def _cheapest(fleet: Fleet, options: Sequence[Option]) -> npt.NDArray[np.bool_]:
+    """The options that set what share caps measure need by (``fleet_model.py``): each
+    workload's cheapest per unit of work, and, per capped family, its cheapest outside
+    the group that holds its cheapest."""
+    from arbiter.optimize.fleet_model import (  # noqa: PLC0415 (cycle)
+        group_of,
+        outside_premium,
+        unit_rate,
+    )
+
+    rate = unit_rate(fleet, options)
+    work = np.array([o.workload for o in options], dtype=np.int64)
+    least = np.full(len(fleet.workloads), np.inf)
+    np.minimum.at(least, work, rate)
+    keep = rate <= least[work] * (1.0 + 1e-12)
+    for family in GROUPS:
+        if getattr(fleet.caps, family) is None:
+            continue
+        _, group = np.unique(np.array([group_of(o, family) for o in options]), return_inverse=True)
+        at, _extra = outside_premium(fleet, options, group.astype(np.int64))
+        out = np.full(len(fleet.workloads), np.inf)
+        np.minimum.at(out, work[at], rate[at])
+        keep[at] |= rate[at] <= out[work[at]] * (1.0 + 1e-12)
+    return np.asarray(keep, dtype=bool)
