@@ -59,6 +59,7 @@ pytest: $(STAMP)
 
 catalog: $(STAMP)
 	$(BIN)/python scripts/build_catalog.py
+	$(BIN)/python scripts/build_spot_table.py
 
 calibration: $(STAMP)
 	$(BIN)/python scripts/convert_calibration.py

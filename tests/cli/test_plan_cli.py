@@ -149,6 +149,12 @@ def test_the_example_fleet_plan_meets_its_caps_and_beats_every_baseline(cli):
     assert {a["workload"] for a in doc["assignments"]} == {
         w["name"] for w in yaml.safe_load(path.read_text("utf-8"))["workloads"]
     }
+    # a spot assignment, and only one, shows the spot model's rate and its basis
+    for a in doc["assignments"]:
+        assert ("spot" in a) == (a["price_regime"] == "spot")
+        if "spot" in a:
+            assert a["spot"]["basis"] and a["spot"]["as_of"]
+            assert 0 < a["spot"]["throughput_factor"] < 1
 
 
 # --- solver limits -------------------------------------------------------------------------

@@ -375,6 +375,10 @@ def test_spot_offers_only_for_interruptible_workloads(kind):
         regimes.add(spot.offer.price_regime)
         if spot.offer.price_regime == "spot":
             assert any(n.startswith("spot price: preemption is not priced") for n in spot.notes)
+            # the note states the spot model's rate and what it rests on
+            rate = spot.offer.spot_rate
+            assert rate is not None
+            assert any(rate.describe() in n for n in spot.notes)
     assert "spot" in regimes
 
 

@@ -79,3 +79,20 @@ def test_sparse_plan_renders(plan):
     page = plan_html(sparse, title="Empty")
     assert "None." in page
     assert "chart-shares" in page
+
+
+def test_a_spot_assignment_shows_its_rate_and_basis(plan):
+    plan["assignments"][0]["price_regime"] = "spot"
+    plan["assignments"][0]["spot"] = {
+        "interruptions_per_hour": 0.00125519,
+        "basis": "feed",
+        "source": "AWS Spot Instance Advisor, band >20% <b>",
+        "as_of": "2025-06-28",
+        "restart_hours": 0.25,
+        "throughput_factor": 0.9997,
+    }
+    page = plan_html(plan, title="Fleet plan")
+    assert "(0.00126/h, feed, as of 2025-06-28)" in page
+    assert "band &gt;20% &lt;b&gt;" in page  # the source, escaped, in the title
+    del plan["assignments"][0]["spot"]
+    assert "as of 2025-06-28" not in plan_html(plan, title="Fleet plan")

@@ -14,13 +14,15 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from arbiter.catalog.spot import RESTART_HOURS, default_spot_table
 from arbiter.domain.offer import PriceRegime
 from arbiter.domain.scenario import ShockKind
-from arbiter.optimize.options import DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR, RESTART_HOURS
 
 PAYG = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 REPLAN = (*PAYG, PriceRegime.CAPACITY_BLOCK)
 TOKENS_PER_REPLICA = 10.0
+# The cases' providers (p, q, r, s) publish no spot rate: the spot model's default for them.
+SPOT_INTERRUPTIONS_PER_HOUR = default_spot_table().unpublished.interruptions_per_hour
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def loss(h: Hit, p: Place) -> float:
     if h.kind in (ShockKind.OUTAGE, ShockKind.ROADMAP_SLIP):
         return 1.0
     if h.kind is ShockKind.SPOT_SURGE and p.regime is PriceRegime.SPOT:
-        base = DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR * RESTART_HOURS
+        base = SPOT_INTERRUPTIONS_PER_HOUR * RESTART_HOURS
         return 1.0 - (1.0 + base) / (1.0 + max(h.magnitude, 1.0) * base)
     return 0.0
 

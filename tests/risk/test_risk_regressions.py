@@ -189,12 +189,13 @@ def test_job_on_a_new_platform_runs_after_its_lead_time():
 
 
 def test_spot_surge_restarts_are_billed():
-    # a 100 h job on spot at $2/h ($200): a surge to 9 times the preemption rate (0.05/h,
-    # 0.25 h per restart) for its whole run slows it to 1.0125/1.1125 of its rate, so it
-    # holds the instance 111.25/1.0125 = 109.88 h, and restarts are billed time: $219.75.
-    # Before: $200 (the time lost to restarts was not billed).
+    # a 100 h job on spot at $2/h ($200): a surge to 9 times the preemption rate (the
+    # offer's own 0.05/h, 0.25 h per restart) for its whole run slows it to 1.0125/1.1125
+    # of its rate, so it holds the instance 111.25/1.0125 = 109.88 h, and restarts are
+    # billed time: $219.75. Before: $200 (the time lost to restarts was not billed).
     fleet = Fleet(workloads=(train("tune"),))
-    plan = [train_option(0, offer("q", 2.0, regime=PriceRegime.SPOT), hours=100.0)]
+    spot = replace(offer("q", 2.0, regime=PriceRegime.SPOT), interruption_rate=0.05)
+    plan = [train_option(0, spot, hours=100.0)]
     _, out, _ = evaluate(fleet, plan, [at(ShockKind.SPOT_SURGE, "q", 0.0, 1000.0, 9.0)])
     assert out.cost_usd[0] == pytest.approx(2.0 * 100.0 * 1.1125 / 1.0125)
     assert out.unmet[0, 0] == 0.0

@@ -184,6 +184,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             _usd(a["usd"]),
         )
     console.print(table)
+    for line in spot_lines(doc["assignments"]):
+        console.print(escape(line))
     if doc.get("solver_note"):
         console.print(escape(doc["solver_note"]))
     enabled = ", ".join(
@@ -265,3 +267,18 @@ def export(
     for name, text in files:
         (out / name).write_text(text, encoding="utf-8")
     typer.echo(f"wrote {len(files)} files to {out}")
+
+
+def spot_lines(assignments: list[dict[str, Any]]) -> list[str]:
+    """One line per spot offer of a plan: the spot model's rate and what it rests on."""
+    spot = {
+        (a["provider"], a["region"], a["instance_type"]): a["spot"]
+        for a in assignments
+        if a.get("spot")
+    }
+    return [
+        f"spot {provider} {region} {instance_type}: {s['interruptions_per_hour']:.3g} "
+        f"interruptions/h ({s['basis']}: {s['source']}, as of {s['as_of']}); "
+        f"{s['restart_hours']} h lost per interruption, throughput x{s['throughput_factor']:.4f}"
+        for (provider, region, instance_type), s in sorted(spot.items())
+    ]

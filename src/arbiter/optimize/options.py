@@ -30,8 +30,9 @@ region: a dearer one elsewhere may be what meets a cap, a dearer one in the same
 could only raise total spend, which is padding and never part of a plan.
 
 Spot offers only serve interruptible workloads, with throughput discounted for expected
-preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)`` (the offer's own rate
-when the catalog has one, else ``DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR``). Options on a
+preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)``, the spot model's
+:func:`arbiter.catalog.spot.throughput_factor` (the rate from the offer, the AWS Spot
+Advisor feed or the provider's published figure; ``docs/spot.md``). Options on a
 platform that is not enabled must still finish by the deadline after its lead time.
 """
 
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from arbiter.catalog.spot import throughput_factor
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
@@ -62,8 +64,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 HOURS_PER_MONTH = 730.0
 HOURS_PER_WEEK = 168.0
-DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR = 0.05  # one preemption per 20 hours
-RESTART_HOURS = 0.25  # checkpoint restore and warm-up lost per preemption
 PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 TIE_BREAK_COST_WEIGHT = 1e-6  # as the fleet MILP: "time" still breaks ties on cost
 MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days tried per offer
@@ -93,17 +93,6 @@ class Option:
     usd: float  # per unit for train/batch; per instance for serve
     serve: bool
     class_requests_per_s: tuple[float, ...] = ()  # per replica of a request mix, after spot
-
-
-def spot_factor(offer: Offer) -> float:
-    if offer.price_regime is not PriceRegime.SPOT:
-        return 1.0
-    rate = (
-        offer.interruption_rate
-        if offer.interruption_rate is not None
-        else DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
-    )
-    return 1.0 / (1.0 + rate * RESTART_HOURS)
 
 
 def billed_hours(offer: Offer, hours: float) -> float:
@@ -248,7 +237,7 @@ class _OfferArrays:
         )
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
-        self.factor = np.array([spot_factor(o) for o in offers], dtype=np.float64)
+        self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
         regime = [o.price_regime for o in offers]
         self.payg = np.array([r in PAY_AS_YOU_GO for r in regime], dtype=bool)
         self.block = np.array([r is PriceRegime.CAPACITY_BLOCK for r in regime], dtype=bool)

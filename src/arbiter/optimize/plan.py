@@ -30,10 +30,11 @@ from typing import Any
 import highspy
 
 from arbiter import __version__
+from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, throughput_factor
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, CapacityLimit, Fleet, PlatformState
-from arbiter.domain.offer import PriceRegime
+from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.optimize.fleet import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT_S,
@@ -289,6 +290,20 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
             if p.class_requests_per_s
             else {}
         ),
+        **({"spot": spot_record(off)} if off.price_regime is PriceRegime.SPOT else {}),
+    }
+
+
+def spot_record(offer: Offer) -> dict[str, Any]:
+    """What a spot placement's speed rests on: the spot model's rate and its basis."""
+    rate = interruptions_per_hour(offer)
+    return {
+        "interruptions_per_hour": rate.interruptions_per_hour,
+        "basis": rate.basis.value,
+        "source": rate.source,
+        "as_of": rate.as_of,
+        "restart_hours": RESTART_HOURS,
+        "throughput_factor": throughput_factor(offer),
     }
 
 

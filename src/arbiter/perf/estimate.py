@@ -109,8 +109,12 @@ def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estim
     usd = instances * per_instance * est.hours * offer.usd_per_accelerator_hour
     tokens = workload.work_tokens
     notes = est.notes
-    if offer.price_regime == "spot":
-        notes = (*notes, "spot price: preemption is not priced here (the fleet planner does)")
+    if offer.spot_rate is not None:
+        notes = (
+            *notes,
+            "spot price: preemption is not priced here (the fleet planner does); spot rate "
+            + offer.spot_rate.describe(),
+        )
     if instances * per_instance > est.chips:
         notes = (
             *notes,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arbiter.catalog.spot import SpotRate, interruptions_per_hour
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import Placement
@@ -28,6 +29,7 @@ class OfferChoice:
     price_regime: str
     usd_per_accelerator_hour: float
     accelerators_per_instance: int
+    spot_rate: SpotRate | None = None  # the spot model's rate, on a spot offer
 
 
 class PriceBook:
@@ -77,6 +79,7 @@ def _choice(offer: Offer) -> OfferChoice:
         price_regime=offer.price_regime.value,
         usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
         accelerators_per_instance=offer.accelerators_per_instance,
+        spot_rate=interruptions_per_hour(offer) if offer.price_regime is PriceRegime.SPOT else None,
     )
 
 

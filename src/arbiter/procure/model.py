@@ -8,9 +8,10 @@ periods ``t`` of ``H`` hours, discount factor ``d_t``.
 
 Data: ``W_jst`` work units of class j (requests for a service, tokens otherwise) in
 scenario s and period t; ``e_jr`` work units one chip-hour of resource r delivers (from
-the performance model); ``c_kt`` the committed price per chip-hour of product k bought in
-period t, ``q_ot`` the on-demand price, both after the price paths; ``v_jt`` the cheapest
-on-demand cost of a unit of j's work, times the unmet penalty.
+the performance model; on a spot resource, times the spot model's
+:func:`arbiter.catalog.spot.throughput_factor`); ``c_kt`` the committed price per chip-hour
+of product k bought in period t, ``q_ot`` the on-demand price, both after the price paths;
+``v_jt`` the cheapest on-demand cost of a unit of j's work, times the unmet penalty.
 
 First stage (no scenario index):
 
@@ -65,6 +66,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from arbiter.catalog.spot import throughput_factor
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
@@ -72,7 +74,7 @@ from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.procurement import CommitmentProduct, ProcurementProblem
 from arbiter.domain.workload import ServeJob, Workload
-from arbiter.optimize.options import HOURS_PER_WEEK, offer_allowed, spot_factor
+from arbiter.optimize.options import HOURS_PER_WEEK, offer_allowed
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import estimate_workload
 
@@ -199,7 +201,7 @@ def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -
             if res.offer is not None:
                 if not offer_allowed(res.offer, c.workload, fleet):
                     continue
-                base *= spot_factor(res.offer)
+                base *= throughput_factor(res.offer)
             rate[j, r] = base
     years = np.arange(T) / problem.periods_per_year
     price = np.zeros((R, T))

@@ -115,7 +115,7 @@ def _assignments_table(plan: Mapping[str, Any]) -> str:
                 text(a.get("kind")),
                 text(a.get("accelerator")),
                 f"{text(a.get('provider'))} / {text(a.get('region'))}",
-                text(a.get("price_regime")),
+                text(a.get("price_regime")) + _spot_basis(a.get("spot")),
                 num(a.get("instance_count")),
                 num(a.get("accelerator_count")),
                 num(a.get("hours"), 1),
@@ -124,6 +124,19 @@ def _assignments_table(plan: Mapping[str, Any]) -> str:
             ]
         )
     return table(headers, rows, numeric={5, 6, 7, 8, 9})
+
+
+def _spot_basis(raw: Any) -> str:
+    """`` (0.00126/h, feed, as of 2025-06-28)`` after a spot regime: the spot model's rate
+    and what it rests on (its source in the cell's title)."""
+    if not isinstance(raw, Mapping):
+        return ""
+    rate = raw.get("interruptions_per_hour")
+    shown = f"{rate:.3g}/h, " if isinstance(rate, (int, float)) else ""
+    return (
+        f' <span title="{text(raw.get("source"))}">({text(shown)}{text(raw.get("basis"))}, '
+        f"as of {text(raw.get('as_of'))})</span>"
+    )
 
 
 def _platforms_table(plan: Mapping[str, Any]) -> str:

@@ -8,8 +8,10 @@ outage that outlasts a job's window goes on holding the job back. At each instan
 placement ``p`` keeps the capacity ``c_p(t) = 1 - min(1, sum of the losses of the shocks
 active at t that select p)``: ``1 - capacity_factor`` for a supply cut, 1 for an outage
 and for a roadmap slip (the chip is missing from day 0 for the delay); a spot surge adds
-``1 - (1 + r R) / (1 + m r R)`` on spot placements (r the offer's preemption rate, m the
-multiplier, R the restart hours of ``options.spot_factor``). Two shocks active at once add
+``1 - (1 + r R) / (1 + m r R)`` on spot placements (m the multiplier, ``r R`` the spot
+model's :func:`arbiter.catalog.spot.restart_load`: the offer's interruptions per hour, from
+the offer, the AWS Spot Advisor feed or the provider's published figure, times the restart
+hours; the same figure the planner's throughput factor uses). Two shocks active at once add
 up (capped at all of it); two in turn do not. A pay-as-you-go placement is billed for
 the share ``b_p(t)`` of it still there (``c_p`` without the spot surge: restarts are
 billed time) at ``M_p(t) = max(0, 1 + sum of (price_factor - 1) of the price shifts
@@ -49,18 +51,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from arbiter.catalog.spot import restart_load
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import PriceRegime
 from arbiter.domain.scenario import ScenarioSet, ShockKind
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, Placed
-from arbiter.optimize.options import (
-    DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR,
-    HOURS_PER_WEEK,
-    PAY_AS_YOU_GO,
-    RESTART_HOURS,
-    deadline_hours,
-)
+from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, deadline_hours
 from arbiter.risk.concentration import spend_weights, work_shares
 from arbiter.scenarios.sampling import Samples
 
@@ -129,15 +126,6 @@ def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -
         ],
         dtype=bool,
     ).reshape(len(scenarios.shocks), n_w)
-    spot = np.array([o.price_regime is PriceRegime.SPOT for o in offers], dtype=bool)
-    rate = np.array(
-        [
-            o.interruption_rate
-            if o.interruption_rate is not None
-            else DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR
-            for o in offers
-        ]
-    )
     payg = np.array([o.price_regime in PAY_AS_YOU_GO for o in offers], dtype=bool)
     block = np.array([o.price_regime is PriceRegime.CAPACITY_BLOCK for o in offers], dtype=bool)
     lead = {
@@ -155,7 +143,7 @@ def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -
             [0.0 if p.option.serve else lead.get(p.option.estimate.platform, 0.0) for p in placed],
             dtype=np.float64,
         ),
-        surge_base=np.where(spot, rate * RESTART_HOURS, 0.0),
+        surge_base=np.array([restart_load(o) for o in offers], dtype=np.float64),
         workload=workload,
         work_share=np.array(work_shares(placed), dtype=np.float64),
         serve=np.array([isinstance(w.job, ServeJob) for w in fleet.workloads], dtype=bool),

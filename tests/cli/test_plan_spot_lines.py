@@ -1,0 +1,48 @@
+"""The text output of a plan states the spot rate and its basis, once per spot offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arbiter.cli.plan_cmd import spot_lines
+
+
+def assignment(workload: str, regime: str, spot: dict[str, Any] | None) -> dict[str, Any]:
+    a: dict[str, Any] = {
+        "workload": workload,
+        "provider": "aws",
+        "region": "us-east-1",
+        "instance_type": "p5.48xlarge",
+        "price_regime": regime,
+    }
+    if spot is not None:
+        a["spot"] = spot
+    return a
+
+
+SPOT = {
+    "interruptions_per_hour": 0.00125519,
+    "basis": "feed",
+    "source": "AWS Spot Instance Advisor, band >20% (Linux)",
+    "as_of": "2025-06-28",
+    "restart_hours": 0.25,
+    "throughput_factor": 1 / (1 + 0.00125519 * 0.25),
+}
+
+
+def test_one_line_per_spot_offer_with_rate_basis_and_date():
+    lines = spot_lines(
+        [
+            assignment("a", "spot", SPOT),
+            assignment("b", "spot", SPOT),  # the same offer: one line
+            assignment("c", "on_demand", None),
+        ]
+    )
+    assert len(lines) == 1
+    (line,) = lines
+    assert line.startswith("spot aws us-east-1 p5.48xlarge: 0.00126 interruptions/h (feed: ")
+    assert "band >20%" in line and "2025-06-28" in line and "x0.9997" in line
+
+
+def test_a_plan_without_spot_prints_nothing():
+    assert spot_lines([assignment("c", "on_demand", None)]) == []
