@@ -169,7 +169,8 @@ def import_(
             err.print(line, markup=False)
     _out().print(
         f"catalog version {info.version[:12]}: {outcome.added} offers added, "
-        f"{outcome.replaced} replaced; {len(outcome.catalog.offers)} offers in all (now current)"
+        f"{outcome.replaced} replaced; {outcome.older} older than the price held, not taken; "
+        f"{len(outcome.catalog.offers)} offers in all (now current)"
     )
 
 
