@@ -104,3 +104,56 @@ def test_the_fleet_setting_reaches_the_option_arrays():
         arrays = _OfferArrays([COMMIT, ON_DEMAND], Fleet(workloads=(), after_term=after))
         assert arrays.usd_per_chip(hours)[0] == pytest.approx(expected)
         assert arrays.usd_per_chip(hours)[1] == pytest.approx(3.0 * JOB)
+
+
+def _serve_fleet(after: AfterTerm, hours: float) -> Fleet:
+    from arbiter.workloads.fleet import parse_fleet
+
+    data = {
+        "workloads": [
+            {
+                "name": "chat",
+                "kind": "serve",
+                "model": "llama-3.1-8b",
+                "requests_per_s": 5,
+                "input_tokens": 500,
+                "output_tokens": 200,
+                "slo": {"ttft_s": 2, "tpot_s": 0.1},
+                "hours": hours,
+                "providers": ["runpod"],
+            }
+        ],
+        "pricing": {"after_term": after.value},
+    }
+    return parse_fleet(data, file="fleet.yaml")
+
+
+@pytest.mark.parametrize("after", list(AfterTerm))
+def test_plan_options_past_a_term_are_priced_by_the_fleet_setting(after):
+    """A 3.2-month service on RunPod's 3-month commitments: every such option costs the
+    term plus 146 on-demand hours (or two terms), per chip, as computed by hand here."""
+    from arbiter.catalog.embedded import default_catalog
+    from arbiter.optimize.options import build_options
+    from arbiter.perf.efficiency import default_efficiency
+
+    catalog = default_catalog()
+    options, _ = build_options(_serve_fleet(after, JOB), catalog, default_efficiency(), thin=False)
+    commits = [o for o in options if o.offer.term_months == 3]
+    assert commits
+    on_demand = {
+        (o.provider, o.region, o.instance_type): o.usd_per_accelerator_hour
+        for o in catalog.offers
+        if o.price_regime is PriceRegime.ON_DEMAND
+    }
+    for o in commits:
+        chips, price = o.offer.accelerators_per_instance, o.offer.usd_per_accelerator_hour
+        if after is AfterTerm.RENEW:
+            assert o.usd == pytest.approx(chips * price * 2 * TERM)
+            assert o.billed_hours == pytest.approx(2 * TERM)
+        else:
+            od = on_demand[(o.offer.provider, o.offer.region, o.offer.instance_type)]
+            assert o.usd == pytest.approx(chips * (price * TERM + od * (JOB - TERM)))
+            assert o.billed_hours == pytest.approx(JOB)
+    short, _ = build_options(_serve_fleet(after, 1000.0), catalog, default_efficiency(), thin=False)
+    for o in (o for o in short if o.offer.term_months == 3):
+        assert o.usd == pytest.approx(o.offer.usd_per_hour * TERM)
