@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from arbiter.catalog.build import build_default_catalog
+from arbiter.catalog.history import history_to_csv
 from arbiter.catalog.tables import accelerators_to_csv, offers_to_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ def main() -> int:
     files = {
         "accelerators.csv": accelerators_to_csv(built.catalog.accelerators.values()),
         "offers.csv": offers_to_csv(built.catalog.offers),
+        "price_history.csv": history_to_csv(built.history),
         "BUILD_REPORT.md": built.report_markdown(),
     }
     stale = [

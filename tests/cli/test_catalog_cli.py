@@ -194,3 +194,18 @@ def test_bad_environment_setting_is_bad_input(cli, monkeypatch):
     code, _, err = cli("catalog", "offers", "--limit", "1")
     assert code == 2
     assert "ARBITER_MAX_AGE_DAYS" in err
+
+
+def test_offers_history_lists_the_superseded_prices_with_what_replaced_them(cli):
+    code, out, err = cli(
+        "catalog", "offers", "--history", "--provider", "lambda", "-a", "GH200", "--json"
+    )
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [(r["region"], r["usd_per_hour"], r["as_of"]) for r in rows] == [
+        ("global", 1.49, "2024-10/2025-06")
+    ]
+    assert rows[0]["superseded_by_usd_per_hour"] == 2.29
+    assert rows[0]["superseded_reason"] == "global price older than per-region prices"
+    code, out, _ = cli("catalog", "offers", "--provider", "lambda", "-a", "GH200", "--json")
+    assert {r["usd_per_hour"] for r in json.loads(out)} == {2.29}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from arbiter.catalog.embedded import default_catalog
 from arbiter.cli.app import main
 from arbiter.cli.planning import plan_file
 from arbiter.workloads.fleet import load_fleet
@@ -82,6 +84,17 @@ def test_plan_json_meets_its_caps_and_is_deterministic(cli, fleet):
     assert len(doc["provenance"]["input_hash"]) == 12
     again = cli("plan", str(fleet), "--json")[1]
     assert again == out
+
+
+def test_every_assignment_carries_its_price_source_and_age(cli, fleet):
+    code, out, err = cli("plan", str(fleet), "--json")
+    assert code == 0, err
+    offers = {o.offer_id: o for o in default_catalog().offers}
+    for a in json.loads(out)["assignments"]:
+        offer = offers[a["offer_id"]]
+        assert a["price_source"] == offer.source and a["price_as_of"] == offer.as_of.text
+        # ARBITER_TODAY is 2026-11-29 in these tests
+        assert a["price_age_days"] == (dt.date(2026, 11, 29) - offer.as_of.end).days
 
 
 def test_plan_html_save_list_and_export(cli, fleet, tmp_path):

@@ -461,3 +461,21 @@ def test_parse_fleet_does_not_mutate_its_input():
     before = copy.deepcopy(data)
     parse_fleet(data, file=FILE)
     assert data == before
+
+
+# --- pricing.after_term -------------------------------------------------------------------
+
+
+def test_after_term_defaults_to_on_demand_and_reads_renew():
+    from arbiter.domain.after_term import AfterTerm
+
+    assert fleet().after_term is AfterTerm.ON_DEMAND
+    assert fleet(pricing={"after_term": "Renew"}).after_term is AfterTerm.RENEW
+    assert fleet(pricing={"after_term": "on_demand"}).after_term is AfterTerm.ON_DEMAND
+
+
+def test_a_bad_after_term_names_the_field_and_the_valid_values():
+    error = fails(pricing={"after_term": "committed"})
+    assert error.field == "pricing.after_term"
+    assert "on_demand" in str(error) and "renew" in str(error)
+    assert fails(pricing={"after": "renew"}).field == "pricing.after"

@@ -16,8 +16,12 @@ Rules, applied in this order (each derived price states its rule in ``provenance
 4. GCP GPU component SKUs (``gpu-sku:``) are not VM prices: the host's vCPU/RAM share is
    added from the machine-type row of the same family and regime where one exists, and
    the row is marked derived; otherwise the SKU is dropped and counted.
-5. Duplicates: one offer per key (provider, region, instance type, regime, term); the most
-   recent observation wins; curated rows beat snapshot rows for the same key.
+5. Current prices: one offer per key (provider, region, instance type, regime, term); the
+   newest observation is the price and older ones are history, and a ``global`` price is
+   history once the same instance, regime and term has a newer per-region price
+   (:mod:`arbiter.domain.current_prices`). A snapshot row's date is a placeholder
+   interval (``SNAPSHOT_DATE``), so it replaces a dated prices.csv row of the same key only
+   when the whole interval is later than that row's date; otherwise the dated row stays.
 6. OCI preemptible capacity is priced at 50% of on-demand (Oracle's documented rule).
 """
 
@@ -37,6 +41,7 @@ from arbiter.catalog.feeds.tally import Tally
 from arbiter.domain.accelerator import PLATFORM_BY_VENDOR, Accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
+from arbiter.domain.current_prices import Superseded, current_prices
 from arbiter.domain.offer import Offer, PriceRegime
 
 
@@ -44,6 +49,8 @@ from arbiter.domain.offer import Offer, PriceRegime
 class BuiltCatalog:
     catalog: Catalog
     notes: list[str] = field(default_factory=list)
+    history: tuple[Superseded, ...] = ()
+    """Observations set aside as no longer current (written to price_history.csv)."""
 
     def report_markdown(self) -> str:
         lines = [
@@ -54,6 +61,7 @@ class BuiltCatalog:
             f"- content hash: `{self.catalog.content_hash}`",
             f"- accelerators: {len(self.catalog.accelerators)}",
             f"- offers: {len(self.catalog.offers)}",
+            f"- superseded observations (history): {len(self.history)}",
             "",
             "## What the build did with each source",
             "",
@@ -119,15 +127,8 @@ def build_default_catalog(sources: Path) -> BuiltCatalog:
         (sources / "prices.csv").read_text(encoding="utf-8"), accelerators
     )
     notes.append(_tally_note("prices.csv", len(curated), tally))
-    by_key: dict[tuple[str, str, str, str, str, int], Offer] = {}
-    for offer in curated:
-        prev = by_key.get(offer.key)
-        if prev is None or offer.as_of > prev.as_of:
-            by_key[offer.key] = offer
-    notes.append(
-        f"prices.csv: {len(curated) - len(by_key)} older observations of the same offer "
-        "superseded by the most recent one"
-    )
+    curated_latest = {o.key: o for o in current_prices(curated).offers}
+    observed: list[Offer] = list(curated)
     exclusions = load_exclusions(sources / "exclusions.csv")
     for cloud in SNAPSHOT_CLOUDS:
         path = sources / "skypilot-v8" / cloud / "vms.csv"
@@ -138,27 +139,42 @@ def build_default_catalog(sources: Path) -> BuiltCatalog:
             provider=cloud,
         )
         result = skypilot.parse(path.read_bytes(), ctx)
-        added = excluded = shadowed = 0
-        for offer in result.offers:
-            reason = exclusions.reason(offer)
+        added = excluded = shadowed = newer = 0
+        for raw in result.offers:
+            reason = exclusions.reason(raw)
             if reason:
                 excluded += 1
                 continue
-            if offer.key in by_key:
+            offer = _with_snapshot_date(raw)
+            dated = curated_latest.get(offer.key)
+            if dated is not None and not offer.as_of.start > dated.as_of.end:
                 shadowed += 1
                 continue
-            by_key[offer.key] = _with_snapshot_date(offer)
+            newer += dated is not None
+            observed.append(offer)
             added += 1
         notes.append(
             _tally_note(ctx.file, len(result.offers), result.tally)
-            + f"; {added} added, {shadowed} already priced by prices.csv (curated rows win), "
-            f"{excluded} excluded by exclusions.csv"
+            + f"; {added} added ({newer} of them newer than the prices.csv row of the same "
+            f"offer), {shadowed} already priced by a prices.csv row not older than the "
+            f"snapshot, {excluded} excluded by exclusions.csv"
         )
+    current = current_prices(observed)
+    by_key = {o.key: o for o in current.offers}
     oci_spot = [_oci_preemptible(o) for o in by_key.values() if _is_oci_on_demand(o)]
     for offer in oci_spot:
         by_key.setdefault(offer.key, offer)
     notes.append(f"OCI preemptible: {len(oci_spot)} spot offers derived at 50% of on-demand")
-    return BuiltCatalog(Catalog.of(accelerators.values(), by_key.values()), notes)
+    final = current_prices(by_key.values())
+    history = (*current.superseded, *final.superseded)
+    reasons: dict[str, int] = {}
+    for s in history:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    notes.append(
+        f"superseded observations kept as history (price_history.csv): {len(history)}"
+        + "".join(f"; {r}: {n}" for r, n in sorted(reasons.items()))
+    )
+    return BuiltCatalog(Catalog.of(accelerators.values(), final.offers), notes, history=history)
 
 
 def _tally_note(file: str, n_offers: int, tally: Tally) -> str:

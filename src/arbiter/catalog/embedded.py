@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
+from arbiter.catalog.history import HistoricalPrice, history_from_csv
 from arbiter.catalog.tables import accelerators_from_csv, offers_from_csv
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
@@ -32,3 +33,10 @@ def default_catalog() -> Catalog:
 
 def known_accelerators() -> frozenset[str]:
     return frozenset(default_accelerators())
+
+
+@functools.cache
+def default_price_history() -> tuple[HistoricalPrice, ...]:
+    """The observations the build of the default catalog set aside as no longer current."""
+    text = _data("price_history.csv")
+    return tuple(history_from_csv(text, "arbiter/catalog/data/price_history.csv"))

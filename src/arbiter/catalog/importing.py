@@ -11,6 +11,7 @@ from arbiter.catalog.feeds.context import FeedContext
 from arbiter.catalog.feeds.registry import SOURCES
 from arbiter.catalog.feeds.tally import FeedResult
 from arbiter.domain.catalog import Catalog
+from arbiter.domain.current_prices import is_newer
 from arbiter.domain.errors import InputError, UnknownNameError
 from arbiter.domain.offer import Offer
 
@@ -21,6 +22,8 @@ class ImportOutcome:
     results: tuple[FeedResult, ...]
     replaced: int
     added: int
+    older: int = 0
+    """Imported offers older than the catalog's price of the same offer: not taken."""
 
 
 def read_feed_file(path: Path) -> bytes:
@@ -60,18 +63,28 @@ def import_feeds(
         )
         results.append(parser(read_feed_file(path), ctx))
     imported = [o for r in results for o in r.offers]
-    merged, replaced, added = merge_offers(base, imported)
-    return ImportOutcome(merged, tuple(results), replaced, added)
+    merged, replaced, added, older = merge_offers(base, imported)
+    return ImportOutcome(merged, tuple(results), replaced, added, older)
 
 
-def merge_offers(base: Catalog, offers: Sequence[Offer]) -> tuple[Catalog, int, int]:
-    """``base`` with ``offers`` added; an offer with the key of a base offer replaces it."""
+def merge_offers(base: Catalog, offers: Sequence[Offer]) -> tuple[Catalog, int, int, int]:
+    """``base`` with ``offers`` added: ``(catalog, replaced, added, older)``.
+
+    An offer with the key of a base offer replaces it unless it was observed earlier
+    (then it is counted in ``older`` and left out: the newest observation is the price);
+    on the same date the imported offer, a correction, replaces the base one. The merged
+    catalog keeps only current prices (:meth:`Catalog.of`)."""
     by_key = {o.key: o for o in base.offers}
-    replaced = added = 0
+    replaced = added = older = 0
     for offer in offers:
-        if offer.key in by_key:
+        prev = by_key.get(offer.key)
+        if prev is not None and is_newer(prev, offer):
+            older += 1
+            continue
+        if prev is not None:
             replaced += 1
         else:
             added += 1
         by_key[offer.key] = offer
-    return Catalog.of(base.accelerators.values(), by_key.values()), replaced, added
+    merged = Catalog.of(base.accelerators.values(), by_key.values())
+    return merged, replaced, added, older

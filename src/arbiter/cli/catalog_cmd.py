@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from arbiter.catalog.diff import diff_catalogs
+from arbiter.catalog.embedded import default_price_history
 from arbiter.catalog.feeds.registry import SOURCES
 from arbiter.catalog.importing import import_feeds
 from arbiter.catalog.names import resolve_provider
@@ -16,6 +17,7 @@ from arbiter.catalog.query import SORT_KEYS, OfferQuery, OfferTable
 from arbiter.cli import catalog_views as views
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InputError, UnknownNameError
 
 app = typer.Typer(
@@ -88,6 +90,13 @@ def offers(
             "--max-age-days", min=0, help="Warn about offers older than this (default 180)."
         ),
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="The default catalog's superseded prices (older observations) instead.",
+        ),
+    ] = False,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +104,12 @@ def offers(
     settings = _settings()
     store = _store(settings)
     catalog = store.load(version or store.current())
+    replaced_by: dict[int, dict[str, object]] = {}
+    if history:
+        past = default_price_history()
+        # not Catalog.of, which would keep only the newest of these again
+        catalog = Catalog(catalog.accelerators, tuple(h.offer for h in past))
+        replaced_by = {id(h.offer): views.superseded_record(h) for h in past}
     query = OfferQuery(
         providers=provider or (),
         accelerators=accelerator or (),
@@ -107,10 +122,11 @@ def offers(
     chosen = OfferTable(catalog).select(query)
     max_age = settings.max_age_days if max_age_days is None else max_age_days
     if as_json:
-        typer.echo(json.dumps([views.offer_record(catalog, o) for o in chosen], indent=2))
+        records = [{**views.offer_record(catalog, o), **replaced_by.get(id(o), {})} for o in chosen]
+        typer.echo(json.dumps(records, indent=2))
     else:
         _out().print(views.offers_table(catalog, chosen, settings.today))
-    warning = views.staleness_warning(chosen, settings.today, max_age)
+    warning = None if history else views.staleness_warning(chosen, settings.today, max_age)
     if warning:
         _err().print(warning, style="yellow")
 
@@ -169,7 +185,8 @@ def import_(
             err.print(line, markup=False)
     _out().print(
         f"catalog version {info.version[:12]}: {outcome.added} offers added, "
-        f"{outcome.replaced} replaced; {len(outcome.catalog.offers)} offers in all (now current)"
+        f"{outcome.replaced} replaced; {outcome.older} older than the price held, not taken; "
+        f"{len(outcome.catalog.offers)} offers in all (now current)"
     )
 
 

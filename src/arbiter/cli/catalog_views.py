@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arbiter.catalog.diff import CatalogDiff
+from arbiter.catalog.history import HistoricalPrice
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import Offer, PriceRegime
@@ -103,6 +104,16 @@ def offer_record(catalog: Catalog, offer: Offer) -> dict[str, Any]:
         "source": offer.source,
         "derived": offer.derived,
         "provenance": offer.provenance,
+    }
+
+
+def superseded_record(h: HistoricalPrice) -> dict[str, object]:
+    """What replaced a superseded price, for ``catalog offers --history --json``."""
+    return {
+        "superseded_by_region": h.superseded_by_region,
+        "superseded_by_usd_per_hour": h.superseded_by_usd_per_hour,
+        "superseded_by_as_of": h.superseded_by_as_of,
+        "superseded_reason": h.superseded_reason,
     }
 
 

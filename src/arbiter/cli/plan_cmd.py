@@ -18,6 +18,7 @@ from arbiter.cli.planning import MipGapOpt, TimeLimitOpt, plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
+from arbiter.domain.price_age import price_age
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
 from arbiter.optimize.fleet import DEFAULT_MIP_GAP, limit_sentence, solve_fleet
 from arbiter.optimize.linear import Status
@@ -77,6 +78,9 @@ def plan(
         time_limit_s=max(0.85 * limit - (time.monotonic() - started), 0.0),
         folded=planned.folded,
     )
+    offers = {o.offer.offer_id: o.offer for o in planned.everything}
+    for a in doc["assignments"]:  # ages at the settings' date (ARBITER_TODAY)
+        a["price_age_days"] = price_age(offers[a["offer_id"]], config.today).age_days
     note = limit_sentence(solution, limit)
     if note:
         doc["solver_note"] = note

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.current_prices import current_prices
 from arbiter.domain.errors import UnknownNameError
 from arbiter.domain.offer import Offer
 
@@ -17,7 +18,9 @@ class Catalog:
     """Accelerators by canonical name and the offers that sell them.
 
     Offers are kept sorted by :attr:`Offer.key`, so equal content gives equal bytes and
-    an equal :attr:`content_hash`.
+    an equal :attr:`content_hash`. :meth:`of` keeps only current prices (the newest
+    observation of each offer; a ``global`` price newer per-region prices replaced is
+    dropped: :mod:`arbiter.domain.current_prices`).
     """
 
     accelerators: Mapping[str, Accelerator]
@@ -26,16 +29,14 @@ class Catalog:
     @classmethod
     def of(cls, accelerators: Iterable[Accelerator], offers: Iterable[Offer]) -> Catalog:
         accs = {a.name: a for a in sorted(accelerators, key=lambda a: a.name)}
-        unique: dict[tuple[str, str, str, str, str, int], Offer] = {}
-        for offer in offers:
+        given = list(offers)
+        for offer in given:
             if offer.accelerator not in accs:
                 raise UnknownNameError(
                     "accelerator", offer.accelerator, accs, field="offers.accelerator"
                 )
-            prev = unique.get(offer.key)
-            # The most recent observation wins; on a tie the first one given stays.
-            if prev is None or offer.as_of > prev.as_of:
-                unique[offer.key] = offer
+        # Only current prices: the newest observation of each offer (current_prices.py).
+        unique = {o.key: o for o in current_prices(given).offers}
         ordered = tuple(unique[k] for k in sorted(unique))
         return cls(accelerators=accs, offers=ordered)
 

@@ -18,6 +18,9 @@ Rules the file format fixes and the planner relies on:
   ``cost_weight`` is 0 (minimise completion time, with cost as the tie-break; the hourly
   value is then only a scale) and ``"weighted"`` otherwise. ``objective: cost`` is
   ``Objective(1, 0)`` and ``objective: time`` is ``Objective(0, 1)``.
+- **After the term.** ``after_term`` prices the hours of a job past a commitment's term:
+  on demand (the default) or by renewing the commitment for whole terms
+  (:mod:`arbiter.domain.after_term`).
 - **Shares.** A share cap is a fraction of total spend in (0, 1]; ``None`` is no cap.
 - **Capacity.** A :class:`CapacityLimit` caps the instances of one accelerator at one
   provider, optionally only in regions matching a glob and only under one price regime.
@@ -30,6 +33,7 @@ import math
 from dataclasses import dataclass
 
 from arbiter.domain.accelerator import Platform
+from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import Workload
 
@@ -156,6 +160,8 @@ class Fleet:
     """The usable platforms; one missing from here is unavailable."""
     capacity: tuple[CapacityLimit, ...] = ()
     objective: Objective = COST
+    after_term: AfterTerm = AfterTerm.ON_DEMAND
+    """How hours past a commitment's term are priced (:mod:`arbiter.domain.after_term`)."""
     copies: tuple[int, ...] = ()
     """Per workload, how many identical workloads it stands for (empty: one each). Only a
     train, finetune or batch workload stands for more than one (see

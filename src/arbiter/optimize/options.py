@@ -19,8 +19,10 @@ fewer instances. What an option costs:
 
 - pay-as-you-go (``on_demand``, ``spot``): instances x chips per instance x hours x price;
 - ``capacity_block``: the same for whole days booked;
-- ``reserved_*`` and ``committed``: the whole term (or the job, if longer), whatever the
-  job uses of it, so they only win where the utilisation pays for them.
+- ``reserved_*`` and ``committed``: the whole term, whatever the job uses of it, so they
+  only win where the utilisation pays for them; a job longer than the term pays the hours
+  past it on demand or renews for whole terms, as the fleet's ``after_term`` says, never
+  the committed rate for a part of a term (``term_billing.py``).
 
 Pruning is exact: an option is dropped only when another option of the same workload
 does the job at no more cost in every row of the model it is in (``pruning.prune``), or, under
@@ -49,12 +51,14 @@ import numpy.typing as npt
 
 from arbiter.catalog.spot import throughput_factor
 from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
 from arbiter.optimize.dominance import serve_shape, within
+from arbiter.optimize.term_billing import TermBilling, term_hours, terms_started
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 
@@ -95,17 +99,17 @@ class Option:
     class_requests_per_s: tuple[float, ...] = ()  # per replica of a request mix, after spot
 
 
-def billed_hours(offer: Offer, hours: float) -> float:
-    """Hours paid for using ``offer`` for ``hours``."""
+def billed_hours(offer: Offer, hours: float, after_term: AfterTerm = AfterTerm.ON_DEMAND) -> float:
+    """Hours paid for using ``offer`` for ``hours`` (``term_billing.py``)."""
     regime = offer.price_regime
     if regime in PAY_AS_YOU_GO:
         return hours
     if regime is PriceRegime.CAPACITY_BLOCK:
         return math.ceil(hours / 24.0) * 24.0
-    months = offer.term_months or {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36}.get(
-        regime, 12
-    )
-    return max(months * HOURS_PER_MONTH, hours)
+    term = term_hours(offer)
+    if after_term is AfterTerm.RENEW:
+        return term * float(terms_started(hours, term))
+    return max(term, hours)
 
 
 def _region_ok(region: str, globs: Sequence[str] | None) -> bool:
@@ -238,24 +242,17 @@ class _OfferArrays:
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
         self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
-        regime = [o.price_regime for o in offers]
-        self.payg = np.array([r in PAY_AS_YOU_GO for r in regime], dtype=bool)
-        self.block = np.array([r is PriceRegime.CAPACITY_BLOCK for r in regime], dtype=bool)
-        months = [
-            o.term_months
-            or {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36}.get(o.price_regime, 12)
-            for o in offers
-        ]
-        self.term = np.array([m * HOURS_PER_MONTH for m in months], dtype=np.float64)
+        self.billing = TermBilling(self.offers, fleet.after_term)
+        self.payg, self.block, self.term = self.billing.payg, self.billing.block, self.billing.term
 
     def billed(self, hours: FloatArray) -> FloatArray:
         """:func:`billed_hours` of every offer for ``hours`` (offers along the first axis)."""
-        shape = (-1,) + (1,) * (np.ndim(hours) - 1)
-        payg, block = self.payg.reshape(shape), self.block.reshape(shape)
-        term = self.term.reshape(shape)
-        return np.where(
-            payg, hours, np.where(block, np.ceil(hours / 24.0) * 24.0, np.maximum(term, hours))
-        )
+        return self.billing.billed(hours)
+
+    def usd_per_chip(self, hours: FloatArray) -> FloatArray:
+        """USD per chip for ``hours``; past a term priced as the fleet says, infinite
+        where the offer is ruled out (``term_billing.py``)."""
+        return self.billing.usd_per_chip(hours)
 
 
 def _options_of(
@@ -287,8 +284,8 @@ def _options_of(
     else:
         chips, rate, hours, instances, sizes = _batch_sizes(e, t, limit, lead)
     paid = t.billed(hours)
-    usd = instances * t.per[:, None] * t.price[:, None] * paid
-    ok = allowed[:, None] & np.isfinite(hours)
+    usd = instances * t.per[:, None] * t.usd_per_chip(hours)
+    ok = allowed[:, None] & np.isfinite(hours) & np.isfinite(usd)
     if limit is not None:
         ok &= hours + lead <= limit
     objective = cw * usd + tw * hours if tw > 0 else usd
@@ -431,10 +428,10 @@ def _serve_options(
     hours = np.full(len(t.offers), job.hours, dtype=np.float64)
     paid = t.billed(hours)
     instances = np.ceil(chips / t.per).astype(np.int64)
-    usd = t.per * t.price * paid
-    keep = allowed.copy()
+    usd = t.per * t.usd_per_chip(hours)
+    keep = allowed & np.isfinite(usd)
     if may_thin and not e.class_requests_per_s:
-        idx = np.flatnonzero(allowed & ~t.limited)
+        idx = np.flatnonzero(keep & ~t.limited)
         per = t.per[idx].astype(np.float64)
         block_usd, block_tokens = serve_shape(usd[idx], tokens[idx], np.full(len(idx), chips), per)
         beaten = ~within(

@@ -273,6 +273,8 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
         "vendor": e.vendor,
         "platform": e.platform,
         "price_regime": off.price_regime.value,
+        "price_source": off.source,
+        "price_as_of": off.as_of.text,
         "instance_count": p.instances,
         "accelerator_count": p.units * o.chips,
         "accelerators_per_instance": off.accelerators_per_instance,

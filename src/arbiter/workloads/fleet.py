@@ -63,6 +63,7 @@ def parse_fleet(data: object, *, file: str) -> Fleet:
             cost_weight=spec.objective.cost,
             time_usd_per_hour=spec.objective.time_usd_per_hour,
         ),
+        after_term=spec.pricing.after_term,
     )
 
 

@@ -1,7 +1,7 @@
 """The fleet-wide keys of a workload file as pydantic models, all ``extra="forbid"``.
 
 A fleet file is a workload file whose top level may also hold ``constraints``,
-``platforms``, ``capacity`` and ``objective`` (:data:`FLEET_KEYS`). These models check
+``platforms``, ``capacity``, ``objective`` and ``pricing`` (:data:`FLEET_KEYS`). These models check
 shape, types and ranges; :mod:`arbiter.workloads.fleet` resolves names (platforms,
 providers, accelerators) and builds the domain :class:`~arbiter.domain.fleet.Fleet`.
 
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.offer import PriceRegime
 from arbiter.workloads.spec import Text, _count, _Spec, lowered, plain_number
 
@@ -137,6 +138,16 @@ class ObjectiveSpec(_Spec):
         return self
 
 
+AfterTermName = Annotated[AfterTerm, BeforeValidator(lowered)]
+
+
+class PricingSpec(_Spec):
+    """``pricing``: how hours past a commitment's term are priced (``on_demand`` or
+    ``renew``; see :mod:`arbiter.domain.after_term`)."""
+
+    after_term: AfterTermName = AfterTerm.ON_DEMAND
+
+
 class FleetKeysSpec(_Spec):
     """The fleet-wide top-level keys of a workload file (``workloads`` is read separately)."""
 
@@ -147,6 +158,7 @@ class FleetKeysSpec(_Spec):
     objective: Annotated[ObjectiveSpec, BeforeValidator(_objective)] = Field(
         default_factory=ObjectiveSpec
     )
+    pricing: PricingSpec = Field(default_factory=PricingSpec)
 
 
 FLEET_KEYS: tuple[str, ...] = tuple(FleetKeysSpec.model_fields)
