@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -399,24 +398,21 @@ ALIAS_BOMB = "\n".join(
 )
 
 
-def test_yaml_alias_bomb_is_rejected_quickly(tmp_path):
+def test_yaml_alias_bomb_is_rejected(tmp_path):
+    # (expanded, it would be 10^8 values: a regression shows as a test that never ends)
     path = tmp_path / "bomb.yaml"
     path.write_text(ALIAS_BOMB + "\n", encoding="utf-8")
-    start = time.perf_counter()
     with pytest.raises(InputError) as info:
         load_workloads(path)
-    assert time.perf_counter() - start < 2.0
     text = str(info.value)
     assert "alias" in text and len(text) < 400
 
 
-def test_yaml_alias_bomb_exits_2_quickly_at_the_cli(cli, tmp_path):
+def test_yaml_alias_bomb_exits_2_at_the_cli(cli, tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(ALIAS_BOMB + "\n", encoding="utf-8")
-    start = time.perf_counter()
     code, out, err = cli("estimate", str(path))
     assert code == 2 and "Traceback" not in out + err
-    assert time.perf_counter() - start < 5.0
 
 
 def test_a_large_fleet_written_out_is_not_an_alias_bomb(tmp_path):

@@ -139,7 +139,13 @@ def shares(
             least = min(
                 unit_cost(fleet, o) for o in options if o.workload == w and group_of(o, group) != g
             )
-            outside += least * p.units * p.option.tokens_per_s if p.option.serve else least
+            o = p.option
+            if o.serve:  # a replica's need: at most its share of its own instances
+                per = o.offer.accelerators_per_instance
+                own = o.usd * o.chips / per if o.chips <= per else o.usd * math.ceil(o.chips / per)
+                outside += p.units * min(least * o.tokens_per_s, own)
+            else:
+                outside += least
         out[g] = mine / (mine + outside) if mine > 0 else 0.0
     return out
 

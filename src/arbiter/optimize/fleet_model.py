@@ -507,7 +507,9 @@ def outside_premium(
     np.minimum.at(least_out, work[outside], rate[outside])
     at = np.flatnonzero(outside)
     unit_of_work = np.array([o.tokens_per_s if o.serve else 1.0 for o in options])
-    delta = (least_out[work[at]] - least[work[at]]) * unit_of_work[at]
+    own = own_cost(options)[at]
+    u = unit_of_work[at]
+    delta = np.minimum(least_out[work[at]] * u, own) - np.minimum(least[work[at]] * u, own)
     return at, (gstar[work[at]], delta)
 
 
@@ -545,7 +547,9 @@ def cap_shares(
                     continue
                 top = best.get(p.option.workload, (np.inf, ""))
                 v = top[0] if top[1] != g else second.get(p.option.workload, np.inf)
-                outside += v * p.units * p.option.tokens_per_s if p.option.serve else v
+                own = float(own_cost([p.option])[0])
+                o = p.option
+                outside += p.units * min(v * o.tokens_per_s, own) if o.serve else min(v, own)
             shares[g] = usd / (usd + outside) if usd > 0 else 0.0
         out[family] = shares
     return out
@@ -566,16 +570,29 @@ def need_per_unit(fleet: Fleet, options: Sequence[Option]) -> FloatArray:
     """Per option, what its work would cost on its workload's cheapest option: the least
     ``usd`` of the workload's options (train/batch, per placement), or a replica's
     tokens/s at the workload's least cost per token/s (serve, per replica; see
-    :func:`unit_rate`). Share caps measure spend against it; the options
-    ``pruning.prune`` drops never include the cheapest, so it is the same on pruned and
-    unpruned options."""
+    :func:`unit_rate`), never more than the option's own cost (:func:`own_cost`). Share
+    caps measure spend against it; the options ``pruning.prune`` drops never include the
+    cheapest, so it is the same on pruned and unpruned options."""
     rate = unit_rate(fleet, options)
     tokens = np.array([o.tokens_per_s for o in options], dtype=np.float64)
     serve = np.array([o.serve for o in options], dtype=bool)
     work = np.array([o.workload for o in options], dtype=np.int64)
     least = np.full(len(fleet.workloads), np.inf)
     np.minimum.at(least, work, rate)
-    return np.where(serve, least[work] * tokens, least[work])
+    return np.minimum(np.where(serve, least[work] * tokens, least[work]), own_cost(options))
+
+
+def own_cost(options: Sequence[Option]) -> FloatArray:
+    """What a unit of each option's work costs itself, at least: ``usd`` (train/batch),
+    or a replica's share of its instances (serve: ``usd x chips / per``, or the
+    instances one replica spans). Need never exceeds it, so the spend a plan shows
+    outside a group is never below the need the caps count there."""
+    usd = np.array([o.usd for o in options], dtype=np.float64)
+    serve = np.array([o.serve for o in options], dtype=bool)
+    chips = np.array([max(o.chips, 1) for o in options], dtype=np.float64)
+    per = np.array([o.offer.accelerators_per_instance for o in options], dtype=np.float64)
+    replica = np.where(chips <= per, usd * chips / per, usd * np.ceil(chips / per))
+    return np.where(serve, replica, usd)
 
 
 def unit_rate(fleet: Fleet, options: Sequence[Option]) -> FloatArray:

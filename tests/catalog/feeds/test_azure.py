@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
@@ -288,10 +287,11 @@ def test_sku_name_that_is_not_a_string() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Speed: a full GPU download is tens of thousands of items
+# Size: a full GPU download is tens of thousands of items (its speed is measured by
+# bench/run.py, never by a timed test)
 
 
-def test_parses_100k_items_quickly() -> None:
+def test_parses_100k_items() -> None:
     # The sample's items plus GPU reservation and savings-plan rows, so that most of the
     # work is building offers, not skipping: 9 items make 6 offers.
     doc = _doc()
@@ -303,9 +303,6 @@ def test_parses_100k_items_quickly() -> None:
     offers_per_cycle = 6
     doc["Items"] = [cycle[i % len(cycle)] for i in range(99_999)]
     raw = json.dumps(doc).encode()
-    start = time.perf_counter()
     result = _parse(raw)
-    elapsed_s = time.perf_counter() - start
     assert result.tally.records == 99_999
     assert len(result.offers) == offers_per_cycle * 99_999 // len(cycle)
-    assert elapsed_s < 3.0
