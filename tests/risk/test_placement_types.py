@@ -4,6 +4,8 @@ what evaluating every placement on its own gives, sample by sample."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from fleet_helpers import offer, serve, serve_option, train, train_option
@@ -86,7 +88,7 @@ def test_each_type_once_is_each_placement_alone(jobs, services, regime, kinds, p
     typed = without_recourse(pa, scenarios, samples)
     alone = np.arange(len(pa.usd), dtype=np.int64)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(impact, "placement_types", lambda _: (alone, alone))
+        m.setattr(impact, "placement_types", lambda *_: (alone, alone))
         each = without_recourse(pa, scenarios, samples)
     assert typed.cost_usd == pytest.approx(each.cost_usd, rel=1e-12, abs=1e-9)
     assert typed.unmet == pytest.approx(each.unmet, abs=1e-12)
@@ -97,3 +99,14 @@ def test_each_type_once_is_each_placement_alone(jobs, services, regime, kinds, p
     if jobs >= 3 or services >= 2:
         assert len(first) < len(pa.usd)
     assert np.array_equal(kind_of[first], np.arange(len(first)))
+    # with the perf model's error sampled: placements of a type share its draw too
+    banded = dataclasses.replace(pa, perf_sigma=np.full(len(pa.usd), 0.3))
+    speed = impact.perf_speed(banded, 40, np.random.SeedSequence(seed))
+    assert speed is not None
+    typed = without_recourse(banded, scenarios, samples, speed)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(impact, "placement_types", lambda *_: (alone, alone))
+        each = without_recourse(banded, scenarios, samples, speed)
+    assert typed.cost_usd == pytest.approx(each.cost_usd, rel=1e-12, abs=1e-9)
+    assert typed.unmet == pytest.approx(each.unmet, abs=1e-12)
+    assert np.array_equal(typed.missed_deadlines, each.missed_deadlines)

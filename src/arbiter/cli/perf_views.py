@@ -63,9 +63,21 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
         },
         "usd_per_job": e.usd_per_job,
         "usd_per_million_tokens": e.usd_per_million_tokens,
+        "error_band_share": e.error_band_share,
+        "band_cases": e.band_cases,
+        "band_basis": e.band_basis,
         "notes": list(e.notes),
     }
     return record
+
+
+def band_text(share: float | None, cases: int | None, basis: str = "") -> str:
+    """``+/-38%, 12 cases`` (``measured`` for a user's own measurement, ``-`` if unknown)."""
+    if basis.startswith("measured by the user"):
+        return "measured"
+    if share is None or cases is None:
+        return "-"
+    return f"+/-{100 * share:.0f}%, {cases} case{'' if cases == 1 else 's'}"
 
 
 def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dict[str, Any]:
@@ -105,6 +117,7 @@ def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Tab
         ("$/chip-h", "right"),
         ("USD per job", "right"),
         ("$/M tokens", "right"),
+        ("error band", "right"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for rank, e in enumerate([e for e in estimates if e.feasible][:top], start=1):
@@ -123,6 +136,7 @@ def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Tab
             _num(None if offer is None else offer.usd_per_accelerator_hour, ".2f"),
             _num(e.usd_per_job),
             _num(e.usd_per_million_tokens, ",.3f"),
+            band_text(e.error_band_share, e.band_cases, e.band_basis),
         )
     return table
 

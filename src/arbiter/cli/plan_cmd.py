@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from arbiter.cli import shared
+from arbiter.cli.perf_views import band_text
 from arbiter.cli.planning import MipGapOpt, TimeLimitOpt, plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
@@ -171,9 +172,13 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         "chips",
         "hours",
         "USD",
+        "error band",
     ):
         table.add_column(
-            col, justify="right" if col in ("instances", "chips", "hours", "USD") else "left"
+            col,
+            justify="right"
+            if col in ("instances", "chips", "hours", "USD", "error band")
+            else "left",
         )
     for a in doc["assignments"]:
         table.add_row(
@@ -186,6 +191,7 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             f"{a['accelerator_count']:,}",
             f"{a['hours']:,.0f}",
             _usd(a["usd"]),
+            band_text(a.get("error_band_share"), a.get("band_cases")),
         )
     console.print(table)
     for line in spot_lines(doc["assignments"]):

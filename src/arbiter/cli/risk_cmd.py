@@ -96,6 +96,7 @@ def risk(
         "scenarios": {
             "file": scenarios_file.name,
             "penalty": scenarios.penalty,
+            "perf_error": scenarios.perf_error,
             "shocks": [
                 {"name": s.name, "kind": s.kind.value, "probability": s.probability}
                 for s in scenarios.shocks
@@ -158,6 +159,11 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
     console.print(
         f"{doc['samples']:,} samples, seed {doc['seed']}, engine {doc['engine']} "
         f"({doc['workers']} workers), {'with' if doc['recourse'] else 'without'} re-planning"
+        + (
+            ", perf-model error sampled per platform"
+            if doc["scenarios"].get("perf_error")
+            else ", perf-model error off"
+        )
     )
     table = Table(title="concentration of the plan", title_justify="left")
     for col in ("group", "top (spend)", "HHI spend", "HHI compute"):

@@ -364,6 +364,9 @@ class ScenarioSet:
     ``penalty`` prices unmet work at ``penalty`` times what the plan pays per unit of it;
     ``samples`` and ``seed`` are defaults for the number of Monte Carlo samples and the
     random seed; ``horizon_days`` is the period the shocks fall in (``None``: the plan's).
+    ``perf_error`` (on unless a scenario file turns it off) also samples the performance
+    model's error: each platform's throughput drawn from its error band, one draw per
+    platform per sample (``arbiter.risk.perf_error``).
     """
 
     shocks: tuple[Shock, ...]
@@ -372,6 +375,7 @@ class ScenarioSet:
     penalty: float = 3.0
     samples: int = 1000
     seed: int = 0
+    perf_error: bool = True
 
     def __post_init__(self) -> None:
         problem = self._problem()

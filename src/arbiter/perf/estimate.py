@@ -35,6 +35,7 @@ from arbiter.domain.workload import (
     Workload,
     WorkloadKind,
 )
+from arbiter.perf.bands import MEASURED, band_for
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
 from arbiter.perf.hardware import ChipArrays, chip_arrays, precision_bytes
 from arbiter.perf.pricing import PriceBook
@@ -89,8 +90,15 @@ def estimate_workload(
         found = serve_estimates(workload, workload.job, accs, chips, eff)
     else:
         found = batch_estimates(workload, workload.job, accs, chips, eff)
-    priced = [_price(e, workload, prices) for e in found]
+    priced = [_with_band(_price(e, workload, prices), workload) for e in found]
     return tuple(sorted(priced, key=lambda e: (e.sort_key, e.accelerator)))
+
+
+def _with_band(est: Estimate, workload: Workload) -> Estimate:
+    """Attach the model's error band for the platform and kind (a measured one has none)."""
+    band = MEASURED if est.source == "measured" else band_for(est.platform, workload.kind.value)
+    est.error_band_share, est.band_cases, est.band_basis = band.share, band.cases, band.basis
+    return est
 
 
 # --- pricing ---------------------------------------------------------------------------------

@@ -73,6 +73,11 @@ class Estimate:
     # with chips rising and tokens/s strictly rising (the fewest chips for each speed);
     # the fleet planner picks one per offer, billed in that offer's whole instances
     frontier: tuple[tuple[int, float, Layout | None], ...] = ()
+    # how far the model's throughput may be off here (arbiter.perf.bands): the 80% band as
+    # a share (0.38: +/- 38%), the published cases it was measured on, and how it was set
+    error_band_share: float = 0.0
+    band_cases: int = 0
+    band_basis: str = ""
 
     @property
     def sort_key(self) -> tuple[int, float, float]:

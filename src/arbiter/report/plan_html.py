@@ -105,6 +105,7 @@ def _assignments_table(plan: Mapping[str, Any]) -> str:
         "Hours",
         "USD",
         "$/M tokens",
+        "Error band",
     ]
     rows = []
     for raw in as_list(plan.get("assignments")):
@@ -121,9 +122,18 @@ def _assignments_table(plan: Mapping[str, Any]) -> str:
                 num(a.get("hours"), 1),
                 usd(a.get("usd")),
                 num(a.get("usd_per_million_tokens"), 3),
+                _band(a),
             ]
         )
-    return table(headers, rows, numeric={5, 6, 7, 8, 9})
+    return table(headers, rows, numeric={5, 6, 7, 8, 9, 10})
+
+
+def _band(a: Mapping[str, Any]) -> str:
+    """The perf model's 80% band on the assignment's throughput, and its case count."""
+    share, cases = a.get("error_band_share"), a.get("band_cases")
+    if not isinstance(share, int | float) or not isinstance(cases, int):
+        return "-"
+    return f"\u00b1{100 * share:.0f}% ({cases} case{'' if cases == 1 else 's'})"
 
 
 def _spot_basis(raw: Any) -> str:

@@ -20,7 +20,7 @@ from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.optimize.options import Option
-from arbiter.risk.impact import UNMET, FloatArray, plan_arrays, without_recourse
+from arbiter.risk.impact import UNMET, FloatArray, perf_speed, plan_arrays, without_recourse
 from arbiter.risk.recourse import locked_options, option_arrays, with_recourse
 from arbiter.scenarios.sampling import chunk_plan, sample
 
@@ -66,7 +66,8 @@ def evaluate_chunk(
     out = {}
     for name, solution in ctx.plans:
         pa = plan_arrays(ctx.fleet, solution, ctx.scenarios)
-        fixed = without_recourse(pa, ctx.scenarios, samples)
+        speed = perf_speed(pa, size, seed) if ctx.scenarios.perf_error else None
+        fixed = without_recourse(pa, ctx.scenarios, samples, speed)
         rec_cost = rec_unmet = rec_missed = None
         oa = free
         if free is not None and name in ctx.locked:

@@ -38,6 +38,16 @@ placement longer (from its start to its finish or its deadline, whichever is fir
 the offer's billed hours for that time at the same price per billed hour: catch-up
 inside a reserved term or a booked day is already paid for, and is not paid again.
 
+**Performance error** (the ``perf_error`` shock, on unless the scenario file says
+``perf_error: false``). The throughput each placement was planned on is an estimate;
+in a sample it runs at ``s_p = exp(sigma_p Z_k)`` of it, ``sigma_p = log(1 + band) / 1.2816``
+from the estimate's 80% error band (:mod:`arbiter.perf.bands`) and one standard normal
+``Z_k`` per platform ``k`` per sample, shared by every placement on that platform. A
+service delivers ``min(1, s_p c_p(t))`` of its rate (a faster chip cannot make up for
+another placement); a job needs ``1 / s_p`` times its hours of full capacity, so a slow
+chip runs longer and may miss its deadline, and a fast one finishes early and bills
+less if pay-as-you-go. Estimates the user measured carry no band and are not sampled.
+
 Work left undone costs ``penalty`` times what the plan spends on that workload, per unit
 of work (a price for emergency capacity or lost business), in place of running it. The
 plan's platform enablement is paid in every sample.
@@ -58,7 +68,9 @@ from arbiter.domain.scenario import ScenarioSet, ShockKind
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, Placed
 from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, deadline_hours
+from arbiter.perf.bands import sigma_of
 from arbiter.risk.concentration import spend_weights, work_shares
+from arbiter.scenarios.perf_error import platform_normals
 from arbiter.scenarios.sampling import Samples
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,6 +103,8 @@ class PlanArrays:
     selects: BoolArray  # S x P
     selects_workload: BoolArray  # S x W
     enablement_usd: float
+    platform: tuple[str, ...] = ()  # P: the software platform of each placement's chip
+    perf_sigma: FloatArray | None = None  # P: lognormal sigma of its throughput error
 
 
 def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -> PlanArrays:
@@ -156,7 +170,25 @@ def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -
         selects=selects,
         selects_workload=selects_workload,
         enablement_usd=solution.enablement_usd,
+        platform=tuple(p.option.estimate.platform for p in placed),
+        perf_sigma=np.array(
+            [sigma_of(p.option.estimate.error_band_share) for p in placed], dtype=np.float64
+        ),
     )
+
+
+def perf_speed(pa: PlanArrays, n: int, seed: np.random.SeedSequence) -> FloatArray | None:
+    """The ``perf_error`` shock: each placement's throughput as a share of its estimate,
+    ``exp(sigma_p Z_k)`` with one standard normal ``Z_k`` per platform ``k`` per sample
+    (:func:`arbiter.scenarios.perf_error.platform_normals`), shared by every placement on
+    it; ``P x n``. None when no placement has a band (nothing to sample)."""
+    sigma = pa.perf_sigma
+    if sigma is None or not len(sigma) or not (sigma > 0).any():
+        return None
+    names = sorted(set(pa.platform))
+    z = platform_normals(names, n, seed)
+    row = np.array([names.index(p) for p in pa.platform], dtype=np.int64)
+    return np.asarray(np.exp(sigma[:, None] * z[row]), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +331,16 @@ def job_run(
     return by_deadline, stop, tl.lengths(lo, stop)
 
 
-def placement_types(pa: PlanArrays) -> tuple[IntArray, IntArray]:
+def placement_types(pa: PlanArrays, speed: FloatArray | None = None) -> tuple[IntArray, IntArray]:
     """Placements that every shock treats alike: the same shocks select them, with the
     same regime, hours, billed hours, start, spot surge base, and a workload of the same
-    kind, deadline, window and demand shocks. Their outcomes per dollar are the same, so
-    each type is evaluated once: ``(type of each placement, one placement of each type)``."""
+    kind, deadline, window and demand shocks (and, with a ``speed``, the same throughput
+    error in every sample). Their outcomes per dollar are the same, so each type is
+    evaluated once: ``(type of each placement, one placement of each type)``."""
     w = pa.workload
     key = np.column_stack(
         [
+            *([] if speed is None else [speed]),
             pa.selects.T.astype(np.float64),
             pa.selects_workload.T[w].astype(np.float64),
             pa.payg,
@@ -326,13 +360,18 @@ def placement_types(pa: PlanArrays) -> tuple[IntArray, IntArray]:
     return np.asarray(kind, dtype=np.int64).ravel(), np.asarray(first, dtype=np.int64)
 
 
-def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -> Outcome:
+def without_recourse(
+    pa: PlanArrays, scenarios: ScenarioSet, samples: Samples, speed: FloatArray | None = None
+) -> Outcome:
     """The module docstring's arithmetic for every sample at once, each placement type of
-    :func:`placement_types` once (its cost per dollar of plan, its work lost or late)."""
+    :func:`placement_types` once (its cost per dollar of plan, its work lost or late).
+    ``speed`` (``P x n``, from :func:`perf_speed`) is each placement's throughput as a share
+    of its estimate: a service delivers ``min(1, speed x capacity)``, a job needs
+    ``1 / speed`` times its hours; None leaves the arithmetic exactly as without it."""
     kinds = [s.kind for s in scenarios.shocks]
     n_s, n = samples.occurred.shape
     n_w = len(pa.serve)
-    kind_of, first = placement_types(pa)
+    kind_of, first = placement_types(pa, speed)
     n_t = len(first)
     # a type stands in as a placement of its first member, at one dollar
     tw = pa.workload[first]
@@ -355,7 +394,10 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
     zero = np.zeros((n_t, n))
     period = np.broadcast_to(hours[:, None], zero.shape)
     used = tl.integral(tl.capacity, zero, period)
-    lost = 1.0 - used / np.where(period > 0, period, 1.0)  # T x n
+    delivered = used / np.where(period > 0, period, 1.0)  # T x n
+    if speed is not None:
+        delivered = np.minimum(speed[first] * delivered, 1.0)
+    lost = 1.0 - delivered
     per_hour = 1.0 / np.maximum(hours, 1e-9)[:, None]
     serve_factor = np.where(
         payg[:, None], per_hour * tl.integral(tl.paid * tl.price, zero, period), 1.0
@@ -364,8 +406,13 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
     # jobs: caught up on the same placement, stopped at the deadline
     job_t = ~pa.serve[tw]  # T
     needed = hours[:, None] * (1.0 + extra[tw])  # T x n
+    if speed is not None:
+        needed = needed / speed[first]
     done, stop, seg = job_run(tl, pa.start_hours[first], needed, pa.deadline_hours[tw])
-    late = np.minimum(np.maximum(needed - done, 0.0) / np.maximum(hours, 1e-9)[:, None], 1.0)
+    gap = np.maximum(needed - done, 0.0)
+    if speed is not None:  # hours of capacity at speed s do s times the planned work
+        gap = gap * speed[first]
+    late = np.minimum(gap / np.maximum(hours, 1e-9)[:, None], 1.0)
     held = stop - pa.start_hours[first][:, None]
     # a fixed-price placement keeps what it was bought for, and buys more if held longer
     billed = np.maximum(
@@ -401,6 +448,8 @@ def without_recourse(pa: PlanArrays, scenarios: ScenarioSet, samples: Samples) -
     hit = np.where(on & takes[:, None, None], samples.start_days[:, None, :], np.inf).min(
         axis=0
     )  # T x n
+    if speed is not None:  # a slower chip takes work from day 0
+        hit = np.where(speed[first] < 1.0, 0.0, hit)
     hit_day = np.full((n_w, n), np.inf)
     for t in range(n_t):  # each type's earliest hit, to the workloads it holds
         members = np.unique(pa.workload[kind_of == t])

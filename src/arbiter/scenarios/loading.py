@@ -109,6 +109,7 @@ def parse_scenarios(data: object, *, file: str) -> ScenarioSet:
             penalty=top.penalty,
             samples=top.samples,
             seed=top.seed,
+            perf_error=top.perf_error,
         )
     except ValueError as exc:  # a rule of the domain that the checks above missed
         raise InputError(str(exc), file=file) from None

@@ -8,6 +8,7 @@ A scenario file describes the shocks a plan may meet, for ``arbiter`` to sample:
     samples: 1000           # optional default for the CLI, positive int
     seed: 0                 # optional
     factors: [gpu_shortage] # optional list of shared factor names
+    perf_error: true        # optional: sample the perf model's error bands (default true)
     shocks:
       - name: nvidia-supply-cut          # unique
         kind: supply_cut
@@ -29,7 +30,10 @@ A scenario file describes the shocks a plan may meet, for ``arbiter`` to sample:
 
 Top level: ``horizon_days`` (> 0), ``penalty`` (> 0, default 3: unmet work costs 3 times
 what the plan pays per unit of it), ``samples`` (default 1000), ``seed`` (>= 0, default 0),
-``factors`` (default none) and ``shocks`` (required, not empty).
+``factors`` (default none), ``perf_error`` (``true`` or ``false``, default ``true``: the
+``perf_error`` shock, each platform's throughput drawn from the performance model's error
+band, one draw per platform per sample; ``false`` turns it off) and ``shocks``
+(required, not empty).
 
 A shock has a unique ``name``, a ``kind``, a ``probability`` in (0, 1] of occurring in a
 sample, an optional ``select`` (leave it out to hit everything), an optional ``factor``
@@ -289,6 +293,7 @@ class ScenarioFileSpec(_Spec):
     samples: Annotated[int, Field(gt=0, le=1_000_000, strict=True)] = 1000
     seed: NonNegativeInt = 0
     factors: list[Text] = Field(default_factory=list)
+    perf_error: Annotated[bool, Field(strict=True)] = True
     shocks: list[Any]
 
 

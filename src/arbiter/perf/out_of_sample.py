@@ -1,0 +1,117 @@
+"""Out-of-sample errors of the performance model, for its error bands (:mod:`.bands`).
+
+Leave one source out: the cases are grouped by source (:func:`source_group`: an MLPerf
+round's submitter, a repository, a paper), and each group is predicted by the model
+fitted (:func:`arbiter.perf.fitting.fit`, the shipped procedure unchanged) on every other
+group. MLPerf rounds after v4.1 (:func:`held_out`) are in no fit: they are predicted by
+the shipped parameters, which never saw them. Cases the model cannot predict are left out
+as in validation. Needs SciPy (the fit), like ``scripts/fit_perf.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from urllib.parse import urlparse
+
+from arbiter.domain.accelerator import Accelerator
+from arbiter.perf.bands import Residual, band_kind_of_case
+from arbiter.perf.cases import BenchmarkCase
+from arbiter.perf.efficiency import Efficiency
+from arbiter.perf.predict import Unpredictable, predict
+from arbiter.perf.validation import question_for
+
+LAST_FITTED_ROUND = (4, 1)
+_ROUND = re.compile(r"(?:inference|training)_results_v(\d+)\.(\d+)|mlp(?:inf|train)-v(\d+)\.(\d+)")
+_MLPERF = re.compile(
+    r"mlcommons/((?:inference|training)_results_v[\d.]+)/tree/[^/]+/"
+    r"(?:(?:closed|open|preview)/)?([^/]+)"
+)
+
+
+def mlperf_round(case: BenchmarkCase) -> tuple[int, int] | None:
+    """The MLPerf round ``(major, minor)`` a case comes from, or None."""
+    m = _ROUND.search(case.source) or _ROUND.search(case.case_id)
+    if m is None:
+        return None
+    major, minor = (g for g in m.groups() if g is not None)
+    return int(major), int(minor)
+
+
+def held_out(case: BenchmarkCase) -> bool:
+    """An MLPerf round after v4.1: the out-of-sample check, never fitted."""
+    found = mlperf_round(case)
+    return found is not None and found > LAST_FITTED_ROUND
+
+
+def source_group(case: BenchmarkCase) -> str:
+    """The source a case is left out with: ``<results repository> <submitter>`` for
+    MLPerf, else the host and first two path parts of its URL (a repository, a paper)."""
+    m = _MLPERF.search(case.source)
+    if m is not None:
+        return f"{m.group(1)} {m.group(2)}"
+    url = urlparse(case.source)
+    parts = [p for p in url.path.split("/") if p][:2]
+    return "/".join([url.netloc, *parts]) if url.netloc else case.source
+
+
+def _residuals(
+    cases: Iterable[BenchmarkCase], accelerators: Mapping[str, Accelerator], eff: Efficiency
+) -> list[Residual]:
+    out = []
+    for case in cases:
+        try:
+            question = question_for(case, accelerators)
+            value = predict(question, eff)
+        except Unpredictable:
+            continue
+        out.append(
+            Residual(
+                case_id=case.case_id,
+                group=source_group(case),
+                platform=question.accelerator.platform.value,
+                kind=band_kind_of_case(case.kind.value),
+                predicted=value,
+                published=case.value,
+            )
+        )
+    return out
+
+
+def fold_residuals(
+    cases: Sequence[BenchmarkCase], accelerators: Mapping[str, Accelerator], group: str
+) -> list[Residual]:
+    """The cases of source ``group`` predicted by the model fitted without it (and
+    without any held-out round)."""
+    from arbiter.perf.fitting import fit  # noqa: PLC0415 - SciPy, a dev extra
+
+    train = [c for c in cases if not held_out(c) and source_group(c) != group]
+    test = [c for c in cases if not held_out(c) and source_group(c) == group]
+    eff = fit(train, accelerators, source=f"all but {group}").efficiency
+    return _residuals(test, accelerators, eff)
+
+
+def groups_of(cases: Iterable[BenchmarkCase]) -> list[str]:
+    """The source groups of the fitted cases, sorted."""
+    return sorted({source_group(c) for c in cases if not held_out(c)})
+
+
+def out_of_sample_residuals(
+    cases: Sequence[BenchmarkCase],
+    accelerators: Mapping[str, Accelerator],
+    shipped: Efficiency,
+    run_folds: Callable[[list[str]], list[list[Residual]]] | None = None,
+) -> list[Residual]:
+    """Every predictable case's out-of-sample residual, in case order. ``run_folds`` maps
+    the groups to their :func:`fold_residuals` (a process pool in the build script);
+    by default they run one after the other."""
+    groups = groups_of(cases)
+    if run_folds is None:
+        folds = [fold_residuals(cases, accelerators, g) for g in groups]
+    else:
+        folds = run_folds(groups)
+    found = {r.case_id: r for fold in folds for r in fold}
+    found.update(
+        {r.case_id: r for r in _residuals([c for c in cases if held_out(c)], accelerators, shipped)}
+    )
+    return [found[c.case_id] for c in cases if c.case_id in found]
