@@ -19,6 +19,7 @@ from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
+from arbiter.optimize.capacity import assumptions_used
 from arbiter.optimize.fleet import DEFAULT_MIP_GAP, limit_sentence, solve_fleet
 from arbiter.optimize.linear import Status
 from arbiter.optimize.options import Option
@@ -50,13 +51,27 @@ def plan(
     mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    capacity: Annotated[
+        Path | None,
+        typer.Option(
+            "--capacity",
+            help="Capacity file (YAML or CSV) of the chips you can obtain; default "
+            "$ARBITER_CAPACITY_FILE or ~/.local/share/arbiter/capacity.yaml (docs/capacity.md).",
+        ),
+    ] = None,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
     started = time.monotonic()
     limit = PLAN_TIME_LIMIT_S if time_limit is None else time_limit
     gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
     planned = plan_file(
-        file, version=version, seed=seed, time_limit_s=limit, mip_gap=gap, fold=True
+        file,
+        version=version,
+        seed=seed,
+        time_limit_s=limit,
+        mip_gap=gap,
+        fold=True,
+        capacity_file=capacity,
     )
     fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
@@ -77,6 +92,7 @@ def plan(
         time_limit_s=max(0.85 * limit - (time.monotonic() - started), 0.0),
         folded=planned.folded,
     )
+    doc["capacity_assumptions"] = assumptions_used(solution.placed, planned.assumptions or {})
     note = limit_sentence(solution, limit)
     if note:
         doc["solver_note"] = note
