@@ -125,3 +125,24 @@ workloads:
         for gg, chips in used.items()
         if g == gg
     )
+
+
+def test_runpod_never_sells_more_than_one_mi300x_pod():
+    """The plan that bought 1,024 MI300X at RunPod on a committed price: RunPod sells
+    MI300X as single 8-GPU pods (rule R4), on any price regime."""
+    cat, eff = default_catalog(), default_efficiency()
+    text = """
+workloads:
+  - {name: big, kind: train, model: llama-3.1-405b, tokens: 300B, deadline_days: 365,
+     providers: [runpod]}
+"""
+    fleet = parse_fleet(yaml.safe_load(text), file="t.yaml")
+    free, _ = build_options(fleet, cat, eff)
+    capped, _ = build_options(fleet, cat, eff, obtainable=obtainable(cat.offers))
+
+    def mi300x(options):
+        return [o.instances * o.offer.accelerators_per_instance
+                for o in options if o.offer.accelerator == "MI300X"]  # fmt: skip
+
+    assert max(mi300x(free)) > 8
+    assert all(chips <= 8 for chips in mi300x(capped))

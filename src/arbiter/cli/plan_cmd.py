@@ -91,6 +91,7 @@ def plan(
         # a seventh kept for a solve's overrun and for writing the plan out
         time_limit_s=max(0.85 * limit - (time.monotonic() - started), 0.0),
         folded=planned.folded,
+        baseline_options=planned.unlimited,
     )
     doc["capacity_assumptions"] = assumptions_used(solution.placed, planned.assumptions or {})
     note = limit_sentence(solution, limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +65,7 @@ class Planned:
     input_hash: str
     folded: Folded | None = None  # set when identical workloads were folded
     assumptions: dict[str, CapacityAssumption] | None = None  # obtainable, by offer id
+    unlimited: list[Option] | None = None  # built without obtainable capacity (baselines)
 
 
 def plan_file(
@@ -98,12 +99,14 @@ def plan_file(
     stated = load_capacity_file(capacity_file) if capacity_file is not None else ()
     assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))
     eff = default_efficiency()
+    # the baselines ignore capacity, as they ignore caps: their options are built without it
+    unlimited, _ = build_options(fleet, catalog, eff)
     built = build_capacity_options(fleet, catalog, eff, assumptions)
     fleet, everything, estimates = built.fleet, built.options, built.estimates
     for wi, w in enumerate(fleet.workloads):
         if not any(o.workload == wi for o in everything):
             at = wi if folded is None else folded.members[wi][0]
-            alone = build_options(replace(fleet, workloads=(w,), copies=()), catalog, eff)[0]
+            alone = [o for o in unlimited if o.workload == wi]
             if alone:  # options without capacity, none within it
                 raise InfeasibleError(no_option_message(file, w.name, at, alone, assumptions))
             reasons = "; ".join(
@@ -132,4 +135,5 @@ def plan_file(
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
         folded=folded,
         assumptions=assumptions,
+        unlimited=unlimited,
     )
