@@ -40,11 +40,12 @@ Row = tuple[str, str, str, bool | None, str]
 def one(n: int) -> dict[str, Any]:
     """Plan the generated fleet of ``n`` workloads: seconds per step, gap, peak RSS."""
     sys.path.insert(0, str(HERE))
+    from arbiter.catalog.capacity import obtainable  # noqa: PLC0415
     from arbiter.catalog.embedded import default_catalog  # noqa: PLC0415
     from arbiter.domain.errors import ArbiterError  # noqa: PLC0415
+    from arbiter.optimize.capacity import build_capacity_options  # noqa: PLC0415
     from arbiter.optimize.fleet import build_fleet_model, solve_fleet  # noqa: PLC0415
     from arbiter.optimize.folding import fold  # noqa: PLC0415
-    from arbiter.optimize.options import build_options  # noqa: PLC0415
     from arbiter.optimize.pruning import prune  # noqa: PLC0415
     from arbiter.perf.efficiency import default_efficiency  # noqa: PLC0415
     from fleet_gen import generate_fleet  # noqa: PLC0415
@@ -57,7 +58,10 @@ def one(n: int) -> dict[str, Any]:
     # as `arbiter plan` does: identical jobs folded, then options, pruning and the solve
     folded = fold(fleet)
     model_fleet = fleet if folded is None else folded.fleet
-    options, _ = build_options(model_fleet, catalog, eff)
+    # obtainable capacity as `arbiter plan` applies it: the limits that can bind added
+    assumptions = obtainable(catalog.offers, model_fleet.capacity)
+    capped = build_capacity_options(model_fleet, catalog, eff, assumptions)
+    model_fleet, options = capped.fleet, capped.options
     n_all = len(options)
     options = prune(options, model_fleet)
     options_s = time.perf_counter() - start
@@ -90,6 +94,7 @@ def one(n: int) -> dict[str, Any]:
         "pruned": len(options),
         "columns": built.model.n_cols,
         "rows": built.model.n_rows,
+        "capacity_limits_added": len(model_fleet.capacity) - len(fleet.capacity),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

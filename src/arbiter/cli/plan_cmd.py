@@ -21,6 +21,7 @@ from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.price_age import price_age
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
+from arbiter.optimize.capacity import assumptions_used
 from arbiter.optimize.fleet import DEFAULT_MIP_GAP, limit_sentence, solve_fleet
 from arbiter.optimize.linear import Status
 from arbiter.optimize.options import Option
@@ -52,13 +53,27 @@ def plan(
     mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    capacity: Annotated[
+        Path | None,
+        typer.Option(
+            "--capacity",
+            help="Capacity file (YAML or CSV) of the chips you can obtain; default "
+            "$ARBITER_CAPACITY_FILE or ~/.local/share/arbiter/capacity.yaml (docs/capacity.md).",
+        ),
+    ] = None,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
     started = time.monotonic()
     limit = PLAN_TIME_LIMIT_S if time_limit is None else time_limit
     gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
     planned = plan_file(
-        file, version=version, seed=seed, time_limit_s=limit, mip_gap=gap, fold=True
+        file,
+        version=version,
+        seed=seed,
+        time_limit_s=limit,
+        mip_gap=gap,
+        fold=True,
+        capacity_file=capacity,
     )
     fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
@@ -78,10 +93,12 @@ def plan(
         # a seventh kept for a solve's overrun and for writing the plan out
         time_limit_s=max(0.85 * limit - (time.monotonic() - started), 0.0),
         folded=planned.folded,
+        baseline_options=planned.unlimited,
     )
     offers = {o.offer.offer_id: o.offer for o in planned.everything}
     for a in doc["assignments"]:  # ages at the settings' date (ARBITER_TODAY)
         a["price_age_days"] = price_age(offers[a["offer_id"]], config.today).age_days
+    doc["capacity_assumptions"] = assumptions_used(solution.placed, planned.assumptions or {})
     note = limit_sentence(solution, limit)
     if note:
         doc["solver_note"] = note

@@ -11,10 +11,14 @@ from typing import Annotated
 
 import typer
 
+from arbiter.catalog.capacity import obtainable
 from arbiter.cli import shared
+from arbiter.cli.capacity_text import no_option_message
+from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet
+from arbiter.optimize.capacity import build_capacity_options
 from arbiter.optimize.fleet import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT_S,
@@ -27,6 +31,7 @@ from arbiter.optimize.options import Option, build_options
 from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads import load_fleet
+from arbiter.workloads.capacity_file import load_capacity_file
 
 TimeLimitOpt = Annotated[
     float | None,
@@ -59,6 +64,8 @@ class Planned:
     solution: FleetSolution  # on ``fleet``
     input_hash: str
     folded: Folded | None = None  # set when identical workloads were folded
+    assumptions: dict[str, CapacityAssumption] | None = None  # obtainable, by offer id
+    unlimited: list[Option] | None = None  # built without obtainable capacity (baselines)
 
 
 def plan_file(
@@ -69,6 +76,7 @@ def plan_file(
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     mip_gap: float = DEFAULT_MIP_GAP,
     fold: bool = False,
+    capacity_file: Path | None = None,
 ) -> Planned:
     """Load ``file``, build and prune its options on the catalog ``version`` (default:
     the current one) and solve the fleet within ``time_limit_s`` to ``mip_gap``; a
@@ -76,7 +84,9 @@ def plan_file(
     ``fold``, identical train/finetune/batch workloads are folded into one first
     (:mod:`arbiter.optimize.folding`): the same optimum, far fewer options. The time limit
     counts from the call: building the options uses it too, and the solve gets what is
-    left (at least a tenth of it)."""
+    left (at least a tenth of it). Obtainable capacity (``docs/capacity.md``): the fleet's
+    ``capacity:`` rows, then ``capacity_file`` (default: the stored one, if any), then the
+    default rules; the fleet solved carries the capacity limits that can bind."""
     started = time.monotonic()
     fleet = load_fleet(file)
     folded = fold_fleet(fleet) if fold else None
@@ -85,13 +95,23 @@ def plan_file(
     config = shared.settings()
     store = shared.store(config)
     catalog = store.load(version or store.current())
-    everything, estimates = build_options(fleet, catalog, default_efficiency())
+    capacity_file = capacity_file or shared.default_capacity_file(config)
+    stated = load_capacity_file(capacity_file) if capacity_file is not None else ()
+    assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))
+    eff = default_efficiency()
+    # the baselines ignore capacity, as they ignore caps: their options are built without it
+    unlimited, _ = build_options(fleet, catalog, eff)
+    built = build_capacity_options(fleet, catalog, eff, assumptions)
+    fleet, everything, estimates = built.fleet, built.options, built.estimates
     for wi, w in enumerate(fleet.workloads):
         if not any(o.workload == wi for o in everything):
+            at = wi if folded is None else folded.members[wi][0]
+            alone = [o for o in unlimited if o.workload == wi]
+            if alone:  # options without capacity, none within it
+                raise InfeasibleError(no_option_message(file, w.name, at, alone, assumptions))
             reasons = "; ".join(
                 f"{e.accelerator}: {e.reason}" for e in estimates[wi][:3] if e.reason
             )
-            at = wi if folded is None else folded.members[wi][0]
             raise InfeasibleError(
                 f"In {file}: workload {w.name!r} (workloads[{at}]) has no option: no chip and "
                 f"offer it may use meets its deadline or SLO within the fleet's regions and "
@@ -114,4 +134,6 @@ def plan_file(
         ),
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
         folded=folded,
+        assumptions=assumptions,
+        unlimited=unlimited,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from arbiter.cli.settings import Settings
 from arbiter.store import CatalogStore, PlanStore, default_db_url
+from arbiter.store.urls import default_sqlite_path
+
+CAPACITY_ENV = "ARBITER_CAPACITY_FILE"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 VersionOpt = Annotated[
@@ -37,6 +41,16 @@ def settings() -> Settings:
 
 def store(config: Settings) -> CatalogStore:
     return CatalogStore(config.db_url or default_db_url(config.env))
+
+
+def default_capacity_file(config: Settings) -> Path | None:
+    """The capacity file a user keeps: ``ARBITER_CAPACITY_FILE``, else ``capacity.yaml``
+    beside the default database (``~/.local/share/arbiter/``) if it exists."""
+    explicit = config.env.get(CAPACITY_ENV, "").strip()
+    if explicit:
+        return Path(explicit)
+    stored = default_sqlite_path(config.env).parent / "capacity.yaml"
+    return stored if stored.is_file() else None
 
 
 def plan_store(config: Settings) -> PlanStore:

@@ -89,6 +89,10 @@ class CapacityLimit:
     """A region glob such as ``us-*``; ``None`` is every region of the provider."""
     price_regime: PriceRegime | None = None
     """``None`` caps instances under every price regime together."""
+    offer_ids: frozenset[str] | None = None
+    """Only these offers, when given: a limit derived from the offers' obtainable capacity
+    (``arbiter.optimize.capacity``), whose ``tag`` ends its label."""
+    tag: str = ""
 
     def __post_init__(self) -> None:
         if self.max_instances < 0:
@@ -105,13 +109,15 @@ class CapacityLimit:
                 or fnmatch.fnmatchcase(offer.region.lower(), self.region.lower())
             )
             and (self.price_regime is None or offer.price_regime is self.price_regime)
+            and (self.offer_ids is None or offer.offer_id in self.offer_ids)
         )
 
     @property
     def label(self) -> str:
         where = f"/{self.region}" if self.region else ""
         regime = f"/{self.price_regime.value}" if self.price_regime else ""
-        return f"{self.provider}/{self.accelerator}{where}{regime}"
+        tag = f"/{self.tag}" if self.tag else ""
+        return f"{self.provider}/{self.accelerator}{where}{regime}{tag}"
 
 
 @dataclass(frozen=True, slots=True)

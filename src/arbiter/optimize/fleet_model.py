@@ -342,6 +342,7 @@ def build_fleet_model(
         accelerator = np.array([o.offer.accelerator for o in options])
         region = np.array([o.offer.region.lower() for o in options])
         regime = np.array([o.offer.price_regime.value for o in options])
+        offer_id = np.array([o.offer.offer_id for o in options])
         for limit in fleet.capacity:
             mask = (provider == limit.provider) & (accelerator == limit.accelerator)
             if limit.region is not None:
@@ -351,12 +352,11 @@ def build_fleet_model(
                 )
             if limit.price_regime is not None:
                 mask &= regime == limit.price_regime.value
+            if limit.offer_ids is not None:
+                mask &= np.isin(offer_id, list(limit.offer_ids))
             hits = np.flatnonzero(mask)
             if len(hits):
-                where = f"/{limit.region}" if limit.region else ""
-                kind = f"/{limit.price_regime.value}" if limit.price_regime else ""
-                label = f"{limit.provider}/{limit.accelerator}{where}{kind}"
-                add_row(label, hits, float(limit.max_instances))
+                add_row(limit.label, hits, float(limit.max_instances))
     by_offer: dict[str, list[int]] = {}
     for i, o in enumerate(options):
         if capacity and o.offer.capacity_instances is not None:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,7 @@ import numpy.typing as npt
 from arbiter.catalog.spot import throughput_factor
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.after_term import AfterTerm
+from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import Offer, PriceRegime
@@ -145,6 +146,7 @@ def build_options(
     eff: Efficiency,
     *,
     thin: bool = True,
+    obtainable: Mapping[str, CapacityAssumption] | None = None,
 ) -> tuple[list[Option], list[list[Estimate]]]:
     """Every option of every workload, and each workload's estimates (for reasons).
 
@@ -153,14 +155,17 @@ def build_options(
     the options ``pruning.prune`` would drop anyway (those another offer of the same
     estimate beats, in the same provider and region under share caps, none of them in a
     capacity limit); ``thin=False`` gives
-    the raw option set the plan is defined on (the brute-force tests compare against it)."""
+    the raw option set the plan is defined on (the brute-force tests compare against it).
+    ``obtainable`` (by offer id, ``arbiter.catalog.capacity``) sizes options in whole units
+    of allocation, drops those one purchase cannot supply, and adds the lead time of a
+    quota request or contract to the platform's."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
     by_acc: dict[str, list[Offer]] = {}
     for offer in catalog.offers:
         by_acc.setdefault(offer.accelerator, []).append(offer)
-    tables = {acc: _OfferArrays(offers, fleet) for acc, offers in by_acc.items()}
+    tables = {acc: _OfferArrays(offers, fleet, obtainable) for acc, offers in by_acc.items()}
     allowed_cache: dict[tuple[object, ...], dict[str, BoolArray]] = {}
     leads: dict[str, float] = {}
     for state in fleet.platforms:
@@ -220,8 +225,25 @@ def share_capped(fleet: Fleet) -> bool:
 class _OfferArrays:
     """The offers of one accelerator as arrays: what pricing an option needs."""
 
-    def __init__(self, offers: Sequence[Offer], fleet: Fleet) -> None:
+    def __init__(
+        self,
+        offers: Sequence[Offer],
+        fleet: Fleet,
+        obtainable: Mapping[str, CapacityAssumption] | None = None,
+    ) -> None:
         self.offers = list(offers)
+        found = [None if obtainable is None else obtainable.get(o.offer_id) for o in offers]
+        # obtainable capacity: units of allocation, the most one purchase supplies, lead hours
+        self.unit = np.array(
+            [
+                o.accelerators_per_instance if a is None else a.unit_chips
+                for o, a in zip(offers, found, strict=True)
+            ],
+            dtype=np.float64,
+        )
+        self.pow2 = np.array([a is not None and a.power_of_two for a in found], dtype=bool)
+        self.job = np.array([np.inf if a is None else a.job_chips for a in found], dtype=np.float64)
+        self.lead = np.array([0.0 if a is None else a.lead_hours for a in found], dtype=np.float64)
         places = sorted({(o.provider, o.region) for o in offers})
         self.place = np.array(
             [places.index((o.provider, o.region)) for o in offers], dtype=np.int64
@@ -244,6 +266,13 @@ class _OfferArrays:
         self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
         self.billing = TermBilling(self.offers, fleet.after_term)
         self.payg, self.block, self.term = self.billing.payg, self.billing.block, self.billing.term
+
+    def instances_for(self, chips: FloatArray) -> FloatArray:
+        """Instances bought on each offer (rows) for ``chips`` (columns): whole units of
+        allocation, their count a power of two where the offer's capacity says so."""
+        units = np.ceil(chips[None, :] / self.unit[:, None])
+        units = np.where(self.pow2[:, None], 2.0 ** np.ceil(np.log2(np.maximum(units, 1.0))), units)
+        return np.ceil(units * self.unit[:, None] / self.per[:, None])
 
     def billed(self, hours: FloatArray) -> FloatArray:
         """:func:`billed_hours` of every offer for ``hours`` (offers along the first axis)."""
@@ -280,14 +309,15 @@ def _options_of(
         work = e.tokens_per_s * e.hours * 3600.0  # the job's tokens
         sizes: list[tuple[int, float, Layout | None]] = list(frontier)
         hours = work / (rate[None, :] * t.factor[:, None]) / 3600.0
-        instances = np.ceil(chips[None, :] / t.per[:, None])
+        instances = t.instances_for(chips)
     else:
-        chips, rate, hours, instances, sizes = _batch_sizes(e, t, limit, lead)
+        chips, rate, hours, instances, sizes = _batch_sizes(e, t, limit, lead + t.lead)
     paid = t.billed(hours)
     usd = instances * t.per[:, None] * t.usd_per_chip(hours)
     ok = allowed[:, None] & np.isfinite(hours) & np.isfinite(usd)
+    ok &= instances * t.per[:, None] <= t.job[:, None]
     if limit is not None:
-        ok &= hours + lead <= limit
+        ok &= hours + lead + t.lead[:, None] <= limit
     objective = cw * usd + tw * hours if tw > 0 else usd
     masked = np.where(ok, objective, np.inf)
     pick = np.argmin(masked, axis=1)  # the first of the cheapest sizes
@@ -338,15 +368,16 @@ def work_hours(e: Estimate, tokens_per_s: float) -> float:
 
 
 def _batch_sizes(
-    e: Estimate, t: _OfferArrays, limit: float | None, lead: float
+    e: Estimate, t: _OfferArrays, limit: float | None, lead: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, list[tuple[int, float, Layout | None]]]:
     """Batch replica counts to try on each offer (a matrix, one row per offer, padded by
-    repeating the first): from the fewest that meet the deadline (after the lead time, at
-    the spot-discounted speed) up to the next count that fills whole instances, the count
-    where a term is used up, and on capacity blocks the fewest per whole day of run. The
-    cheapest count of all counts >= the fewest is among them, so a looser deadline (fewer
-    needed) never costs more. Returns per (offer, candidate): chips, tokens/s, hours,
-    instances; and the sizes as (chips, tokens/s, layout) per distinct replica count."""
+    repeating the first): from the fewest that meet the deadline (after each offer's lead
+    time ``lead`` in hours, at the spot-discounted speed) up to the next count that fills
+    whole instances, the count where a term is used up, and on capacity blocks the fewest
+    per whole day of run. The cheapest count of all counts >= the fewest is among them,
+    so a looser deadline (fewer needed) never costs more. Returns per (offer, candidate):
+    chips, tokens/s, hours, instances; and the sizes as (chips, tokens/s, layout) per
+    distinct replica count."""
     replicas = max(e.layout.replicas if e.layout is not None else 1, 1)
     c = max(e.chips // replicas, 1)
     per_replica = e.tokens_per_s / replicas
@@ -357,7 +388,9 @@ def _batch_sizes(
     else:
         room = limit - lead
         fewest = np.where(
-            room > 0, np.maximum(np.ceil(replica_hours / max(room, 1e-12) - 1e-9), 1.0), np.inf
+            room > 0,
+            np.maximum(np.ceil(replica_hours / np.maximum(room, 1e-12) - 1e-9), 1.0),
+            np.inf,
         )
     fewest = np.where(np.isfinite(fewest), fewest, 1.0)
     period = t.per // np.gcd(t.per, c)  # replicas that fill whole instances come this often
@@ -385,13 +418,13 @@ def _batch_sizes(
     chips = unique * c
     rate = unique * per_replica
     hours_by_size = replica_hours[:, None] / unique[None, :]
-    instances_by_size = np.ceil(chips[None, :] / t.per[:, None])
+    instances_by_size = t.instances_for(chips)
     # sizes not among an offer's candidates: never chosen
     mask = np.zeros((n, len(unique)), dtype=bool)
     mask[np.repeat(np.arange(n), count.shape[1]), at.ravel()] = True
     hours_by_size = np.where(mask, hours_by_size, np.inf)
     if limit is not None:
-        hours_by_size = np.where(hours_by_size + lead <= limit, hours_by_size, np.inf)
+        hours_by_size = np.where(hours_by_size + lead[:, None] <= limit, hours_by_size, np.inf)
     return chips, rate, hours_by_size, instances_by_size, sizes
 
 
@@ -430,6 +463,7 @@ def _serve_options(
     instances = np.ceil(chips / t.per).astype(np.int64)
     usd = t.per * t.usd_per_chip(hours)
     keep = allowed & np.isfinite(usd)
+    keep &= instances * t.per <= t.job  # a replica comes from one purchase
     if may_thin and not e.class_requests_per_s:
         idx = np.flatnonzero(keep & ~t.limited)
         per = t.per[idx].astype(np.float64)

@@ -433,9 +433,11 @@ def binding_constraints(
     for k, row in enumerate(fleet.capacity):
         if not any(row.covers(o.offer) for o in everything):
             continue  # no option of the model is in this row
+        used = sum(p.instances for p in solution.placed if row.covers(p.option.offer))
+        if row.offer_ids is not None and used < row.max_instances:
+            continue  # a limit from obtainable capacity (many, one per place): only if full
         more = list(fleet.capacity)
         more[k] = replace(row, max_instances=row.max_instances + 1)
-        used = sum(p.instances for p in solution.placed if row.covers(p.option.offer))
         relaxed = replace(fleet, capacity=tuple(more))
         name = f"capacity[{row.label}]"
         rows.append((used >= row.max_instances, name, relaxed, "capacity", row))
@@ -506,6 +508,7 @@ def plan_document(
     all_options: Sequence[Option] | None = None,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     folded: Folded | None = None,
+    baseline_options: Sequence[Option] | None = None,
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (keys documented in the README). ``options`` are those
     the plan was solved on; ``all_options`` (default: the same), before any pruning, are
@@ -513,7 +516,8 @@ def plan_document(
     together: the baselines first, then the binding re-solves with what is left (what the
     time does not reach is marked so). With ``folded``, ``fleet`` is its
     folded fleet: the analyses run on it, the assignments and alternatives are listed
-    per workload of the original."""
+    per workload of the original. ``baseline_options`` (default ``all_options``): where
+    the baselines are found when they differ (built without obtainable capacity)."""
     everything = options if all_options is None else all_options
     per_workload = (
         (fleet, solution) if folded is None else (folded.original, folded.unfold(solution))
@@ -530,7 +534,9 @@ def plan_document(
     pending = {s.platform: s for s in fleet.platforms}
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
     found_baselines = (
-        baselines(fleet, everything, time_limit_s=time_limit_s) if with_baselines else {}
+        baselines(fleet, baseline_options or everything, time_limit_s=time_limit_s)
+        if with_baselines
+        else {}
     )
     left = None if clock_end is None else max(clock_end - time.monotonic(), 0.0)
     doc: dict[str, Any] = {
