@@ -13,6 +13,7 @@ from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.workload import Measured, Workload
 from arbiter.perf.hardware import ChipArrays
 from arbiter.perf.pricing import OfferChoice
+from arbiter.perf.topology import Host
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,8 @@ class Estimate:
     # with chips rising and tokens/s strictly rising (the fewest chips for each speed);
     # the fleet planner picks one per offer, billed in that offer's whole instances
     frontier: tuple[tuple[int, float, Layout | None], ...] = ()
+    # the instance type's fabric the estimate was made for (None: the chip's best cluster)
+    host: Host | None = None
 
     @property
     def sort_key(self) -> tuple[int, float, float]:
