@@ -249,16 +249,14 @@ def test_a_measured_replica_larger_than_a_fabricless_instance_is_not_offered_the
     (gh200,) = [e for e in estimates[0] if e.accelerator == "GH200"]
     assert not gh200.feasible and "do not fit one instance" in gh200.reason
     one_chip = _workload(
-        **{
-            "kind": "serve",
-            "model": "llama-3.1-8b",
-            "requests_per_s": 20,
-            "input_tokens": 2000,
-            "output_tokens": 400,
-            "slo": {"ttft_s": 2.0, "tpot_s": 0.05},
-            "hours": 730,
-            "measured": [{"accelerator": "GH200", "chips": 1, "tokens_per_s": 5000}],
-        }
+        kind="serve",
+        model="llama-3.1-8b",
+        requests_per_s=20,
+        input_tokens=2000,
+        output_tokens=400,
+        slo={"ttft_s": 2.0, "tpot_s": 0.05},
+        hours=730,
+        measured=[{"accelerator": "GH200", "chips": 1, "tokens_per_s": 5000}],
     )
     options, _ = build_options(_fleet(one_chip), _only({"gpu_1x_gh200"}), EFF)
     assert options and all(o.chips == 1 for o in options)
