@@ -205,8 +205,9 @@ def _train(
         method=method,
         weight_bytes=weight_bytes,
     )
-    node = chips.chips_per_node[grid.chip]
-    billed = (np.ceil(grid.chips / node) * node).astype(np.float64)  # whole nodes
+    # whole nodes (a host without a fabric: whole instances of it)
+    node = np.minimum(chips.chips_per_node, chips.span_chips)[grid.chip]
+    billed = (np.ceil(grid.chips / node) * node).astype(np.float64)
     picks = pick_layouts(res, needed, len(accs), billed_chips=billed)
     out = []
     for i, acc in enumerate(accs):
