@@ -21,6 +21,7 @@ from arbiter.perf.efficiency import default_efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, estimate_workload
 from arbiter.perf.hardware import chip_arrays
 from arbiter.perf.pricing import PriceBook
+from arbiter.perf.topology import offer_host
 from arbiter.perf.training import TrainResult, evaluate_training, train_grid
 from arbiter.workloads import parse_workloads
 
@@ -115,6 +116,8 @@ def check_priced(e: Estimate, w: Workload) -> None:
     cheapest (a 6,144-chip TPU slice is cheap per chip but not for a 4-chip job)."""
     assert e.offer is not None
     offers = allowed_offers(e.accelerator, w.placement)
+    if e.host is not None:  # priced on the instance types of the fabric it was made for
+        offers = [o for o in offers if offer_host(o, CATALOG.accelerators[o.accelerator]) == e.host]
     assert offers
 
     def bill(o: Offer) -> float:
@@ -276,7 +279,7 @@ def test_training_takes_the_cheapest_layout_that_meets_the_deadline():
         tokens="20B",
         deadline_days=30,
         global_batch_tokens="4M",
-        providers=["lambda"],
+        providers=["azure"],  # InfiniBand at 400 Gb/s per GPU: the chip's best cluster
     )
     job = w.job
     assert isinstance(job, TrainJob)

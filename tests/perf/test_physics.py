@@ -317,7 +317,7 @@ def test_405b_training_on_l40s_names_the_leanest_layout_and_the_chip():
     w = _workload(
         kind="train", model="llama-3.1-405b", tokens="1T", seq_len=4096, global_batch_tokens=4096
     )
-    found = estimate_workload(w, [ACCS["L40S"], ACCS["A10"]], EFF, PRICES)
+    found = estimate_workload(w, [ACCS["L40S"], ACCS["A10"]], EFF)  # the best cluster
     l40s = _only(found, "L40S")
     assert not l40s.feasible
     assert "L40S has 48 GB" in l40s.reason
@@ -326,6 +326,12 @@ def test_405b_training_on_l40s_names_the_leanest_layout_and_the_chip():
     a10 = _only(found, "A10")
     assert "A10 has 24 GB" in a10.reason
     assert _gb_in(a10.reason) == 106
+    # priced, on the instance types that sell A10s: no scale-out fabric (OCI BM.GPU.A10.4,
+    # Lambda gpu_1x_a10), so the leanest layout is one 4-card instance, TP4:
+    # 16 x 405.85e9 / 4 = 1,623.4 GB + 126 x 4096 x 16384 x 2 B / 4 = 4.2 GB -> 1,628 GB
+    a10 = _only(estimate_workload(w, [ACCS["A10"]], EFF, PRICES), "A10")
+    assert _gb_in(a10.reason) == 1628
+    assert "4-chip instances without a scale-out fabric" in a10.reason
 
 
 def test_405b_serving_on_a10_does_not_fit_the_largest_replica():
@@ -338,10 +344,15 @@ def test_405b_serving_on_a10_does_not_fit_the_largest_replica():
         output_tokens=200,
         slo={"ttft_s": 5, "tpot_s": 0.5},
     )
-    a10 = _only(estimate_workload(w, [ACCS["A10"]], EFF, PRICES), "A10")
+    a10 = _only(estimate_workload(w, [ACCS["A10"]], EFF), "A10")  # the best cluster
     assert not a10.feasible
     assert "weights need 25 GB per chip" in a10.reason
     assert "A10 has 24 GB" in a10.reason
+    # on the instance types that sell A10s (no scale-out fabric): one 4-card instance,
+    # 811.7 GB / 4 = 203 GB per chip
+    a10 = _only(estimate_workload(w, [ACCS["A10"]], EFF, PRICES), "A10")
+    assert not a10.feasible
+    assert "weights need 203 GB per chip" in a10.reason
 
 
 # A GPT-3-shaped MHA model without a context limit, asked for 1M-token prompts. Its KV cache

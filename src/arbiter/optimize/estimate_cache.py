@@ -17,6 +17,7 @@ from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.workload import Workload
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import Estimate, estimate_workload
+from arbiter.perf.topology import Host
 
 MAX_ENTRIES = 4096
 
@@ -25,22 +26,29 @@ _alive: dict[int, Efficiency] = {}  # keeps each keyed efficiency alive, so its 
 
 
 def estimates_of(
-    workload: Workload, accelerators: Sequence[Accelerator], eff: Efficiency
+    workload: Workload,
+    accelerators: Sequence[Accelerator],
+    eff: Efficiency,
+    hosts: Sequence[Host | None] | None = None,
 ) -> tuple[Estimate, ...]:
-    """:func:`estimate_workload` of ``workload`` (unpriced), once per distinct spec."""
+    """:func:`estimate_workload` of ``workload`` (unpriced, on ``hosts`` where given),
+    once per distinct spec."""
     try:
         key: tuple[object, ...] = (
             dataclasses.replace(workload, name=""),
             tuple(accelerators),
+            None if hosts is None else tuple(hosts),
             id(eff),
         )
         hash(key)
     except TypeError:  # a spec that cannot be a key is estimated afresh
-        return estimate_workload(workload, accelerators, eff)
+        return estimate_workload(workload, accelerators, eff, hosts=hosts)
     _alive.setdefault(id(eff), eff)
     found = _cache.get(key)
     if found is None:
-        found = estimate_workload(dataclasses.replace(workload, name=""), accelerators, eff)
+        found = estimate_workload(
+            dataclasses.replace(workload, name=""), accelerators, eff, hosts=hosts
+        )
         _cache[key] = found
         if len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)

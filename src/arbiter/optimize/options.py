@@ -59,9 +59,11 @@ from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
 from arbiter.optimize.dominance import serve_shape, within
+from arbiter.optimize.hosted_offers import HostedOffers, same_estimates
 from arbiter.optimize.term_billing import TermBilling, term_hours, terms_started
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
+from arbiter.perf.topology import Host, estimate_targets
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -162,11 +164,11 @@ def build_options(
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
-    by_acc: dict[str, list[Offer]] = {}
-    for offer in catalog.offers:
-        by_acc.setdefault(offer.accelerator, []).append(offer)
-    tables = {acc: _OfferArrays(offers, fleet, obtainable) for acc, offers in by_acc.items()}
-    allowed_cache: dict[tuple[object, ...], dict[str, BoolArray]] = {}
+    # each (accelerator, instance-type fabric) is estimated on its own (perf/topology.py:
+    # the layouts a fabric admits, at its speed); equal estimates share one offer table
+    tables = HostedOffers(catalog, lambda offers: _OfferArrays(offers, fleet, obtainable))
+    targets, hosts = estimate_targets(accs, tables.pairs())
+    allowed_cache: dict[tuple[object, ...], dict[tuple[str, frozenset[Host]], BoolArray]] = {}
     leads: dict[str, float] = {}
     for state in fleet.platforms:
         leads[state.platform.value] = 0.0 if state.enabled else state.lead_weeks * HOURS_PER_WEEK
@@ -177,7 +179,7 @@ def build_options(
     estimates: list[list[Estimate]] = []
     made: dict[Workload, tuple[int, int]] = {}  # spec: where its options are in ``options``
     for wi, w in enumerate(fleet.workloads):
-        all_estimates = list(estimate_cache.estimates_of(w, accs, eff))
+        all_estimates = list(estimate_cache.estimates_of(w, targets, eff, hosts))
         estimates.append(all_estimates)
         spec = spec_key(w)
         if spec is not None and spec in made:  # the same options as an earlier workload's
@@ -189,16 +191,17 @@ def build_options(
         key = (rules.interruptible, rules.providers, rules.forbidden_providers, rules.regions)
         allowed = allowed_cache.setdefault(key, {})
         limit = deadline_hours(w)
-        for e in all_estimates:
+        for e, on in same_estimates(all_estimates):
             # a chip that serves only some classes of a request mix may still take those
             usable = e.feasible or any(r > 0 for r in e.class_requests_per_s)
-            if not usable or e.accelerator not in tables:
+            if not usable:
                 continue
-            table = tables[e.accelerator]
-            mask = allowed.get(e.accelerator)
+            where = (e.accelerator, on)
+            table = tables.table(*where)
+            mask = allowed.get(where)
             if mask is None:
                 mask = np.array([offer_allowed(o, w, fleet) for o in table.offers], dtype=bool)
-                allowed[e.accelerator] = mask
+                allowed[where] = mask
             lead = leads.get(e.platform, 0.0)
             options.extend(
                 _options_of(wi, w, e, table, mask, limit, lead, fleet, may_thin, by_place)

@@ -41,6 +41,7 @@ from arbiter.perf.hardware import ChipArrays, chip_arrays, precision_bytes
 from arbiter.perf.pricing import PriceBook
 from arbiter.perf.result import Estimate, Layout, base_fields, measured_on
 from arbiter.perf.serving import batch_estimates, serve_estimates
+from arbiter.perf.topology import Host
 from arbiter.perf.training import (
     RECOMPUTE_LEVELS,
     LayoutPicks,
@@ -78,20 +79,39 @@ def estimate_workload(
     accelerators: Sequence[Accelerator],
     eff: Efficiency,
     prices: PriceBook | None = None,
+    hosts: Sequence[Host | None] | None = None,
 ) -> tuple[Estimate, ...]:
-    """The best configuration of ``workload`` on each allowed accelerator, cheapest first."""
-    accs = allowed_accelerators(workload, accelerators)
-    if not accs:
+    """The best configuration of ``workload`` on each allowed accelerator, cheapest first.
+
+    With ``hosts`` (parallel to ``accelerators``, which may then repeat a chip), one
+    estimate per (accelerator, host): the layouts that host admits, at its fabric's
+    speed (``perf/topology.py``). Without them but with ``prices``, each accelerator is
+    estimated on the fabric of every instance type offering it, priced on those instance
+    types only, and the cheapest kept; with neither, on the chip's best cluster."""
+    if hosts is None and prices is not None:
+        return _best_per_accelerator(workload, accelerators, eff, prices)
+    on = list(hosts) if hosts is not None else [None] * len(accelerators)
+    rules = {a.name for a in allowed_accelerators(workload, list(dict.fromkeys(accelerators)))}
+    pairs = [(a, h) for a, h in zip(accelerators, on, strict=True) if a.name in rules]
+    if not pairs:
         return ()
-    chips = chip_arrays(accs, workload.precision)
+    accs = [a for a, _ in pairs]
+    chips = chip_arrays(accs, workload.precision, [h for _, h in pairs])
     if isinstance(workload.job, TrainJob):
         found = _train(workload, workload.job, accs, chips, eff)
     elif isinstance(workload.job, ServeJob):
         found = serve_estimates(workload, workload.job, accs, chips, eff)
     else:
         found = batch_estimates(workload, workload.job, accs, chips, eff)
+    for e, (_, h) in zip(found, pairs, strict=True):
+        e.host = h
+        if h is not None and e.source == "measured":
+            _measured_on_host(e, h, isinstance(workload.job, TrainJob))
+        if h is not None and not e.feasible and not h.has_scale_out and e.reason:
+            e.reason = f"{e.reason} (on {h.text})"
     priced = [_with_band(_price(e, workload, prices), workload) for e in found]
     return tuple(sorted(priced, key=lambda e: (e.sort_key, e.accelerator)))
+
 
 
 def _with_band(est: Estimate, workload: Workload) -> Estimate:
@@ -101,6 +121,43 @@ def _with_band(est: Estimate, workload: Workload) -> Estimate:
     return est
 
 
+def _measured_on_host(e: Estimate, h: Host, train: bool) -> None:
+    """A measured throughput holds on ``h`` only where its chips that talk fit the host's
+    span (``topology``): a training job's sizes up to it, a replica's chips within it."""
+    if not e.feasible:
+        return
+    if train:
+        e.frontier = tuple(f for f in e.frontier if f[0] <= h.span_chips)
+        if e.chips <= h.span_chips:
+            return
+    else:
+        replicas = max(e.layout.replicas if e.layout is not None else 1, 1)
+        if e.chips // replicas <= h.span_chips:
+            return
+    e.feasible, e.frontier = False, ()
+    e.reason = "the measured layout's chips that talk do not fit one instance"
+
+
+def _best_per_accelerator(
+    workload: Workload, accelerators: Sequence[Accelerator], eff: Efficiency, prices: PriceBook
+) -> tuple[Estimate, ...]:
+    """Per accelerator, the cheapest of its estimates on each fabric it is offered on
+    within the placement rules (the chip's best cluster where it has no such offer)."""
+    accs: list[Accelerator] = []
+    on: list[Host | None] = []
+    for a in accelerators:
+        found: list[Host | None] = [*prices.hosts(a.name, workload.placement)] or [None]
+        accs.extend([a] * len(found))
+        on.extend(found)
+    best: dict[str, Estimate] = {}
+    for e in estimate_workload(workload, accs, eff, prices, on):
+        kept = best.get(e.accelerator)
+        # sorted cheapest first; of infeasible ones, the last: the roomiest fabric's reason
+        if kept is None or (not kept.feasible and not e.feasible):
+            best[e.accelerator] = e
+    return tuple(best.values())
+
+
 # --- pricing ---------------------------------------------------------------------------------
 
 
@@ -108,7 +165,7 @@ def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estim
     """Price ``est`` in place with the offer that bills its chips cheapest."""
     if not est.feasible or prices is None:
         return est
-    offer = prices.cheapest(est.accelerator, workload.placement, est.chips)
+    offer = prices.cheapest(est.accelerator, workload.placement, est.chips, est.host)
     if offer is None:
         est.notes = (*est.notes, "no offer in the catalog matches the placement rules")
         return est
@@ -161,8 +218,9 @@ def _train(
         method=method,
         weight_bytes=weight_bytes,
     )
-    node = chips.chips_per_node[grid.chip]
-    billed = (np.ceil(grid.chips / node) * node).astype(np.float64)  # whole nodes
+    # whole nodes (a host without a fabric: whole instances of it)
+    node = np.minimum(chips.chips_per_node, chips.span_chips)[grid.chip]
+    billed = (np.ceil(grid.chips / node) * node).astype(np.float64)
     picks = pick_layouts(res, needed, len(accs), billed_chips=billed)
     out = []
     for i, acc in enumerate(accs):
@@ -196,18 +254,33 @@ def _frontier(res: TrainResult, i: int) -> tuple[tuple[int, float, Layout | None
     order = rows[np.lexsort((rows, -rate, g.chips[rows]))]  # by chips, fastest first
     best = np.maximum.accumulate(res.tokens_per_s[order])
     faster = np.concatenate(([True], res.tokens_per_s[order][1:] > best[:-1]))
-    out = []
-    for k in order[faster].tolist():
-        layout = Layout(
-            tp=int(g.tp[k]),
-            pp=int(g.pp[k]),
-            replicas=int(g.dp[k]),
-            cp=int(g.cp[k]),
-            recompute=RECOMPUTE_LEVELS[int(g.recompute[k])],
-            sharded_optimizer=bool(g.sharded[k]),
+    keep = order[faster]
+    columns = zip(
+        g.tp[keep].tolist(),
+        g.pp[keep].tolist(),
+        g.dp[keep].tolist(),
+        g.cp[keep].tolist(),
+        g.recompute[keep].tolist(),
+        g.sharded[keep].tolist(),
+        g.chips[keep].tolist(),
+        res.tokens_per_s[keep].tolist(),
+        strict=True,
+    )
+    return tuple(
+        (
+            chips,
+            rate,
+            Layout(
+                tp=tp,
+                pp=pp,
+                replicas=dp,
+                cp=cp,
+                recompute=RECOMPUTE_LEVELS[recompute],
+                sharded_optimizer=bool(sharded),
+            ),
         )
-        out.append((int(g.chips[k]), float(res.tokens_per_s[k]), layout))
-    return tuple(out)
+        for tp, pp, dp, cp, recompute, sharded, chips, rate in columns
+    )
 
 
 def _train_measured(base: dict[str, Any], m: Measured, job: TrainJob, needed: float) -> Estimate:

@@ -2,7 +2,9 @@
 
 Compute peaks come from the accelerator table; the fabric (how many chips share the fast
 scale-up link, and the scale-out bandwidth per chip) from ``data/fabric.csv``, whose
-``basis`` column says where each figure comes from.
+``basis`` column says where each figure comes from: the chip in its best cluster. Given
+a :class:`~arbiter.perf.topology.Host` per chip (an instance type's fabric), the host's
+scale-up domain, scale-out bandwidth and span replace those (``perf/topology.py``).
 
 A chip without the requested number format falls back to the next wider one it has
 (FP4 -> FP8 -> BF16, FP16 -> BF16), and the estimate says so.
@@ -22,6 +24,7 @@ import numpy.typing as npt
 
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.workload import Precision
+from arbiter.perf.topology import UNLIMITED_CHIPS, Host
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,18 +91,27 @@ class ChipArrays:
     scale_up_bytes_per_s: FloatArray
     scale_out_bytes_per_s: FloatArray
     chips_per_node: IntArray
+    span_chips: IntArray  # the most chips that may talk (topology.Host.span_chips)
 
     def __len__(self) -> int:
         return len(self.names)
 
 
-def chip_arrays(accelerators: Sequence[Accelerator], precision: Precision) -> ChipArrays:
-    """The accelerators' figures at ``precision`` (cached; the arrays are read-only)."""
-    return _chip_arrays(tuple(accelerators), precision)
+def chip_arrays(
+    accelerators: Sequence[Accelerator],
+    precision: Precision,
+    hosts: Sequence[Host | None] | None = None,
+) -> ChipArrays:
+    """The accelerators' figures at ``precision`` (cached; the arrays are read-only), on
+    ``hosts[i]`` where given (else the chip's best cluster, without a span limit)."""
+    on = tuple(hosts) if hosts is not None else (None,) * len(accelerators)
+    return _chip_arrays(tuple(accelerators), precision, on)
 
 
 @functools.lru_cache(maxsize=64)
-def _chip_arrays(accelerators: tuple[Accelerator, ...], precision: Precision) -> ChipArrays:
+def _chip_arrays(
+    accelerators: tuple[Accelerator, ...], precision: Precision, hosts: tuple[Host | None, ...]
+) -> ChipArrays:
     fabric = default_fabric()
     peaks = [peak_tflops(a, precision) for a in accelerators]
     fab = [fabric.get(a.name) for a in accelerators]
@@ -119,8 +131,8 @@ def _chip_arrays(accelerators: tuple[Accelerator, ...], precision: Precision) ->
         hbm_bytes_per_s=np.array([a.hbm_tbps for a in accelerators], dtype=np.float64) * TERA,
         scale_up_chips=np.array(
             [
-                f.scale_up_chips if f else (a.chips_per_node or 1)
-                for a, f in zip(accelerators, fab, strict=True)
+                h.scale_up_chips if h else f.scale_up_chips if f else (a.chips_per_node or 1)
+                for a, f, h in zip(accelerators, fab, hosts, strict=True)
             ],
             dtype=np.int64,
         ),
@@ -129,10 +141,16 @@ def _chip_arrays(accelerators: tuple[Accelerator, ...], precision: Precision) ->
         )
         * GIGA,
         scale_out_bytes_per_s=np.array(
-            [f.scale_out_gbytes_per_s if f else 12.5 for f in fab], dtype=np.float64
-        )
-        * GIGA,
+            [
+                h.scale_out_bytes_per_s if h else (f.scale_out_gbytes_per_s if f else 12.5) * GIGA
+                for f, h in zip(fab, hosts, strict=True)
+            ],
+            dtype=np.float64,
+        ),
         chips_per_node=np.array([a.chips_per_node or 1 for a in accelerators], dtype=np.int64),
+        span_chips=np.array(
+            [h.span_chips if h else UNLIMITED_CHIPS for h in hosts], dtype=np.int64
+        ),
     )
     for array in (
         chips.peak_flops,
@@ -143,6 +161,7 @@ def _chip_arrays(accelerators: tuple[Accelerator, ...], precision: Precision) ->
         chips.scale_up_bytes_per_s,
         chips.scale_out_bytes_per_s,
         chips.chips_per_node,
+        chips.span_chips,
     ):
         array.flags.writeable = False
     return chips

@@ -42,6 +42,7 @@ from arbiter.perf.efficiency import (
     Efficiency,
 )
 from arbiter.perf.hardware import ChipArrays, FloatArray, IntArray
+from arbiter.perf.topology import layouts_fit
 
 BATCH_GRID = np.unique(np.round(np.geomspace(1, MAX_BATCH_SEQUENCES, 48))).astype(np.float64)
 TP_OPTIONS = (1, 2, 4, 8, 16, 32, 64)
@@ -62,13 +63,14 @@ class Grid:
 
 
 def replica_grid(chips: ChipArrays, *, total_chips: int | None = None) -> Grid:
-    """Every (chip, tp, pp) with tp inside the scale-up domain; for a fixed system size,
-    only replicas that divide it."""
+    """Every (chip, tp, pp) the chip's host admits (``topology.layouts_fit``: tp inside
+    the scale-up domain, the replica within the span); for a fixed system size, only
+    replicas that divide it."""
     c, t, p = np.meshgrid(
         np.arange(len(chips)), np.array(TP_OPTIONS), np.array(PP_OPTIONS), indexing="ij"
     )
     c, t, p = c.ravel(), t.ravel(), p.ravel()
-    keep = t <= np.maximum(chips.scale_up_chips[c], 1)
+    keep = layouts_fit(t, t * p, chips.scale_up_chips[c], chips.span_chips[c])
     if total_chips is not None:
         keep &= (total_chips % (t * p)) == 0
     return Grid(

@@ -18,6 +18,7 @@ from arbiter.catalog.spot import SpotRate, interruptions_per_hour
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import Placement
+from arbiter.perf.topology import Host, offer_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +45,43 @@ class PriceBook:
             acc: sorted(offers, key=lambda o: (o.usd_per_accelerator_hour, o.offer_id))
             for acc, offers in by_acc.items()
         }
-        self._allowed: dict[tuple[str, Placement], tuple[list[Offer], np.ndarray, np.ndarray]] = {}
-        self._chosen: dict[tuple[str, Placement, int], OfferChoice | None] = {}
+        self._host = {
+            o.offer_id: offer_host(o, catalog.accelerators.get(o.accelerator))
+            for offers in self._offers.values()
+            for o in offers
+        }
+        self._allowed: dict[
+            tuple[str, Placement, Host | None], tuple[list[Offer], np.ndarray, np.ndarray]
+        ] = {}
+        self._chosen: dict[tuple[str, Placement, int, Host | None], OfferChoice | None] = {}
+
+    def hosts(self, accelerator: str, placement: Placement | None = None) -> list[Host]:
+        """The distinct fabrics of the instance types offering ``accelerator`` (that
+        ``placement`` allows, if given)."""
+        return sorted(
+            {
+                self._host[o.offer_id]
+                for o in self._offers.get(accelerator, ())
+                if placement is None or _allowed(o, placement)
+            }
+        )
 
     def cheapest(
-        self, accelerator: str, placement: Placement, chips: int = 1
+        self, accelerator: str, placement: Placement, chips: int = 1, host: Host | None = None
     ) -> OfferChoice | None:
         """The offer that runs ``chips`` chips for an hour cheapest, in whole instances
-        (a 6,144-chip TPU slice is cheap per chip but not for a 4-chip job)."""
-        chosen_key = (accelerator, placement, chips)
+        (a 6,144-chip TPU slice is cheap per chip but not for a 4-chip job); with
+        ``host``, only offers of instance types with that fabric."""
+        chosen_key = (accelerator, placement, chips, host)
         if chosen_key in self._chosen:  # workloads share chips and rules: price each once
             return self._chosen[chosen_key]
-        key = (accelerator, placement)
+        key = (accelerator, placement, host)
         if key not in self._allowed:  # workloads share placement rules: filter each once
-            offers = [o for o in self._offers.get(accelerator, ()) if _allowed(o, placement)]
+            offers = [
+                o
+                for o in self._offers.get(accelerator, ())
+                if _allowed(o, placement) and (host is None or self._host[o.offer_id] == host)
+            ]
             per = np.array([max(o.accelerators_per_instance, 1) for o in offers], dtype=np.float64)
             usd = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
             self._allowed[key] = (offers, per, usd)

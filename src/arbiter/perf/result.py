@@ -13,6 +13,7 @@ from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.workload import Measured, Workload
 from arbiter.perf.hardware import ChipArrays
 from arbiter.perf.pricing import OfferChoice
+from arbiter.perf.topology import Host
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class Estimate:
     error_band_share: float = 0.0
     band_cases: int = 0
     band_basis: str = ""
+    # the instance type's fabric the estimate was made for (None: the chip's best cluster)
+    host: Host | None = None
 
     @property
     def sort_key(self) -> tuple[int, float, float]:

@@ -55,6 +55,7 @@ from arbiter.perf.hardware import (
     group_starts,
 )
 from arbiter.perf.inference import _platform_array, effective_flops
+from arbiter.perf.topology import layouts_fit
 
 TP_OPTIONS = (1, 2, 4, 8, 16, 32, 64)
 PP_OPTIONS = (1, 2, 4, 8, 16, 32)
@@ -113,14 +114,16 @@ def train_grid(
     max_dp: float = float("inf"),
     seq_len: int = 0,
 ) -> TrainGrid:
-    """Every layout with tp inside the scale-up domain, at least four layers per stage and
-    at least one sequence per data-parallel replica (``max_dp``)."""
+    """Every layout the chip's host admits (``topology.layouts_fit``: tp inside the
+    scale-up domain, all the job's chips within the span), with at least four layers per
+    stage and at least one sequence per data-parallel replica (``max_dp``)."""
     cp_options = tuple(x for x in CP_OPTIONS if x == 1 or seq_len / x >= MIN_CP_TOKENS)
     dp_options = _dp_options(total_chips)
     # The grid depends on the model and batch only through the largest pipeline depth and
     # data parallelism they allow: grids are cached under those.
     return _grid(
         tuple(chips.scale_up_chips.tolist()),
+        tuple(chips.span_chips.tolist()),
         max((p for p in PP_OPTIONS if p * MIN_LAYERS_PER_STAGE <= model.n_layers), default=0),
         max((d for d in dp_options if d <= max_dp), default=0),
         cp_options,
@@ -173,6 +176,7 @@ def _one_chip_layouts(
 @functools.lru_cache(maxsize=CACHED_GRIDS)
 def _grid(
     scale_up: tuple[int, ...],
+    span: tuple[int, ...],
     max_pp: int,
     max_dp: int,
     cp_options: tuple[int, ...],
@@ -183,8 +187,13 @@ def _grid(
     tp_limit = np.maximum(np.array(scale_up, dtype=np.int64), 1)
     counts = np.searchsorted(one.tp, tp_limit, side="right")  # tp is sorted: a prefix
     row = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    chip = np.repeat(np.arange(len(scale_up), dtype=np.int64), counts)
+    spans = np.array(span, dtype=np.int64)
+    if len(spans) and int(spans.min()) < int(one.chips.max(initial=0)):
+        fit = layouts_fit(one.tp[row], one.chips[row], tp_limit[chip], spans[chip])
+        row, chip = row[fit], chip[fit]  # a chip's layouts: no longer one run of ``one``
     grid = TrainGrid(
-        chip=_frozen(np.repeat(np.arange(len(scale_up), dtype=np.int64), counts)),
+        chip=_frozen(chip),
         tp=_frozen(one.tp[row]),
         cp=_frozen(one.cp[row]),
         pp=_frozen(one.pp[row]),
@@ -340,7 +349,10 @@ def evaluate_training(
     bounds = [*group_starts(grid.chip).tolist(), n] if n else [0]
     for lo, hi in itertools.pairwise(bounds):
         c, first = int(grid.chip[lo]), int(layout[lo])
-        rows, k = slice(lo, hi), slice(first, first + hi - lo)
+        rows = slice(lo, hi)
+        k: slice | IntArray = slice(first, first + hi - lo)
+        if int(layout[hi - 1]) - first != hi - lo - 1:  # a host's span left gaps
+            k = layout[lo:hi]
         if lora:
             memory = terms.params_per_chip[k] * weight_bytes[c] + terms.activations[k]
             fits = memory <= usable_hbm[c]
