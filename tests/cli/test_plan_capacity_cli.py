@@ -12,7 +12,7 @@ from arbiter.cli.app import main
 BIG = """
 workloads:
   - {name: big-run, kind: train, model: llama-3.1-70b, tokens: 1T, deadline_days: 20,
-     providers: [runpod]}
+     providers: [coreweave]}
 """
 
 
@@ -39,8 +39,8 @@ def big(tmp_path) -> Path:
 
 
 def test_a_job_larger_than_any_single_purchase_exits_3_naming_it(cli, big):
-    """RunPod sells 16 H100 on demand (R3); 512 through sales takes 13 weeks, past the
-    20-day deadline."""
+    """CoreWeave's self-serve quota is 16 GPUs (R4); the run needs 256 on its
+    InfiniBand nodes within 20 days."""
     code, _, err = cli("plan", str(big), "--time-limit", "20")
     assert code == 3
     assert "'big-run'" in err
@@ -51,7 +51,7 @@ def test_a_job_larger_than_any_single_purchase_exits_3_naming_it(cli, big):
 def test_a_capacity_file_makes_it_plannable_and_the_plan_lists_its_assumptions(cli, big, tmp_path):
     cap = tmp_path / "cap.yaml"
     cap.write_text(
-        "- {provider: runpod, accelerator: H100-SXM, chips: 2048, price_regime: on_demand}\n",
+        "- {provider: coreweave, accelerator: H100-SXM, chips: 2048, price_regime: on_demand}\n",
         encoding="utf-8",
     )
     code, out, err = cli("plan", str(big), "--capacity", str(cap), "--json", "--time-limit", "20")
@@ -60,7 +60,7 @@ def test_a_capacity_file_makes_it_plannable_and_the_plan_lists_its_assumptions(c
     (used,) = doc["capacity_assumptions"]
     (placed,) = doc["assignments"]
     assert used["basis"] == f"file:{cap}"
-    assert used["provider"] == "runpod" and used["accelerator"] == "H100-SXM"
+    assert used["provider"] == "coreweave" and used["accelerator"] == "H100-SXM"
     assert used["chips_used"] == placed["accelerator_count"] > 16
     assert used["chips_used"] <= used["obtainable_chips"] == 2048
     assert {"unit_chips", "needs", "lead_days", "region"} <= set(used)
@@ -68,7 +68,7 @@ def test_a_capacity_file_makes_it_plannable_and_the_plan_lists_its_assumptions(c
 
 def test_the_stored_capacity_file_is_read_by_default(cli, big, tmp_path, monkeypatch):
     cap = tmp_path / "stored.csv"
-    cap.write_text("provider,accelerator,chips\nrunpod,H100-SXM,2048\n", encoding="utf-8")
+    cap.write_text("provider,accelerator,chips\ncoreweave,H100-SXM,2048\n", encoding="utf-8")
     monkeypatch.setenv("ARBITER_CAPACITY_FILE", str(cap))
     code, out, _ = cli("plan", str(big), "--json", "--time-limit", "20")
     assert code == 0

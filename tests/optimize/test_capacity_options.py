@@ -129,11 +129,13 @@ workloads:
 
 def test_runpod_never_sells_more_than_one_mi300x_pod():
     """The plan that bought 1,024 MI300X at RunPod on a committed price: RunPod sells
-    MI300X as single 8-GPU pods (rule R4), on any price regime."""
+    MI300X as single 8-GPU pods (rule R4), on any price regime. (A batch job, whose
+    replicas do not talk, so the pods' lack of a scale-out fabric is not what limits it.)"""
     cat, eff = default_catalog(), default_efficiency()
     text = """
 workloads:
-  - {name: big, kind: train, model: llama-3.1-405b, tokens: 300B, deadline_days: 365,
+  - {name: big, kind: batch, model: llama-3.1-70b, input_tokens: 200B, output_tokens: 20B,
+     request_input_tokens: 3000, request_output_tokens: 300, deadline_hours: 72,
      providers: [runpod]}
 """
     fleet = parse_fleet(yaml.safe_load(text), file="t.yaml")

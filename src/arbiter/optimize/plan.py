@@ -70,9 +70,13 @@ def hhi(shares: Mapping[str, float]) -> float:
 
 
 def meets_fleet(fleet: Fleet, placed: Sequence[Placed], options: Sequence[Option]) -> bool:
-    """Whether ``placed`` meets the fleet's rows: share caps as the plan's model reads
-    them (``fleet_model.cap_shares``, the need measured on ``options``), the budget and
-    the capacity limits."""
+    """Whether ``placed`` meets the fleet's rows: every purchase among ``options`` (the
+    plan's, built within obtainable capacity, whole units and lead times), share caps as
+    the plan's model reads them (``fleet_model.cap_shares``, the need measured on
+    ``options``), the budget and the capacity limits."""
+    buyable = {_buy_key(o) for o in options}
+    if any(_buy_key(p.option) not in buyable for p in placed):
+        return False  # a purchase beyond what can be obtained (options built without it)
     shares = cap_shares(fleet, placed, options)
     for group in GROUPS:
         cap = getattr(fleet.caps, group)
@@ -86,6 +90,10 @@ def meets_fleet(fleet: Fleet, placed: Sequence[Placed], options: Sequence[Option
         if used > limit.max_instances:
             return False
     return True
+
+
+def _buy_key(o: Option) -> tuple[object, ...]:
+    return (o.workload, o.offer.offer_id, o.chips, o.instances, o.serve)
 
 
 def _solve_or_none(

@@ -113,7 +113,6 @@ def estimate_workload(
     return tuple(sorted(priced, key=lambda e: (e.sort_key, e.accelerator)))
 
 
-
 def _with_band(est: Estimate, workload: Workload) -> Estimate:
     """Attach the model's error band for the platform and kind (a measured one has none)."""
     band = MEASURED if est.source == "measured" else band_for(est.platform, workload.kind.value)
