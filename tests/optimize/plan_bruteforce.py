@@ -64,7 +64,7 @@ def _rows(fleet: Fleet, o: Option) -> frozenset[object]:
     return frozenset(out)
 
 
-def _beats(fleet: Fleet, a: Option, b: Option) -> bool:
+def beats(fleet: Fleet, a: Option, b: Option) -> bool:
     """Option ``a`` does ``b``'s job at no more cost in every row ``b`` is in."""
     enabled = {s.platform.value for s in fleet.platforms if s.enabled}
     if a.estimate.platform not in enabled and a.estimate.platform != b.estimate.platform:
@@ -101,7 +101,7 @@ def padding(fleet: Fleet, options: Sequence[Option]) -> set[int]:
             place = (a.estimate.vendor, a.offer.provider, a.offer.region)
             if place != (b.estimate.vendor, b.offer.provider, b.offer.region):
                 continue
-            if _beats(fleet, a, b) and not (_beats(fleet, b, a) and j < i):
+            if beats(fleet, a, b) and not (beats(fleet, b, a) and j < i):
                 out.add(id(b))
                 break
     return out

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from arbiter.cli import shared
+from arbiter.cli.audit_text import audit_lines
 from arbiter.cli.perf_views import band_text
 from arbiter.cli.planning import MipGapOpt, TimeLimitOpt, plan_file
 from arbiter.cli.shared import JsonOpt, VersionOpt
@@ -21,6 +22,7 @@ from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.price_age import price_age
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
+from arbiter.optimize.audit import plan_audit
 from arbiter.optimize.capacity import assumptions_used
 from arbiter.optimize.fleet import DEFAULT_MIP_GAP, limit_sentence, solve_fleet
 from arbiter.optimize.linear import Status
@@ -99,6 +101,12 @@ def plan(
     for a in doc["assignments"]:  # ages at the settings' date (ARBITER_TODAY)
         a["price_age_days"] = price_age(offers[a["offer_id"]], config.today).age_days
     doc["capacity_assumptions"] = assumptions_used(solution.placed, planned.assumptions or {})
+    audited = (
+        (fleet, solution)
+        if planned.folded is None
+        else (planned.folded.original, planned.folded.unfold(solution))
+    )
+    doc["audit"] = plan_audit(*audited, doc["capacity_assumptions"], today=config.today).to_dict()
     note = limit_sentence(solution, limit)
     if note:
         doc["solver_note"] = note
@@ -244,6 +252,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             "-" if diff is None else f"{diff:+,.0f}",
         )
     console.print(base)
+    for line in audit_lines(doc["audit"]):
+        console.print(escape(line))
     if doc.get("sweep"):
         sweep = Table(title="price of diversification", title_justify="left")
         for col in ("cap", "total"):

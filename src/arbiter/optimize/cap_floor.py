@@ -132,7 +132,7 @@ def cap_floors(
                 assert found is not None
             settled[group] = pct / 100.0
             below = {p for g, p in unsettled if g == group and p < pct}
-            out.append(_floor(fleet, options, group, cap, pct, found, min(below, default=None)))
+            out.append(_floor(fleet, options, group, cap, pct, found, max(below, default=None)))
     except TimeoutError:
         return []
     return out

@@ -66,6 +66,7 @@ def plan_html(plan: Mapping[str, Any], *, title: str) -> str:
         section("Platforms enabled", _platforms_table(plan)),
         section("Binding constraints", _binding_table(plan)),
         section("Alternatives", _alternatives_tables(plan)),
+        section("Audit", _audit_section(plan), section_id="audit"),
     ]
     if has_sweep:
         sections.append(
@@ -348,3 +349,87 @@ def _sweep_figure(go: Any, sweep: list[Any]) -> Any:
         )
     )
     return fig
+
+
+def _audit_section(plan: Mapping[str, Any]) -> str:
+    """The plan's audit (``optimize/audit.py``): surplus, capacity, quotas and contracts,
+    price ages, thin estimates."""
+    audit = as_mapping(plan.get("audit"))
+    if not audit:
+        return '<p class="muted">No audit in this plan document.</p>'
+    services = [as_mapping(s) for s in as_list(audit.get("surplus"))]
+    padded = "yes" if audit.get("padded") else "none"
+    parts = [
+        metrics(
+            [
+                ("Padding", padded),
+                ("Idle instances", num(audit.get("idle_instances"))),
+                ("Stale prices", num(audit.get("stale_prices"))),
+                ("Thin estimates", num(len(as_list(audit.get("thin_estimates"))))),
+            ]
+        ),
+        table(
+            ["Service", "Demand tokens/s", "Bought tokens/s", "Surplus", "Within one replica"],
+            [
+                [
+                    text(s.get("workload")),
+                    num(s.get("demand_tokens_per_s")),
+                    num(s.get("bought_tokens_per_s")),
+                    num(s.get("surplus_tokens_per_s")),
+                    "yes" if s.get("within_one_replica") else "no",
+                ]
+                for s in services
+            ],
+            {1, 2, 3},
+        ),
+        table(
+            ["Capacity", "Chips used", "Obtainable", "Basis", "Needs", "Lead days"],
+            [
+                [
+                    text(
+                        f"{a.get('provider')} {a.get('region')} {a.get('accelerator')} "
+                        f"{a.get('price_regime')}"
+                    ),
+                    num(a.get("chips_used")),
+                    num(a.get("obtainable_chips")) if a.get("obtainable_chips") else "unlimited",
+                    text(a.get("basis")),
+                    text(a.get("needs")),
+                    num(a.get("lead_days")),
+                ]
+                for a in map(as_mapping, as_list(audit.get("capacity_assumptions")))
+            ],
+            {1, 2, 5},
+        ),
+        table(
+            ["Price", "USD/h", "As of", "Age (days)", "Source", "Stale"],
+            [
+                [
+                    text(
+                        f"{p.get('provider')} {p.get('region')} {p.get('instance_type')} "
+                        f"{p.get('price_regime')}"
+                    ),
+                    usd(p.get("usd_per_hour")),
+                    text(p.get("as_of")),
+                    num(p.get("age_days")),
+                    text(p.get("source")),
+                    "yes" if p.get("stale") else "",
+                ]
+                for p in map(as_mapping, as_list(audit.get("prices")))
+            ],
+            {1, 3},
+        ),
+        table(
+            ["Thin estimate", "Platform", "Band", "Published cases"],
+            [
+                [
+                    text(f"{t.get('workload')} on {t.get('accelerator')}"),
+                    text(t.get("platform")),
+                    f"+/-{pct(t.get('error_band_share'))}",
+                    num(t.get("band_cases")),
+                ]
+                for t in map(as_mapping, as_list(audit.get("thin_estimates")))
+            ],
+            {3},
+        ),
+    ]
+    return "".join(parts)

@@ -1,0 +1,172 @@
+"""The audit that ends every plan: what a buyer checks before money moves.
+
+- **Surplus**: per service, the rate it is bought for against its demand, the surplus in
+  tokens/s and whether it is within the rounding of one replica (the no-padding rows make
+  it so); idle instances (instances holding no replica) and jobs placed more than once,
+  both zero by construction, counted from the plan itself.
+- **Capacity**: every obtainable-capacity assumption the plan relies on, with its basis
+  (the fleet's word, a capacity file, or a sourced rule), and those that need a quota
+  request or a contract, with the lead time that implies.
+- **Prices**: the age and source of every price used; older than
+  ``STALE_PRICE_DAYS`` is flagged.
+- **Bands**: the assignments whose performance estimate is thin: a band of
+  ``WIDE_BAND_SHARE`` or more, or fewer than ``FEW_CASES`` published cases behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from arbiter.domain.fleet import Fleet
+from arbiter.domain.price_age import price_age
+from arbiter.domain.workload import ServeJob
+from arbiter.optimize.fleet_model import FleetSolution
+
+STALE_PRICE_DAYS = 180
+WIDE_BAND_SHARE = 0.40  # +/- 40% or more
+FEW_CASES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSurplus:
+    workload: str
+    demand_tokens_per_s: float
+    bought_tokens_per_s: float
+    surplus_tokens_per_s: float
+    smallest_replica_tokens_per_s: float
+    within_one_replica: bool  # removing any replica would leave the demand unmet
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUsed:
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    usd_per_hour: float
+    source: str
+    as_of: str
+    age_days: int
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThinEstimate:
+    workload: str
+    accelerator: str
+    platform: str
+    error_band_share: float
+    band_cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    surplus: tuple[ServiceSurplus, ...]
+    idle_instances: int
+    extra_placements: int  # train/batch jobs placed more than once
+    capacity_assumptions: tuple[Mapping[str, Any], ...]
+    quotas_and_contracts: tuple[Mapping[str, Any], ...]
+    prices: tuple[PriceUsed, ...]
+    stale_prices: int
+    thin_estimates: tuple[ThinEstimate, ...]
+
+    @property
+    def padded(self) -> bool:
+        """Whether the plan pays for anything that does no work."""
+        return (
+            self.idle_instances > 0
+            or self.extra_placements > 0
+            or not all(s.within_one_replica for s in self.surplus)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["capacity_assumptions"] = [dict(a) for a in self.capacity_assumptions]
+        out["quotas_and_contracts"] = [dict(a) for a in self.quotas_and_contracts]
+        out["padded"] = self.padded
+        return out
+
+
+def plan_audit(
+    fleet: Fleet,
+    solution: FleetSolution,
+    assumptions: Sequence[Mapping[str, Any]],
+    *,
+    today: date,
+) -> Audit:
+    """The audit of ``solution``, a plan of ``fleet`` (one workload per member, not
+    folded), with the capacity assumptions it relies on (``optimize.capacity.
+    assumptions_used``), prices aged at ``today``."""
+    surplus = []
+    idle = 0
+    placements: dict[int, int] = {}
+    for p in solution.placed:
+        o = p.option
+        if o.serve:
+            per = o.offer.accelerators_per_instance
+            needed = math.ceil(p.units * o.chips / per - 1e-9)
+            idle += max(p.instances - needed, 0)
+        else:
+            placements[o.workload] = placements.get(o.workload, 0) + 1
+    for wi, w in enumerate(fleet.workloads):
+        if not isinstance(w.job, ServeJob):
+            continue
+        mine = [p for p in solution.placed if p.option.workload == wi and p.units > 0]
+        if not mine:
+            continue
+        demand = w.job.requests_per_s * w.job.output_tokens
+        bought = sum(p.units * p.option.tokens_per_s for p in mine)
+        smallest = min(p.option.tokens_per_s for p in mine)
+        surplus.append(
+            ServiceSurplus(
+                workload=w.name,
+                demand_tokens_per_s=demand,
+                bought_tokens_per_s=bought,
+                surplus_tokens_per_s=bought - demand,
+                smallest_replica_tokens_per_s=smallest,
+                within_one_replica=bought - smallest < demand * (1 - 1e-9) or bought <= demand,
+            )
+        )
+    seen: dict[str, PriceUsed] = {}
+    thin: dict[tuple[str, str], ThinEstimate] = {}
+    for p in solution.placed:
+        off, e = p.option.offer, p.option.estimate
+        if off.offer_id not in seen:
+            age = price_age(off, today)
+            seen[off.offer_id] = PriceUsed(
+                provider=off.provider,
+                region=off.region,
+                instance_type=off.instance_type,
+                price_regime=off.price_regime.value,
+                usd_per_hour=off.usd_per_hour,
+                source=off.source,
+                as_of=off.as_of.text,
+                age_days=age.age_days,
+                stale=age.age_days > STALE_PRICE_DAYS,
+            )
+        wide = e.error_band_share >= WIDE_BAND_SHARE or e.band_cases < FEW_CASES
+        measured = e.source == "measured"
+        name = fleet.workloads[p.option.workload].name
+        if wide and not measured and (name, e.accelerator) not in thin:
+            thin[(name, e.accelerator)] = ThinEstimate(
+                workload=name,
+                accelerator=e.accelerator,
+                platform=e.platform,
+                error_band_share=e.error_band_share,
+                band_cases=e.band_cases,
+            )
+    prices = tuple(sorted(seen.values(), key=lambda x: (-x.age_days, x.provider, x.region)))
+    return Audit(
+        surplus=tuple(surplus),
+        idle_instances=idle,
+        extra_placements=sum(max(n - 1, 0) for n in placements.values()),
+        capacity_assumptions=tuple(assumptions),
+        quotas_and_contracts=tuple(a for a in assumptions if a.get("needs", "none") != "none"),
+        prices=prices,
+        stale_prices=sum(1 for x in prices if x.stale),
+        thin_estimates=tuple(sorted(thin.values(), key=lambda t: (t.workload, t.accelerator))),
+    )
