@@ -31,6 +31,7 @@ from arbiter.workloads.fleet import parse_fleet
 SPECS = 60
 SEED = 29
 CAPS = {"vendor": 0.6, "provider": 0.45, "region": 0.3}
+CONTRACT_CHIPS = 4096
 PLATFORMS = {
     "cuda": {"enabled": True},
     "rocm": {"enable_usd": 400_000, "lead_weeks": 6},
@@ -105,6 +106,24 @@ def fleet_document(n: int, seed: int = SEED) -> dict[str, Any]:
         "capacity": capacity,
         "objective": "cost",
     }
+
+
+def capacity_rows(n: int) -> list[dict[str, Any]]:
+    """The capacity file of a buyer with contracts everywhere: ``CONTRACT_CHIPS`` chips
+    (times the fleet's size in thousands) of every accelerator at every provider, per
+    region, so the sourced self-serve rules (16 GPUs, one node...) do not make a
+    thousand-workload fleet infeasible; whole units and the fleet's own rows still hold."""
+    from arbiter.catalog.embedded import default_catalog  # noqa: PLC0415
+
+    scale = max(n / 1000.0, 1.0)
+    pairs = sorted({(o.provider, o.accelerator) for o in default_catalog().offers})
+    return [
+        {"provider": p, "accelerator": a, "chips": int(CONTRACT_CHIPS * scale)} for p, a in pairs
+    ]
+
+
+def write_capacity(n: int, path: Path) -> None:
+    path.write_text(yaml.safe_dump(capacity_rows(n), sort_keys=False), encoding="utf-8")
 
 
 def generate_fleet(n: int, seed: int = SEED) -> Fleet:

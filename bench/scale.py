@@ -37,6 +37,16 @@ MC_ASSIGNMENTS = 1_000
 Row = tuple[str, str, str, bool | None, str]
 
 
+def capacity_path(n: int) -> Path:
+    """The generated capacity file of an ``n``-workload fleet (``fleet_gen.capacity_rows``)."""
+    sys.path.insert(0, str(HERE))
+    from fleet_gen import write_capacity  # noqa: PLC0415
+
+    path = Path(tempfile.gettempdir()) / f"arbiter-bench-capacity-{n}.yaml"
+    write_capacity(n, path)
+    return path
+
+
 def one(n: int) -> dict[str, Any]:
     """Plan the generated fleet of ``n`` workloads: seconds per step, gap, peak RSS."""
     sys.path.insert(0, str(HERE))
@@ -48,6 +58,7 @@ def one(n: int) -> dict[str, Any]:
     from arbiter.optimize.folding import fold  # noqa: PLC0415
     from arbiter.optimize.pruning import prune  # noqa: PLC0415
     from arbiter.perf.efficiency import default_efficiency  # noqa: PLC0415
+    from arbiter.workloads.capacity_file import load_capacity_file  # noqa: PLC0415
     from fleet_gen import generate_fleet  # noqa: PLC0415
 
     fleet = generate_fleet(n)
@@ -59,7 +70,8 @@ def one(n: int) -> dict[str, Any]:
     folded = fold(fleet)
     model_fleet = fleet if folded is None else folded.fleet
     # obtainable capacity as `arbiter plan` applies it: the limits that can bind added
-    assumptions = obtainable(catalog.offers, model_fleet.capacity)
+    stated = load_capacity_file(capacity_path(n))
+    assumptions = obtainable(catalog.offers, model_fleet.capacity, stated, "bench")
     capped = build_capacity_options(model_fleet, catalog, eff, assumptions)
     model_fleet, options = capped.fleet, capped.options
     n_all = len(options)
@@ -284,6 +296,7 @@ def cli_plan(n: int = 5_000) -> Row:
         path = Path(tmp) / f"fleet-{n}.yaml"
         write_fleet(n, path)
         cmd = [str(Path(sys.executable).parent / "arbiter"), "plan", str(path)]
+        cmd += ["--capacity", str(capacity_path(n))]
         cmd += ["--time-limit", "60", "--mip-gap", "0.01", "--json"]
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)

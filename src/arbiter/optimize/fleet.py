@@ -65,6 +65,9 @@ DEFAULT_MIP_GAP = 1e-3
 DECOMPOSE_ABOVE = 20_000  # integer columns: above this, LP bound then relax-and-fix first
 DIAGNOSIS_SHARE = 0.25  # of the time limit, set aside to explain an infeasible fleet
 DIAGNOSIS_MIN_S = 2.0
+# up to this many options an infeasible capped fleet is told the smallest caps that hold
+# (a bisection of whole solves: beyond it, each solve is too long to repeat)
+CAP_FLOOR_OPTIONS = 20_000
 
 
 def solve_fleet(
@@ -127,7 +130,7 @@ def solve_fleet(
             start=None if start is None else plan_start(built, options, start),
         )
     except InfeasibleError as error:
-        if not (explain and caps and share_capped(fleet)):
+        if not (explain and caps and share_capped(fleet)) or len(options) > CAP_FLOOR_OPTIONS:
             raise
         spent = time.monotonic() - began
         left = None if time_limit_s is None else max(time_limit_s - spent, DIAGNOSIS_MIN_S * 5)
