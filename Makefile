@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/arbiter catalog summary
 	$(BIN)/arbiter estimate examples/workloads.yaml --top 5
 	$(BIN)/arbiter plan examples/fleet.yaml --html plan-report.html
+	$(BIN)/arbiter plan examples/lab-fleet.yaml --html lab-plan-report.html
 	$(BIN)/arbiter risk examples/fleet.yaml --scenarios examples/scenarios.yaml --recourse --html risk-report.html
 	$(BIN)/arbiter procure examples/procure.yaml --html procure-report.html
 	$(BIN)/arbiter deal examples/deals/trainium-10b.yaml --html deal-report.html
