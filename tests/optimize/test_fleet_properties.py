@@ -37,10 +37,10 @@ from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import GROUPS, TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
+from arbiter.optimize.baselines import meets_fleet
 from arbiter.optimize.fleet import FleetSolution, build_fleet_model, group_of, solve_fleet
 from arbiter.optimize.linear import LinearModel, Solution, Status
 from arbiter.optimize.options import Option
-from arbiter.optimize.plan import meets_fleet
 from arbiter.optimize.pruning import prune
 
 GAP = 1e-9  # solve to optimality: the properties compare optima

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState, ShareCaps
+from arbiter.optimize.baselines import _greedy
 from arbiter.optimize.fleet import solve_fleet
-from arbiter.optimize.plan import _greedy
 
 
 def fleet_of(seed: int, jobs: int, services: int, twins: bool) -> tuple[Fleet, list]:

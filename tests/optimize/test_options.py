@@ -12,8 +12,8 @@ import pytest
 from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.fleet import CapacityLimit, Fleet, ShareCaps
 from arbiter.domain.offer import PriceRegime
+from arbiter.optimize.baselines import baselines
 from arbiter.optimize.options import PAY_AS_YOU_GO, Option, build_options
-from arbiter.optimize.plan import baselines
 from arbiter.optimize.pruning import prune
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads.fleet import load_fleet

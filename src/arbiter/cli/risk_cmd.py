@@ -16,7 +16,8 @@ from arbiter.cli.shared import JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
-from arbiter.optimize.plan import locked_in, solution_from_document
+from arbiter.optimize.baselines import locked_in
+from arbiter.optimize.plan import solution_from_document
 from arbiter.parallel import executor_for
 from arbiter.risk.concentration import concentration
 from arbiter.risk.evaluate import LOCKED_IN, RiskContext, optionality, run, summarise

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
-from arbiter.optimize.fleet_model import FleetSolution, cap_shares, group_of
+from arbiter.optimize.fleet_model import FleetSolution
 from arbiter.optimize.options import Option
+from arbiter.optimize.share_caps import cap_shares, group_of
 
 FEASIBILITY_GAP = 1.0  # any plan will do: the solve stops at the first one found
 

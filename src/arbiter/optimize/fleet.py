@@ -24,7 +24,6 @@ from arbiter.optimize.fleet_model import (
     FleetSolution,
     Placed,
     build_fleet_model,
-    group_of,
 )
 from arbiter.optimize.fleet_search import (
     Clock,
@@ -43,6 +42,7 @@ from arbiter.optimize.linear import (
     Stop,
 )
 from arbiter.optimize.options import Option, share_capped
+from arbiter.optimize.share_caps import group_of
 
 __all__ = [
     "DEFAULT_MIP_GAP",

@@ -20,6 +20,7 @@ from arbiter.optimize.options import (
     Option,
     share_capped,
 )
+from arbiter.optimize.share_caps import group_of, outside_premium, unit_rate
 
 EXACT_CAPS_OPTIONS = 30_000  # under caps, the LP bound prunes up to this many options
 BOUND_TOL = 1e-7  # relative: an option is cut by the LP bound only this far above the plan
@@ -208,15 +209,9 @@ def _lp_bound(model: object) -> tuple[float, FloatArray] | None:
 
 
 def _cheapest(fleet: Fleet, options: Sequence[Option]) -> npt.NDArray[np.bool_]:
-    """The options that set what share caps measure need by (``fleet_model.py``): each
+    """The options that set what share caps measure need by (``share_caps.py``): each
     workload's cheapest per unit of work, and, per capped family, its cheapest outside
     the group that holds its cheapest."""
-    from arbiter.optimize.fleet_model import (  # noqa: PLC0415 (cycle)
-        group_of,
-        outside_premium,
-        unit_rate,
-    )
-
     rate = unit_rate(fleet, options)
     work = np.array([o.workload for o in options], dtype=np.int64)
     least = np.full(len(fleet.workloads), np.inf)
