@@ -73,7 +73,8 @@ from arbiter.perf.pricing import PriceBook
 from arbiter.perf.validation import validate
 from arbiter.procure.milp import solve as solve_procurement
 from arbiter.procure.model import build_data
-from arbiter.workloads import load_workloads, model_names, parse_workloads, resolve_model
+from arbiter.workloads import load_workloads, parse_workloads, resolve_model
+from fleet_gen import bench_models  # bench/ is on the path when this file runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "feeds" / "azure-retail-prices.sample.json"
@@ -167,7 +168,7 @@ def workload_mix(n: int, seed: int = 13) -> tuple[Workload, ...]:
     """``n`` workloads of all four kinds over the registry models, with random sizes,
     precisions, SLOs, deadlines and placement rules, read like a workload file."""
     rng = random.Random(seed)
-    names = model_names()
+    names = bench_models()
     items: list[dict[str, object]] = []
     for k in range(n):
         name = rng.choice(names)

@@ -40,6 +40,13 @@ from arbiter.perf.cases import (
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "data" / "sources" / "perf" / "perf-calibration.csv"
 OUT = ROOT / "src" / "arbiter" / "perf" / "data" / "calibration_cases.csv"
+# Published non-NVIDIA results already in the case format, with a notes column
+# (data/sources/perf/extra/SOURCES.md): appended after the converted rows.
+EXTRA = (
+    ROOT / "data" / "sources" / "perf" / "extra" / "cases.csv",
+    ROOT / "data" / "sources" / "perf" / "extra" / "unknown-models.csv",
+)
+_FIXED = re.compile(r"^\s*(FIXED_BATCH|CONCURRENCY)=(\d+)")
 
 # --- MLPerf Inference (conventions §1, §2, §4) ---------------------------------------
 
@@ -515,6 +522,23 @@ def convert(
     return Conversion(out, dict(skipped))
 
 
+def extra_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
+    """The cases of an extra file, its notes' ``FIXED_BATCH=<n>`` or ``CONCURRENCY=<n>``
+    prefix moved into the ``batch`` or ``concurrency`` column (SOURCES.md: such rows
+    were measured at that batch, not at peak throughput)."""
+    out = []
+    for case in parse_cases(text, file=file):
+        m = _FIXED.match(case.notes)
+        n = None if m is None else int(m.group(2))
+        if m is not None and m.group(1) == "FIXED_BATCH":
+            out.append(replace(case, batch=n))
+        elif m is not None:
+            out.append(replace(case, concurrency=n))
+        else:
+            out.append(case)
+    return tuple(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
@@ -524,7 +548,11 @@ def main() -> int:
     except ConversionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    text = write_cases(conversion.cases)
+    cases = list(conversion.cases)
+    for path in EXTRA:
+        cases += extra_cases(path.read_text(encoding="utf-8"), file=str(path.relative_to(ROOT)))
+    # one more round trip: ids unique across both, every row valid in the shipped format
+    text = write_cases(parse_cases(write_cases(cases), file="calibration cases"))
     if args.check:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
             print(f"stale: {OUT} (run: python scripts/convert_calibration.py)")
@@ -533,6 +561,7 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text, encoding="utf-8")
     print(conversion.summary())
+    print(f"{len(cases) - len(conversion.cases)} cases appended from data/sources/perf/extra/")
     return 0
 
 

@@ -91,7 +91,9 @@ def test_the_lab_fleet_plan_and_its_audit(run):
         f"**Prices: {len(audit['prices'])} used, {stale} older than 180 days**",
     )
     assert not audit["padded"] and audit["idle_instances"] == 0
-    assert audit["thin_estimates"] == []  # "Estimates with wide bands: none"
+    thin = audit["thin_estimates"]
+    in_readme(f"**Estimates with wide bands: {len(thin)}**")
+    in_readme(*(f"{t['workload']} on {t['accelerator']}" for t in thin))
 
 
 def test_the_risk_example(run):
@@ -142,4 +144,5 @@ def test_the_deal_examples(run):
         f"**{b(fifty['npv_usd'])}** (shortfall ${fifty['breakdown']['shortfall_usd'] / 1e9:,.1f}B)"
     )
     tpu = run("deal", "examples/deals/tpu-commitment.yaml")
-    in_readme(f"is worth **+${tpu['npv_usd'] / 1e6:,.0f}M**")
+    sign = "+" if tpu["npv_usd"] >= 0 else "-"
+    in_readme(f"is worth **{sign}${abs(tpu['npv_usd']) / 1e6:,.0f}M**")

@@ -99,6 +99,7 @@ def test_the_shipped_table_is_what_its_residuals_give_and_its_inputs_are_the_shi
         Residual(r["case_id"], r["group"], r["platform"], r["kind"], r["predicted"], r["published"])
         for r in doc["residuals"]
     ]
+    assert all(r["accelerator"] for r in doc["residuals"])
     assert compute_bands(residuals) == bands_from_rows(doc["bands"])
     assert {(r["platform"], r["kind"]) for r in doc["bands"]} == {
         (p, k) for p in PLATFORMS for k in BAND_KINDS
@@ -115,17 +116,21 @@ def test_the_shipped_bands_are_wide_where_cases_are_few():
     for row in shipped_document()["bands"]:
         if row["cases"] < MIN_CASES:
             assert row["share"] >= FALLBACK_MIN_SHARE, row
-    assert band_for("neuron", "serve").cases < MIN_CASES
-    assert band_for("neuron", "serve").share > band_for("cuda", "serve").share
+    assert band_for("xla", "serve").cases < MIN_CASES
+    assert band_for("xla", "serve").share > band_for("cuda", "serve").share
+    # where the model is weak out of sample, the band says so even with many cases
+    assert band_for("neuron", "serve").cases >= MIN_CASES
+    assert band_for("neuron", "serve").share > 2 * band_for("cuda", "serve").share
     assert band_for("cuda", "finetune") == band_for("cuda", "train")
 
 
 def test_a_source_left_out_is_predicted_by_the_fit_without_it():
-    """Refit one fold (the single TPU source, ~20 s) and find the shipped residuals."""
+    """Refit one fold (a TPU source, ~10 s; started from the shipped fit, as the build
+    does) and find the shipped residuals."""
     cases = read_cases(DATA / "calibration_cases.csv")
     shipped = {r["case_id"]: r for r in shipped_document()["residuals"]}
     group = next(r["group"] for r in shipped.values() if r["platform"] == "xla")
-    for r in fold_residuals(cases, default_accelerators(), group):
+    for r in fold_residuals(cases, default_accelerators(), group, default_efficiency()):
         assert float(f"{r.predicted:.6g}") == shipped[r.case_id]["predicted"]
 
 

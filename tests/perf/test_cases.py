@@ -148,7 +148,7 @@ def test_missing_and_unexpected_columns_are_named():
     assert "In cases.csv" in message
     assert "missing column(s) seq_len" in message
     assert "unexpected column(s) 'sequence_length'" in message
-    assert f"Valid: exactly these columns in this order: {HEADER}." in message
+    assert f"Valid: exactly these columns in this order: {HEADER}; then, optionally" in message
 
 
 def test_columns_out_of_order_are_an_error():

@@ -21,7 +21,7 @@ from arbiter.perf.efficiency import default_efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, estimate_workload
 from arbiter.perf.hardware import chip_arrays
 from arbiter.perf.pricing import PriceBook
-from arbiter.perf.topology import offer_host
+from arbiter.perf.topology import Host, offer_host
 from arbiter.perf.training import TrainResult, evaluate_training, train_grid
 from arbiter.workloads import parse_workloads
 
@@ -188,12 +188,13 @@ def test_without_prices_feasible_options_rank_by_throughput_per_chip():
 # --- training ------------------------------------------------------------------------------------
 
 
-def _training_layouts(w: Workload, accelerator: str) -> TrainResult:
-    """Every layout of ``accelerator`` for ``w`` (which states its global batch)."""
+def _training_layouts(w: Workload, accelerator: str, host: Host | None = None) -> TrainResult:
+    """Every layout of ``accelerator`` (on ``host``, by default its best cluster) for ``w``
+    (which states its global batch)."""
     job = w.job
     assert isinstance(job, TrainJob)
     assert job.global_batch_tokens is not None
-    chips = chip_arrays([ACCS[accelerator]], w.precision)
+    chips = chip_arrays([ACCS[accelerator]], w.precision, None if host is None else [host])
     grid = train_grid(
         chips, w.model, max_dp=job.global_batch_tokens / job.seq_len, seq_len=job.seq_len
     )
@@ -222,7 +223,7 @@ def test_training_takes_the_layout_with_most_tokens_per_billed_chip_that_meets_t
             continue
         assert e.tokens_per_s >= needed
         assert e.hours <= job.deadline_days * 24
-        res = _training_layouts(w, e.accelerator)
+        res = _training_layouts(w, e.accelerator, e.host)  # the fabric it was estimated on
         ok = res.feasible & (res.tokens_per_s >= needed)
         # the chosen layout is one of the accelerator's layouts ...
         same = ok & (res.grid.chips == e.chips)

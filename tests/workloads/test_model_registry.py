@@ -29,12 +29,46 @@ PUBLISHED_TOTAL_B = {
     "gpt-oss-120b": 116.8,
     "llama-3.2-1b": 1.24,
     "llama-3.2-3b": 3.21,
+    "llama-3-8b": 8.03,
+    "llama-3-70b": 70.6,
+    "mistral-7b": 7.3,
+    "mistral-7b-instruct-v0.2": 7.3,
+    "codellama-13b": 13.0,
+    "gemma3-12b": 11.77,  # text decoder: 1,012M embedding + 10,759M other (Gemma 3 report)
+    "llama4-scout-17b-16e": 109.0,
+    "llama4-maverick-17b-128e": 400.0,
+    "qwen3-8b": 8.2,
+    "qwen3-32b": 32.8,
+    "qwen3-30b-a3b": 30.5,
+    "qwen3-235b-a22b": 235.0,
+    # GPT-3-style Neuron benchmark models and MaxText's 2023 v4 models: sizes in the names
+    "gpt3-23b-neuron-nemo": 23.0,
+    "gpt3-46b-neuron-nemo": 46.0,
+    "gpt3-6.7b-megatron": 6.7,
+    "maxtext-22b": 22.0,
+    "maxtext-52b": 52.0,
+}
+# MaxText's global_parameter_scale models: the name is the scale, a nominal size. Each
+# doubling step is a little short of 2x (MaxText says so), so the totals fall 1-2.6% under
+# the names; 3% holds them without admitting a wrong shape (a step off is 2x).
+NOMINAL_TOTAL_B = {
+    "maxtext-16b": 16.0,
+    "maxtext-32b": 32.0,
+    "maxtext-64b": 64.0,
+    "maxtext-128b": 128.0,
+    "maxtext-256b": 256.0,
+    "maxtext-512b": 512.0,
+    "maxtext-1024b": 1024.0,
 }
 PUBLISHED_ACTIVE_B = {
     "mixtral-8x7b": 12.9,
     "mixtral-8x22b": 39.0,
     "deepseek-v3": 37.0,
     "deepseek-r1": 37.0,
+    "llama4-scout-17b-16e": 17.0,
+    "llama4-maverick-17b-128e": 17.0,
+    "qwen3-30b-a3b": 3.3,
+    "qwen3-235b-a22b": 22.0,
 }
 
 
@@ -47,7 +81,8 @@ def test_gpt_oss_active_matmul_parameters_match_openai_5_1b():
 
 
 def test_registry_holds_exactly_the_expected_models():
-    assert set(model_names()) == set(PUBLISHED_TOTAL_B)
+    assert not set(PUBLISHED_TOTAL_B) & set(NOMINAL_TOTAL_B)
+    assert set(model_names()) == set(PUBLISHED_TOTAL_B) | set(NOMINAL_TOTAL_B)
     assert list(model_names()) == sorted(model_names())
 
 
@@ -57,6 +92,24 @@ def test_derived_total_parameters_match_published_within_2_percent(name, publish
     assert model.params_total / 1e9 == pytest.approx(published_b, rel=0.02)
     # the yaml's own published figure is the one the authors state
     assert model.published_params_b == pytest.approx(published_b)
+
+
+@pytest.mark.parametrize(("name", "nominal_b"), sorted(NOMINAL_TOTAL_B.items()))
+def test_maxtext_scaled_models_are_within_3_percent_of_their_nominal_size(name, nominal_b):
+    model = resolve_model(name)
+    assert model.params_total / 1e9 == pytest.approx(nominal_b, rel=0.03)
+    assert model.params_total / 1e9 < nominal_b  # every scaling step is short of 2x
+    assert model.published_params_b == pytest.approx(nominal_b)
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_every_registry_model_lands_on_its_own_published_figure(name):
+    # iterates the registry itself, so a model added to the yaml is checked even before
+    # it is added to the tables above
+    model = resolve_model(name)
+    assert model.published_params_b is not None
+    tolerance = 0.03 if name in NOMINAL_TOTAL_B else 0.02
+    assert model.params_total / 1e9 == pytest.approx(model.published_params_b, rel=tolerance)
 
 
 @pytest.mark.parametrize(("name", "published_b"), sorted(PUBLISHED_ACTIVE_B.items()))
@@ -148,6 +201,17 @@ def test_gpt3_palm_and_megascale_shapes():
         ("deepseek-r1-0528", "deepseek-r1"),
         ("Mixtral_8x7B", "mixtral-8x7b"),
         ("gpt-3", "gpt-3-175b"),
+        ("meta-llama/Meta-Llama-3-8B-Instruct", "llama-3-8b"),
+        ("Llama3-70B", "llama-3-70b"),
+        ("mistralai/Mistral-7B-v0.1", "mistral-7b"),
+        ("Mistral-7B-Instruct-v0.2", "mistral-7b-instruct-v0.2"),
+        ("codellama/CodeLlama-13b-hf", "codellama-13b"),
+        ("google/gemma-3-12b-it", "gemma3-12b"),
+        ("meta-llama/Llama-4-Scout-17B-16E-Instruct", "llama4-scout-17b-16e"),
+        ("Llama 4 Maverick", "llama4-maverick-17b-128e"),
+        ("Qwen/Qwen3-30B-A3B", "qwen3-30b-a3b"),
+        ("GPT3-6.7B", "gpt3-6.7b-megatron"),
+        ("gpt3_23b", "gpt3-23b-neuron-nemo"),
     ],
 )
 def test_aliases_and_any_case_resolve(alias, name):
@@ -163,7 +227,7 @@ def test_every_alias_points_at_a_registry_model():
 
 def test_unknown_model_suggests_close_names_and_names_the_field():
     with pytest.raises(UnknownNameError) as info:
-        resolve_model("llama-3-70b", file="w.yaml", field="workloads[0].model")
+        resolve_model("llama-3.1-7b", file="w.yaml", field="workloads[0].model")
     err = info.value
     assert "llama-3.1-70b" in err.suggestions
     text = str(err)
@@ -179,6 +243,94 @@ def test_registry_yaml_keys_are_lower_case_and_aliases_do_not_shadow_names():
     assert all(k == k.lower() for k in data["models"])
     assert not set(data["aliases"]) & set(data["models"])
     assert REGISTRY_FILE.endswith("models.yaml")
+
+
+def _shape(model):
+    return {
+        f.name: getattr(model, f.name)
+        for f in dataclasses.fields(model)
+        if f.name not in ("name", "source", "max_context", "published_params_b")
+    }
+
+
+def test_llama3_has_llama31_shapes_with_an_8k_context():
+    for old, new in (("llama-3-8b", "llama-3.1-8b"), ("llama-3-70b", "llama-3.1-70b")):
+        llama3, llama31 = resolve_model(old), resolve_model(new)
+        assert _shape(llama3) == _shape(llama31)
+        assert (llama3.max_context, llama31.max_context) == (8192, 131072)
+
+
+def test_mistral_7b_versions_share_a_shape_and_codellama_is_llama2_13b_with_16_more_tokens():
+    v01, v02 = resolve_model("mistral-7b"), resolve_model("mistral-7b-instruct-v0.2")
+    assert _shape(v01) == _shape(v02)
+    assert (v01.n_kv_heads, v01.ffn_dim, v01.vocab_size) == (8, 14336, 32000)
+    assert v01.max_context == v02.max_context == 32768
+    code, llama2 = resolve_model("codellama-13b"), resolve_model("llama-2-13b")
+    assert _shape(dataclasses.replace(code, vocab_size=32000)) == _shape(llama2)
+    assert (code.vocab_size, code.max_context) == (32016, 16384)
+
+
+def test_llama4_maverick_alternates_dense_and_moe_layers_and_scout_is_all_moe():
+    scout = resolve_model("llama4-scout-17b-16e")
+    maverick = resolve_model("llama4-maverick-17b-128e")
+    assert (scout.n_experts, scout.n_moe_layers, scout.n_shared_experts) == (16, 48, 1)
+    assert (maverick.n_experts, maverick.n_moe_layers, maverick.n_dense_layers) == (128, 24, 24)
+    assert (maverick.ffn_dim, maverick.moe_ffn_dim, maverick.n_shared_experts) == (16384, 8192, 1)
+    # both activate 17B: attention, a shared and a routed expert per MoE layer, the head
+    assert scout.params_active == pytest.approx(maverick.params_active, rel=0.01)
+
+
+def test_qwen3_moe_models_route_8_of_128_experts_without_a_shared_one():
+    for name, width in (("qwen3-30b-a3b", 768), ("qwen3-235b-a22b", 1536)):
+        model = resolve_model(name)
+        assert (model.n_experts, model.n_active_experts, model.n_shared_experts) == (128, 8, 0)
+        assert (model.moe_ffn_dim, model.n_dense_layers) == (width, 0)
+
+
+def test_gemma3_12b_counts_every_layer_as_global_attention():
+    # 2 (K and V) * 48 layers * 8 KV heads * 256: an upper bound, 5 of 6 layers use a
+    # 1024-token window
+    model = resolve_model("gemma3-12b")
+    assert model.tied_embeddings and model.head_dim == 256
+    assert model.kv_cache_elements_per_token() == 2 * 48 * 8 * 256
+
+
+def test_neuron_gpt3_models_are_gpt3_shaped():
+    for name, layers, width in (
+        ("gpt3-23b-neuron-nemo", 28, 8192),
+        ("gpt3-46b-neuron-nemo", 56, 8192),
+        ("gpt3-6.7b-megatron", 32, 4096),
+    ):
+        model = resolve_model(name)
+        assert (model.n_layers, model.d_model, model.ffn_dim) == (layers, width, 4 * width)
+        assert model.attention is Attention.MHA and model.head_dim == 128
+        assert not model.gated_ffn and model.tied_embeddings and model.vocab_size == 50257
+
+
+@pytest.mark.parametrize("scale", [16, 32, 64, 128, 256, 512, 1024])
+def test_maxtext_scaled_models_follow_global_parameter_scale(scale):
+    # MaxText get_individual_scales: log2(scale) = 3b + r; heads and MLP double b + (r > 0)
+    # times, emb b + (r > 1) times, layers b times, from base.yml's 2048 / 16 heads of 128
+    # / MLP 7168 / 16 layers, vocabulary 32000
+    b, r = divmod(scale.bit_length() - 1, 3)
+    heads, emb = b + (r > 0), b + (r > 1)
+    model = resolve_model(f"maxtext-{scale}b")
+    assert (model.d_model, model.n_layers) == (2048 << emb, 16 << b)
+    assert (model.n_heads, model.n_kv_heads, model.head_dim) == (16 << heads, 16 << heads, 128)
+    assert (model.ffn_dim, model.vocab_size) == (7168 << heads, 32000)
+    assert model.gated_ffn and not model.tied_embeddings and not model.is_moe
+
+
+def test_maxtext_v4_models_have_the_2023_base_shape():
+    # head_dim 256, ReLU MLP (not gated), vocabulary 32768, shared embedding: the shape
+    # the names 22B and 52B describe (today's base.yml would make them 25.8B and 65.2B)
+    v4 = (("maxtext-22b", 48, 6144, 24), ("maxtext-52b", 32, 12288, 32))
+    for name, layers, width, heads in v4:
+        model = resolve_model(name)
+        assert (model.n_layers, model.d_model, model.n_heads) == (layers, width, heads)
+        assert model.ffn_dim == 4 * width
+        assert (model.head_dim, model.vocab_size) == (256, 32768)
+        assert not model.gated_ffn and model.tied_embeddings
 
 
 # --- custom architectures ----------------------------------------------------------------

@@ -241,7 +241,7 @@ BAD = [
     (_set(SERVE, "tokens", 5), "tokens", "belongs to train and finetune"),
     (_set(SERVE, "precision", "fp32"), "precision", "'bf16'"),
     (_set(SERVE, "interruptible", "yes"), "interruptible", "boolean"),
-    (_set(SERVE, "model", "llama-3-70b"), "model", "Did you mean"),
+    (_set(SERVE, "model", "llama-3.1-7b"), "model", "Did you mean"),
     (_set(SERVE, "model", 70), "model", "model name"),
     (
         _set(

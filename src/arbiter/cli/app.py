@@ -15,6 +15,7 @@ from rich.text import Text
 
 from arbiter import __version__
 from arbiter.cli import (
+    calibrate_cmd,
     catalog_cmd,
     deal_cmd,
     estimate_cmd,
@@ -35,6 +36,8 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(perf_cmd.app, name="perf")
+perf_cmd.app.command("calibrate")(calibrate_cmd.calibrate)
+perf_cmd.app.command("calibrations")(calibrate_cmd.calibrations)
 app.add_typer(plans_cmd.app, name="plans")
 app.command("estimate")(estimate_cmd.estimate)
 app.command("plan")(plan_cmd.plan)

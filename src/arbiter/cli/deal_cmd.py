@@ -11,7 +11,7 @@ from rich.table import Table
 
 from arbiter import __version__
 from arbiter.cli import shared
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.deals import load_deal
 from arbiter.deals.analysis import sensitivity
 from arbiter.deals.evaluate import evaluate, world_data
@@ -47,6 +47,7 @@ def deal(
     ] = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Solve the lab's procurement plan with the deal and without it on the same scenarios:
     NPV, effective price per delivered PFLOP-hour, lock-in per year, break-evens, a
@@ -60,9 +61,10 @@ def deal(
     n = samples if samples is not None else (shocks.samples if shocks else DEFAULT_SAMPLES)
     run_seed = seed if seed is not None else (shocks.seed if shocks else 0)
     config = shared.settings()
+    profile = shared.calibration(config, calibration)
     store = shared.store(config)
     catalog = store.load(version or store.current())
-    base = world_data(the_deal, catalog, default_efficiency())
+    base = world_data(the_deal, catalog, default_efficiency(), profile)
     ev = evaluate(the_deal, base)
     with executor_for(engine, workers=workers, address=address) as pool:
         sens = None
@@ -86,6 +88,8 @@ def deal(
         "engine": engine_name,
         "workers": engine_workers,
     }
+    if profile is not None:
+        doc["provenance"]["calibration"] = profile.summary()
     if html is not None:
         from arbiter.report.deal_html import deal_html  # noqa: PLC0415 - plotly is optional
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from arbiter.catalog.names import resolve_accelerator
 from arbiter.cli import perf_views as views
 from arbiter.cli import shared
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError
 from arbiter.domain.workload import ServeJob, TrainJob, Workload
 from arbiter.perf.efficiency import default_efficiency
@@ -31,10 +31,13 @@ def estimate(
     ] = 10,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Each workload's best configuration per accelerator, cheapest per unit of work first."""
     workloads = load_workloads(file)
-    store = shared.store(shared.settings())
+    config = shared.settings()
+    profile = shared.calibration(config, calibration)
+    store = shared.store(config)
     name = version or store.current()
     catalog = store.load(name)
     accs = list(catalog.accelerators.values())
@@ -45,16 +48,18 @@ def estimate(
         accs = [a for a in accs if a.name in wanted]
     eff = default_efficiency()
     prices = PriceBook(catalog)
-    results = [(w, estimate_workload(w, accs, eff, prices)) for w in workloads]
+    results = [(w, estimate_workload(w, accs, eff, prices, calibration=profile)) for w in workloads]
     if not accelerator:  # with --accelerator, "not on these chips" is an answer, not an error
         for index, (w, found) in enumerate(results):
             _check_feasible(file, index, w, found)
     if as_json:
-        doc = {
+        doc: dict[str, Any] = {
             "catalog_version": name,
             "efficiency": eff.fitted_on,
             "workloads": [views.workload_record(w, found, top) for w, found in results],
         }
+        if profile is not None:
+            doc["calibration"] = profile.summary()
         typer.echo(json.dumps(doc, indent=2))
         return
     console = shared.out()

@@ -12,24 +12,54 @@ from arbiter.catalog.embedded import default_accelerators
 from arbiter.cli import perf_views as views
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt
-from arbiter.perf.cases import read_cases
+from arbiter.perf.cases import read_cases, shipped_cases
+from arbiter.perf.cross_validation import cross_validate, default_workers
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.perf.validation import validate as validate_cases
 from arbiter.workloads import model_names, resolve_model
 
 app = typer.Typer(
-    help="The performance model: validate it on published results; list models.",
+    help="The performance model: validate it on published results (--cv: out of sample); "
+    "calibrate it on your own runs; list models.",
     no_args_is_help=True,
 )
 
 
 @app.command("validate")
 def validate(
-    cases: Annotated[Path, typer.Argument(help="Benchmark cases (CSV, see docs/perf-cases.md).")],
+    cases: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Benchmark cases (CSV, see docs/perf-cases.md); the shipped ones by default."
+        ),
+    ] = None,
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv",
+            help="Leave one source out: refit without each source and predict it; "
+            "errors by platform, chip and kind.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes for the --cv folds.")
+    ] = default_workers(),
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict every case; print predicted vs published, the error and MAPE."""
-    report = validate_cases(read_cases(cases), default_accelerators(), default_efficiency())
+    """Predict every case; print predicted vs published, the error and MAPE. With
+    ``--cv``, the out-of-sample error instead (each source predicted by the model fitted
+    on every other; MLPerf rounds after v4.1 reported apart, never fitted)."""
+    found = shipped_cases() if cases is None else read_cases(cases)
+    if cv:
+        result = cross_validate(
+            found, default_accelerators(), default_efficiency(), workers=workers
+        )
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2))
+            return
+        views.print_cross_validation(shared.out(), result)
+        return
+    report = validate_cases(found, default_accelerators(), default_efficiency())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

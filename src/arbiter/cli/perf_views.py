@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import Workload
+from arbiter.perf.cross_validation import CrossValidation
 from arbiter.perf.estimate import Estimate
 from arbiter.perf.validation import ValidationReport
 
@@ -180,6 +182,30 @@ def mape_table(report: ValidationReport, attribute: str) -> Table:
     for key, value in report.mape_by(attribute).items():
         table.add_row(key, str(counts[key]), f"{100 * value:.1f}%")
     return table
+
+
+def cross_validation_table(result: CrossValidation, attribute: str, *, held: bool = False) -> Table:
+    title = f"Out-of-sample MAPE by {attribute}" + (" (held-out rounds)" if held else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column(attribute)
+    table.add_column("cases", justify="right")
+    table.add_column("MAPE", justify="right")
+    for key, cell in result.by(attribute, held=held).items():
+        table.add_row(key, str(cell.cases), f"{cell.mape_percent:.1f}%")
+    return table
+
+
+def print_cross_validation(console: Console, result: CrossValidation) -> None:
+    for attribute in ("platform", "accelerator", "kind"):
+        console.print(cross_validation_table(result, attribute))
+    if result.held_out:
+        console.print(cross_validation_table(result, "platform", held=True))
+    console.print(
+        f"Leave-one-source-out MAPE {result.mape_percent:.1f}% over "
+        f"{len(result.residuals)} cases from {result.sources} sources; "
+        f"{result.mape_excluding_outliers_percent:.1f}% without {len(result.outliers)} "
+        f"outlier submissions; {result.unpredicted} cases the model cannot predict"
+    )
 
 
 def models_table(models: Sequence[ModelArch]) -> Table:

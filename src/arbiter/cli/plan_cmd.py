@@ -17,7 +17,7 @@ from arbiter.cli import shared
 from arbiter.cli.audit_text import audit_lines
 from arbiter.cli.perf_views import band_text
 from arbiter.cli.planning import MipGapOpt, TimeLimitOpt, plan_file
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.price_age import price_age
@@ -63,9 +63,11 @@ def plan(
             "$ARBITER_CAPACITY_FILE or ~/.local/share/arbiter/capacity.yaml (docs/capacity.md).",
         ),
     ] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
     started = time.monotonic()
+    profile = shared.calibration(shared.settings(), calibration)
     limit = PLAN_TIME_LIMIT_S if time_limit is None else time_limit
     gap = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
     planned = plan_file(
@@ -76,6 +78,7 @@ def plan(
         mip_gap=gap,
         fold=True,
         capacity_file=capacity,
+        calibration=profile,
     )
     fleet, options, solution = planned.fleet, planned.options, planned.solution
     config = shared.settings()
@@ -84,6 +87,8 @@ def plan(
         "input_hash": planned.input_hash,
         "seed": seed,
     }
+    if profile is not None:
+        provenance["calibration"] = profile.summary()
     doc = plan_document(
         fleet,
         options,

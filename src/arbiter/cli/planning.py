@@ -29,6 +29,7 @@ from arbiter.optimize.folding import Folded
 from arbiter.optimize.folding import fold as fold_fleet
 from arbiter.optimize.options import Option, build_options
 from arbiter.optimize.pruning import prune
+from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.workloads import load_fleet
 from arbiter.workloads.capacity_file import load_capacity_file
@@ -77,6 +78,7 @@ def plan_file(
     mip_gap: float = DEFAULT_MIP_GAP,
     fold: bool = False,
     capacity_file: Path | None = None,
+    calibration: CalibrationProfile | None = None,
 ) -> Planned:
     """Load ``file``, build and prune its options on the catalog ``version`` (default:
     the current one) and solve the fleet within ``time_limit_s`` to ``mip_gap``; a
@@ -86,7 +88,8 @@ def plan_file(
     counts from the call: building the options uses it too, and the solve gets what is
     left (at least a tenth of it). Obtainable capacity (``docs/capacity.md``): the fleet's
     ``capacity:`` rows, then ``capacity_file`` (default: the stored one, if any), then the
-    default rules; the fleet solved carries the capacity limits that can bind."""
+    default rules; the fleet solved carries the capacity limits that can bind.
+    ``calibration`` corrects the estimates of the chips it covers (every option on them)."""
     started = time.monotonic()
     fleet = load_fleet(file)
     folded = fold_fleet(fleet) if fold else None
@@ -100,8 +103,8 @@ def plan_file(
     assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))
     eff = default_efficiency()
     # the baselines ignore capacity, as they ignore caps: their options are built without it
-    unlimited, _ = build_options(fleet, catalog, eff)
-    built = build_capacity_options(fleet, catalog, eff, assumptions)
+    unlimited, _ = build_options(fleet, catalog, eff, calibration=calibration)
+    built = build_capacity_options(fleet, catalog, eff, assumptions, calibration)
     fleet, everything, estimates = built.fleet, built.options, built.estimates
     for wi, w in enumerate(fleet.workloads):
         if not any(o.workload == wi for o in everything):

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from arbiter.cli import shared
 from arbiter.cli.planning import MipGapOpt, TimeLimitOpt
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.optimize.linear import Status
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.procure.loading import load_procurement
@@ -34,14 +34,16 @@ def procure(
     mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Plan commitments period by period: a two-stage stochastic MILP over the file's
     scenarios, with expected cost, P95, CVaR, utilisation, stranded spend, VSS and EVPI."""
     problem = load_procurement(file)
     config = shared.settings()
+    profile = shared.calibration(config, calibration)
     store = shared.store(config)
     catalog = store.load(version or store.current())
-    data = build_data(problem, catalog, default_efficiency())
+    data = build_data(problem, catalog, default_efficiency(), profile)
     limits: dict[str, Any] = {}
     if time_limit is not None:
         limits["time_limit_s"] = time_limit
@@ -56,6 +58,8 @@ def procure(
     if with_frontier:
         doc["frontier"] = frontier(data)
     doc["provenance"] = {"catalog_hash": catalog.content_hash, "file": file.name}
+    if profile is not None:
+        doc["provenance"]["calibration"] = profile.summary()
     if html is not None:
         from arbiter.report.procure_html import procure_html  # noqa: PLC0415
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from arbiter import __version__
 from arbiter.cli import shared
 from arbiter.cli.planning import plan_file
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
@@ -51,13 +51,15 @@ def risk(
     ] = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Stress-test a fleet's plan against sampled shocks, with and without re-planning,
     beside the locked-in status quo (and any saved plans named) on the same samples."""
     scenarios = load_scenarios(scenarios_file)
+    profile = shared.calibration(shared.settings(), calibration)
     n = samples if samples is not None else scenarios.samples
     run_seed = seed if seed is not None else scenarios.seed
-    planned = plan_file(file, version=version, seed=run_seed)
+    planned = plan_file(file, version=version, seed=run_seed, calibration=profile)
     fleet = planned.fleet
     _check_workload_names(scenarios, fleet, scenarios_file)
     plans = [(DIVERSIFIED, planned.solution)]
@@ -113,6 +115,8 @@ def risk(
             "arbiter_version": __version__,
         },
     }
+    if profile is not None:
+        doc["provenance"]["calibration"] = profile.summary()
     for name, sol in plans:
         c = concentration(fleet, sol.placed, accs)
         doc["plans"][name]["hhi"] = c.hhi["spend"]

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from arbiter.cli.settings import Settings
-from arbiter.store import CatalogStore, PlanStore, default_db_url
+from arbiter.perf.calibration import CalibrationProfile, efficiency_fingerprint
+from arbiter.perf.efficiency import default_efficiency
+from arbiter.store import CalibrationStore, CatalogStore, PlanStore, default_db_url
 from arbiter.store.urls import default_sqlite_path
 
 CAPACITY_ENV = "ARBITER_CAPACITY_FILE"
@@ -28,6 +30,14 @@ AddressOpt = Annotated[
 ]
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="Worker processes (default: CPUs).")
+]
+CalibrationOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--calibration",
+        help="A calibration profile (`arbiter perf calibrations`): the model's speed on the "
+        "chips it covers corrected by your own runs.",
+    ),
 ]
 
 # Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
@@ -56,6 +66,39 @@ def default_capacity_file(config: Settings) -> Path | None:
 def plan_store(config: Settings) -> PlanStore:
     """The saved plans, in the same database as the catalog (``ARBITER_DB_URL``)."""
     return PlanStore(config.db_url or default_db_url(config.env))
+
+
+def calibration_store(config: Settings) -> CalibrationStore:
+    """The calibration profiles, in the same database as the catalog (``ARBITER_DB_URL``)."""
+    return CalibrationStore(config.db_url or default_db_url(config.env))
+
+
+def calibration(config: Settings, name: str | None) -> CalibrationProfile | None:
+    """The profile ``--calibration`` names (None when not given); an unknown name exits 2
+    naming the stored ones. Says on stderr what it applies, and warns when the model's
+    parameters changed since the profile was fitted."""
+    if name is None:
+        return None
+    with calibration_store(config) as store:
+        profile = store.load(name.strip())
+    factors = ", ".join(
+        f"{f.accelerator} {f.regime.value} x{f.factor:.3g}" for f in profile.factors
+    )
+    console = err()
+    console.print(
+        f"calibration profile {profile.name!r}: {factors} "
+        f"({profile.provenance.cases} cases of {profile.provenance.file})",
+        soft_wrap=True,
+    )
+    now = efficiency_fingerprint(default_efficiency())
+    if profile.provenance.efficiency != now:
+        console.print(
+            f"warning: profile {profile.name!r} was fitted against the model parameters "
+            f"{profile.provenance.efficiency}; the model now uses {now}. Its factors correct "
+            "a model that has changed since: calibrate again with --replace.",
+            soft_wrap=True,
+        )
+    return profile
 
 
 def out() -> Console:

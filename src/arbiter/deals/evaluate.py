@@ -33,6 +33,7 @@ from arbiter.domain.catalog import Catalog
 from arbiter.domain.deal import Deal
 from arbiter.domain.errors import InfeasibleError
 from arbiter.optimize.linear import FloatArray
+from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.procure.milp import ProcurementSolution, solve
 from arbiter.procure.model import Data, build_data
@@ -115,9 +116,15 @@ class Evaluation:
         return self.without.net_usd - self.with_deal.net_usd
 
 
-def world_data(deal: Deal, catalog: Catalog, eff: Efficiency) -> Data:
-    """The lab's procurement data on the deal's world, before scenarios are expanded."""
-    return build_data(world_problem(deal), catalog, eff)
+def world_data(
+    deal: Deal,
+    catalog: Catalog,
+    eff: Efficiency,
+    calibration: CalibrationProfile | None = None,
+) -> Data:
+    """The lab's procurement data on the deal's world, before scenarios are expanded
+    (rates corrected by ``calibration`` on the chips it covers)."""
+    return build_data(world_problem(deal), catalog, eff, calibration)
 
 
 def prepared(base: Data, deal: Deal, settings: Settings) -> Data:

@@ -34,6 +34,7 @@ from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet_model import Placed
 from arbiter.optimize.options import Option, build_options
+from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import Estimate
 
@@ -142,6 +143,7 @@ def build_capacity_options(
     catalog: Catalog,
     eff: Efficiency,
     assumptions: Mapping[str, CapacityAssumption],
+    calibration: CalibrationProfile | None = None,
 ) -> CapacityOptions:
     """Options under obtainable capacity (see the module docstring): built, limits that
     can bind added, built again until none is added."""
@@ -151,7 +153,9 @@ def build_capacity_options(
     rounds = 0
     while True:
         rounds += 1
-        options, estimates = build_options(current, catalog, eff, obtainable=assumptions)
+        options, estimates = build_options(
+            current, catalog, eff, obtainable=assumptions, calibration=calibration
+        )
         new = [limit for limit in binding_limits(current, options, groups) if limit not in added]
         most_rounds = MAX_ROUNDS if len(fleet.workloads) <= EXACT_CAPACITY_WORKLOADS else 1
         if not new or rounds >= most_rounds:

@@ -61,6 +61,7 @@ from arbiter.optimize import estimate_cache
 from arbiter.optimize.dominance import serve_shape, within
 from arbiter.optimize.hosted_offers import HostedOffers, same_estimates
 from arbiter.optimize.term_billing import TermBilling, term_hours, terms_started
+from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 from arbiter.perf.topology import Host, estimate_targets
@@ -149,6 +150,7 @@ def build_options(
     *,
     thin: bool = True,
     obtainable: Mapping[str, CapacityAssumption] | None = None,
+    calibration: CalibrationProfile | None = None,
 ) -> tuple[list[Option], list[list[Estimate]]]:
     """Every option of every workload, and each workload's estimates (for reasons).
 
@@ -160,7 +162,8 @@ def build_options(
     the raw option set the plan is defined on (the brute-force tests compare against it).
     ``obtainable`` (by offer id, ``arbiter.catalog.capacity``) sizes options in whole units
     of allocation, drops those one purchase cannot supply, and adds the lead time of a
-    quota request or contract to the platform's."""
+    quota request or contract to the platform's. ``calibration`` corrects the estimates
+    of the chips it covers (``perf/calibration.py``); None leaves them as the model's."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
@@ -179,7 +182,7 @@ def build_options(
     estimates: list[list[Estimate]] = []
     made: dict[Workload, tuple[int, int]] = {}  # spec: where its options are in ``options``
     for wi, w in enumerate(fleet.workloads):
-        all_estimates = list(estimate_cache.estimates_of(w, targets, eff, hosts))
+        all_estimates = list(estimate_cache.estimates_of(w, targets, eff, hosts, calibration))
         estimates.append(all_estimates)
         spec = spec_key(w)
         if spec is not None and spec in made:  # the same options as an earlier workload's

@@ -105,6 +105,12 @@ class Residual:
     kind: str
     predicted: float
     published: float
+    accelerator: str = ""
+
+    @property
+    def error_share(self) -> float:
+        """``predicted / published - 1``: what the MAPE averages (in absolute value)."""
+        return self.predicted / self.published - 1.0
 
     @property
     def log_error(self) -> float:

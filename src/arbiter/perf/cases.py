@@ -43,6 +43,21 @@ One row is one published result on one system:
 ``value``
     the published number, > 0.
 
+Optional columns may follow ``value``, those present in this order::
+
+    batch, concurrency, notes
+
+``batch``
+    sequences the whole system ran at once, when the source fixed it (a static batch, or
+    an engine's maximum batch held full), a whole number >= 1; ``infer_offline`` only.
+``concurrency``
+    requests a closed-loop client kept in flight over the whole system, a whole number
+    >= 1; ``infer_offline`` only. A case has a batch or a concurrency, not both. Both are
+    modelled as that many sequences in flight, split evenly over the replicas, not as the
+    throughput-maximising batch an offline run otherwise gets.
+``notes``
+    free text: how the value was read or derived from the source.
+
 All numbers must be finite and positive. :func:`parse_cases` rejects anything else with
 an :class:`~arbiter.domain.errors.InputError` naming the file, the row (row 1 is the first
 row after the header) and the column, and saying what is valid. :func:`write_cases` writes
@@ -82,6 +97,7 @@ COLUMNS: tuple[str, ...] = (
     "metric",
     "value",
 )
+OPTIONAL_COLUMNS: tuple[str, ...] = ("batch", "concurrency", "notes")
 
 
 class CaseKind(enum.StrEnum):
@@ -153,9 +169,26 @@ class BenchmarkCase:
     tpot_limit_s: float | None
     metric: CaseMetric
     value: float
+    batch: int | None = None
+    concurrency: int | None = None
+    notes: str = ""
+
+    @property
+    def in_flight(self) -> int | None:
+        """Sequences in flight over the whole system when the source fixed them."""
+        return self.batch if self.batch is not None else self.concurrency
 
 
 # --- reading -------------------------------------------------------------------------
+
+
+def shipped_cases() -> tuple[BenchmarkCase, ...]:
+    """The published results the model is fitted and checked on
+    (``data/calibration_cases.csv``; provenance in ``data/sources/PROVENANCE.md``)."""
+    from importlib import resources  # noqa: PLC0415
+
+    text = resources.files("arbiter.perf.data").joinpath("calibration_cases.csv")
+    return parse_cases(text.read_text("utf-8"), file="arbiter/perf/data/calibration_cases.csv")
 
 
 def read_cases(path: Path) -> tuple[BenchmarkCase, ...]:
@@ -181,21 +214,22 @@ def parse_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
     try:
         header = next(reader, None)
         if header is None:
-            raise InputError("the file is empty", file=file, valid=_HEADER)
-        _check_header([h.strip() for h in header], file)
+            raise InputError("the file is empty", file=file, valid=_VALID_HEADER)
+        columns = _check_header([h.strip() for h in header], file)
         number = 0
         for fields in reader:
             if not any(f.strip() for f in fields):
                 continue  # a blank line is not a row
             number += 1
-            if len(fields) != len(COLUMNS):
+            if len(fields) != len(columns):
                 raise InputError(
-                    f"the row has {len(fields)} fields but the header has {len(COLUMNS)}",
+                    f"the row has {len(fields)} fields but the header has {len(columns)}",
                     file=file,
                     field=f"row {number}",
                     valid="one value per header column",
                 )
-            row = _Row(dict(zip(COLUMNS, fields, strict=True)), number, file)
+            raw = dict.fromkeys(OPTIONAL_COLUMNS, "") | dict(zip(columns, fields, strict=True))
+            row = _Row(raw, number, file)
             case = row.case()
             if case.case_id in first_row:
                 raise row.error(
@@ -216,13 +250,21 @@ def parse_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
 
 
 _HEADER = ",".join(COLUMNS)
+_VALID_HEADER = (
+    f"exactly these columns in this order: {_HEADER}; then, optionally and in this "
+    f"order, {', '.join(OPTIONAL_COLUMNS)}"
+)
 
 
-def _check_header(header: list[str], file: str) -> None:
-    if tuple(header) == COLUMNS:
-        return
+def _check_header(header: list[str], file: str) -> tuple[str, ...]:
+    """The file's columns: the required ones, then any optional ones in their order."""
+    extra = tuple(header[len(COLUMNS) :])
+    ordered = tuple(c for c in OPTIONAL_COLUMNS if c in extra)
+    if tuple(header[: len(COLUMNS)]) == COLUMNS and extra == ordered:
+        return tuple(header)
+    known = COLUMNS + OPTIONAL_COLUMNS
     missing = [c for c in COLUMNS if c not in header]
-    unexpected = [c for c in header if c not in COLUMNS]
+    unexpected = [c for c in header if c not in known]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = []
     if missing:
@@ -237,7 +279,7 @@ def _check_header(header: list[str], file: str) -> None:
         f"the header is wrong: {'; '.join(problems)}",
         file=file,
         field="header",
-        valid=f"exactly these columns in this order: {_HEADER}",
+        valid=_VALID_HEADER,
     )
 
 
@@ -256,6 +298,8 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "ttft_limit_s": (1e-6, 1e6, "empty, or a number > 0 (from 0.000001 to 1,000,000 s)"),
     "tpot_limit_s": (1e-6, 1e6, "empty, or a number > 0 (from 0.000001 to 1,000,000 s)"),
     "value": (1e-12, 1e15, "a number > 0 in the metric's unit (from 1e-12 to 1e15)"),
+    "batch": (1, 1e7, "empty, or a whole number >= 1 (sequences at once, whole system)"),
+    "concurrency": (1, 1e7, "empty, or a whole number >= 1 (requests in flight, whole system)"),
 }
 
 
@@ -283,6 +327,9 @@ class _Row:
             tpot_limit_s=self.number("tpot_limit_s"),
             metric=self.choice("metric", CaseMetric),
             value=self.value(),
+            batch=self.integer("batch"),
+            concurrency=self.integer("concurrency"),
+            notes=self.raw["notes"],
         )
         self.check_kind(case)
         return case
@@ -392,6 +439,19 @@ class _Row:
                         f"kind {kind.value} has no {column.replace('_', ' ')}",
                         "empty for the train kinds (use seq_len)",
                     )
+        for column in ("batch", "concurrency"):
+            if self.raw[column] and kind is not CaseKind.INFER_OFFLINE:
+                raise self.error(
+                    column,
+                    f"kind {kind.value} has no fixed {column}",
+                    "empty, except for infer_offline",
+                )
+        if self.raw["batch"] and self.raw["concurrency"]:
+            raise self.error(
+                "concurrency",
+                "the row has both a batch and a concurrency",
+                "one of them, or neither",
+            )
         if kind not in _LIMITED_KINDS:
             for column in ("ttft_limit_s", "tpot_limit_s"):
                 if self.raw[column]:
@@ -419,8 +479,14 @@ def format_number(value: float | None) -> str:
     return repr(float(value))
 
 
-def case_row(case: BenchmarkCase) -> list[str]:
-    """The CSV fields of ``case``, in :data:`COLUMNS` order."""
+def case_row(case: BenchmarkCase, optional: tuple[str, ...] = ()) -> list[str]:
+    """The CSV fields of ``case``, in :data:`COLUMNS` order, then the ``optional``
+    columns asked for."""
+    extra = {
+        "batch": format_number(case.batch),
+        "concurrency": format_number(case.concurrency),
+        "notes": case.notes,
+    }
     return [
         case.case_id,
         case.source,
@@ -436,14 +502,23 @@ def case_row(case: BenchmarkCase) -> list[str]:
         format_number(case.tpot_limit_s),
         case.metric.value,
         format_number(case.value),
+        *(extra[c] for c in optional),
     ]
 
 
 def write_cases(cases: Iterable[BenchmarkCase]) -> str:
-    """``cases`` as CSV text, in the order given; byte-stable (``\\n`` line ends)."""
+    """``cases`` as CSV text, in the order given; byte-stable (``\\n`` line ends). The
+    optional columns are written when some case has a value in them."""
+    cases = list(cases)
+    used = {
+        "batch": any(c.batch is not None for c in cases),
+        "concurrency": any(c.concurrency is not None for c in cases),
+        "notes": any(c.notes for c in cases),
+    }
+    optional = tuple(c for c in OPTIONAL_COLUMNS if used[c])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + optional)
     for case in cases:
-        writer.writerow(case_row(case))
+        writer.writerow(case_row(case, optional))
     return out.getvalue()

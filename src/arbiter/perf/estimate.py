@@ -15,11 +15,15 @@ objects) and keeps the one that does the job cheapest:
 The cheapest matching offer in the catalog (on-demand, and spot when the workload is
 interruptible) prices the job in whole instances:
 ``usd = ceil(chips / per_instance) x per_instance x hours x usd_per_accelerator_hour``.
-Throughputs the user measured replace the model for their accelerator.
+Throughputs the user measured replace the model for their accelerator. A calibration
+profile (``calibration=``, :mod:`arbiter.perf.calibration`) divides every step time of the
+model on a chip it covers by the chip's factor for the workload's regime; chips it does
+not cover are estimated exactly as without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +40,7 @@ from arbiter.domain.workload import (
     WorkloadKind,
 )
 from arbiter.perf.bands import MEASURED, band_for
+from arbiter.perf.calibration import CalibrationProfile, workload_regime
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
 from arbiter.perf.hardware import ChipArrays, chip_arrays, precision_bytes
 from arbiter.perf.pricing import PriceBook
@@ -80,6 +85,7 @@ def estimate_workload(
     eff: Efficiency,
     prices: PriceBook | None = None,
     hosts: Sequence[Host | None] | None = None,
+    calibration: CalibrationProfile | None = None,
 ) -> tuple[Estimate, ...]:
     """The best configuration of ``workload`` on each allowed accelerator, cheapest first.
 
@@ -87,9 +93,11 @@ def estimate_workload(
     estimate per (accelerator, host): the layouts that host admits, at its fabric's
     speed (``perf/topology.py``). Without them but with ``prices``, each accelerator is
     estimated on the fabric of every instance type offering it, priced on those instance
-    types only, and the cheapest kept; with neither, on the chip's best cluster."""
+    types only, and the cheapest kept; with neither, on the chip's best cluster. With
+    ``calibration``, the model runs faster (or slower) by the profile's factor on the chips
+    it covers for the workload's regime; None (the default) leaves every estimate as is."""
     if hosts is None and prices is not None:
-        return _best_per_accelerator(workload, accelerators, eff, prices)
+        return _best_per_accelerator(workload, accelerators, eff, prices, calibration)
     on = list(hosts) if hosts is not None else [None] * len(accelerators)
     rules = {a.name for a in allowed_accelerators(workload, list(dict.fromkeys(accelerators)))}
     pairs = [(a, h) for a, h in zip(accelerators, on, strict=True) if a.name in rules]
@@ -97,12 +105,17 @@ def estimate_workload(
         return ()
     accs = [a for a, _ in pairs]
     chips = chip_arrays(accs, workload.precision, [h for _, h in pairs])
+    speed = None
+    if calibration is not None:
+        speed = calibration.speeds([a.name for a in accs], workload_regime(workload.kind))
     if isinstance(workload.job, TrainJob):
-        found = _train(workload, workload.job, accs, chips, eff)
+        found = _train(workload, workload.job, accs, chips, eff, speed)
     elif isinstance(workload.job, ServeJob):
-        found = serve_estimates(workload, workload.job, accs, chips, eff)
+        found = serve_estimates(workload, workload.job, accs, chips, eff, speed)
     else:
-        found = batch_estimates(workload, workload.job, accs, chips, eff)
+        found = batch_estimates(workload, workload.job, accs, chips, eff, speed)
+    if speed is not None and calibration is not None:
+        _note_calibration(found, speed, calibration)
     for e, (_, h) in zip(found, pairs, strict=True):
         e.host = h
         if h is not None and e.source == "measured":
@@ -111,6 +124,19 @@ def estimate_workload(
             e.reason = f"{e.reason} (on {h.text})"
     priced = [_with_band(_price(e, workload, prices), workload) for e in found]
     return tuple(sorted(priced, key=lambda e: (e.sort_key, e.accelerator)))
+
+
+def _note_calibration(
+    found: list[Estimate], speed: np.ndarray, calibration: CalibrationProfile
+) -> None:
+    """Say on each model estimate of a calibrated chip by how much, and on what."""
+    for e, f in zip(found, speed.tolist(), strict=True):
+        if f != 1.0 and e.source == "model":
+            note = (
+                f"calibrated: the model's speed x{f:.3g} on {e.accelerator} (profile "
+                f"{calibration.name!r}, {calibration.provenance.cases} cases of your runs)"
+            )
+            e.notes = (*e.notes, note)
 
 
 def _with_band(est: Estimate, workload: Workload) -> Estimate:
@@ -138,7 +164,11 @@ def _measured_on_host(e: Estimate, h: Host, train: bool) -> None:
 
 
 def _best_per_accelerator(
-    workload: Workload, accelerators: Sequence[Accelerator], eff: Efficiency, prices: PriceBook
+    workload: Workload,
+    accelerators: Sequence[Accelerator],
+    eff: Efficiency,
+    prices: PriceBook,
+    calibration: CalibrationProfile | None = None,
 ) -> tuple[Estimate, ...]:
     """Per accelerator, the cheapest of its estimates on each fabric it is offered on
     within the placement rules (the chip's best cluster where it has no such offer)."""
@@ -149,7 +179,7 @@ def _best_per_accelerator(
         accs.extend([a] * len(found))
         on.extend(found)
     best: dict[str, Estimate] = {}
-    for e in estimate_workload(workload, accs, eff, prices, on):
+    for e in estimate_workload(workload, accs, eff, prices, on, calibration):
         kept = best.get(e.accelerator)
         # sorted cheapest first; of infeasible ones, the last: the roomiest fabric's reason
         if kept is None or (not kept.feasible and not e.feasible):
@@ -194,7 +224,12 @@ def _price(est: Estimate, workload: Workload, prices: PriceBook | None) -> Estim
 
 
 def _train(
-    workload: Workload, job: TrainJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
+    workload: Workload,
+    job: TrainJob,
+    accs: list[Accelerator],
+    chips: ChipArrays,
+    eff: Efficiency,
+    speed: np.ndarray | None = None,
 ) -> list[Estimate]:
     model = workload.model
     method = job.method
@@ -217,6 +252,10 @@ def _train(
         method=method,
         weight_bytes=weight_bytes,
     )
+    if speed is not None:  # a calibrated chip's steps take 1/f of the time (calibration.py)
+        factor = speed[grid.chip]
+        rate = np.where(factor != 1.0, res.tokens_per_s * factor, res.tokens_per_s)
+        res = dataclasses.replace(res, tokens_per_s=rate)
     # whole nodes (a host without a fabric: whole instances of it)
     node = np.minimum(chips.chips_per_node, chips.span_chips)[grid.chip]
     billed = (np.ceil(grid.chips / node) * node).astype(np.float64)

@@ -24,7 +24,9 @@ micro-batch, so ``pp`` buys memory, not decode speed.
 
 KV memory caps ``B``: ``B * (I + O/2) * kv_per_chip <= HBM * usable - weights / (tp pp)``
 (paged attention holds, on average, half of each sequence's output). Offline runs take the
-best ``B``; online serving takes the largest ``B`` whose TPOT and TTFT stay within
+best ``B`` (or, when the source fixed the sequences in flight, that many per replica,
+capped by the KV memory as a scheduler would, ``evaluate_inference(batch=...)``); online
+serving takes the largest ``B`` whose TPOT and TTFT stay within
 ``latency_headroom`` of the p99 limits and runs at ``server_utilisation`` of that.
 """
 
@@ -65,12 +67,16 @@ class Grid:
 def replica_grid(chips: ChipArrays, *, total_chips: int | None = None) -> Grid:
     """Every (chip, tp, pp) the chip's host admits (``topology.layouts_fit``: tp inside
     the scale-up domain, the replica within the span); for a fixed system size, only
-    replicas that divide it."""
-    c, t, p = np.meshgrid(
-        np.arange(len(chips)), np.array(TP_OPTIONS), np.array(PP_OPTIONS), indexing="ij"
-    )
+    replicas that divide it. Tensor parallelism is a power of two, or the whole scale-up
+    domain of a chip whose domain is not one (12 Inferentia2 chips of an inf2.48xlarge
+    run one model at TP 24 NeuronCores)."""
+    whole = np.unique(chips.scale_up_chips[chips.scale_up_chips <= max(TP_OPTIONS)])
+    tps = np.union1d(np.array(TP_OPTIONS), whole)
+    c, t, p = np.meshgrid(np.arange(len(chips)), tps, np.array(PP_OPTIONS), indexing="ij")
     c, t, p = c.ravel(), t.ravel(), p.ravel()
     keep = layouts_fit(t, t * p, chips.scale_up_chips[c], chips.span_chips[c])
+    power_of_two = (t & (t - 1)) == 0
+    keep &= power_of_two | (t == chips.scale_up_chips[c])
     if total_chips is not None:
         keep &= (total_chips % (t * p)) == 0
     return Grid(
@@ -144,9 +150,12 @@ def evaluate_inference(
     output_tokens: float,
     ttft_limit_s: float | None = None,
     tpot_limit_s: float | None = None,
+    batch: FloatArray | None = None,
 ) -> InferenceResult:
     """Evaluate every configuration of ``grid``. ``weight_bytes``/``kv_bytes`` are per chip
-    type (the precision after any fallback). Without limits, the offline optimum."""
+    type (the precision after any fallback). Without limits, the offline optimum; with
+    ``batch`` (sequences per replica, one per configuration, >= 1), that batch, or as many
+    as the KV memory holds when it holds fewer."""
     c, tp, pp = grid.chip, grid.tp.astype(np.float64), grid.pp.astype(np.float64)
     n = tp * pp
     wb, kvb = weight_bytes[c], kv_bytes[c]
@@ -164,7 +173,11 @@ def evaluate_inference(
     free = chips.hbm_bytes[c] * HBM_USABLE_SHARE - weights_per_chip
     b_mem = np.floor(np.maximum(free, 0.0) / (kv_per_token * ctx))
 
-    b = BATCH_GRID[None, :]  # configs x batches
+    if batch is None:  # configs x batches: the grid, and the most the memory holds
+        most = np.clip(b_mem, 1.0, MAX_BATCH_SEQUENCES)[:, None]
+        b = np.concatenate([np.broadcast_to(BATCH_GRID, (len(c), len(BATCH_GRID))), most], 1)
+    else:  # the source's batch, as far as the memory holds it (a scheduler queues the rest)
+        b = np.maximum(np.minimum(batch, np.maximum(b_mem, 1.0)), 1.0)[:, None]
     # A pipeline round is pp stage-steps even with fewer sequences than stages: each chip
     # then works (in time) as if it had pp sequences, one micro-batch of one.
     b_eff = np.maximum(b, pp[:, None])
@@ -213,15 +226,16 @@ def evaluate_inference(
     best = np.argmax(throughput, axis=1)
     rows = np.arange(len(c))
     feasible = throughput[rows, best] > 0.0
+    chosen = np.broadcast_to(b, throughput.shape)[rows, best]
     return InferenceResult(
         grid=grid,
         feasible=feasible,
-        batch=np.where(feasible, b[0, best], 0.0),
+        batch=np.where(feasible, chosen, 0.0),
         tokens_per_s=throughput[rows, best] * utilisation,
         tpot_s=tpot[rows, best],
         ttft_s=ttft[rows, best],
         weights_gb_per_chip=weights_per_chip / 1e9,
-        kv_gb_per_chip=np.where(feasible, b[0, best] * ctx * kv_per_token, 0.0) / 1e9,
+        kv_gb_per_chip=np.where(feasible, chosen * ctx * kv_per_token, 0.0) / 1e9,
         kv_gb_per_sequence=ctx * kv_per_token / 1e9,
         min_tpot_s=np.where(b_mem >= 1, t_round[:, 0], np.inf),
         min_ttft_s=np.where(b_mem >= 1, t_prefill + t_iter[:, 0], np.inf),

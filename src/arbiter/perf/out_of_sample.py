@@ -5,7 +5,8 @@ round's submitter, a repository, a paper), and each group is predicted by the mo
 fitted (:func:`arbiter.perf.fitting.fit`, the shipped procedure unchanged) on every other
 group. MLPerf rounds after v4.1 (:func:`held_out`) are in no fit: they are predicted by
 the shipped parameters, which never saw them. Cases the model cannot predict are left out
-as in validation. Needs SciPy (the fit), like ``scripts/fit_perf.py``.
+as in validation. Needs SciPy (the fit), like ``scripts/fit_perf.py``; :mod:`.cross_validation`
+reports the same residuals by platform, chip and kind.
 """
 
 from __future__ import annotations
@@ -73,21 +74,25 @@ def _residuals(
                 kind=band_kind_of_case(case.kind.value),
                 predicted=value,
                 published=case.value,
+                accelerator=question.accelerator.name,
             )
         )
     return out
 
 
 def fold_residuals(
-    cases: Sequence[BenchmarkCase], accelerators: Mapping[str, Accelerator], group: str
+    cases: Sequence[BenchmarkCase],
+    accelerators: Mapping[str, Accelerator],
+    group: str,
+    start: Efficiency | None = None,
 ) -> list[Residual]:
     """The cases of source ``group`` predicted by the model fitted without it (and
-    without any held-out round)."""
-    from arbiter.perf.fitting import fit  # noqa: PLC0415 - SciPy, a dev extra
+    without any held-out round), the fit started from ``start`` when given."""
+    from arbiter.perf.fitting import fit  # noqa: PLC0415 - SciPy, loaded on use
 
     train = [c for c in cases if not held_out(c) and source_group(c) != group]
     test = [c for c in cases if not held_out(c) and source_group(c) == group]
-    eff = fit(train, accelerators, source=f"all but {group}").efficiency
+    eff = fit(train, accelerators, source=f"all but {group}", start=start).efficiency
     return _residuals(test, accelerators, eff)
 
 

@@ -16,7 +16,13 @@ from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod, Precision
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.hardware import ChipArrays, FloatArray, chip_arrays, precision_bytes
-from arbiter.perf.inference import InferenceResult, evaluate_inference, memory_reason, replica_grid
+from arbiter.perf.inference import (
+    Grid,
+    InferenceResult,
+    evaluate_inference,
+    memory_reason,
+    replica_grid,
+)
 from arbiter.perf.training import default_global_batch_tokens, evaluate_training, train_grid
 
 INFERENCE_KINDS = ("infer_offline", "infer_server", "infer_interactive", "infer_latency")
@@ -38,6 +44,7 @@ class Question:
     seq_len: int | None = None
     ttft_limit_s: float | None = None
     tpot_limit_s: float | None = None
+    in_flight: int | None = None  # sequences in flight over the system, when fixed
 
 
 class Unpredictable(Exception):  # noqa: N818 - a reason, not a failure
@@ -52,6 +59,10 @@ def predict(q: Question, eff: Efficiency) -> float:
     if q.input_tokens is None or q.output_tokens is None:
         raise Unpredictable("inference cases need input_tokens and output_tokens")
     grid = replica_grid(chips, total_chips=q.chips)
+    if q.in_flight is not None and (grid.chips == q.chips).any():
+        # a fixed batch or concurrency is one engine's: one replica over the whole system
+        keep = grid.chips == q.chips
+        grid = Grid(chip=grid.chip[keep], tp=grid.tp[keep], pp=grid.pp[keep])
     if q.kind == "infer_latency":
         keep = grid.chips == q.chips
         res = evaluate_inference(
@@ -72,6 +83,13 @@ def predict(q: Question, eff: Efficiency) -> float:
             return best
         return 1.0 / best
     limits = q.kind in ("infer_server", "infer_interactive")
+    replicas = q.chips / grid.chips
+    busy = replicas.astype(np.float64)
+    per_replica = None
+    if q.in_flight is not None:
+        # fewer sequences than replicas: that many replicas at one sequence each
+        busy = np.minimum(replicas, float(q.in_flight))
+        per_replica = np.maximum(q.in_flight / replicas, 1.0)
     res = evaluate_inference(
         q.model,
         chips,
@@ -83,8 +101,9 @@ def predict(q: Question, eff: Efficiency) -> float:
         output_tokens=q.output_tokens,
         ttft_limit_s=q.ttft_limit_s if limits else None,
         tpot_limit_s=q.tpot_limit_s if limits else None,
+        batch=per_replica,
     )
-    system = res.tokens_per_s * (q.chips / grid.chips)
+    system = res.tokens_per_s * busy
     if not res.feasible.any():
         raise Unpredictable(_why_not_inference(q, res))
     if q.metric == "tpot_s":

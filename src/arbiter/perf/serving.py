@@ -3,13 +3,17 @@ across replicas as in Mélange) and batch generation. For every accelerator the 
 layouts are evaluated as arrays (:mod:`arbiter.perf.inference`); a service keeps the
 replica with the most SLO-feasible tokens/s per chip and as many replicas as the request
 rate needs, batch work the fastest replica per chip and as many as the deadline needs.
+
+``speed`` (one factor per accelerator, from a calibration profile) makes every step
+time of a chip ``1 / f`` of the model's: its throughput ``f`` times, its latencies ``1 / f``
+times, and the SLO checked on those (:func:`_inference`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -31,19 +35,58 @@ def _inference(
     o_tok: float,
     ttft: float | None,
     tpot: float | None,
+    speed: np.ndarray | None = None,
 ) -> InferenceResult:
+    """Every replica layout of every chip; with ``speed``, a chip with factor ``f`` has
+    every time divided by ``f``. That is the model run against limits ``f`` times as
+    loose (a time ``t / f`` meets a limit ``L`` exactly when ``t`` meets ``f L``), then
+    its throughput times ``f`` and latencies over ``f``; rows of chips at 1 are the
+    uncorrected run's, bit for bit."""
     weight_bytes, kv_bytes = precision_bytes(chips)
-    return evaluate_inference(
-        workload.model,
-        chips,
-        replica_grid(chips),
-        eff,
-        weight_bytes=weight_bytes,
-        kv_bytes=kv_bytes,
-        input_tokens=i_tok,
-        output_tokens=o_tok,
-        ttft_limit_s=ttft,
-        tpot_limit_s=tpot,
+    grid = replica_grid(chips)
+
+    def run(f: float) -> InferenceResult:
+        return evaluate_inference(
+            workload.model,
+            chips,
+            grid,
+            eff,
+            weight_bytes=weight_bytes,
+            kv_bytes=kv_bytes,
+            input_tokens=i_tok,
+            output_tokens=o_tok,
+            ttft_limit_s=None if ttft is None else ttft * f,
+            tpot_limit_s=None if tpot is None else tpot * f,
+        )
+
+    res = run(1.0)
+    if speed is None:
+        return res
+    limited = ttft is not None or tpot is not None
+    row_speed = speed[grid.chip]
+    for f in sorted(set(speed.tolist()) - {1.0}):
+        fast = _faster(run(f) if limited else res, f)
+        rows = row_speed == f
+        res = replace(
+            res,
+            **{
+                k.name: np.where(rows, getattr(fast, k.name), getattr(res, k.name))
+                for k in fields(res)
+                if k.name != "grid"
+            },
+        )
+    return res
+
+
+def _faster(res: InferenceResult, f: float) -> InferenceResult:
+    """``res`` on a chip ``f`` times as fast: throughput times ``f``, latencies over ``f``."""
+    return replace(
+        res,
+        tokens_per_s=res.tokens_per_s * f,
+        tpot_s=res.tpot_s / f,
+        ttft_s=res.ttft_s / f,
+        min_tpot_s=res.min_tpot_s / f,
+        min_ttft_s=res.min_ttft_s / f,
     )
 
 
@@ -114,13 +157,18 @@ def _inference_infeasible(
 
 
 def serve_estimates(
-    workload: Workload, job: ServeJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
+    workload: Workload,
+    job: ServeJob,
+    accs: list[Accelerator],
+    chips: ChipArrays,
+    eff: Efficiency,
+    speed: np.ndarray | None = None,
 ) -> list[Estimate]:
     """A service on each accelerator: one request shape, or a request mix."""
     if job.classes:
-        return _serve_mix(workload, job, accs, chips, eff)
+        return _serve_mix(workload, job, accs, chips, eff, speed)
     res = _inference(
-        workload, chips, eff, job.input_tokens, job.output_tokens, job.ttft_s, job.tpot_s
+        workload, chips, eff, job.input_tokens, job.output_tokens, job.ttft_s, job.tpot_s, speed
     )
     demand = job.requests_per_s * job.output_tokens
     best = _best_replicas(res, len(accs))
@@ -178,7 +226,12 @@ def _serve_measured(base: dict[str, Any], m: Measured, job: ServeJob) -> Estimat
 
 
 def _serve_mix(
-    workload: Workload, job: ServeJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
+    workload: Workload,
+    job: ServeJob,
+    accs: list[Accelerator],
+    chips: ChipArrays,
+    eff: Efficiency,
+    speed: np.ndarray | None = None,
 ) -> list[Estimate]:
     """A request mix: each class alone on every replica layout, then per chip the layout
     that serves the most of the whole mix per chip among those that meet the SLO for
@@ -186,7 +239,9 @@ def _serve_mix(
     ``1 / sum_c share_c / rps_c`` requests/s of the mix; the planner may also split the
     classes unevenly across chips."""
     runs = [
-        _inference(workload, chips, eff, c.input_tokens, c.output_tokens, job.ttft_s, job.tpot_s)
+        _inference(
+            workload, chips, eff, c.input_tokens, c.output_tokens, job.ttft_s, job.tpot_s, speed
+        )
         for c in job.classes
     ]
     g = runs[0].grid
@@ -293,12 +348,18 @@ def _partial(e: Estimate, chips: int, layout: Layout, class_rps: Sequence[float]
 
 
 def batch_estimates(
-    workload: Workload, job: BatchJob, accs: list[Accelerator], chips: ChipArrays, eff: Efficiency
+    workload: Workload,
+    job: BatchJob,
+    accs: list[Accelerator],
+    chips: ChipArrays,
+    eff: Efficiency,
+    speed: np.ndarray | None = None,
 ) -> list[Estimate]:
     """Batch generation on each accelerator, with as many replicas as the deadline needs."""
     res = _inference(
-        workload, chips, eff, job.request_input_tokens, job.request_output_tokens, None, None
-    )
+        workload, chips, eff, job.request_input_tokens, job.request_output_tokens, None, None,
+        speed,
+    )  # fmt: skip
     best = _best_replicas(res, len(accs))
     out = []
     for i, acc in enumerate(accs):

@@ -127,6 +127,7 @@ def question_for(case: BenchmarkCase, accelerators: Mapping[str, Accelerator]) -
         seq_len=case.seq_len,
         ttft_limit_s=case.ttft_limit_s,
         tpot_limit_s=case.tpot_limit_s,
+        in_flight=case.in_flight,
     )
 
 

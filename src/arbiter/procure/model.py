@@ -75,6 +75,7 @@ from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.procurement import CommitmentProduct, ProcurementProblem
 from arbiter.domain.workload import ServeJob, Workload
 from arbiter.optimize.options import HOURS_PER_WEEK, offer_allowed
+from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import estimate_workload
 
@@ -120,10 +121,16 @@ class Data:
         return self.rate[:, :, None] * factor.T[None, :, :]
 
 
-def work_rate(w: Workload, accelerators: Sequence[object], eff: Efficiency) -> dict[str, float]:
-    """Work units per chip-hour of ``w`` on each chip that can run it."""
+def work_rate(
+    w: Workload,
+    accelerators: Sequence[object],
+    eff: Efficiency,
+    calibration: CalibrationProfile | None = None,
+) -> dict[str, float]:
+    """Work units per chip-hour of ``w`` on each chip that can run it (corrected by
+    ``calibration`` on the chips it covers)."""
     out = {}
-    for e in estimate_workload(w, accelerators, eff):  # type: ignore[arg-type]
+    for e in estimate_workload(w, accelerators, eff, calibration=calibration):  # type: ignore[arg-type]
         if not e.feasible or e.chips <= 0 or e.tokens_per_s <= 0:
             continue
         per_chip = e.tokens_per_s / e.chips * SECONDS_PER_HOUR
@@ -141,14 +148,19 @@ def work_units(w: Workload, demand: float, hours: float) -> float:
     return demand
 
 
-def build_data(problem: ProcurementProblem, catalog: Catalog, eff: Efficiency) -> Data:
+def build_data(
+    problem: ProcurementProblem,
+    catalog: Catalog,
+    eff: Efficiency,
+    calibration: CalibrationProfile | None = None,
+) -> Data:
     T, H = problem.periods, problem.period_hours
     fleet = Fleet(workloads=tuple(c.workload for c in problem.classes), regions=problem.regions)
     if problem.platforms:  # listed: only these (as in a fleet file); else every one, enabled
         fleet = replace(fleet, platforms=problem.platforms)
     accs = [a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None]
     by_name = {a.name: a for a in accs}
-    rates = [work_rate(c.workload, accs, eff) for c in problem.classes]
+    rates = [work_rate(c.workload, accs, eff, calibration) for c in problem.classes]
     catalog_products = (
         catalog_commitments(problem, catalog, fleet) if problem.catalog_commitments else []
     )

@@ -1,6 +1,8 @@
-"""The store (SQLAlchemy): catalog versions and saved plans, in SQLite or PostgreSQL."""
+"""The store (SQLAlchemy): catalog versions, saved plans and calibration profiles, in
+SQLite or PostgreSQL."""
 
 from arbiter.catalog.embedded import DEFAULT_VERSION
+from arbiter.store.calibration_store import CalibrationInfo, CalibrationStore
 from arbiter.store.catalog_store import MIN_PREFIX, CatalogStore, VersionInfo
 from arbiter.store.plan_store import PlanInfo, PlanStore, plan_id
 from arbiter.store.urls import ENV_VAR, StoreUrlError, default_db_url
@@ -9,6 +11,8 @@ __all__ = [
     "DEFAULT_VERSION",
     "ENV_VAR",
     "MIN_PREFIX",
+    "CalibrationInfo",
+    "CalibrationStore",
     "CatalogStore",
     "PlanInfo",
     "PlanStore",

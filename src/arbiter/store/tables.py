@@ -1,6 +1,7 @@
 """The store's SQL tables, derived from the catalog schema, and row <-> domain conversion.
 
-Besides the catalog versions, the ``plans`` table holds saved fleet plans.
+Besides the catalog versions, the ``plans`` table holds saved fleet plans and the
+``calibrations`` table named calibration profiles (``arbiter perf calibrate``).
 
 The accelerator and offer columns come from :mod:`arbiter.catalog.schema` (names and
 dtypes) and from the domain classes (which fields may be ``None``), so a column added
@@ -150,6 +151,22 @@ plans = sa.Table(
     sa.Column("status", sa.Text, nullable=True),
     sa.Column("document", sa.Text, nullable=False),
     sa.Index("ix_plans_created", "created"),
+)
+
+
+# Named calibration profiles (arbiter.perf.calibration): the whole profile as JSON text,
+# plus its provenance as columns for the listing. A new table, not a new layout: an
+# existing database gains it on the first `arbiter perf calibrate` (SCHEMA_VERSION stays).
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("arbiter_version", sa.Text, nullable=False),
+    sa.Column("n_cases", sa.Integer, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
 )
 
 
