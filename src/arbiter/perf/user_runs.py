@@ -61,75 +61,34 @@ valid: exit code 2.
 from __future__ import annotations
 
 import csv
-import enum
 import io
 import json
 import math
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
 
-import yaml
-
-from arbiter.catalog.names import canonical_accelerator
 from arbiter.domain.accelerator import Accelerator
-from arbiter.domain.errors import InputError, UnknownNameError
+from arbiter.domain.errors import InputError
 from arbiter.domain.limits import check_nesting, shown
 from arbiter.domain.workload import Precision
 from arbiter.perf.cases import COLUMNS, BenchmarkCase, CaseKind, CaseMetric, parse_cases
-from arbiter.workloads.loading import UniqueKeyLoader, yaml_error
-from arbiter.workloads.registry import resolve_model
+from arbiter.perf.run_fields import (
+    MAX_FILE_BYTES,
+    MAX_RUNS,
+    PRECISIONS,
+    Excluded,
+    RunFormat,
+    RunOptions,
+    UserRuns,
+    Where,
+    file_stem,
+    given,
+)
+from arbiter.perf.train_log import train_csv, train_yaml
+
+__all__ = ["Excluded", "RunFormat", "RunOptions", "UserRuns", "parse_user_runs", "read_file"]
 
 LOAD_BOUND_SHARE = 0.9
-MAX_FILE_BYTES = 50_000_000  # a vLLM result with --save-detailed is a few MB
-MAX_RUNS = 100_000
-
-# the bounds of cases.py, with its reasons: beyond them a value is a typo or a broken file
-_BOUNDS = {
-    "chips": (1, 1_000_000, "a whole number >= 1 (chips of the whole system), at most 1,000,000"),
-    "tokens": (1e-3, 1e7, "a number > 0 (tokens per request, at most 10,000,000)"),
-    "throughput": (1e-12, 1e15, "a number > 0 (tokens/s of the whole system, at most 1e15)"),
-    "seq_len": (1, 1e7, "a whole number >= 1 (tokens, at most 10,000,000)"),
-    "count": (1, 1e12, "a whole number >= 1"),
-    "seconds": (1e-9, 1e9, "a number > 0 (seconds)"),
-    "rate": (1e-12, 1e12, 'a number > 0 (requests/s), or "inf"'),
-}
-_PRECISIONS = ", ".join(p.value for p in Precision)
-
-
-class RunFormat(enum.StrEnum):
-    CASES = "cases"
-    VLLM = "vllm"
-    TRAIN_LOG = "train-log"
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """What the command line says about the runs (``None``: not given)."""
-
-    accelerator: str | None = None
-    chips: int | None = None
-    model: str | None = None
-    precision: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Excluded:
-    """A run that was read but does not measure the chip, and why."""
-
-    case_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class UserRuns:
-    """The runs of one file: ``cases`` to fit on, ``excluded`` read but not fitted."""
-
-    format: RunFormat
-    cases: tuple[BenchmarkCase, ...]
-    excluded: tuple[Excluded, ...] = ()
 
 
 def read_file(path: Path) -> bytes:
@@ -173,7 +132,7 @@ def parse_user_runs(
         raise InputError("the file is empty", file=file)
     fmt = run_format or detect_format(file, text)
     if fmt is RunFormat.CASES:
-        for option, value in _given(options):
+        for option, value in given(options):
             raise InputError(
                 f"{option} does not apply to a benchmark-case CSV: each row names its own "
                 f"{option.removeprefix('--')} (got {shown(value)})",
@@ -185,8 +144,8 @@ def parse_user_runs(
     if fmt is RunFormat.VLLM:
         return _vllm(_json(text, file), file, options, accelerators)
     if _looks_csv(file, text):
-        return _train_csv(text, file, options, accelerators)
-    return _train_yaml(text, file, options, accelerators)
+        return train_csv(text, file, options, accelerators)
+    return train_yaml(text, file, options, accelerators)
 
 
 def detect_format(file: str, text: str) -> RunFormat:
@@ -221,82 +180,6 @@ def _looks_csv(file: str, text: str) -> bool:
     return "," in first and "tokens_per_s" in first and ":" not in first
 
 
-def _given(options: RunOptions) -> list[tuple[str, object]]:
-    pairs = [
-        ("--accelerator", options.accelerator),
-        ("--chips", options.chips),
-        ("--model", options.model),
-        ("--precision", options.precision),
-    ]
-    return [(k, v) for k, v in pairs if v is not None]
-
-
-def _stem(file: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(file).stem).strip("-")
-    return stem[:60] or "run"
-
-
-# --- values ------------------------------------------------------------------------------
-
-
-class _Where:
-    """Builds errors and reads typed values for one file; ``field`` is the path of the
-    value, in the file's own terms."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def error(self, field: str, message: str, valid: str | None = None) -> InputError:
-        return InputError(message, file=self.file, field=field, valid=valid)
-
-    def number(self, raw: object, field: str, bound: str) -> float:
-        low, high, valid = _BOUNDS[bound]
-        if isinstance(raw, bool) or raw is None or raw == "":
-            raise self.error(field, f"needs a number, got {shown(raw)}", valid)
-        if isinstance(raw, str):
-            try:
-                value = float(raw.strip().replace("_", ""))
-            except ValueError:
-                raise self.error(field, f"{shown(raw)} is not a number", valid) from None
-        elif isinstance(raw, int | float):
-            value = float(raw)
-        else:
-            raise self.error(field, f"needs a number, got {shown(raw)}", valid)
-        if not math.isfinite(value) or value <= 0:
-            raise self.error(field, f"{shown(raw)} is not a finite number > 0", valid)
-        if not low <= value <= high:
-            raise self.error(field, f"{shown(raw)} is out of range", valid)
-        return value
-
-    def whole(self, raw: object, field: str, bound: str) -> int:
-        value = self.number(raw, field, bound)
-        if not value.is_integer():
-            raise self.error(field, f"{shown(raw)} is not a whole number", _BOUNDS[bound][2])
-        return int(value)
-
-    def precision(self, raw: object, field: str) -> Precision:
-        text = raw.strip().lower() if isinstance(raw, str) else ""
-        try:
-            return Precision(text)
-        except ValueError:
-            raise self.error(field, f"{shown(raw)} is not a precision", _PRECISIONS) from None
-
-    def accelerator(self, raw: object, field: str, accelerators: Mapping[str, Accelerator]) -> str:
-        if not isinstance(raw, str) or not raw.strip():
-            raise self.error(field, f"needs an accelerator name, got {shown(raw)}", "e.g. H100")
-        hit = canonical_accelerator(raw.strip(), accelerators)
-        if hit is None or hit not in accelerators:
-            raise UnknownNameError(
-                "accelerator", raw.strip(), accelerators, file=self.file, field=field
-            )
-        return hit
-
-    def model(self, raw: object, field: str) -> str:
-        if not isinstance(raw, str) or not raw.strip():
-            raise self.error(field, f"needs a model name, got {shown(raw)}", "e.g. llama-3.1-8b")
-        return resolve_model(raw.strip(), file=self.file, field=field).name
-
-
 def _json(text: str, file: str) -> object:
     try:
         data = json.loads(text)
@@ -318,7 +201,7 @@ def _json(text: str, file: str) -> object:
 def _vllm(
     data: object, file: str, options: RunOptions, accelerators: Mapping[str, Accelerator]
 ) -> UserRuns:
-    w = _Where(file)
+    w = Where(file)
     runs = data if isinstance(data, list) else [data]
     if not runs:
         raise w.error("[]", "the list holds no results", "one result object or a list of them")
@@ -334,14 +217,14 @@ def _vllm(
             "--chips", f"{what} how many chips served it", "the chips of the whole server, e.g. 8"
         )
     if options.precision is None:
-        raise w.error("--precision", f"{what} the precision it ran at", _PRECISIONS)
+        raise w.error("--precision", f"{what} the precision it ran at", PRECISIONS)
     accelerator = w.accelerator(options.accelerator, "--accelerator", accelerators)
     chips = w.whole(options.chips, "--chips", "chips")
     precision = w.precision(options.precision, "--precision")
     model = None if options.model is None else w.model(options.model, "--model")
     cases: list[BenchmarkCase] = []
     excluded: list[Excluded] = []
-    stem = _stem(file)
+    stem = file_stem(file)
     for i, run in enumerate(runs):
         at = "" if len(runs) == 1 and not isinstance(data, list) else f"[{i}]."
         case_id = f"vllm-{stem}" if not at else f"vllm-{stem}-{i + 1}"
@@ -358,7 +241,7 @@ def _vllm(
 def _vllm_case(
     run: object,
     at: str,
-    w: _Where,
+    w: Where,
     case_id: str,
     *,
     accelerator: str,
@@ -456,228 +339,9 @@ def _vllm_case(
     return case, excluded
 
 
-def _rate(raw: object, field: str, w: _Where) -> float:
+def _rate(raw: object, field: str, w: Where) -> float:
     if isinstance(raw, str) and raw.strip().lower() in ("inf", "infinity"):
         return math.inf
     if isinstance(raw, float) and math.isinf(raw) and raw > 0:
         return math.inf
     return w.number(raw, field, "rate")
-
-
-# --- training logs -----------------------------------------------------------------------
-
-_TRAIN_KINDS = (CaseKind.TRAIN.value, CaseKind.FINETUNE_LORA.value)
-_YAML_KEYS = ("model", "accelerator", "precision", "seq_len", "kind", "source", "runs")
-_RUN_KEYS = ("chips", "tokens_per_s", "notes")
-_CSV_REQUIRED = ("chips", "tokens_per_s")
-_CSV_OPTIONAL = ("model", "accelerator", "precision", "seq_len", "kind", "notes")
-
-
-@dataclass(slots=True)
-class _Shared:
-    """The fields of a training run, from the file or the options."""
-
-    model: str
-    accelerator: str
-    precision: Precision
-    seq_len: int
-    kind: CaseKind
-
-
-_T = TypeVar("_T")
-
-
-def _pick(
-    w: _Where,
-    file_value: object,
-    file_field: str,
-    option: str | None,
-    option_name: str,
-    read: Callable[[object, str], _T],
-) -> _T:
-    """The file's value, else the option's, read (resolved) by ``read``; when both are
-    given they must name the same thing (``H100`` and ``h100-sxm`` agree)."""
-    given = file_value is not None and file_value != ""
-    if given:
-        value = read(file_value, file_field)
-        if option is not None and read(option, option_name) != value:
-            raise w.error(
-                option_name,
-                f"{option_name} {option!r} contradicts {file_field} {shown(file_value)} in "
-                "the file",
-                "one of them, or the same value in both",
-            )
-        return value
-    if option is not None:
-        return read(option, option_name)
-    raise w.error(file_field, "is missing", f"give it in the file or with {option_name}")
-
-
-def _shared(
-    w: _Where,
-    values: Mapping[str, object],
-    where: str,
-    options: RunOptions,
-    accelerators: Mapping[str, Accelerator],
-) -> _Shared:
-    model = _pick(w, values.get("model"), f"{where}model", options.model, "--model", w.model)
-    accelerator = _pick(
-        w, values.get("accelerator"), f"{where}accelerator", options.accelerator,
-        "--accelerator", lambda raw, at: w.accelerator(raw, at, accelerators),
-    )  # fmt: skip
-    precision = _pick(
-        w, values.get("precision"), f"{where}precision", options.precision, "--precision",
-        w.precision,
-    )  # fmt: skip
-    seq = values.get("seq_len")
-    if seq is None or seq == "":
-        raise w.error(f"{where}seq_len", "is missing", _BOUNDS["seq_len"][2])
-    raw_kind = values.get("kind") or CaseKind.TRAIN.value
-    if not isinstance(raw_kind, str) or raw_kind.strip() not in _TRAIN_KINDS:
-        raise w.error(
-            f"{where}kind", f"{shown(raw_kind)} is not a training kind", ", ".join(_TRAIN_KINDS)
-        )
-    return _Shared(
-        model=model,
-        accelerator=accelerator,
-        precision=precision,
-        seq_len=w.whole(seq, f"{where}seq_len", "seq_len"),
-        kind=CaseKind(raw_kind.strip()),
-    )
-
-
-def _train_case(
-    shared: _Shared, case_id: str, source: str, chips: int, rate: float, notes: str
-) -> BenchmarkCase:
-    return BenchmarkCase(
-        case_id=case_id,
-        source=source,
-        kind=shared.kind,
-        model=shared.model,
-        precision=shared.precision,
-        accelerator=shared.accelerator,
-        accelerator_count=chips,
-        input_tokens=None,
-        output_tokens=None,
-        seq_len=shared.seq_len,
-        ttft_limit_s=None,
-        tpot_limit_s=None,
-        metric=CaseMetric.TRAIN_TOKENS_PER_S,
-        value=rate,
-        notes=notes,
-    )
-
-
-def _no_chips_option(w: _Where, options: RunOptions) -> None:
-    if options.chips is not None:
-        raise w.error(
-            "--chips",
-            "--chips does not apply to a training log: each run gives its chips",
-            "no --chips with a training log",
-        )
-
-
-def _train_yaml(
-    text: str, file: str, options: RunOptions, accelerators: Mapping[str, Accelerator]
-) -> UserRuns:
-    w = _Where(file)
-    try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        raise yaml_error(exc, file) from None
-    except RecursionError:
-        raise InputError("the YAML nests too deeply to read", file=file) from None
-    check_nesting(data, file=file)
-    if not isinstance(data, dict):
-        raise w.error(
-            "top level",
-            f"a training log must be a mapping, got {shown(data)}",
-            f"a mapping of {', '.join(_YAML_KEYS)}",
-        )
-    for key in data:
-        if key not in _YAML_KEYS:
-            raise w.error(str(key), "is not a training-log field", ", ".join(_YAML_KEYS))
-    _no_chips_option(w, options)
-    shared = _shared(w, data, "", options, accelerators)
-    runs = data.get("runs")
-    if not isinstance(runs, list) or not runs:
-        raise w.error(
-            "runs", f"must be a non-empty list of runs, got {shown(runs)}",
-            "a list of {chips, tokens_per_s} mappings",
-        )  # fmt: skip
-    if len(runs) > MAX_RUNS:
-        raise w.error("runs", f"holds more than {MAX_RUNS:,} runs")
-    source = data.get("source")
-    source_text = str(source) if source else f"training log {Path(file).name}"
-    stem = _stem(file)
-    cases = []
-    for i, run in enumerate(runs):
-        at = f"runs[{i}]"
-        if not isinstance(run, dict):
-            raise w.error(at, f"must be a mapping, got {shown(run)}", "{chips, tokens_per_s}")
-        for key in run:
-            if key not in _RUN_KEYS:
-                raise w.error(f"{at}.{key}", "is not a run field", ", ".join(_RUN_KEYS))
-        for key in _CSV_REQUIRED:
-            if key not in run:
-                raise w.error(f"{at}.{key}", "is missing", _RUN_KEYS[0] + ", " + _RUN_KEYS[1])
-        chips = w.whole(run["chips"], f"{at}.chips", "chips")
-        rate = w.number(run["tokens_per_s"], f"{at}.tokens_per_s", "throughput")
-        notes = str(run.get("notes") or "")
-        cases.append(_train_case(shared, f"train-{stem}-{i + 1}", source_text, chips, rate, notes))
-    return UserRuns(RunFormat.TRAIN_LOG, tuple(cases))
-
-
-def _train_csv(
-    text: str, file: str, options: RunOptions, accelerators: Mapping[str, Accelerator]
-) -> UserRuns:
-    w = _Where(file)
-    reader = csv.reader(io.StringIO(text), strict=True)
-    valid = (
-        f"the columns {', '.join(_CSV_REQUIRED)} and, in any order, any of "
-        f"{', '.join(_CSV_OPTIONAL)}"
-    )
-    cases: list[BenchmarkCase] = []
-    try:
-        header = [h.strip() for h in next(reader, [])]
-        unknown = [h for h in header if h not in _CSV_REQUIRED + _CSV_OPTIONAL]
-        missing = [h for h in _CSV_REQUIRED if h not in header]
-        repeated = sorted({h for h in header if header.count(h) > 1})
-        if unknown or missing or repeated:
-            problems = [
-                *(f"unknown column {h!r}" for h in unknown[:3]),
-                *(f"missing column {h}" for h in missing),
-                *(f"repeated column {h}" for h in repeated),
-            ]
-            raise w.error("header", "; ".join(problems), valid)
-        _no_chips_option(w, options)
-        stem = _stem(file)
-        number = 0
-        for fields in reader:
-            if not any(f.strip() for f in fields):
-                continue
-            number += 1
-            if number > MAX_RUNS:
-                raise w.error(f"row {number}", f"the file holds more than {MAX_RUNS:,} runs")
-            if len(fields) != len(header):
-                raise w.error(
-                    f"row {number}",
-                    f"the row has {len(fields)} fields but the header has {len(header)}",
-                    "one value per header column",
-                )
-            row = {h: f.strip() for h, f in zip(header, fields, strict=True)}
-            at = f"row {number}, column "
-            shared = _shared(w, row, at, options, accelerators)
-            chips = w.whole(row["chips"], f"{at}chips", "chips")
-            rate = w.number(row["tokens_per_s"], f"{at}tokens_per_s", "throughput")
-            cases.append(
-                _train_case(
-                    shared, f"train-{stem}-{number}", f"training log {Path(file).name}",
-                    chips, rate, row.get("notes", ""),
-                )
-            )  # fmt: skip
-    except csv.Error as exc:
-        raise w.error(f"line {reader.line_num}", f"malformed CSV ({exc})", "RFC 4180 CSV") from None
-    if not cases:
-        raise w.error("rows", "the file has a header but no runs", "one row per run")
-    return UserRuns(RunFormat.TRAIN_LOG, tuple(cases))
