@@ -191,6 +191,12 @@ def build_fleet_model(
     names = [w.name for w in fleet.workloads]
     u: Block | None = None
     if unmet_usd is not None:
+        # HiGHS's MIP presolve (1.16) can cut off the optimum of a service's trade between
+        # replicas and unmet share when its LP replica count lies just beyond the
+        # integrality tolerance of a whole number (2.9999985 replicas: it kept 2 and left a
+        # third undone at a dearer penalty, reported optimal). These models are small
+        # emergency re-plans; they are solved without presolve.
+        model.presolve = False
         u = model.add_variables(
             "unmet", names, cost=cost_weight * np.asarray(unmet_usd, dtype=np.float64), upper=1.0
         )

@@ -55,7 +55,11 @@ def highs_ready() -> bool:
 
 
 def _new_highs(
-    time_limit_s: float | None, mip_gap: float, seed: int, node_limit: int | None = None
+    time_limit_s: float | None,
+    mip_gap: float,
+    seed: int,
+    node_limit: int | None = None,
+    presolve: bool = True,
 ) -> highspy.Highs:
     highs_ready()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
@@ -63,6 +67,8 @@ def _new_highs(
     h.setOptionValue("random_seed", seed)
     h.setOptionValue("mip_rel_gap", mip_gap)
     h.setOptionValue("threads", 1)  # deterministic
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s), 0.0))
     if node_limit is not None:
@@ -160,8 +166,10 @@ def run_highs(
     seed: int,
     node_limit: int | None = None,
     start: FloatArray | None = None,
+    presolve: bool = True,
 ) -> Run:
-    """Solve once: the point (if any), status, objective, MIP gap, bound and row duals."""
+    """Solve once: the point (if any), status, objective, MIP gap, bound and row duals;
+    ``presolve=False`` turns HiGHS's presolve off."""
     if len(arrays.cost) == 0:
         return _empty(arrays)
     lp = _lp(arrays)
@@ -169,7 +177,7 @@ def run_highs(
         kinds = np.full(len(arrays.cost), highspy.HighsVarType.kContinuous)
         kinds[integer] = highspy.HighsVarType.kInteger
         lp.integrality_ = kinds.tolist()
-    h = _new_highs(time_limit_s, mip_gap, seed, node_limit)
+    h = _new_highs(time_limit_s, mip_gap, seed, node_limit, presolve)
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model")
     if start is not None and len(integer):

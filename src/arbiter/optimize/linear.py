@@ -109,6 +109,9 @@ class LinearModel:
     _row_upper: list[FloatArray] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
+    # HiGHS's MIP presolve; off for models where it is known to cut off the optimum (see
+    # :func:`arbiter.optimize.fleet_model.build_fleet_model` with ``unmet_usd``)
+    presolve: bool = True
     # the CSC matrix of the last ``arrays()``, with the (coordinate lists, columns) it was
     # made from: rows and columns are only ever added, so their counts say when it is stale
     _matrix: tuple[tuple[int, int], IntArray, IntArray, FloatArray] | None = field(
@@ -177,6 +180,7 @@ class LinearModel:
             _row_upper=list(self._row_upper),
             n_cols=self.n_cols,
             n_rows=self.n_rows,
+            presolve=self.presolve,
         )
 
     def relax(
@@ -327,6 +331,7 @@ class LinearModel:
                 seed=seed,
                 node_limit=node_limit,
                 start=seeded,
+                presolve=self.presolve,
             )
 
         run = once(start)
@@ -420,6 +425,7 @@ class LinearModel:
             seed=seed,
             node_limit=node_limit,
             start=None if start is None else start[columns],
+            presolve=self.presolve,
         )
         x = np.zeros(self.n_cols)
         if run.x is not None:

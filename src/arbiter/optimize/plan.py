@@ -191,7 +191,7 @@ def baseline_record(
     }
 
 
-BINDING_GAP = 1e-4  # relaxed re-solves: savings above a hundredth of a percent show
+BINDING_GAP = 1e-3  # relaxed re-solves: the plan's own default gap
 
 
 def binding_constraints(
@@ -212,9 +212,14 @@ def binding_constraints(
     pruned for the relaxed fleet: the same model the user asked for, one row looser,
     each seeded with the plan (still feasible there) and solved to ``mip_gap``.
 
-    All re-solves share ``time_limit_s``; the rows tight in the plan go first, and a row
-    not re-solved within it is listed with ``shadow_price_usd: None`` ("not checked")
-    rather than left out, so the list never claims more than was shown."""
+    All re-solves share ``time_limit_s``, each row an equal share of what is left (the rows
+    tight in the plan go first); a row not re-solved within it is listed with
+    ``shadow_price_usd: None`` ("not checked") rather than left out, so the list never
+    claims more than was shown. A saving is the plan's cost less the relaxed plan's: what
+    relaxing the row is proven to save at least; ``at_most_usd`` is what it can save at
+    most (against the relaxed re-solve's bound, cost objective only). A relaxed plan that
+    also meets every row of the fleet as given is a better plan within the plan's own
+    gap, not a saving of the row: the row is not listed."""
     everything = options if all_options is None else all_options
     tolerance = 1e-9 * abs(solution.total_usd) + 1e-6
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
@@ -246,14 +251,17 @@ def binding_constraints(
         rows.append((tight, "budget", relaxed, "budget", None))
     rows.sort(key=lambda r: not r[0])  # tight rows first (stable otherwise)
     out: list[dict[str, Any]] = []
-    for _, name, relaxed, kind, limit in rows:
+    for at, (_, name, relaxed, kind, limit) in enumerate(rows):
         left = None if clock_end is None else clock_end - time.monotonic()
         pruned = prune(everything, relaxed) if left is None or left > 0 else []
         left = None if clock_end is None else clock_end - time.monotonic()  # pruning counts
         if left is not None and left <= 0:
             out.append(_not_checked(f"{name}_share" if kind == "share" else name))
             continue
-        found = solve_or_none(relaxed, pruned, time_limit_s=left, mip_gap=mip_gap, start=solution)
+        share_s = None if left is None else left / (len(rows) - at)
+        found = solve_or_none(
+            relaxed, pruned, time_limit_s=share_s, mip_gap=mip_gap, start=solution
+        )
         unproven = found is None or found.status is not Status.OPTIMAL
         if found is None or (unproven and solution.total_usd - found.total_usd <= tolerance):
             # one row looser, the plan is still feasible: no plan found, or none better
@@ -262,7 +270,12 @@ def binding_constraints(
             continue
         if solution.total_usd - found.total_usd <= tolerance:
             continue
+        if meets_fleet(fleet, found.placed, everything):
+            continue  # a better plan of the fleet as given: the plan's gap, not the row
         saved = solution.total_usd - found.total_usd
+        at_most = None
+        if fleet.objective.kind == "cost" and math.isfinite(found.mip_gap):
+            at_most = max(solution.total_usd - found.total_usd * (1.0 - found.mip_gap), saved)
         if kind == "share":
             cap = getattr(fleet.caps, name)
             looser = getattr(relaxed.caps, name)
@@ -271,15 +284,15 @@ def binding_constraints(
                 hit = [k for k, v in shares_of(found.placed)[name].items() if v > cap + 1e-9]
             label = f"{name}_share[{', '.join(hit)}]" if hit else f"{name}_share"
             text = f"{label} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
-            out.append(_binding_row(label, saved, text))
+            out.append(_binding_row(label, saved, at_most, text))
         elif limit is not None:
             used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
             what = "binding" if used >= limit.max_instances else f"binding with {used} used"
-            out.append(
-                _binding_row(name, saved, f"{name} is {what}: one more instance would save ")
-            )
+            text = f"{name} is {what}: one more instance would save "
+            out.append(_binding_row(name, saved, at_most, text))
         else:
-            out.append(_binding_row("budget", saved, "budget is binding: 1% more would save "))
+            text = "budget is binding: 1% more would save "
+            out.append(_binding_row("budget", saved, at_most, text))
     return out
 
 
@@ -287,13 +300,17 @@ def _not_checked(label: str) -> dict[str, Any]:
     return {
         "constraint": label,
         "shadow_price_usd": None,
+        "at_most_usd": None,
         "text": f"{label}: not checked within the time limit",
     }
 
 
-def _binding_row(name: str, saved: float | None, text: str) -> dict[str, Any]:
-    amount = max(saved or 0.0, 0.0)
-    return {"constraint": name, "shadow_price_usd": amount, "text": f"{text}${amount:,.0f}"}
+def _binding_row(name: str, saved: float, at_most: float | None, text: str) -> dict[str, Any]:
+    amount = max(saved, 0.0)
+    text = f"{text}${amount:,.0f}"
+    if at_most is not None and at_most > amount * (1.0 + 1e-3) + 1.0:
+        text += f" (at most ${at_most:,.0f})"
+    return {"constraint": name, "shadow_price_usd": amount, "at_most_usd": at_most, "text": text}
 
 
 def plan_document(

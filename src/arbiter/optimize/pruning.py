@@ -24,6 +24,10 @@ from arbiter.optimize.share_caps import group_of, outside_premium, unit_rate
 
 EXACT_CAPS_OPTIONS = 30_000  # under caps, the LP bound prunes up to this many options
 BOUND_TOL = 1e-7  # relative: an option is cut by the LP bound only this far above the plan
+# the plan whose cost the LP bound is held against needs only to be feasible: a loose gap
+# and a short limit find it in a fraction of the time the plan itself takes
+BOUND_PLAN_GAP = 1e-2
+BOUND_PLAN_S = 5.0
 
 
 def prune(options: Sequence[Option], fleet: Fleet, *, caps: bool = True) -> list[Option]:
@@ -154,11 +158,14 @@ def _dominance(options: Sequence[Option], fleet: Fleet, *, by_place: bool = Fals
 
 def _bounded(options: Sequence[Option], kept: Sequence[Option], fleet: Fleet) -> list[Option]:
     """Under share caps: a plan on ``kept`` (a subset, so its objective bounds the optimum
-    from above), then LP reduced-cost fixing on every option (see :func:`prune`)."""
+    from above; found within ``BOUND_PLAN_GAP``, since any feasible plan is a valid upper
+    bound), then LP reduced-cost fixing on every option (see :func:`prune`)."""
     from arbiter.optimize.fleet import build_fleet_model, solve_fleet  # noqa: PLC0415 (cycle)
 
     try:
-        found = solve_fleet(fleet, kept, explain=False)
+        found = solve_fleet(
+            fleet, kept, explain=False, mip_gap=BOUND_PLAN_GAP, time_limit_s=BOUND_PLAN_S
+        )
     except (InfeasibleError, SolverError):
         return list(options)
     cw = fleet.objective.cost_weight or TIE_BREAK_COST_WEIGHT
