@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -94,6 +95,7 @@ class Offer:
         return offer_id_of(self.key)
 
 
+@functools.lru_cache(maxsize=1 << 17)  # a planner asks for the same ids many times
 def offer_id_of(key: tuple[str, str, str, str, str, int]) -> str:
     digest = hashlib.sha256("\x1f".join(str(k) for k in key).encode()).hexdigest()
     return digest[:12]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -37,6 +37,7 @@ from arbiter.optimize.fleet_search import (
 from arbiter.optimize.linear import (
     FloatArray,
     IntArray,
+    LinearModel,
     Solution,
     Status,
     Stop,
@@ -273,8 +274,10 @@ def solve_model(
     feasible for the whole model, and its gap against the LP bound is proven. Only when
     that gap is above ``mip_gap`` does the whole MILP run, in the time left, seeded with
     that plan (or, without one, the greedy plan: each workload on its cheapest option,
-    which HiGHS keeps when it meets every constraint). Smaller models go straight to the
-    MILP, seeded with ``start`` when one is given."""
+    which HiGHS keeps when it meets every constraint). With platforms to enable, the
+    bound is raised by bounding each set of platforms apart (``enablement_bound``): after
+    relax-and-fix, or, when relax-and-fix finds no plan, after the MILP has one. Smaller
+    models go straight to the MILP, seeded with ``start`` when one is given."""
     model = built.model
     given = start
     clock = Clock(time_limit_s)
@@ -289,6 +292,8 @@ def solve_model(
     bound = -float("inf")
     best: Solution | None = None
     relaxed: Relaxation | None = None
+    tight: LinearModel | None = None
+    bounded_by_sets = False  # the platform sets' bound (enablement_bound) has run
     if decompose:
         # the LP relaxation, tightened by each service's own least whole-instance cost
         tight = model.copy()
@@ -327,30 +332,16 @@ def solve_model(
             above = best is not None and relative_gap(best.objective, bound) > mip_gap
             if best is not None and above and len(built.pending) and np.isfinite(bound):
                 # the LP opens a platform by a sliver: bound each set of platforms apart
-
-                def relax_within(
-                    bounds: tuple[FloatArray, FloatArray], limit_s: float | None
-                ) -> Solution:
-                    return relaxation(
-                        tight,
-                        built,
-                        options,
-                        bounds=bounds,
-                        active=relaxed.active,
-                        time_limit_s=limit_s,
-                        seed=seed,
-                        close_enough=mip_gap / 10,
-                    ).solution
-
                 floor, lp_of_best_set = enablement_bound(
                     tight,
                     built,
                     lp,
                     best.objective * (1.0 - mip_gap),
                     clock.left(0.5, reserve),
-                    relax_within,
+                    _relax_within(tight, built, options, relaxed, seed, mip_gap),
                 )
                 bound = max(bound, floor)
+                bounded_by_sets = True
                 if lp_of_best_set is not None and relative_gap(best.objective, bound) > mip_gap:
                     again = relax_and_fix(
                         built, options, lp_of_best_set, seed, mip_gap, clock.left(0.3, reserve)
@@ -398,11 +389,56 @@ def solve_model(
             "options may help"
         )
     bound = max(bound, solution.bound if solution.found else bound)
+    if (
+        relaxed is not None
+        and tight is not None
+        and len(built.pending)
+        and np.isfinite(bound)
+        and not bounded_by_sets
+        and relative_gap(best.objective, bound) > mip_gap
+    ):
+        # relax-and-fix found no plan, so the platform sets were not bounded apart: now
+        # that the MILP has one, bound them in the time left
+        floor, _ = enablement_bound(
+            tight,
+            built,
+            relaxed.solution,
+            best.objective * (1.0 - mip_gap),
+            clock.left(1.0, reserve),
+            _relax_within(tight, built, options, relaxed, seed, mip_gap),
+        )
+        bound = max(bound, floor)
     proven = columns is None and best is solution and solution.status is Status.OPTIMAL
     within_gap = proven or relative_gap(best.objective, bound) <= mip_gap
     status = Status.OPTIMAL if within_gap else Status.FEASIBLE
     stop = None if status is Status.OPTIMAL else (solution.stop or Stop.TIME)
     return _read(built, options, best, status, bound, stop)
+
+
+def _relax_within(
+    tight: LinearModel,
+    built: FleetModel,
+    options: Sequence[Option],
+    relaxed: Relaxation,
+    seed: int,
+    mip_gap: float,
+) -> Callable[[tuple[FloatArray, FloatArray], float | None], Solution]:
+    """The LP of ``tight`` within given column bounds, by column generation from the
+    columns ``relaxed`` priced in (what :func:`enablement_bound` solves per set)."""
+
+    def relax_within(bounds: tuple[FloatArray, FloatArray], limit_s: float | None) -> Solution:
+        return relaxation(
+            tight,
+            built,
+            options,
+            bounds=bounds,
+            active=relaxed.active,
+            time_limit_s=limit_s,
+            seed=seed,
+            close_enough=mip_gap / 10,
+        ).solution
+
+    return relax_within
 
 
 def _priced_in(built: FleetModel, relaxed: Relaxation, start: FloatArray | None) -> IntArray:

@@ -313,7 +313,7 @@ def _options_of(
         chips = np.array([f[0] for f in frontier], dtype=np.float64)
         rate = np.array([f[1] for f in frontier], dtype=np.float64)
         work = e.tokens_per_s * e.hours * 3600.0  # the job's tokens
-        sizes: list[tuple[int, float, Layout | None]] = list(frontier)
+        sizes: list[tuple[int, float, Layout | int | None]] = list(frontier)
         hours = work / (rate[None, :] * t.factor[:, None]) / 3600.0
         instances = t.instances_for(chips)
     else:
@@ -347,6 +347,10 @@ def _options_of(
         est = made.get(j)
         if est is None:
             size, tokens, layout = sizes[j]
+            if isinstance(layout, int):  # a batch size: its replica count
+                layout = (
+                    None if e.layout is None else dataclasses.replace(e.layout, replicas=layout)
+                )
             est = made[j] = dataclasses.replace(
                 e, chips=int(size), tokens_per_s=float(tokens), layout=layout,
                 hours=float(work_hours(e, tokens)),
@@ -375,15 +379,17 @@ def work_hours(e: Estimate, tokens_per_s: float) -> float:
 
 def _batch_sizes(
     e: Estimate, t: _OfferArrays, limit: float | None, lead: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, list[tuple[int, float, Layout | None]]]:
+) -> tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, list[tuple[int, float, Layout | int | None]]
+]:
     """Batch replica counts to try on each offer (a matrix, one row per offer, padded by
     repeating the first): from the fewest that meet the deadline (after each offer's lead
     time ``lead`` in hours, at the spot-discounted speed) up to the next count that fills
     whole instances, the count where a term is used up, and on capacity blocks the fewest
     per whole day of run. The cheapest count of all counts >= the fewest is among them,
     so a looser deadline (fewer needed) never costs more. Returns per (offer, candidate):
-    chips, tokens/s, hours, instances; and the sizes as (chips, tokens/s, layout) per
-    distinct replica count."""
+    chips, tokens/s, hours, instances; and the sizes as (chips, tokens/s, replicas) per
+    distinct replica count (the layout is made only for the sizes an option takes)."""
     replicas = max(e.layout.replicas if e.layout is not None else 1, 1)
     c = max(e.chips // replicas, 1)
     per_replica = e.tokens_per_s / replicas
@@ -413,13 +419,8 @@ def _batch_sizes(
     unique, at = np.unique(count, return_inverse=True)
     at = at.reshape(count.shape)
     # one "size" per distinct count; the matrices index sizes through ``at``
-    sizes = [
-        (
-            int(r) * c,
-            float(r) * per_replica,
-            None if e.layout is None else dataclasses.replace(e.layout, replicas=int(r)),
-        )
-        for r in unique.tolist()
+    sizes: list[tuple[int, float, Layout | int | None]] = [
+        (int(r) * c, float(r) * per_replica, int(r)) for r in unique.tolist()
     ]
     chips = unique * c
     rate = unique * per_replica
