@@ -87,6 +87,26 @@ def test_binding_lists_a_capacity_limit_the_plan_does_not_use() -> None:
     assert "0 used" in rows[0]["text"]
 
 
+def test_a_relaxed_plan_that_meets_the_fleet_is_not_a_saving_of_the_row() -> None:
+    # The plan given is feasible but not optimal ($137.24 at q where p does it for $100):
+    # re-solving with q's limit or the budget looser finds the $100 plan, which meets
+    # every row as given. That is the plan's own gap, not what the rows cost (they were
+    # listed as saving $37.24 each); the cheaper plan is handed back instead.
+    fleet = Fleet(
+        workloads=(train("job"),), capacity=(CapacityLimit("q", "X", 5),), budget_usd=1000.0
+    )
+    options = [
+        train_option(0, offer("p", 1.0), hours=100.0),
+        train_option(0, offer("q", 1.3724), hours=100.0),
+    ]
+    worse = solve_fleet(fleet, options[1:], mip_gap=GAP)
+    assert worse.total_usd == pytest.approx(137.24)
+    cheaper: list[FleetSolution] = []
+    rows = binding_constraints(fleet, options, worse, all_options=options, cheaper=cheaper)
+    assert rows == []
+    assert [c.total_usd for c in cheaper] == pytest.approx([100.0, 100.0])
+
+
 def test_binding_shadow_prices_come_from_the_model_asked_for() -> None:
     # Relaxing a row re-prunes every option for the relaxed fleet: the saving is the
     # brute-force difference of the two optima on the raw options, and a limit whose

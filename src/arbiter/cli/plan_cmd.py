@@ -228,6 +228,13 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         console.print(escape(line))
     if doc.get("solver_note"):
         console.print(escape(doc["solver_note"]))
+    if doc.get("cheaper_plan_usd") is not None:
+        saved = doc["total_usd"] - doc["cheaper_plan_usd"]
+        console.print(
+            f"A plan {_usd(saved)} cheaper ({saved / doc['total_usd']:.2%}) that meets every "
+            "row came up while the binding rows were re-solved: this plan is within its "
+            f"{doc['mip_gap'] or 0:.2%} gap; a smaller --mip-gap may find the cheaper one."
+        )
     enabled = ", ".join(
         f"{p['platform']} ({_usd(p['enable_usd'])})" for p in doc["platforms_enabled"]
     )

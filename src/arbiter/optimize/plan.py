@@ -202,6 +202,7 @@ def binding_constraints(
     all_options: Sequence[Option] | None = None,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     mip_gap: float = BINDING_GAP,
+    cheaper: list[FleetSolution] | None = None,
 ) -> list[dict[str, Any]]:
     """Every constraint whose relaxation would lower the plan's cost, with what relaxing
     it saves, found by solving again with it relaxed (each share cap by 0.1, each capacity
@@ -219,7 +220,8 @@ def binding_constraints(
     relaxing the row is proven to save at least; ``at_most_usd`` is what it can save at
     most (against the relaxed re-solve's bound, cost objective only). A relaxed plan that
     also meets every row of the fleet as given is a better plan within the plan's own
-    gap, not a saving of the row: the row is not listed."""
+    gap, not a saving of the row: the row is not listed, and the plan is appended to
+    ``cheaper`` when given."""
     everything = options if all_options is None else all_options
     tolerance = 1e-9 * abs(solution.total_usd) + 1e-6
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
@@ -271,7 +273,10 @@ def binding_constraints(
         if solution.total_usd - found.total_usd <= tolerance:
             continue
         if meets_fleet(fleet, found.placed, everything):
-            continue  # a better plan of the fleet as given: the plan's gap, not the row
+            # a better plan of the fleet as given: the plan's gap, not the row
+            if cheaper is not None:
+                cheaper.append(found)
+            continue
         saved = solution.total_usd - found.total_usd
         at_most = None
         if fleet.objective.kind == "cost" and math.isfinite(found.mip_gap):
@@ -355,6 +360,7 @@ def plan_document(
         else {}
     )
     left = None if clock_end is None else max(clock_end - time.monotonic(), 0.0)
+    cheaper: list[FleetSolution] = []
     doc: dict[str, Any] = {
         "status": solution.status.value,
         "objective": fleet.objective.kind,
@@ -375,7 +381,7 @@ def plan_document(
         "hhi": {g: hhi(shares[g]) for g in GROUPS},
         "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
         "binding": binding_constraints(
-            fleet, options, solution, all_options=everything, time_limit_s=left
+            fleet, options, solution, all_options=everything, time_limit_s=left, cheaper=cheaper
         ),
         "alternatives": options_of,
         "mip_gap": solution.mip_gap if math.isfinite(solution.mip_gap) else None,
@@ -386,6 +392,9 @@ def plan_document(
             "arbiter_version": __version__,
         },
     }
+    # a plan of the same fleet, cheaper than this one (within its gap), that a binding
+    # re-solve came upon: said, not silently swapped in
+    doc["cheaper_plan_usd"] = min((c.total_usd for c in cheaper), default=None)
     if with_baselines:
         doc["baselines"] = {
             name: baseline_record(fleet, found, everything)
