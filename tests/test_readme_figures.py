@@ -51,6 +51,17 @@ def pct(share: float) -> str:
     return f"{share:.0%}"
 
 
+def thin(estimates: list[dict[str, Any]]) -> str:
+    """The chips whose figures rest on a wide band or few cases, as the README lists them."""
+    by: dict[str, list[str]] = {}
+    for e in estimates:
+        if e["thin"]:
+            by.setdefault(e["accelerator"], []).append(
+                f"{e['class']} +/-{e['error_band_share']:.0%} on {e['band_cases']} cases"
+            )
+    return "; ".join(f"{acc}: {', '.join(sorted(v))}" for acc, v in sorted(by.items()))
+
+
 def in_readme(*figures: str) -> None:
     missing = [f for f in figures if f not in README]
     assert not missing, f"README figures out of date: {missing}"
@@ -139,6 +150,7 @@ def test_the_procure_example(run):
         f"saves {whole(v['vss_usd'])} (VSS)",
         f"a further {whole(v['evpi_usd'])} (EVPI)",
         f"expected stranded spend is {whole(doc['expected_stranded_usd'])}",
+        f"3 published cases): {thin(doc['estimates'])}.",
     )
 
 
@@ -150,6 +162,7 @@ def test_the_deal_examples(run):
         f"compute savings **{b(br['compute_savings_usd'])}**",
         f"tranches {b(br['tranches_usd'])}",
         f"credits +${br['credits_usd'] / 1e6:,.0f}M",
+        f"with the deal, {thin(ten['sides']['with_deal']['estimates'])}.",
     )
     fifty = run("deal", "examples/deals/trainium-50b-tranched.yaml")
     in_readme(

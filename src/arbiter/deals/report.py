@@ -87,6 +87,7 @@ def _side(side: Side) -> dict[str, Any]:
         "platforms_enabled": list(sol.enabled),
         "schedule": plan["schedule"],
         "expected_unmet_share": plan["expected_unmet_share"],
+        "estimates": plan["estimates"],
         "scenario_net_cost_usd": {
             s.name: float(v) for s, v in zip(side.data.problem.scenarios, side.net_usd, strict=True)
         },

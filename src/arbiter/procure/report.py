@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from arbiter.domain.errors import ArbiterError
+from arbiter.optimize.audit import FEW_CASES, WIDE_BAND_SHARE
 from arbiter.optimize.plan import hhi
+from arbiter.perf.bands import band_for
 from arbiter.procure.milp import ProcurementSolution, solve, used_hours
 from arbiter.procure.model import Data, products
 
@@ -151,7 +153,32 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         "expected_stranded_usd": float(stranded @ prob),
         "expected_unmet_share": unmet_share,
         "periods": periods,
+        "estimates": estimate_bands(data, sol),
     }
+
+
+def estimate_bands(data: Data, sol: ProcurementSolution) -> list[dict[str, Any]]:
+    """The performance model's band behind each chip a class of work runs on in ``sol``
+    (any scenario): ``error_band_share`` (+/- share, 80%) and ``band_cases``, the published
+    cases it was measured on; ``thin`` where the band is wide or the cases few (as the
+    plan audit flags them, ``optimize/audit.py``)."""
+    p = data.problem
+    hours = np.concatenate([sol.committed, sol.on_demand], axis=1).sum(axis=(2, 3))  # J x R
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for j, r in zip(*np.nonzero(hours > 1e-9), strict=True):
+        c, res = p.classes[int(j)], data.resources[int(r)]
+        if (c.name, res.accelerator) in out:
+            continue
+        band = band_for(res.platform, c.workload.kind.value)
+        out[(c.name, res.accelerator)] = {
+            "class": c.name,
+            "accelerator": res.accelerator,
+            "platform": res.platform,
+            "error_band_share": band.share,
+            "band_cases": band.cases,
+            "thin": band.share >= WIDE_BAND_SHARE or band.cases < FEW_CASES,
+        }
+    return [out[k] for k in sorted(out)]
 
 
 def expected_value_problem(data: Data) -> Data:
