@@ -91,6 +91,15 @@ def test_the_example_plans_commitments_and_prints_them(cli):
     assert code == 0, err
     for text in ("commitments", "utilisation of", "VSS", "EVPI", "expected stranded"):
         assert text in out
+    # every estimate the JSON marks thin is named in the table, and no other
+    code, doc_text, err = cli("procure", str(ROOT / "examples" / "procure.yaml"), "--json")
+    assert code == 0, err
+    estimates = json.loads(doc_text)["estimates"]
+    named = [line for line in out.splitlines() if line.startswith("thin estimate: ")]
+    thin = [e for e in estimates if e["thin"]]
+    assert thin and len(named) == len(thin) < len(estimates)
+    for e in thin:
+        assert f"thin estimate: {e['class']} on {e['accelerator']} ({e['platform']})" in out
 
 
 def test_procure_takes_a_time_limit_and_gap_and_exits_4_only_with_nothing_found(

@@ -49,3 +49,14 @@ def audit_lines(audit: Mapping[str, Any]) -> list[str]:
         for t in audit["thin_estimates"]
     )
     return out
+
+
+def thin_estimate_lines(estimates: list[Mapping[str, Any]], prefix: str = "") -> list[str]:
+    """The ``estimates`` of a procurement (or one side of a deal) whose band is wide or
+    rests on few cases, one line each, as the plan audit words them."""
+    return [
+        f"{prefix}thin estimate: {e['class']} on {e['accelerator']} ({e['platform']}): "
+        f"+/-{e['error_band_share']:.0%}, {e['band_cases']} published cases"
+        for e in estimates
+        if e["thin"]
+    ]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from arbiter import __version__
 from arbiter.cli import shared
+from arbiter.cli.audit_text import thin_estimate_lines
 from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.deals import load_deal
 from arbiter.deals.analysis import sensitivity
@@ -157,6 +158,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             spofs,
         )
     console.print(table)
+    for line in thin_estimate_lines(doc["sides"]["with_deal"]["estimates"], "with the deal, "):
+        console.print(line)
     sens = doc.get("sensitivity")
     if sens is not None:
         for be in sens["break_evens"]:

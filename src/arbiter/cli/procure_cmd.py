@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from arbiter.cli import shared
+from arbiter.cli.audit_text import thin_estimate_lines
 from arbiter.cli.planning import MipGapOpt, TimeLimitOpt
 from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
 from arbiter.optimize.linear import Status
@@ -127,6 +128,8 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         text = ", ".join(f"{s} {u:.0%}" for s, u in shares.items())
         console.print(f"utilisation of {name}: {text}")
     console.print(f"expected stranded commitment spend: {_usd(doc['expected_stranded_usd'])}")
+    for line in thin_estimate_lines(doc["estimates"]):
+        console.print(line)
     value = doc["value_of_uncertainty"]
     console.print(
         f"value of the stochastic solution (VSS) {_usd(value['vss_usd'])}; expected value of "
