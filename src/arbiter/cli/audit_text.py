@@ -43,20 +43,18 @@ def audit_lines(audit: Mapping[str, Any]) -> list[str]:
         for p in prices
         if p["stale"]
     )
-    out.extend(
-        f"  thin estimate: {t['workload']} on {t['accelerator']} ({t['platform']}): "
-        f"+/-{t['error_band_share']:.0%}, {t['band_cases']} published cases"
-        for t in audit["thin_estimates"]
-    )
+    out.extend(f"  {_thin_line(t, t['workload'])}" for t in audit["thin_estimates"])
     return out
 
 
 def thin_estimate_lines(estimates: list[Mapping[str, Any]], prefix: str = "") -> list[str]:
     """The ``estimates`` of a procurement (or one side of a deal) whose band is wide or
     rests on few cases, one line each, as the plan audit words them."""
-    return [
-        f"{prefix}thin estimate: {e['class']} on {e['accelerator']} ({e['platform']}): "
+    return [f"{prefix}{_thin_line(e, e['class'])}" for e in estimates if e["thin"]]
+
+
+def _thin_line(e: Mapping[str, Any], work: str) -> str:
+    return (
+        f"thin estimate: {work} on {e['accelerator']} ({e['platform']}): "
         f"+/-{e['error_band_share']:.0%}, {e['band_cases']} published cases"
-        for e in estimates
-        if e["thin"]
-    ]
+    )

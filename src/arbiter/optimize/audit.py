@@ -31,6 +31,11 @@ WIDE_BAND_SHARE = 0.40  # +/- 40% or more
 FEW_CASES = 3
 
 
+def thin_band(share: float, cases: int) -> bool:
+    """An estimate whose band is wide or rests on few published cases."""
+    return share >= WIDE_BAND_SHARE or cases < FEW_CASES
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSurplus:
     workload: str
@@ -148,7 +153,7 @@ def plan_audit(
                 age_days=age.age_days,
                 stale=age.age_days > STALE_PRICE_DAYS,
             )
-        wide = e.error_band_share >= WIDE_BAND_SHARE or e.band_cases < FEW_CASES
+        wide = thin_band(e.error_band_share, e.band_cases)
         measured = e.source == "measured"
         name = fleet.workloads[p.option.workload].name
         if wide and not measured and (name, e.accelerator) not in thin:

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from arbiter.domain.errors import ArbiterError
-from arbiter.optimize.audit import FEW_CASES, WIDE_BAND_SHARE
+from arbiter.optimize.audit import thin_band
 from arbiter.optimize.plan import hhi
 from arbiter.perf.bands import band_for
 from arbiter.procure.milp import ProcurementSolution, solve, used_hours
-from arbiter.procure.model import Data, products
+from arbiter.procure.model import Data, FloatArray, products
 
 FRONTIER_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 VALUE_TOLERANCE = 1e-6
@@ -85,7 +85,8 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         assert res.product is not None
         for t0 in range(T):
             act[k, t0 : t0 + res.product.term_periods] += sol.blocks[k, t0] * sizes[k]
-    used = used_hours(data, sol)[0].sum(axis=0)  # K x S x T chip-hours that did work
+    used_c, used_o = used_hours(data, sol)  # J x K and J x O x S x T chip-hours that did work
+    used = used_c.sum(axis=0)  # K x S x T
     avail = act[:, None, :] * H
     utilisation = {}
     for k in range(K):
@@ -153,19 +154,18 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         "expected_stranded_usd": float(stranded @ prob),
         "expected_unmet_share": unmet_share,
         "periods": periods,
-        "estimates": estimate_bands(data, sol),
+        "estimates": estimate_bands(data, np.concatenate([used_c, used_o], axis=1)),
     }
 
 
-def estimate_bands(data: Data, sol: ProcurementSolution) -> list[dict[str, Any]]:
-    """The performance model's band behind each chip a class of work runs on in ``sol``
-    (any scenario): ``error_band_share`` (+/- share, 80%) and ``band_cases``, the published
-    cases it was measured on; ``thin`` where the band is wide or the cases few (as the
-    plan audit flags them, ``optimize/audit.py``)."""
+def estimate_bands(data: Data, used: FloatArray) -> list[dict[str, Any]]:
+    """The performance model's band behind each chip a class of work runs on (``used``:
+    J x R x S x T chip-hours that did work, in any scenario): ``error_band_share`` (+/-
+    share, 80%) and ``band_cases``, the published cases it was measured on; ``thin`` as
+    the plan audit flags it (:func:`arbiter.optimize.audit.thin_band`)."""
     p = data.problem
-    hours = np.concatenate([sol.committed, sol.on_demand], axis=1).sum(axis=(2, 3))  # J x R
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for j, r in zip(*np.nonzero(hours > 1e-9), strict=True):
+    for j, r in zip(*np.nonzero(used.sum(axis=(2, 3)) > 1e-9), strict=True):
         c, res = p.classes[int(j)], data.resources[int(r)]
         if (c.name, res.accelerator) in out:
             continue
@@ -176,7 +176,7 @@ def estimate_bands(data: Data, sol: ProcurementSolution) -> list[dict[str, Any]]
             "platform": res.platform,
             "error_band_share": band.share,
             "band_cases": band.cases,
-            "thin": band.share >= WIDE_BAND_SHARE or band.cases < FEW_CASES,
+            "thin": thin_band(band.share, band.cases),
         }
     return [out[k] for k in sorted(out)]
 
