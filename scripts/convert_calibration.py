@@ -47,6 +47,11 @@ EXTRA = (
     ROOT / "data" / "sources" / "perf" / "extra" / "unknown-models.csv",
 )
 _FIXED = re.compile(r"^\s*(FIXED_BATCH|CONCURRENCY)=(\d+)")
+# A training row's global batch, as its notes state it (tokens per step, sequences per
+# step, or sequences per chip), tried in this order.
+_TOKENS_PER_STEP = re.compile(r"total_weights (\d+)")
+_SEQUENCES_PER_STEP = re.compile(r"global batch (\d+) seq|batch size (\d+)")
+_SEQUENCES_PER_CHIP = re.compile(r"per_device_batch_size (\d+)")
 
 # --- MLPerf Inference (conventions §1, §2, §4) ---------------------------------------
 
@@ -522,12 +527,35 @@ def convert(
     return Conversion(out, dict(skipped))
 
 
+def training_batch(case: BenchmarkCase) -> int | None:
+    """Sequences per optimizer step of a training row, as its notes state them: MaxText's
+    ``total_weights`` (tokens per step) over ``seq_len``, a ``global batch N seq`` (Neuron
+    tables) or ``batch size N`` (Intel's tables), else ``per_device_batch_size`` times
+    the chips (MaxText configs); None when the notes say nothing."""
+    if not case.kind.is_training or case.seq_len is None:
+        return None
+    m = _TOKENS_PER_STEP.search(case.notes)
+    if m is not None:
+        return max(1, round(int(m.group(1)) / case.seq_len))
+    m = _SEQUENCES_PER_STEP.search(case.notes)
+    if m is not None:
+        return int(m.group(1) or m.group(2))
+    m = _SEQUENCES_PER_CHIP.search(case.notes)
+    if m is not None:
+        return int(m.group(1)) * case.accelerator_count
+    return None
+
+
 def extra_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
     """The cases of an extra file, its notes' ``FIXED_BATCH=<n>`` or ``CONCURRENCY=<n>``
     prefix moved into the ``batch`` or ``concurrency`` column (SOURCES.md: such rows
-    were measured at that batch, not at peak throughput)."""
+    were measured at that batch, not at peak throughput), and a training row's global
+    batch, where its notes state it (:func:`training_batch`), into ``batch``."""
     out = []
     for case in parse_cases(text, file=file):
+        if case.batch is None and (steps := training_batch(case)) is not None:
+            out.append(replace(case, batch=steps))
+            continue
         m = _FIXED.match(case.notes)
         n = None if m is None else int(m.group(2))
         if m is not None and m.group(1) == "FIXED_BATCH":

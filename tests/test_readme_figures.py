@@ -57,7 +57,8 @@ def thin(estimates: list[dict[str, Any]]) -> str:
     for e in estimates:
         if e["thin"]:
             by.setdefault(e["accelerator"], []).append(
-                f"{e['class']} +/-{e['error_band_share']:.0%} on {e['band_cases']} cases"
+                f"{e['class']} +/-{e['error_band_share']:.0%} on {e['band_cases']} cases "
+                f"({e['chip_cases']} on the chip)"
             )
     return "; ".join(f"{acc}: {', '.join(sorted(v))}" for acc, v in sorted(by.items()))
 
@@ -115,7 +116,7 @@ def test_the_lab_fleet_plan_and_its_audit(run):
     )
     assert not audit["padded"] and audit["idle_instances"] == 0
     thin = audit["thin_estimates"]
-    in_readme(f"**Estimates with wide bands: {len(thin)}**")
+    in_readme(f"**Thin estimates: {len(thin)}**")
     in_readme(*(f"{t['workload']} on {t['accelerator']}" for t in thin))
 
 
@@ -150,7 +151,7 @@ def test_the_procure_example(run):
         f"saves {whole(v['vss_usd'])} (VSS)",
         f"a further {whole(v['evpi_usd'])} (EVPI)",
         f"expected stranded spend is {whole(doc['expected_stranded_usd'])}",
-        f"3 published cases): {thin(doc['estimates'])}.",
+        f"of the chip itself): {thin(doc['estimates'])}.",
     )
 
 

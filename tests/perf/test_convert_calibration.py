@@ -322,3 +322,52 @@ def test_check_fails_on_a_stale_file_and_writing_fixes_it(tmp_path, monkeypatch,
     assert conv.main() == 0
     out.write_text(out.read_text(encoding="utf-8").replace("3062.72", "3062.7"), encoding="utf-8")
     assert conv.main() == 1
+
+
+_TRAIN_ROW = (
+    "case_id,source,kind,model,precision,accelerator,accelerator_count,input_tokens,"
+    "output_tokens,seq_len,ttft_limit_s,tpot_limit_s,metric,value,batch,concurrency,notes\n"
+    "t-1,https://example.com/t,train,llama-3.1-8b,bf16,TPU-v6e,8,,,8192,,,"
+    'train_tokens_per_s,57111,,,"{notes}"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("notes", "sequences"),
+    [
+        # MaxText log: tokens per step over the sequence length
+        ("step time 3.443 s, total_weights 196608; per_device_batch_size 3", 24),
+        # Neuron table: sequences per step
+        ("topology TP=8 DP=64; microbatch 1, global batch 1024 seq; bf16", 1024),
+        # Intel table: sequences per step
+        ("sequence length 8192, precision FP8, batch size 128; Intel Gaudi 1.19.0", 128),
+        # MaxText config: sequences per chip times the chips
+        ("script configs/tpu/v5e/16b.sh (per_device_batch_size 6, remat full)", 48),
+        ("a paper's MFU, no batch stated", None),
+    ],
+)
+def test_a_training_rows_global_batch_comes_from_its_notes(notes, sequences):
+    module = _load_script()
+    (case,) = module.extra_cases(_TRAIN_ROW.format(notes=notes), file="extra.csv")
+    assert case.batch == sequences
+    assert case.global_batch == sequences
+    assert case.in_flight is None  # a training batch is not sequences in flight
+
+
+def test_the_stated_global_batch_changes_the_prediction_of_a_training_case():
+    from arbiter.catalog.embedded import default_accelerators
+    from arbiter.perf.efficiency import default_efficiency
+    from arbiter.perf.predict import predict
+    from arbiter.perf.validation import question_for
+
+    module = _load_script()
+    text = _TRAIN_ROW.format(notes="total_weights 196608")
+    (small,) = module.extra_cases(text, file="extra.csv")
+    (default,) = module.extra_cases(_TRAIN_ROW.format(notes="none"), file="extra.csv")
+    accelerators = default_accelerators()
+    eff = default_efficiency()
+    q_small, q_default = (question_for(c, accelerators) for c in (small, default))
+    assert (q_small.global_batch, q_default.global_batch) == (24, None)
+    # 24 sequences of 8K on 8 chips against the default 4M tokens per step: less data
+    # parallel work per step to hide the gradient traffic behind, never faster
+    assert predict(q_small, eff) <= predict(q_default, eff)

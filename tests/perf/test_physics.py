@@ -7,12 +7,14 @@ run of the model.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
 from arbiter.catalog.embedded import default_accelerators, default_catalog
+from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod, Precision
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, PRIOR, Efficiency, default_efficiency
@@ -27,7 +29,7 @@ from arbiter.perf.inference import (
 )
 from arbiter.perf.predict import Question, Unpredictable, predict
 from arbiter.perf.pricing import PriceBook
-from arbiter.perf.training import train_flops_per_token
+from arbiter.perf.training import evaluate_training, train_flops_per_token, train_grid
 from arbiter.workloads import parse_workloads, resolve_model
 
 ACCS = default_accelerators()
@@ -214,17 +216,55 @@ def test_batch_one_decode_never_beats_weights_over_bandwidth(model_name, acc_nam
     assert np.all(overflow | (res.weights_gb_per_chip[~fits] + kv_one > usable))
 
 
-def test_short_context_batch_one_decode_is_bandwidth_bound():
+def test_short_context_batch_one_decode_is_the_weight_read_plus_the_layers_fixed_time():
     # Llama 3.1 8B bf16 on one H100-SXM: 8.03e9 x 2 B = 16.06 GB of weights at 3.35 TB/s x
     # MBU; compute is 2 x 7.5e9 FLOPs at ~600 TFLOP/s (25 us) and the KV of ~130 tokens is
-    # 17 MB, so the step is the weight read to within a few percent.
+    # 17 MB, so the step is the weight read plus 32 layers' fixed time (launches, syncs),
+    # to within a few percent.
     model = resolve_model("llama-3.1-8b")
     _, res = _offline(model, "H100-SXM", Precision.BF16, input_tokens=128, output_tokens=16)
     g = res.grid
     k = int(np.flatnonzero((g.tp == 1) & (g.pp == 1))[0])
     mbu = EFF.of("cuda", "decode_bandwidth_utilisation")
     read = model.params_total * 2 / (3.35e12 * mbu)
-    assert read < res.min_tpot_s[k] < 1.05 * read
+    layers = model.n_layers * EFF.of("cuda", "layer_overhead_us") * 1e-6
+    assert read + layers < res.min_tpot_s[k] < 1.05 * (read + layers)
+
+
+def test_the_fixed_time_per_layer_weighs_most_on_small_models():
+    # Removing the per-layer time speeds a batch-1 token of an 8B model (32 layers, 16 GB)
+    # up by a larger share than one of a 70B model (80 layers, 141 GB) on the same chips.
+    no_overhead = Efficiency(
+        platform={p: {**v, "layer_overhead_us": 1e-3} for p, v in EFF.platform.items()},
+        globals_=EFF.globals_,
+    )
+    gains = []
+    for name in ("llama-3.1-8b", "llama-3.1-70b"):
+        model = resolve_model(name)
+        chips = chip_arrays([ACCS["H100-SXM"]], Precision.BF16)
+        weight = np.array([p.weight_bytes for p in chips.precisions])
+        kv = np.array([p.kv_bytes for p in chips.precisions])
+        grid = replica_grid(chips)
+        tpot = [
+            evaluate_inference(
+                model,
+                chips,
+                grid,
+                eff,
+                weight_bytes=weight,
+                kv_bytes=kv,
+                input_tokens=128,
+                output_tokens=16,
+            ).min_tpot_s
+            for eff in (EFF, no_overhead)
+        ]
+        one = int(np.flatnonzero(np.isfinite(tpot[0]) & (grid.pp == 1))[0])
+        with_fixed, without = tpot[0][one], tpot[1][one]
+        assert with_fixed - without == pytest.approx(
+            model.n_layers * (EFF.of("cuda", "layer_overhead_us") - 1e-3) * 1e-6, rel=1e-6
+        )
+        gains.append(with_fixed / without)
+    assert gains[0] > gains[1] > 1.0
 
 
 MOE = ("mixtral-8x7b", "mixtral-8x22b", "deepseek-v3")
@@ -467,3 +507,50 @@ def test_amdahl_share_limits():
     assert effective_flops(chips, with_share(1.0)).tolist() == pytest.approx([989.4e12, 312e12])
     # half: r = 1978.9 / 989.4 = 2.0001; 989.4 / (0.5 / 2.0001 + 0.5) = 1319.2 TFLOP/s
     assert effective_flops(chips, with_share(0.5))[0] == pytest.approx(1319.2e12, rel=1e-4)
+
+
+# --- the memory-bound work of a training step -------------------------------------------------
+
+
+def _train_tokens_per_s(acc: Accelerator, eff: Efficiency) -> float:
+    """Llama 3.1 8B, 8K sequences, 24 per step on 8 chips (the MaxText v6e-8 recipe)."""
+    model = resolve_model("llama-3.1-8b")
+    arrays = chip_arrays([acc], Precision.BF16)
+    grid = train_grid(arrays, model, total_chips=8, max_dp=24, seq_len=8192)
+    res = evaluate_training(
+        model,
+        arrays,
+        grid,
+        eff,
+        seq_len=8192,
+        global_batch_tokens=24 * 8192,
+        method=FinetuneMethod.FULL,
+        weight_bytes=np.array([p.weight_bytes for p in arrays.precisions]),
+    )
+    assert res.feasible.any()
+    return float(res.tokens_per_s.max())
+
+
+def test_training_speed_depends_on_hbm_bandwidth_through_the_memory_bound_work_only():
+    v6e = ACCS["TPU-v6e"]
+    wide = dataclasses.replace(v6e, hbm_tbps=2 * v6e.hbm_tbps)
+    assert _train_tokens_per_s(wide, EFF) > 1.05 * _train_tokens_per_s(v6e, EFF)
+    # with no bytes moved by the memory-bound operations, bandwidth does not matter
+    matmuls_only = Efficiency(
+        platform=EFF.platform, globals_={**EFF.globals_, "train_activation_bytes": 0.0}
+    )
+    assert _train_tokens_per_s(wide, matmuls_only) == _train_tokens_per_s(v6e, matmuls_only)
+
+
+def test_the_memory_bound_work_costs_a_chip_with_more_flops_per_byte_a_larger_share():
+    # TPU v6e: 918 TFLOP/s over 1.64 TB/s (560 FLOP/B); TPU v5p: 459 over 2.76 (166 FLOP/B).
+    # The share of step time the memory-bound work takes is larger on v6e.
+    matmuls_only = Efficiency(
+        platform=EFF.platform, globals_={**EFF.globals_, "train_activation_bytes": 0.0}
+    )
+    loss = {
+        name: 1
+        - _train_tokens_per_s(ACCS[name], EFF) / _train_tokens_per_s(ACCS[name], matmuls_only)
+        for name in ("TPU-v6e", "TPU-v5p")
+    }
+    assert loss["TPU-v6e"] > 1.5 * loss["TPU-v5p"] > 0

@@ -71,6 +71,15 @@ def test_optional_columns_read_and_write_back_byte_for_byte():
             "column concurrency",
             "except for infer_offline",
         ),
+        (
+            f"{HEADER},batch",
+            ROW.replace("infer_offline", "infer_latency")
+            .replace("output_tokens_per_s", "tpot_s")
+            .replace("20000", "0.01")
+            + ",4",
+            "column batch",
+            "the train kinds (sequences per optimizer step)",
+        ),
     ],
 )
 def test_bad_optional_columns_name_the_field_and_what_is_valid(header, row, field, valid):
@@ -86,6 +95,10 @@ def test_shipped_cases_cover_every_vendor_with_their_fixed_batches():
     assert platforms == set(PLATFORMS)
     fixed = [c for c in cases if c.in_flight is not None]
     assert len(fixed) == 75  # 48 + 27 rows whose notes begin FIXED_BATCH= or CONCURRENCY=
+    # training rows whose notes state their global batch carry it, as sequences per step
+    stated = [c for c in cases if c.global_batch is not None]
+    assert stated and all(c.kind.is_training and c.in_flight is None for c in stated)
+    assert {c.case_id.split("-")[0] for c in stated} == {"maxtext", "neuron", "gaudi"}
     assert all(c.notes.split("=")[0] in ("FIXED_BATCH", "CONCURRENCY") for c in fixed)
     assert all(f"={c.in_flight}" in c.notes.split(";")[0] for c in fixed)
     assert not any(held_out(c) for c in cases if c.case_id.startswith(("neuron", "gaudi")))

@@ -125,20 +125,23 @@ def test_vss_fixes_platform_enablement_of_the_ev_plan() -> None:
     # $100K: the expected-value plan ports), but only in the busy future (half of it:
     # the stochastic plan does not). Evaluating the EV plan must keep its port; before,
     # the port was re-decided and VSS came out as $0.
-    budget, port = 150e3, 100e3
-    base = build_data(
-        lab(1, (0.5, 0.5), tpu_port_usd=port, budget_per_period_usd=budget),
-        TWO_CHIPS,
-        default_efficiency(),
-    )
-    on_h100, on_tpu = unit_usd(base, H100), unit_usd(base, TPU)
-    unmet = float(base.unmet_usd[0, 0])
+    budget = 150e3
+
+    def world(port: float) -> Data:
+        spec = lab(1, (0.5, 0.5), tpu_port_usd=port, budget_per_period_usd=budget)
+        return build_data(spec, TWO_CHIPS, default_efficiency())
+
+    probe = world(1.0)  # unit costs do not depend on the port
+    on_h100, on_tpu = unit_usd(probe, H100), unit_usd(probe, TPU)
+    unmet = float(probe.unmet_usd[0, 0])
     assert on_tpu < on_h100
     assert unmet == pytest.approx(3 * on_tpu)
+    cap = unmet * budget * (1 / on_tpu - 1 / on_h100)  # what the TPU saves once both bind
+    port = 0.75 * cap  # between half the saving and all of it: the EV plan ports, the
+    base = world(port)  # stochastic plan does not
+    assert (unit_usd(base, H100), unit_usd(base, TPU)) == (on_h100, on_tpu)
     busy = 2.4 * budget / on_tpu  # units of work: the mean (1.2x) fills the TPU budget too
     data = dataclasses.replace(base, demand=np.array([[[0.0], [busy]]]))
-    cap = unmet * budget * (1 / on_tpu - 1 / on_h100)  # what the TPU saves once both bind
-    assert 0.5 * cap < port < cap  # the EV plan ports, the stochastic plan does not
 
     ev = expected_value_plan(data)
     assert ev.enabled == ("xla",)

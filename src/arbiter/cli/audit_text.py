@@ -56,5 +56,6 @@ def thin_estimate_lines(estimates: list[Mapping[str, Any]], prefix: str = "") ->
 def _thin_line(e: Mapping[str, Any], work: str) -> str:
     return (
         f"thin estimate: {work} on {e['accelerator']} ({e['platform']}): "
-        f"+/-{e['error_band_share']:.0%}, {e['band_cases']} published cases"
+        f"+/-{e['error_band_share']:.0%}, {e['band_cases']} published cases, "
+        f"{e.get('chip_cases', 0)} on {e['accelerator']}"
     )

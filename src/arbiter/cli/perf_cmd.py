@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,11 @@ app = typer.Typer(
 )
 
 
+class SourceGrouping(StrEnum):
+    DOCUMENT = "document"
+    PUBLISHER = "publisher"
+
+
 @app.command("validate")
 def validate(
     cases: Annotated[
@@ -44,6 +50,15 @@ def validate(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Processes for the --cv folds.")
     ] = default_workers(),
+    by: Annotated[
+        SourceGrouping,
+        typer.Option(
+            "--by",
+            help="What --cv leaves out at once: one published document (an MLPerf "
+            "submitter's round, a vendor's page, a paper), or a whole publisher "
+            "(a repository or site).",
+        ),
+    ] = SourceGrouping.DOCUMENT,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict every case; print predicted vs published, the error and MAPE. With
@@ -52,7 +67,7 @@ def validate(
     found = shipped_cases() if cases is None else read_cases(cases)
     if cv:
         result = cross_validate(
-            found, default_accelerators(), default_efficiency(), workers=workers
+            found, default_accelerators(), default_efficiency(), workers=workers, by=by.value
         )
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -67,19 +67,24 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
         "usd_per_million_tokens": e.usd_per_million_tokens,
         "error_band_share": e.error_band_share,
         "band_cases": e.band_cases,
+        "chip_cases": e.chip_cases,
         "band_basis": e.band_basis,
         "notes": list(e.notes),
     }
     return record
 
 
-def band_text(share: float | None, cases: int | None, basis: str = "") -> str:
-    """``+/-38%, 12 cases`` (``measured`` for a user's own measurement, ``-`` if unknown)."""
+def band_text(
+    share: float | None, cases: int | None, basis: str = "", chip: int | None = None
+) -> str:
+    """``+/-38%, 12 cases (3 on this chip)`` (``measured`` for a user's own measurement,
+    ``-`` if unknown)."""
     if basis.startswith("measured by the user"):
         return "measured"
     if share is None or cases is None:
         return "-"
-    return f"+/-{100 * share:.0f}%, {cases} case{'' if cases == 1 else 's'}"
+    on_chip = "" if chip is None else f" ({chip} on this chip)"
+    return f"+/-{100 * share:.0f}%, {cases} case{'' if cases == 1 else 's'}{on_chip}"
 
 
 def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dict[str, Any]:
@@ -138,7 +143,7 @@ def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Tab
             _num(None if offer is None else offer.usd_per_accelerator_hour, ".2f"),
             _num(e.usd_per_job),
             _num(e.usd_per_million_tokens, ",.3f"),
-            band_text(e.error_band_share, e.band_cases, e.band_basis),
+            band_text(e.error_band_share, e.band_cases, e.band_basis, e.chip_cases),
         )
     return table
 
@@ -202,7 +207,8 @@ def print_cross_validation(console: Console, result: CrossValidation) -> None:
         console.print(cross_validation_table(result, "platform", held=True))
     console.print(
         f"Leave-one-source-out MAPE {result.mape_percent:.1f}% over "
-        f"{len(result.residuals)} cases from {result.sources} sources; "
+        f"{len(result.residuals)} cases from {result.sources} sources "
+        f"(a source is one {result.by_source}); "
         f"{result.mape_excluding_outliers_percent:.1f}% without {len(result.outliers)} "
         f"outlier submissions; {result.unpredicted} cases the model cannot predict"
     )

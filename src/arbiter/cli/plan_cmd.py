@@ -221,7 +221,7 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
             f"{a['accelerator_count']:,}",
             f"{a['hours']:,.0f}",
             _usd(a["usd"]),
-            band_text(a.get("error_band_share"), a.get("band_cases")),
+            band_text(a.get("error_band_share"), a.get("band_cases"), chip=a.get("chip_cases")),
         )
     console.print(table)
     for line in spot_lines(doc["assignments"]):

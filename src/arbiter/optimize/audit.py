@@ -31,9 +31,10 @@ WIDE_BAND_SHARE = 0.40  # +/- 40% or more
 FEW_CASES = 3
 
 
-def thin_band(share: float, cases: int) -> bool:
-    """An estimate whose band is wide or rests on few published cases."""
-    return share >= WIDE_BAND_SHARE or cases < FEW_CASES
+def thin_band(share: float, cases: int, chip_cases: int) -> bool:
+    """An estimate whose band is wide, or rests on few published cases of its platform
+    or of its chip itself."""
+    return share >= WIDE_BAND_SHARE or cases < FEW_CASES or chip_cases < FEW_CASES
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class ThinEstimate:
     platform: str
     error_band_share: float
     band_cases: int
+    chip_cases: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,7 @@ def plan_audit(
                 age_days=age.age_days,
                 stale=age.age_days > STALE_PRICE_DAYS,
             )
-        wide = thin_band(e.error_band_share, e.band_cases)
+        wide = thin_band(e.error_band_share, e.band_cases, e.chip_cases)
         measured = e.source == "measured"
         name = fleet.workloads[p.option.workload].name
         if wide and not measured and (name, e.accelerator) not in thin:
@@ -163,6 +165,7 @@ def plan_audit(
                 platform=e.platform,
                 error_band_share=e.error_band_share,
                 band_cases=e.band_cases,
+                chip_cases=e.chip_cases,
             )
     prices = tuple(sorted(seen.values(), key=lambda x: (-x.age_days, x.provider, x.region)))
     return Audit(

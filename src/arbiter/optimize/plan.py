@@ -88,6 +88,7 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
         "usd_per_million_tokens": None if not o.serve and work <= 0 else _per_m(p, w.work_tokens),
         "error_band_share": e.error_band_share,  # the perf model's 80% band (arbiter.perf.bands)
         "band_cases": e.band_cases,
+        "chip_cases": e.chip_cases,
         **(
             {"class_requests_per_s": [round(v, 9) for v in p.class_requests_per_s]}
             if p.class_requests_per_s

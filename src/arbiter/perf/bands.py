@@ -195,6 +195,22 @@ def default_bands() -> dict[tuple[str, str], ErrorBand]:
     return bands_from_rows(shipped_document()["bands"])
 
 
+@functools.cache
+def _cases_by_chip() -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for r in shipped_document()["residuals"]:
+        key = (str(r.get("accelerator", "")), str(r["kind"]))
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def chip_cases(accelerator: str, kind: str) -> int:
+    """Of the published cases a band was measured on, those of workload ``kind`` (train,
+    finetune, serve, batch) on ``accelerator`` itself: a platform's band may rest on many
+    cases of its other chips and few of this one."""
+    return _cases_by_chip().get((accelerator, band_kind(kind)), 0)
+
+
 def band_for(platform: str, kind: str) -> ErrorBand:
     """The shipped band of ``platform`` for workload ``kind`` (train, finetune, serve,
     batch); a platform the table does not know gets the widest band of that kind."""

@@ -48,8 +48,10 @@ Optional columns may follow ``value``, those present in this order::
     batch, concurrency, notes
 
 ``batch``
-    sequences the whole system ran at once, when the source fixed it (a static batch, or
-    an engine's maximum batch held full), a whole number >= 1; ``infer_offline`` only.
+    for ``infer_offline``: sequences the whole system ran at once, when the source fixed
+    it (a static batch, or an engine's maximum batch held full); for the train kinds:
+    sequences in the global batch of one optimizer step, when the source states it. A
+    whole number >= 1; no other kind has one.
 ``concurrency``
     requests a closed-loop client kept in flight over the whole system, a whole number
     >= 1; ``infer_offline`` only. A case has a batch or a concurrency, not both. Both are
@@ -175,8 +177,16 @@ class BenchmarkCase:
 
     @property
     def in_flight(self) -> int | None:
-        """Sequences in flight over the whole system when the source fixed them."""
+        """Sequences in flight over the whole system when the source fixed them (an
+        inference case's batch or concurrency)."""
+        if self.kind.is_training:
+            return None
         return self.batch if self.batch is not None else self.concurrency
+
+    @property
+    def global_batch(self) -> int | None:
+        """Sequences per optimizer step, when a training source states them."""
+        return self.batch if self.kind.is_training else None
 
 
 # --- reading -------------------------------------------------------------------------
@@ -439,13 +449,19 @@ class _Row:
                         f"kind {kind.value} has no {column.replace('_', ' ')}",
                         "empty for the train kinds (use seq_len)",
                     )
-        for column in ("batch", "concurrency"):
-            if self.raw[column] and kind is not CaseKind.INFER_OFFLINE:
-                raise self.error(
-                    column,
-                    f"kind {kind.value} has no fixed {column}",
-                    "empty, except for infer_offline",
-                )
+        if self.raw["concurrency"] and kind is not CaseKind.INFER_OFFLINE:
+            raise self.error(
+                "concurrency",
+                f"kind {kind.value} has no fixed concurrency",
+                "empty, except for infer_offline",
+            )
+        if self.raw["batch"] and kind is not CaseKind.INFER_OFFLINE and not kind.is_training:
+            raise self.error(
+                "batch",
+                f"kind {kind.value} has no fixed batch",
+                "empty, except for infer_offline (sequences at once) and the train kinds "
+                "(sequences per optimizer step)",
+            )
         if self.raw["batch"] and self.raw["concurrency"]:
             raise self.error(
                 "concurrency",

@@ -7,21 +7,28 @@ Per software platform (``cuda``, ``rocm``, ``xla``, ``neuron``, ``gaudi``):
 - ``prefill_efficiency``: share of peak reached by prefill matmuls (thousands of rows);
 - ``decode_compute_efficiency``: share of peak reached by decode matmuls once the batch
   makes them compute-bound (a few hundred rows: lower than prefill);
-- ``decode_bandwidth_utilisation``: share of HBM bandwidth a decode step reaches (MBU).
+- ``decode_bandwidth_utilisation``: share of HBM bandwidth a decode step reaches (MBU);
+- ``layer_overhead_us``: fixed time per decoder layer and forward pass of an inference
+  step, whatever its size (kernel launches, synchronisation, small collectives' latency),
+  in microseconds: what makes a batch-1 token of a small model slower than its weight
+  read.
 
 Global:
 
 - ``train_bf16_share``, ``inference_bf16_share``: the share of the work that still runs
   at BF16 speed when the matmuls use FP8/FP4 (attention, norms, optimizer, casts), by
   Amdahl's law: effective peak = F_bf16 / ((1 - share) / r + share), r = F_p / F_bf16.
-  The training share fits to 1.0 on the calibration set (its FP8 cases are all LoRA, its
-  BF16 cases all paper runs at 6K-16K chips): see the notes in ``efficiency.json``;
+  Fitted: FP8 training runs about 1.3x as fast as BF16 where the FP8 peak is twice it;
+- ``train_activation_bytes``: bytes per token, layer and hidden unit that the
+  memory-bound operations of a training step (norms, activation functions, residual
+  adds, casts) move through HBM, at the chip's bandwidth: the roofline's other side, which
+  makes chips with many FLOPs per byte of bandwidth reach a lower share of their peak;
 - ``server_utilisation``: the load at which an online server still meets its p99 latency
   limits under random arrivals, as a share of its saturated throughput;
 - ``scale_loss_per_doubling``: per doubling of data-parallel replicas, the extra step
   time from stragglers, collective latency and smaller per-replica work at a fixed batch;
-- ``latency_headroom``: share of a p99 latency limit the mean may use (a prior: the
-  calibration set has too few latency-bound rows to fit it).
+- ``latency_headroom``: share of a p99 latency limit the mean may use (a prior: no
+  calibration case has its throughput bound by a latency limit, so none can fit it).
 
 ``scripts/fit_perf.py`` fits them on the calibration cases and writes
 ``data/efficiency.json`` with the fit report; platforms with few published results are
@@ -40,6 +47,7 @@ PLATFORM_PARAMETERS = (
     "prefill_efficiency",
     "decode_compute_efficiency",
     "decode_bandwidth_utilisation",
+    "layer_overhead_us",
 )
 GLOBAL_PARAMETERS = (
     "train_bf16_share",
@@ -47,6 +55,7 @@ GLOBAL_PARAMETERS = (
     "server_utilisation",
     "scale_loss_per_doubling",
     "latency_headroom",
+    "train_activation_bytes",
 )
 PLATFORMS = ("cuda", "rocm", "xla", "neuron", "gaudi")
 
@@ -66,10 +75,15 @@ class Efficiency:
     notes: dict[str, str] = field(default_factory=dict)
 
     def of(self, platform: str, parameter: str) -> float:
-        return self.platform[platform][parameter]
+        values = self.platform[platform]
+        if parameter in values:
+            return values[parameter]
+        return PRIOR.platform[platform][parameter]  # a file written before the parameter
 
     def __getitem__(self, parameter: str) -> float:
-        return self.globals_[parameter]
+        if parameter in self.globals_:
+            return self.globals_[parameter]
+        return PRIOR.globals_[parameter]  # a file written before the parameter
 
     def to_json(self) -> str:
         doc = {
@@ -100,6 +114,7 @@ PRIOR = Efficiency(
             "prefill_efficiency": 0.6,
             "decode_compute_efficiency": 0.4,
             "decode_bandwidth_utilisation": 0.7,
+            "layer_overhead_us": 10.0,
         }
         for p in PLATFORMS
     },
@@ -109,6 +124,7 @@ PRIOR = Efficiency(
         "server_utilisation": 0.85,
         "scale_loss_per_doubling": 0.05,
         "latency_headroom": 0.7,
+        "train_activation_bytes": 100.0,
     },
     fitted_on="prior",
 )

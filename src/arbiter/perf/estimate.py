@@ -24,6 +24,8 @@ not cover are estimated exactly as without it.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -39,7 +41,7 @@ from arbiter.domain.workload import (
     Workload,
     WorkloadKind,
 )
-from arbiter.perf.bands import MEASURED, band_for
+from arbiter.perf.bands import MEASURED, band_for, chip_cases
 from arbiter.perf.calibration import CalibrationProfile, workload_regime
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, Efficiency
 from arbiter.perf.hardware import ChipArrays, chip_arrays, precision_bytes
@@ -141,8 +143,10 @@ def _note_calibration(
 
 def _with_band(est: Estimate, workload: Workload) -> Estimate:
     """Attach the model's error band for the platform and kind (a measured one has none)."""
-    band = MEASURED if est.source == "measured" else band_for(est.platform, workload.kind.value)
+    measured = est.source == "measured"
+    band = MEASURED if measured else band_for(est.platform, workload.kind.value)
     est.error_band_share, est.band_cases, est.band_basis = band.share, band.cases, band.basis
+    est.chip_cases = 0 if measured else chip_cases(est.accelerator, workload.kind.value)
     return est
 
 
@@ -260,6 +264,7 @@ def _train(
     node = np.minimum(chips.chips_per_node, chips.span_chips)[grid.chip]
     billed = (np.ceil(grid.chips / node) * node).astype(np.float64)
     picks = pick_layouts(res, needed, len(accs), billed_chips=billed)
+    frontiers = _frontiers(res, len(accs))
     out = []
     for i, acc in enumerate(accs):
         base = base_fields(workload, acc, chips, i)
@@ -271,29 +276,43 @@ def _train(
         else:
             out.append(_train_best(base, res, picks, i, acc, job, days))
             if out[-1].feasible:
-                out[-1].frontier = _frontier(res, i)
+                out[-1].frontier = frontiers[i]
     return out
 
 
-def _frontier(res: TrainResult, i: int) -> tuple[tuple[int, float, Layout | None], ...]:
-    """Chip ``i``'s feasible layouts that are the fewest chips for their speed: per chip
-    count the fastest layout (the first on ties), kept where it is faster than every
-    smaller one. Any price of chips and hours that does not fall with more chips or more
-    time (whole instances, whole days, terms, deadlines) is least on this frontier."""
+def _frontiers(res: TrainResult, n: int) -> list[tuple[tuple[int, float, Layout | None], ...]]:
+    """Per chip ``i < n``, its feasible layouts that are the fewest chips for their speed:
+    per chip count the fastest layout (the first on ties), kept where it is faster than
+    every smaller one. Any price of chips and hours that does not fall with more chips or
+    more time (whole instances, whole days, terms, deadlines) is least on this frontier.
+    All chips at once: rows grouped by (chip, chip count) in one stable sort of an
+    integer key, each group's fastest row (the first on ties), then per chip a running
+    maximum over its groups."""
     g = res.grid
-    if len(g.chip) > 1 and bool((g.chip[1:] < g.chip[:-1]).any()):
-        mine = np.flatnonzero(g.chip == i)
-    else:  # grids from train_grid: grouped by chip in chip order
-        mine = np.arange(*np.searchsorted(g.chip, [i, i + 1]))
-    rows = mine[res.feasible[mine] & (res.tokens_per_s[mine] > 0)]
+    out: list[tuple[tuple[int, float, Layout | None], ...]] = [()] * n
+    rows = np.flatnonzero(res.feasible & (res.tokens_per_s > 0))
     if not len(rows):
-        return ()
+        return out
+    chips = g.chips[rows].astype(np.int64)
+    key = g.chip[rows].astype(np.int64) * (int(chips.max()) + 1) + chips
+    order = np.argsort(key, kind="stable")  # rows ascending within a group
+    rows, key = rows[order], key[order]
     rate = res.tokens_per_s[rows]
-    order = rows[np.lexsort((rows, -rate, g.chips[rows]))]  # by chips, fastest first
-    best = np.maximum.accumulate(res.tokens_per_s[order])
-    faster = np.concatenate(([True], res.tokens_per_s[order][1:] > best[:-1]))
-    keep = order[faster]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    sizes = np.diff(np.append(starts, len(rows)))
+    top = np.maximum.reduceat(rate, starts)
+    hits = np.flatnonzero(rate == np.repeat(top, sizes))
+    group = np.searchsorted(starts, hits, side="right") - 1
+    winners = rows[hits[np.concatenate(([True], group[1:] != group[:-1]))]]
+    chip = g.chip[winners]
+    faster = np.ones(len(winners), dtype=bool)
+    bounds = [*np.flatnonzero(np.concatenate(([True], chip[1:] != chip[:-1]))).tolist()]
+    for lo, hi in itertools.pairwise([*bounds, len(winners)]):
+        best = np.maximum.accumulate(top[lo:hi])
+        faster[lo + 1 : hi] = top[lo + 1 : hi] > best[:-1]
+    keep = winners[faster]
     columns = zip(
+        g.chip[keep].tolist(),
         g.tp[keep].tolist(),
         g.pp[keep].tolist(),
         g.dp[keep].tolist(),
@@ -304,20 +323,28 @@ def _frontier(res: TrainResult, i: int) -> tuple[tuple[int, float, Layout | None
         res.tokens_per_s[keep].tolist(),
         strict=True,
     )
-    return tuple(
-        (
-            chips,
-            rate,
-            Layout(
-                tp=tp,
-                pp=pp,
-                replicas=dp,
-                cp=cp,
-                recompute=RECOMPUTE_LEVELS[recompute],
-                sharded_optimizer=bool(sharded),
-            ),
+    found: dict[int, list[tuple[int, float, Layout | None]]] = {}
+    for i, tp, pp, dp, cp, recompute, sharded, count, speed in columns:
+        found.setdefault(i, []).append(
+            (count, speed, _layout(tp, pp, dp, cp, recompute, bool(sharded)))
         )
-        for tp, pp, dp, cp, recompute, sharded, chips, rate in columns
+    for i, frontier in found.items():
+        if i < n:
+            out[i] = tuple(frontier)
+    return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _layout(tp: int, pp: int, dp: int, cp: int, recompute: int, sharded: bool) -> Layout:
+    """One frozen :class:`Layout` per distinct layout: frontiers of many workloads share
+    them."""
+    return Layout(
+        tp=tp,
+        pp=pp,
+        replicas=dp,
+        cp=cp,
+        recompute=RECOMPUTE_LEVELS[recompute],
+        sharded_optimizer=sharded,
     )
 
 

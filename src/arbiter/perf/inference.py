@@ -13,8 +13,10 @@ configuration and batch ``B`` (per chip, all in seconds and bytes):
     t_gemm        = weights read / bw + B' * 2 N_active / (tp pp) / F
     t_attention   = KV read / bw + B' * attention(I + O/2) / (tp pp) / F
     t_tp          = 2 L * (alpha + 2 (tp-1)/tp * (B'/pp) d * 2 / (scale_up_bw / 2))   (tp > 1)
-    t_round       = t_gemm + t_attention + t_tp     (the two phases run one after the other)
-    t_prefill     = I * (2 N_active + attention(I/2)) / (tp pp F_eff prefill_efficiency) + TP comm
+    t_layers      = L * layer_overhead        fixed time per layer and pass (launches, syncs)
+    t_round       = t_gemm + t_attention + t_tp + t_layers   (the two phases run in turn)
+    t_prefill     = I * (2 N_active + attention(I/2)) / (tp pp F_eff prefill_efficiency)
+                    + TP comm + t_layers
     t_iteration   = t_round + (B / O) * t_prefill
     throughput    = B / t_iteration          TPOT = t_iteration     TTFT = t_prefill + t_iteration
 
@@ -164,6 +166,7 @@ def evaluate_inference(
     eta_d = _platform_array(chips, eff, "decode_compute_efficiency")[c]
     mbu = _platform_array(chips, eff, "decode_bandwidth_utilisation")[c]
     bw = chips.hbm_bytes_per_s[c] * mbu
+    t_layers = model.n_layers * 1e-6 * _platform_array(chips, eff, "layer_overhead_us")[c]
     link = chips.scale_up_bytes_per_s[c] / 2.0  # one direction
     i_tok, o_tok = float(input_tokens), float(output_tokens)
     ctx = i_tok + o_tok / 2.0
@@ -206,9 +209,13 @@ def evaluate_inference(
         * (ALLREDUCE_LATENCY_S + (b_eff / pp[:, None]) * tp_bytes[:, None] / link[:, None]),
         0.0,
     )
-    t_round = t_gemm + t_attention + t_tp
-    t_prefill = prefill_flops / (n * flops * eta_c) + np.where(
-        tp > 1, 2.0 * model.n_layers * (ALLREDUCE_LATENCY_S + i_tok * tp_bytes / link), 0.0
+    t_round = t_gemm + t_attention + t_tp + t_layers[:, None]
+    t_prefill = (
+        prefill_flops / (n * flops * eta_c)
+        + np.where(
+            tp > 1, 2.0 * model.n_layers * (ALLREDUCE_LATENCY_S + i_tok * tp_bytes / link), 0.0
+        )
+        + t_layers
     )
     t_iter = t_round + (b / o_tok) * t_prefill[:, None]
     tpot = t_iter

@@ -46,18 +46,53 @@ def held_out(case: BenchmarkCase) -> bool:
 
 
 def source_group(case: BenchmarkCase) -> str:
-    """The source a case is left out with: ``<results repository> <submitter>`` for
-    MLPerf, else the host and first two path parts of its URL (a repository, a paper)."""
+    """The source a case is left out with: one published document.
+
+    ``<results repository> <submitter>`` for MLPerf (a submitter's results of one round);
+    for a file in a GitHub repository, the repository and at most the first three folders
+    of the file's path, whatever the commit
+    (``github.com/aws-neuron/aws-neuron-sdk/general/benchmarks/trn1``: the tables of one
+    performance page; ``.../training/trillium/Llama3.1-8B-MaxText``: one recipe at every
+    slice size); else the page's host and path (a paper, a vendor's performance page, a
+    blog post). A vendor's pages of different chips or workloads are different sources;
+    :func:`publisher_group` is the coarser grouping, by repository or site."""
     m = _MLPERF.search(case.source)
     if m is not None:
         return f"{m.group(1)} {m.group(2)}"
     url = urlparse(case.source)
-    parts = [p for p in url.path.split("/") if p][:2]
+    parts = [p for p in url.path.split("/") if p]
+    if url.netloc.endswith("github.com") and len(parts) > 4 and parts[2] in ("blob", "tree"):
+        folder = parts[4:-1] if parts[2] == "blob" else parts[4:]
+        return "/".join(["github.com", parts[0], parts[1], *folder[:3]])
     return "/".join([url.netloc, *parts]) if url.netloc else case.source
 
 
+def publisher_group(case: BenchmarkCase) -> str:
+    """The coarser source: an MLPerf round's submitter, else the repository (host and first
+    two path parts) or the site (``intel.com``) that published it."""
+    m = _MLPERF.search(case.source)
+    if m is not None:
+        return f"{m.group(1)} {m.group(2)}"
+    url = urlparse(case.source)
+    if not url.netloc:
+        return case.source
+    if url.netloc.endswith("github.com"):
+        parts = [p for p in url.path.split("/") if p][:2]
+        return "/".join([url.netloc, *parts])
+    return url.netloc
+
+
+GROUPINGS: dict[str, Callable[[BenchmarkCase], str]] = {
+    "document": source_group,
+    "publisher": publisher_group,
+}
+
+
 def _residuals(
-    cases: Iterable[BenchmarkCase], accelerators: Mapping[str, Accelerator], eff: Efficiency
+    cases: Iterable[BenchmarkCase],
+    accelerators: Mapping[str, Accelerator],
+    eff: Efficiency,
+    grouping: Callable[[BenchmarkCase], str] = source_group,
 ) -> list[Residual]:
     out = []
     for case in cases:
@@ -69,7 +104,7 @@ def _residuals(
         out.append(
             Residual(
                 case_id=case.case_id,
-                group=source_group(case),
+                group=grouping(case),
                 platform=question.accelerator.platform.value,
                 kind=band_kind_of_case(case.kind.value),
                 predicted=value,
@@ -85,20 +120,23 @@ def fold_residuals(
     accelerators: Mapping[str, Accelerator],
     group: str,
     start: Efficiency | None = None,
+    grouping: Callable[[BenchmarkCase], str] = source_group,
 ) -> list[Residual]:
     """The cases of source ``group`` predicted by the model fitted without it (and
     without any held-out round), the fit started from ``start`` when given."""
     from arbiter.perf.fitting import fit  # noqa: PLC0415 - SciPy, loaded on use
 
-    train = [c for c in cases if not held_out(c) and source_group(c) != group]
-    test = [c for c in cases if not held_out(c) and source_group(c) == group]
+    train = [c for c in cases if not held_out(c) and grouping(c) != group]
+    test = [c for c in cases if not held_out(c) and grouping(c) == group]
     eff = fit(train, accelerators, source=f"all but {group}", start=start).efficiency
-    return _residuals(test, accelerators, eff)
+    return _residuals(test, accelerators, eff, grouping)
 
 
-def groups_of(cases: Iterable[BenchmarkCase]) -> list[str]:
+def groups_of(
+    cases: Iterable[BenchmarkCase], grouping: Callable[[BenchmarkCase], str] = source_group
+) -> list[str]:
     """The source groups of the fitted cases, sorted."""
-    return sorted({source_group(c) for c in cases if not held_out(c)})
+    return sorted({grouping(c) for c in cases if not held_out(c)})
 
 
 def out_of_sample_residuals(
@@ -106,17 +144,17 @@ def out_of_sample_residuals(
     accelerators: Mapping[str, Accelerator],
     shipped: Efficiency,
     run_folds: Callable[[list[str]], list[list[Residual]]] | None = None,
+    grouping: Callable[[BenchmarkCase], str] = source_group,
 ) -> list[Residual]:
     """Every predictable case's out-of-sample residual, in case order. ``run_folds`` maps
     the groups to their :func:`fold_residuals` (a process pool in the build script);
     by default they run one after the other."""
-    groups = groups_of(cases)
+    groups = groups_of(cases, grouping)
     if run_folds is None:
-        folds = [fold_residuals(cases, accelerators, g) for g in groups]
+        folds = [fold_residuals(cases, accelerators, g, grouping=grouping) for g in groups]
     else:
         folds = run_folds(groups)
     found = {r.case_id: r for fold in folds for r in fold}
-    found.update(
-        {r.case_id: r for r in _residuals([c for c in cases if held_out(c)], accelerators, shipped)}
-    )
+    held = [c for c in cases if held_out(c)]
+    found.update({r.case_id: r for r in _residuals(held, accelerators, shipped, grouping)})
     return [found[c.case_id] for c in cases if c.case_id in found]

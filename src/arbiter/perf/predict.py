@@ -45,6 +45,7 @@ class Question:
     ttft_limit_s: float | None = None
     tpot_limit_s: float | None = None
     in_flight: int | None = None  # sequences in flight over the system, when fixed
+    global_batch: int | None = None  # training: sequences per optimizer step, when stated
 
 
 class Unpredictable(Exception):  # noqa: N818 - a reason, not a failure
@@ -126,6 +127,8 @@ def _predict_training(
         raise Unpredictable("training cases need seq_len")
     method = FinetuneMethod.LORA if q.kind == "finetune_lora" else FinetuneMethod.FULL
     batch = default_global_batch_tokens(q.model, q.seq_len, method)
+    if q.global_batch is not None:
+        batch = float(q.global_batch * q.seq_len)
     grid = train_grid(
         chips, q.model, total_chips=q.chips, max_dp=batch / q.seq_len, seq_len=q.seq_len
     )

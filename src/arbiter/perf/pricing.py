@@ -54,17 +54,23 @@ class PriceBook:
             tuple[str, Placement, Host | None], tuple[list[Offer], np.ndarray, np.ndarray]
         ] = {}
         self._chosen: dict[tuple[str, Placement, int, Host | None], OfferChoice | None] = {}
+        self._hosts: dict[tuple[str, Placement | None], list[Host]] = {}
 
     def hosts(self, accelerator: str, placement: Placement | None = None) -> list[Host]:
         """The distinct fabrics of the instance types offering ``accelerator`` (that
-        ``placement`` allows, if given)."""
-        return sorted(
-            {
-                self._host[o.offer_id]
-                for o in self._offers.get(accelerator, ())
-                if placement is None or _allowed(o, placement)
-            }
-        )
+        ``placement`` allows, if given); workloads share placement rules: found once."""
+        key = (accelerator, placement)
+        found = self._hosts.get(key)
+        if found is None:
+            found = sorted(
+                {
+                    self._host[o.offer_id]
+                    for o in self._offers.get(accelerator, ())
+                    if placement is None or _allowed(o, placement)
+                }
+            )
+            self._hosts[key] = found
+        return list(found)
 
     def cheapest(
         self, accelerator: str, placement: Placement, chips: int = 1, host: Host | None = None

@@ -79,6 +79,7 @@ class Estimate:
     error_band_share: float = 0.0
     band_cases: int = 0
     band_basis: str = ""
+    chip_cases: int = 0  # of band_cases, those on this accelerator
     # the instance type's fabric the estimate was made for (None: the chip's best cluster)
     host: Host | None = None
 

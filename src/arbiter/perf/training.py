@@ -11,6 +11,8 @@ of ``s`` tokens is a micro-batch; ``m = G / dp`` micro-batches per replica and s
                   N = active matmul parameters, A = forward attention FLOPs at context s/2
                     F_eff = F_bf16 / ((1 - s) / r + s), r = F_p / F_bf16, s = train_bf16_share
     t_compute     = m s FLOPs/token / (tp cp pp) / (F_eff * train_matmul_efficiency)
+                    + m s (L/pp) d train_activation_bytes / (tp cp) / HBM_bw
+                    (the memory-bound ops: norms, activations, residuals, casts)
     t_tp          = m (L/pp) (4 | 6) (alpha + 2 (tp-1)/tp * (s/cp) d 2 / (scale_up_bw / 2))
     bubble        = (pp - 1) / (m v)        interleaved 1F1B, v = min(4, L/pp) chunks
     t_dp          = 2 (dp cp-1)/(dp cp) * grad_bytes / link    (x 1.5 fully sharded), overlapped
@@ -241,6 +243,7 @@ class _LayoutTerms:
     memory_if_micro_ok: FloatArray
     memory_gb: FloatArray
     compute: FloatArray  # micro s hw_flops / mp: divided by the chip's FLOP/s
+    traffic: FloatArray  # bytes the memory-bound ops move per chip: divided by HBM bytes/s
     tp_outer: FloatArray  # micro (L / pp) collectives
     tp_bytes: FloatArray  # 2 (tp - 1) / tp * s / cp * d * 2: divided by the link
     multi_tp: np.ndarray
@@ -298,6 +301,7 @@ def _layout_terms(
         memory_if_micro_ok=np.where(micro >= 1.0, memory, np.nan),
         memory_gb=memory / 1e9,
         compute=micro * s * hw_flops / mp,
+        traffic=micro * s * (layers / pp) * d / (tp * cp) * eff["train_activation_bytes"],
         tp_outer=micro * (layers / pp) * collectives,
         tp_bytes=2.0 * (tp - 1.0) / tp * s / cp * d * 2.0,
         multi_tp=tp > 1,
@@ -340,6 +344,7 @@ def evaluate_training(
         chips, eff, "train_matmul_efficiency"
     )
     link_up_of = chips.scale_up_bytes_per_s / 2.0  # one direction
+    hbm_of = chips.hbm_bytes_per_s
     n = len(grid.chip)
     feasible = np.empty(n, dtype=bool)
     memory_gb = np.empty(n)
@@ -361,7 +366,7 @@ def evaluate_training(
         else:
             fits = terms.memory_if_micro_ok[k] <= usable_hbm[c]
             memory_gb[rows] = terms.memory_gb[k]
-        t_compute = terms.compute[k] / chip_flops[c]
+        t_compute = terms.compute[k] / chip_flops[c] + terms.traffic[k] / hbm_of[c]
         link_up = link_up_of[c]
         t_tp = np.where(
             terms.multi_tp[k],

@@ -128,6 +128,7 @@ def question_for(case: BenchmarkCase, accelerators: Mapping[str, Accelerator]) -
         ttft_limit_s=case.ttft_limit_s,
         tpot_limit_s=case.tpot_limit_s,
         in_flight=case.in_flight,
+        global_batch=case.global_batch,
     )
 
 

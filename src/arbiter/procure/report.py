@@ -21,7 +21,7 @@ import numpy as np
 from arbiter.domain.errors import ArbiterError
 from arbiter.optimize.audit import thin_band
 from arbiter.optimize.plan import hhi
-from arbiter.perf.bands import band_for
+from arbiter.perf.bands import band_for, chip_cases
 from arbiter.procure.milp import ProcurementSolution, solve, used_hours
 from arbiter.procure.model import Data, FloatArray, products
 
@@ -161,7 +161,8 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
 def estimate_bands(data: Data, used: FloatArray) -> list[dict[str, Any]]:
     """The performance model's band behind each chip a class of work runs on (``used``:
     J x R x S x T chip-hours that did work, in any scenario): ``error_band_share`` (+/-
-    share, 80%) and ``band_cases``, the published cases it was measured on; ``thin`` as
+    share, 80%), ``band_cases``, the published cases it was measured on, and ``chip_cases``,
+    those on the chip itself; ``thin`` as
     the plan audit flags it (:func:`arbiter.optimize.audit.thin_band`)."""
     p = data.problem
     out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -170,13 +171,15 @@ def estimate_bands(data: Data, used: FloatArray) -> list[dict[str, Any]]:
         if (c.name, res.accelerator) in out:
             continue
         band = band_for(res.platform, c.workload.kind.value)
+        on_chip = chip_cases(res.accelerator, c.workload.kind.value)
         out[(c.name, res.accelerator)] = {
             "class": c.name,
             "accelerator": res.accelerator,
             "platform": res.platform,
             "error_band_share": band.share,
             "band_cases": band.cases,
-            "thin": thin_band(band.share, band.cases),
+            "chip_cases": on_chip,
+            "thin": thin_band(band.share, band.cases, on_chip),
         }
     return [out[k] for k in sorted(out)]
 

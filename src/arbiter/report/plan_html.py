@@ -134,7 +134,9 @@ def _band(a: Mapping[str, Any]) -> str:
     share, cases = a.get("error_band_share"), a.get("band_cases")
     if not isinstance(share, int | float) or not isinstance(cases, int):
         return "-"
-    return f"\u00b1{100 * share:.0f}% ({cases} case{'' if cases == 1 else 's'})"
+    chip = a.get("chip_cases")
+    on_chip = f", {chip} on this chip" if isinstance(chip, int) else ""
+    return f"\u00b1{100 * share:.0f}% ({cases} case{'' if cases == 1 else 's'}{on_chip})"
 
 
 def _spot_basis(raw: Any) -> str:
@@ -419,17 +421,18 @@ def _audit_section(plan: Mapping[str, Any]) -> str:
             {1, 3},
         ),
         table(
-            ["Thin estimate", "Platform", "Band", "Published cases"],
+            ["Thin estimate", "Platform", "Band", "Published cases", "On the chip"],
             [
                 [
                     text(f"{t.get('workload')} on {t.get('accelerator')}"),
                     text(t.get("platform")),
                     f"+/-{pct(t.get('error_band_share'))}",
                     num(t.get("band_cases")),
+                    num(t.get("chip_cases")),
                 ]
                 for t in map(as_mapping, as_list(audit.get("thin_estimates")))
             ],
-            {3},
+            {3, 4},
         ),
     ]
     return "".join(parts)
