@@ -397,7 +397,7 @@ def test_example_fleet_loads():
     names = [w.name for w in f.workloads]
     assert len(names) == 6 and "pretrain-70b" in names
     assert any(w.placement.interruptible for w in f.workloads)
-    assert f.caps == ShareCaps(vendor=0.7, provider=0.5, region=0.7)
+    assert f.caps == ShareCaps(vendor=0.75, provider=0.5, region=0.7)
     assert f.regions is not None and "us-*" in f.regions
     assert f.budget_usd is not None and f.budget_usd > 0
     assert f.platform(Platform.CUDA) == PlatformState(Platform.CUDA, enabled=True)
