@@ -27,7 +27,7 @@ from arbiter.perf.efficiency import PLATFORM_PARAMETERS, PLATFORMS, Efficiency, 
 from arbiter.perf.fitting import FITTED_GLOBALS, _layout, _sparsity
 from arbiter.perf.hardware import chip_arrays
 from arbiter.perf.inference import replica_grid
-from arbiter.perf.out_of_sample import fold_residuals, held_out, source_group
+from arbiter.perf.out_of_sample import fold_residuals, held_out, publisher_group, source_group
 from arbiter.perf.predict import Unpredictable, predict
 from arbiter.perf.validation import question_for
 
@@ -243,3 +243,17 @@ def test_optional_columns_are_in_the_documented_order():
     assert OPTIONAL_COLUMNS == ("batch", "concurrency", "notes")
     doc = (ROOT / "docs" / "perf-cases.md").read_text(encoding="utf-8")
     assert all(f"`{c}`" in doc for c in OPTIONAL_COLUMNS)
+
+
+def test_perf_validate_cv_by_publisher_leaves_out_whole_repositories(tmp_path, capsys):
+    cases = _small_set()
+    path = tmp_path / "cases.csv"
+    path.write_text(write_cases(cases), encoding="utf-8")
+    code = main(["perf", "validate", str(path), "--cv", "--by", "publisher", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["source"] == "publisher"
+    assert doc["sources"] == len({publisher_group(c) for c in cases})
+    publisher = {c.case_id: publisher_group(c) for c in cases}
+    assert all(r["source"] == publisher[r["case_id"]] for r in doc["residuals"])
