@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -196,19 +197,17 @@ def default_bands() -> dict[tuple[str, str], ErrorBand]:
 
 
 @functools.cache
-def _cases_by_chip() -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
-    for r in shipped_document()["residuals"]:
-        key = (str(r.get("accelerator", "")), str(r["kind"]))
-        found[key] = found.get(key, 0) + 1
-    return found
+def _cases_by_chip() -> Counter[tuple[str, str]]:
+    return Counter(
+        (str(r.get("accelerator", "")), str(r["kind"])) for r in shipped_document()["residuals"]
+    )
 
 
 def chip_cases(accelerator: str, kind: str) -> int:
     """Of the published cases a band was measured on, those of workload ``kind`` (train,
     finetune, serve, batch) on ``accelerator`` itself: a platform's band may rest on many
     cases of its other chips and few of this one."""
-    return _cases_by_chip().get((accelerator, band_kind(kind)), 0)
+    return _cases_by_chip()[(accelerator, band_kind(kind))]
 
 
 def band_for(platform: str, kind: str) -> ErrorBand:

@@ -75,15 +75,10 @@ class Efficiency:
     notes: dict[str, str] = field(default_factory=dict)
 
     def of(self, platform: str, parameter: str) -> float:
-        values = self.platform[platform]
-        if parameter in values:
-            return values[parameter]
-        return PRIOR.platform[platform][parameter]  # a file written before the parameter
+        return self.platform[platform][parameter]
 
     def __getitem__(self, parameter: str) -> float:
-        if parameter in self.globals_:
-            return self.globals_[parameter]
-        return PRIOR.globals_[parameter]  # a file written before the parameter
+        return self.globals_[parameter]
 
     def to_json(self) -> str:
         doc = {

@@ -306,7 +306,7 @@ def _frontiers(res: TrainResult, n: int) -> list[tuple[tuple[int, float, Layout 
     winners = rows[hits[np.concatenate(([True], group[1:] != group[:-1]))]]
     chip = g.chip[winners]
     faster = np.ones(len(winners), dtype=bool)
-    bounds = [*np.flatnonzero(np.concatenate(([True], chip[1:] != chip[:-1]))).tolist()]
+    bounds = np.flatnonzero(np.concatenate(([True], chip[1:] != chip[:-1]))).tolist()
     for lo, hi in itertools.pairwise([*bounds, len(winners)]):
         best = np.maximum.accumulate(top[lo:hi])
         faster[lo + 1 : hi] = top[lo + 1 : hi] > best[:-1]
@@ -329,8 +329,7 @@ def _frontiers(res: TrainResult, n: int) -> list[tuple[tuple[int, float, Layout 
             (count, speed, _layout(tp, pp, dp, cp, recompute, bool(sharded)))
         )
     for i, frontier in found.items():
-        if i < n:
-            out[i] = tuple(frontier)
+        out[i] = tuple(frontier)
     return out
 
 

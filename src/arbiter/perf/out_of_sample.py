@@ -45,6 +45,12 @@ def held_out(case: BenchmarkCase) -> bool:
     return found is not None and found > LAST_FITTED_ROUND
 
 
+def _mlperf_group(case: BenchmarkCase) -> str | None:
+    """``<results repository> <submitter>`` of an MLPerf case, else None."""
+    m = _MLPERF.search(case.source)
+    return None if m is None else f"{m.group(1)} {m.group(2)}"
+
+
 def source_group(case: BenchmarkCase) -> str:
     """The source a case is left out with: one published document.
 
@@ -56,9 +62,9 @@ def source_group(case: BenchmarkCase) -> str:
     slice size); else the page's host and path (a paper, a vendor's performance page, a
     blog post). A vendor's pages of different chips or workloads are different sources;
     :func:`publisher_group` is the coarser grouping, by repository or site."""
-    m = _MLPERF.search(case.source)
-    if m is not None:
-        return f"{m.group(1)} {m.group(2)}"
+    mlperf = _mlperf_group(case)
+    if mlperf is not None:
+        return mlperf
     url = urlparse(case.source)
     parts = [p for p in url.path.split("/") if p]
     if url.netloc.endswith("github.com") and len(parts) > 4 and parts[2] in ("blob", "tree"):
@@ -70,9 +76,9 @@ def source_group(case: BenchmarkCase) -> str:
 def publisher_group(case: BenchmarkCase) -> str:
     """The coarser source: an MLPerf round's submitter, else the repository (host and first
     two path parts) or the site (``intel.com``) that published it."""
-    m = _MLPERF.search(case.source)
-    if m is not None:
-        return f"{m.group(1)} {m.group(2)}"
+    mlperf = _mlperf_group(case)
+    if mlperf is not None:
+        return mlperf
     url = urlparse(case.source)
     if not url.netloc:
         return case.source
