@@ -156,7 +156,7 @@ def test_a_slow_job_runs_longer_and_a_fast_one_bills_less():
     speed = perf_speed(pa, size, child)
     assert speed is not None
     out = without_recourse(pa, scenarios, sample(scenarios, size, child), speed)
-    s = speed[0]
+    s = speed.of(np.array([0]))[0]
     hours = np.minimum(100.0 / s, 150.0)
     undone = np.maximum(100.0 / s - 150.0, 0.0) * s / 100.0  # the share of the work left
     expected = 300.0 * hours / 100.0 + scenarios.penalty * 300.0 * undone

@@ -11,6 +11,7 @@ import pytest
 from fleet_helpers import offer, serve, serve_option, train, train_option
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import PriceRegime
@@ -19,7 +20,7 @@ from arbiter.domain.workload import WorkloadKind
 from arbiter.optimize.fleet import solve_fleet
 from arbiter.risk import impact
 from arbiter.risk.impact import placement_types, plan_arrays, without_recourse
-from arbiter.scenarios.sampling import sample
+from arbiter.scenarios.sampling import Samples, chunk_plan, sample
 
 MAGNITUDE = {
     ShockKind.SUPPLY_CUT: Distribution.fixed(0.4),
@@ -110,3 +111,126 @@ def test_each_type_once_is_each_placement_alone(jobs, services, regime, kinds, p
     assert typed.cost_usd == pytest.approx(each.cost_usd, rel=1e-12, abs=1e-9)
     assert typed.unmet == pytest.approx(each.unmet, abs=1e-12)
     assert np.array_equal(typed.missed_deadlines, each.missed_deadlines)
+
+
+def each_workload_alone(pa: impact.PlanArrays, kind_of: np.ndarray, n_t: int):
+    """Workload types with one workload each, built apart from ``workload_types``."""
+    n_w = len(pa.serve)
+    share, count = np.zeros((n_w, n_t)), np.zeros((n_w, n_t))
+    for p, (w, t) in enumerate(zip(pa.workload, kind_of, strict=True)):
+        if pa.serve[w]:
+            share[w, t] += pa.work_share[p]
+        else:
+            count[w, t] += 1.0
+    return impact.WorkloadTypes(
+        of=np.arange(n_w),
+        first=np.arange(n_w),
+        share=sparse.csr_array(share),
+        count=sparse.csr_array(count),
+        members=np.ones(n_w),
+        spend_usd=pa.spend_usd,
+        weight=pa.weight,
+        types=tuple(np.unique(kind_of[pa.workload == w]) for w in range(n_w)),
+    )
+
+
+def same_outcome(a: impact.Outcome, b: impact.Outcome) -> None:
+    assert a.cost_usd == pytest.approx(b.cost_usd, rel=1e-12, abs=1e-9)
+    assert a.unmet == pytest.approx(b.unmet, abs=1e-12)
+    assert a.unmet_share == pytest.approx(b.unmet_share, abs=1e-12)
+    assert np.array_equal(a.missed_deadlines, b.missed_deadlines)
+    assert np.array_equal(a.hit_day, b.hit_day)
+
+
+CASES = {
+    "jobs": st.integers(1, 4),
+    "services": st.integers(0, 3),
+    "regime": st.sampled_from(list(PriceRegime)),
+    "kinds": st.lists(st.sampled_from(list(ShockKind)), min_size=1, max_size=4),
+    "providers": st.lists(st.sampled_from(["p", "q"]), min_size=4, max_size=4),
+    "seed": st.integers(0, 1000),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(**CASES)
+def test_each_workload_type_once_is_each_workload_alone(
+    jobs, services, regime, kinds, providers, seed
+):
+    fleet, options = fleet_with_twins(jobs, services, regime)
+    scenarios = shocks(kinds, providers[: len(kinds)])
+    pa = plan_arrays(fleet, solve_fleet(fleet, options), scenarios)
+    samples = sample(scenarios, 40, np.random.SeedSequence(seed))
+    banded = dataclasses.replace(pa, perf_sigma=np.full(len(pa.usd), 0.3))
+    for plan, speed in ((pa, None), (banded, impact.perf_speed(banded, 40, samples_seed(seed)))):
+        typed = without_recourse(plan, scenarios, samples, speed)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(impact, "workload_types", each_workload_alone)
+            each = without_recourse(plan, scenarios, samples, speed)
+        same_outcome(typed, each)
+    # identical services (and every other job, of equal hours) share a type
+    if services >= 2 or jobs >= 3:
+        assert typed.unmet_by_type.shape[0] < len(fleet.workloads)
+
+
+def samples_seed(seed: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(**CASES)
+def test_the_closed_form_is_the_time_line_where_no_shock_reaches(
+    jobs, services, regime, kinds, providers, seed
+):
+    """A type in a sample no shock that can change it reaches in time runs at full
+    capacity at the list price: the shortcut gives what the time line gives."""
+    fleet, options = fleet_with_twins(jobs, services, regime)
+    scenarios = shocks(kinds, providers[: len(kinds)])
+    pa = plan_arrays(fleet, solve_fleet(fleet, options), scenarios)
+    samples = sample(scenarios, 40, np.random.SeedSequence(seed))
+    banded = dataclasses.replace(pa, perf_sigma=np.full(len(pa.usd), 0.3))
+    pair_timelines = impact._pair_timelines
+    for plan, speed in ((pa, None), (banded, impact.perf_speed(banded, 40, samples_seed(seed)))):
+        pairs = {"short": 0, "long": 0}
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(impact, "_pair_timelines", counting(pair_timelines, pairs, "short"))
+            short = without_recourse(plan, scenarios, samples, speed)
+            m.setattr(impact, "_pair_timelines", counting(pair_timelines, pairs, "long"))
+            long = without_recourse(plan, scenarios, samples, speed, shortcut=False)
+        same_outcome(short, long)
+        # the time line took every pair without the shortcut, and fewer with it
+        n_types = len(placement_types(plan, speed)[1])
+        assert pairs["long"] == n_types * 40
+        assert pairs["short"] < pairs["long"]
+
+
+def counting(pair_timelines, pairs: dict[str, int], key: str):
+    """``pair_timelines`` that adds the pairs it puts on a time line to ``pairs[key]``."""
+
+    def counted(*args, **kw):
+        out = pair_timelines(*args, **kw)
+        pairs[key] += sum(len(t) for t, _, _ in out)
+        return out
+
+    return counted
+
+
+def test_a_sample_is_the_same_whatever_samples_are_beside_it():
+    """Batches of chunks are evaluated side by side: each sample's figures are exactly
+    those of its chunk evaluated alone."""
+    fleet, options = fleet_with_twins(3, 2, PriceRegime.ON_DEMAND)
+    kinds = [ShockKind.SUPPLY_CUT, ShockKind.PRICE_SHIFT, ShockKind.DEMAND_SHIFT]
+    scenarios = shocks(kinds, ["p", "q", "p"])
+    pa = plan_arrays(fleet, solve_fleet(fleet, options), scenarios)
+    pa = dataclasses.replace(pa, perf_sigma=np.full(len(pa.usd), 0.2))
+    chunks = chunk_plan(700, 5)
+    parts = [sample(scenarios, size, seed) for size, seed in chunks]
+    speeds = [impact.perf_speed(pa, size, seed) for size, seed in chunks]
+    alone = [without_recourse(pa, scenarios, s, v) for s, v in zip(parts, speeds, strict=True)]
+    together = without_recourse(
+        pa, scenarios, Samples.concatenate(parts), impact.Speed.concatenate(speeds)
+    )
+    for field in ("cost_usd", "unmet_usd", "unmet_share", "missed_deadlines", "unmet", "hit_day"):
+        joined = np.concatenate([getattr(o, field) for o in alone], axis=-1)
+        assert np.array_equal(getattr(together, field), joined), field
+    assert (together.unmet > 0).any() and len(np.unique(together.cost_usd)) > 10

@@ -85,7 +85,7 @@ def risk(
     )
     with (
         executor_for(engine, workers=workers, address=address) as pool,
-        shared.progress("samples", "chunks") as tick,
+        shared.progress("samples", "batches") as tick,
     ):
         results = run(ctx, n, pool, progress=tick)
         engine_name, engine_workers = pool.name, pool.workers

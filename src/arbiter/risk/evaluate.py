@@ -1,16 +1,21 @@
-"""Monte Carlo stress test of plans: samples in fixed chunks, each chunk evaluated
-wherever an executor sends it, results put back in chunk order.
+"""Monte Carlo stress test of plans: samples in fixed chunks, batches of chunks evaluated
+wherever an executor sends them, results put back in chunk order.
 
 Chunk ``i`` always holds the same samples (its own child seed of the run's seed, see
-:func:`arbiter.scenarios.sampling.chunk_plan`) and every solve inside it is seeded, so
-the result is identical for the same seed whatever the engine and the worker count.
+:func:`arbiter.scenarios.sampling.chunk_plan`), every sample is evaluated on its own and
+every solve inside it is seeded, so the result is identical for the same seed whatever
+the engine, the worker count and the batches. Without re-planning a batch holds about
+:data:`BATCH_PLACEMENT_SAMPLES` placements times samples (the arithmetic is vectorised
+over a batch's samples, and one call per chunk of 250 would cost more than the
+arithmetic), and at least one batch per worker; with it, one chunk (the re-plans
+dominate, and spread over the workers).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +25,12 @@ from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.optimize.options import Option
-from arbiter.risk.impact import UNMET, FloatArray, perf_speed, plan_arrays, without_recourse
+from arbiter.risk.impact import UNMET, without_recourse
+from arbiter.risk.plan_arrays import FloatArray, PlanArrays, perf_speeds, plan_arrays
 from arbiter.risk.recourse import locked_options, option_arrays, with_recourse
-from arbiter.scenarios.sampling import chunk_plan, sample
+from arbiter.scenarios.sampling import CHUNK_SIZE, Samples, chunk_plan, sample
 
+BATCH_PLACEMENT_SAMPLES = 10_000_000
 CVAR_LEVEL = 0.95
 HISTOGRAM_BINS = 20
 LOCKED_IN = "locked_in"
@@ -42,6 +49,8 @@ class RiskContext:
     recourse: bool
     seed: int
     locked: tuple[str, ...] = (LOCKED_IN,)
+    arrays: tuple[PlanArrays, ...] = ()
+    """Each plan as arrays (:func:`plan_arrays`); :func:`run` fills them in once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +65,17 @@ class PlanSamples:
     recourse_missed_deadlines: np.ndarray | None = None
 
 
-def evaluate_chunk(
-    ctx: RiskContext, chunk: tuple[int, np.random.SeedSequence]
-) -> dict[str, PlanSamples]:
-    """Sample one chunk and evaluate every plan on it."""
-    size, seed = chunk
-    samples = sample(ctx.scenarios, size, seed)
+Chunk = tuple[int, np.random.SeedSequence]
+
+
+def evaluate_batch(ctx: RiskContext, chunks: Sequence[Chunk]) -> dict[str, PlanSamples]:
+    """Sample a batch of chunks and evaluate every plan on their samples, side by side."""
+    samples = Samples.concatenate([sample(ctx.scenarios, size, seed) for size, seed in chunks])
     free = option_arrays(ctx.options, ctx.scenarios) if ctx.recourse else None
     out = {}
-    for name, solution in ctx.plans:
-        pa = plan_arrays(ctx.fleet, solution, ctx.scenarios)
-        speed = perf_speed(pa, size, seed) if ctx.scenarios.perf_error else None
+    for i, (name, solution) in enumerate(ctx.plans):
+        pa = ctx.arrays[i] if ctx.arrays else plan_arrays(ctx.fleet, solution, ctx.scenarios)
+        speed = perf_speeds(pa, chunks) if ctx.scenarios.perf_error else None
         fixed = without_recourse(pa, ctx.scenarios, samples, speed)
         rec_cost = rec_unmet = rec_missed = None
         oa = free
@@ -93,9 +102,18 @@ def run(
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, PlanSamples]:
-    """Every plan over ``n`` samples of ``ctx.scenarios`` with seed ``ctx.seed``."""
+    """Every plan over ``n`` samples of ``ctx.scenarios`` with seed ``ctx.seed``;
+    ``progress`` counts batches."""
+    if not ctx.arrays:
+        arrays = tuple(plan_arrays(ctx.fleet, sol, ctx.scenarios) for _, sol in ctx.plans)
+        ctx = replace(ctx, arrays=arrays)
     chunks = chunk_plan(n, ctx.seed)
-    parts = map_items(executor, evaluate_chunk, ctx, chunks, progress=progress)
+    workers = 1 if executor is None else max(executor.workers, 1)
+    placed = max((len(sol.placed) for _, sol in ctx.plans), default=1)
+    most = BATCH_PLACEMENT_SAMPLES // max(placed * CHUNK_SIZE, 1)
+    per = 1 if ctx.recourse else max(1, min(most, math.ceil(len(chunks) / workers)))
+    batches = [tuple(chunks[i : i + per]) for i in range(0, len(chunks), per)]
+    parts = map_items(executor, evaluate_batch, ctx, batches, progress=progress)
     return {name: _join([p[name] for p in parts]) for name, _ in ctx.plans}
 
 

@@ -51,416 +51,374 @@ less if pay-as-you-go. Estimates the user measured carry no band and are not sam
 Work left undone costs ``penalty`` times what the plan spends on that workload, per unit
 of work (a price for emergency capacity or lost business), in place of running it. The
 plan's platform enablement is paid in every sample.
+
+**How it is computed.** Placements every shock treats alike are evaluated once, as a
+placement type (:func:`placement_types`), and workloads alike once, as a workload type
+(:func:`workload_types`). A placement type in a sample where no shock that can change it
+(:func:`can_change`: a capacity shock that selects it, a spot surge on spot, a price shift
+on pay-as-you-go) starts before its reach (a service's period; a job's stop at full
+capacity) runs at full capacity at the list price, and its figures are closed forms. The
+other (type, sample) pairs go on a time line cut only where their own shocks start and
+end. Putting every pair on the time line (``shortcut=False``) gives the same figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from arbiter.catalog.spot import restart_load
-from arbiter.domain.fleet import Fleet
-from arbiter.domain.offer import PriceRegime
 from arbiter.domain.scenario import ScenarioSet, ShockKind
-from arbiter.domain.workload import ServeJob
-from arbiter.optimize.fleet import FleetSolution, Placed
-from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, deadline_hours
-from arbiter.perf.bands import sigma_of
-from arbiter.risk.concentration import spend_weights, work_shares
-from arbiter.scenarios.perf_error import platform_normals
+from arbiter.risk.plan_arrays import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    PlanArrays,
+    Speed,
+    perf_speed,
+    plan_arrays,
+)
+from arbiter.risk.timeline import Timeline, covered, cut, effects, job_run, times
+from arbiter.risk.types import WorkloadTypes, placement_types, workload_types
 from arbiter.scenarios.sampling import Samples
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+__all__ = [  # the risk arithmetic's face: what it computes and what it is computed on
+    "CAPACITY_SHOCKS",
+    "UNMET",
+    "Outcome",
+    "PlanArrays",
+    "Speed",
+    "WorkloadTypes",
+    "can_change",
+    "perf_speed",
+    "placement_types",
+    "plan_arrays",
+    "without_recourse",
+    "workload_types",
+]
 
 CAPACITY_SHOCKS = (ShockKind.SUPPLY_CUT, ShockKind.OUTAGE, ShockKind.ROADMAP_SLIP)
 UNMET = 1e-9  # shares below this count as met
 
 
 @dataclass(frozen=True, slots=True)
-class PlanArrays:
-    """A plan as arrays over its placements (``P``) and workloads (``W``), with which
-    shock selects which placement (``S x P``) and which workload (``S x W``)."""
-
-    usd: FloatArray  # P: compute spend
-    payg: BoolArray  # P
-    block: BoolArray  # P: a capacity block (billed by the whole day)
-    billed_hours: FloatArray  # P: the hours ``usd`` pays for
-    hours: FloatArray  # P
-    start_hours: FloatArray  # P: when the placement starts (a job's platform lead time)
-    surge_base: FloatArray  # P: r R on spot placements, 0 elsewhere
-    workload: IntArray  # P
-    work_share: FloatArray  # P
-    serve: BoolArray  # W
-    window_hours: FloatArray  # W
-    deadline_hours: FloatArray  # W (inf: none)
-    spend_usd: FloatArray  # W
-    weight: FloatArray  # W: share of compute spend
-    selects: BoolArray  # S x P
-    selects_workload: BoolArray  # S x W
-    enablement_usd: float
-    platform: tuple[str, ...] = ()  # P: the software platform of each placement's chip
-    perf_sigma: FloatArray | None = None  # P: lognormal sigma of its throughput error
-
-
-def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -> PlanArrays:
-    placed: Sequence[Placed] = solution.placed
-    n_w = len(fleet.workloads)
-    workload = np.array([p.option.workload for p in placed], dtype=np.int64)
-    usd = np.array([p.usd for p in placed], dtype=np.float64)
-    spend = np.bincount(workload, weights=usd, minlength=n_w).astype(np.float64)
-    weights = spend_weights(placed)
-    window = np.zeros(n_w)
-    for p in placed:
-        window[p.option.workload] = max(window[p.option.workload], p.option.hours)
-    offers = [p.option.offer for p in placed]
-    vendors = [p.option.estimate.vendor for p in placed]
-    selects = np.array(
-        [
-            [
-                not s.kind.acts_on_workloads
-                and s.selector.matches_offer(v, o.provider, o.region, o.accelerator)
-                for o, v in zip(offers, vendors, strict=True)
-            ]
-            for s in scenarios.shocks
-        ],
-        dtype=bool,
-    ).reshape(len(scenarios.shocks), len(placed))
-    selects_workload = np.array(
-        [
-            [
-                s.kind.acts_on_workloads and s.selector.matches_workload(w.name, w.kind)
-                for w in fleet.workloads
-            ]
-            for s in scenarios.shocks
-        ],
-        dtype=bool,
-    ).reshape(len(scenarios.shocks), n_w)
-    payg = np.array([o.price_regime in PAY_AS_YOU_GO for o in offers], dtype=bool)
-    block = np.array([o.price_regime is PriceRegime.CAPACITY_BLOCK for o in offers], dtype=bool)
-    lead = {
-        s.platform.value: s.lead_weeks * HOURS_PER_WEEK
-        for s in fleet.platforms
-        if not s.enabled and s.platform in solution.enabled
-    }
-    return PlanArrays(
-        usd=usd,
-        payg=payg,
-        block=block,
-        billed_hours=np.array([p.option.billed_hours for p in placed], dtype=np.float64),
-        hours=np.array([p.option.hours for p in placed], dtype=np.float64),
-        start_hours=np.array(
-            [0.0 if p.option.serve else lead.get(p.option.estimate.platform, 0.0) for p in placed],
-            dtype=np.float64,
-        ),
-        surge_base=np.array([restart_load(o) for o in offers], dtype=np.float64),
-        workload=workload,
-        work_share=np.array(work_shares(placed), dtype=np.float64),
-        serve=np.array([isinstance(w.job, ServeJob) for w in fleet.workloads], dtype=bool),
-        window_hours=window,
-        deadline_hours=np.array(
-            [d if (d := deadline_hours(w)) is not None else np.inf for w in fleet.workloads]
-        ),
-        spend_usd=spend,
-        weight=np.array([weights.get(w, 0.0) for w in range(n_w)], dtype=np.float64),
-        selects=selects,
-        selects_workload=selects_workload,
-        enablement_usd=solution.enablement_usd,
-        platform=tuple(p.option.estimate.platform for p in placed),
-        perf_sigma=np.array(
-            [sigma_of(p.option.estimate.error_band_share) for p in placed], dtype=np.float64
-        ),
-    )
-
-
-def perf_speed(pa: PlanArrays, n: int, seed: np.random.SeedSequence) -> FloatArray | None:
-    """The ``perf_error`` shock: each placement's throughput as a share of its estimate,
-    ``exp(sigma_p Z_k)`` with one standard normal ``Z_k`` per platform ``k`` per sample
-    (:func:`arbiter.scenarios.perf_error.platform_normals`), shared by every placement on
-    it; ``P x n``. None when no placement has a band (nothing to sample)."""
-    sigma = pa.perf_sigma
-    if sigma is None or not len(sigma) or not (sigma > 0).any():
-        return None
-    names = sorted(set(pa.platform))
-    z = platform_normals(names, n, seed)
-    row = np.array([names.index(p) for p in pa.platform], dtype=np.int64)
-    return np.asarray(np.exp(sigma[:, None] * z[row]), dtype=np.float64)
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
-    """One plan over ``n`` samples."""
+    """One plan over ``n`` samples. Per-workload results are held once per workload type
+    (:func:`workload_types`: workloads every shock treats alike); :attr:`unmet` and
+    :attr:`hit_day` give them for every workload."""
 
     cost_usd: FloatArray  # n: compute + enablement + work left undone
     unmet_usd: FloatArray  # n
     unmet_share: FloatArray  # n: spend-weighted share of the plan's work left undone
     missed_deadlines: IntArray  # n
-    unmet: FloatArray  # W x n: share of each workload's work left undone
-    hit_day: FloatArray  # W x n: first day a shock may take its work (inf: none)
+    unmet_by_type: FloatArray  # V x n: share of each workload type's work left undone
+    hit_day_by_type: FloatArray  # V x n: first day a shock may take its work (inf: none)
+    workload_type: IntArray  # W: the type of each workload
+
+    @property
+    def unmet(self) -> FloatArray:
+        """``W x n``: the share of each workload's work left undone."""
+        return self.unmet_by_type[self.workload_type]
+
+    @property
+    def hit_day(self) -> FloatArray:
+        """``W x n``: the first day a shock may take each workload's work (inf: none)."""
+        return self.hit_day_by_type[self.workload_type]
 
 
-def overlap(
-    start_days: FloatArray, duration_days: FloatArray, window_days: FloatArray
-) -> FloatArray:
-    """Share of each window ``[0, window]`` (axis 1) a shock ``[start, start + duration]``
-    (axis 0, samples on axis 2) covers: ``S x P x n``."""
-    w = window_days[None, :, None]
-    return covered(start_days, duration_days, np.zeros_like(w), w) / np.where(w > 0, w, 1.0)
-
-
-def covered(
-    start_days: FloatArray, duration_days: FloatArray, lo: FloatArray, hi: FloatArray
-) -> FloatArray:
-    """Days of ``[lo, hi]`` a shock ``[start, start + duration]`` covers, ``S x P x n`` for
-    shocks ``S x n`` and bounds broadcasting against ``1 x P x n``."""
-    start = start_days[:, None, :]
-    end = start + duration_days[:, None, :]
-    return np.asarray(
-        np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None), dtype=np.float64
-    )
+def can_change(
+    scenarios: ScenarioSet, selects: BoolArray, payg: BoolArray, surge_base: FloatArray
+) -> BoolArray:
+    """``S x P``: the shocks that can change what a placement does or costs: a capacity
+    shock any it selects, a spot surge only a spot placement, a price shift only a
+    pay-as-you-go one."""
+    out = selects.copy()
+    for s, shock in enumerate(scenarios.shocks):
+        if shock.kind is ShockKind.SPOT_SURGE:
+            out[s] &= surge_base > 0
+        elif shock.kind is ShockKind.PRICE_SHIFT:
+            out[s] &= payg
+    return out
 
 
 @dataclass(frozen=True, slots=True)
-class Timeline:
-    """Each sample's hours cut where a shock starts or ends: segment ``k`` runs from
-    ``start[k]`` to ``end[k]`` (the last one to ``inf``); ``capacity``, ``paid`` and
-    ``price`` are ``c_p``, ``b_p`` and ``M_p`` on each segment, ``P x K x n``."""
+class _Params:
+    """Placement types' figures shaped to broadcast against the arrays they meet:
+    ``T x 1`` against types by samples, ``1 x m`` against (type, sample) pairs."""
 
-    start: FloatArray  # K x n
-    end: FloatArray  # K x n
-    capacity: FloatArray  # P x K x n: the share of the work rate left
-    paid: FloatArray  # P x K x n: the share of the placement still there to be billed
-    price: FloatArray  # P x K x n
+    payg: BoolArray
+    block: BoolArray
+    hours: FloatArray
+    billed_hours: FloatArray
+    start_hours: FloatArray
+    deadline_hours: FloatArray
+    surge_base: FloatArray
 
-    def integral(self, f: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
-        """The integral of ``f`` (``P x K x n``, >= 0) over ``[lo, hi]`` (``P x n``)."""
-        return np.asarray(times(f, self.lengths(lo, hi)).sum(axis=1), dtype=np.float64)
+    def rows(self, t: IntArray) -> _Params:
+        """Types ``t`` as rows (``len(t) x 1``)."""
+        return _Params(*(getattr(self, f)[t][:, None] for f in _Params.__slots__))
 
-    def lengths(self, lo: FloatArray, hi: FloatArray) -> FloatArray:
-        """Hours of each segment inside ``[lo, hi]`` (``P x n``): ``P x K x n``."""
-        a = np.maximum(self.start[None], lo[:, None, :])
-        b = np.minimum(self.end[None], hi[:, None, :])
-        return np.where(b > a, np.where(b > a, b, 0.0) - np.where(b > a, a, 0.0), 0.0)
-
-
-def times(f: FloatArray, hours: FloatArray) -> FloatArray:
-    """``f * hours`` with ``0 * inf = 0``: nothing accrues on an endless segment at 0."""
-    finite = np.isfinite(hours)
-    return np.where(finite, f * np.where(finite, hours, 0.0), np.where(f > 0, np.inf, 0.0))
+    def pairs(self, t: IntArray) -> _Params:
+        """Type ``t[j]`` in column ``j`` (``1 x len(t)``)."""
+        return _Params(*(getattr(self, f)[t][None, :] for f in _Params.__slots__))
 
 
-def timeline(
-    scenarios: ScenarioSet,
-    samples: Samples,
-    selects: BoolArray,
-    payg: BoolArray,
-    surge_base: FloatArray,
-) -> Timeline:
-    """The capacity and price over time, for every sample, of placements (or options)
-    ``P`` that each shock selects (``selects``, ``S x P``), pay-as-you-go or not, with their
-    spot surge base ``r R`` (0 off spot)."""
-    n_s, n = samples.occurred.shape
-    n_p = len(payg)
-    occurred = samples.occurred
-    start = np.where(occurred, samples.start_days * 24.0, 0.0)
-    end = np.where(occurred, (samples.start_days + samples.duration_days) * 24.0, 0.0)
-    # an inf cut (a shock to the end of the horizon) only starts empty segments
-    cuts = np.sort(np.concatenate([np.zeros((1, n)), start, end]), axis=0)  # K x n
-    seg_end = np.concatenate([cuts[1:], np.full((1, n), np.inf)])
-    active = (
-        occurred[:, None, :] & (start[:, None, :] <= cuts[None]) & (cuts[None] < end[:, None, :])
-    )
-    kinds = [s.kind for s in scenarios.shocks]
-    mag = samples.magnitude
-    base = surge_base[None, :, None]
-    loss = np.zeros((n_s, n_p, n))
-    gone = np.zeros((n_s, n_p, n))  # the part of the loss that is not there to be billed
-    shift = np.zeros((n_s, n_p, n))
-    for s, kind in enumerate(kinds):
-        if kind is ShockKind.SUPPLY_CUT:
-            loss[s] = gone[s] = 1.0 - mag[s][None, :]
-        elif kind in (ShockKind.OUTAGE, ShockKind.ROADMAP_SLIP):
-            loss[s] = gone[s] = 1.0
-        elif kind is ShockKind.SPOT_SURGE:  # restarts are billed time
-            m = np.maximum(mag[s], 1.0)[None, None, :]
-            loss[s] = np.where(base > 0, 1.0 - (1.0 + base) / (1.0 + m * base), 0.0)[0]
-        elif kind is ShockKind.PRICE_SHIFT:
-            shift[s] = np.where(payg[:, None], mag[s][None, :] - 1.0, 0.0)
-    sel = selects[:, :, None]
-    on = active.astype(np.float64)
-    lost = np.einsum("spn,skn->pkn", np.where(sel, loss, 0.0), on)
-    missing = np.einsum("spn,skn->pkn", np.where(sel, gone, 0.0), on)
-    price = np.einsum("spn,skn->pkn", np.where(sel, shift, 0.0), on)
-    return Timeline(
-        start=cuts,
-        end=seg_end,
-        capacity=1.0 - np.minimum(lost, 1.0),
-        paid=1.0 - np.minimum(missing, 1.0),
-        price=np.maximum(1.0 + price, 0.0),
-    )
+def _serve(
+    p: _Params, tl: Timeline | None, speed: FloatArray | None, shape: tuple[int, int]
+) -> tuple[FloatArray, FloatArray]:
+    """Services (work lost, cost per dollar): on a time line, or with ``tl`` None at full
+    capacity and the list price over their whole period."""
+    period = np.broadcast_to(p.hours, shape)
+    if tl is None:
+        delivered = np.ones(shape)
+        paid_hours = period
+    else:
+        zero = np.zeros(shape)
+        delivered = tl.integral(tl.capacity, zero, period) / np.where(period > 0, period, 1.0)
+        paid_hours = tl.integral(tl.billed, zero, period)
+    if speed is not None:
+        delivered = np.minimum(speed * delivered, 1.0)
+    per_hour = 1.0 / np.maximum(p.hours, 1e-9)
+    return 1.0 - delivered, np.where(p.payg, per_hour * paid_hours, 1.0)
 
 
-def job_run(
-    tl: Timeline, start: FloatArray, work: FloatArray, deadline: FloatArray
+def _job(
+    p: _Params, tl: Timeline | None, needed: FloatArray, speed: FloatArray | None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For jobs started at ``start`` (``P``) needing ``work`` hours of full capacity
-    (``P x n``), stopped at ``deadline`` (``P``): the work done by the deadline and the
-    hour they stop (at the finish or the deadline, whichever comes first; without either,
-    at the end of their last hour of work), each ``P x n``, and the hours of each segment
-    they hold the placement in, ``P x K x n``."""
-    lo = np.broadcast_to(start[:, None], work.shape)
-    seg = tl.lengths(lo, np.full(work.shape, np.inf))  # P x K x n
-    cap = tl.capacity
-    done = times(cap, seg)  # work done in each segment
-    before = np.concatenate([np.zeros_like(done[:, :1]), np.cumsum(done, axis=1)[:, :-1]], axis=1)
-    begin = np.maximum(tl.start[None], lo[:, None, :])
-    need = work[:, None, :]
-    ends = (cap > 0) & (before < need) & (before + done >= need)
-    with np.errstate(invalid="ignore"):
-        at = begin + np.where(ends, need - before, 0.0) / np.where(cap > 0, cap, 1.0)
-    finish = np.where(ends, at, np.inf).min(axis=1)
-    last = np.where((cap > 0) & (seg > 0), begin + seg, lo[:, None, :]).max(axis=1)
-    stop = np.minimum(finish, deadline[:, None])
-    stop = np.maximum(np.where(np.isfinite(stop), stop, last), lo)
-    due = np.broadcast_to(deadline[:, None], work.shape)
-    by_deadline = np.minimum(tl.integral(cap, lo, np.maximum(due, lo)), work)
-    return by_deadline, stop, tl.lengths(lo, stop)
+    """Jobs needing ``needed`` hours of full capacity (share of the work late, cost per
+    dollar, the hour they stop): on a time line, or with ``tl`` None at full capacity and
+    the list price from their start."""
+    lo, due = p.start_hours, p.deadline_hours
+    free = bool(np.isinf(due).all())  # no deadline: nothing is ever late
+    if tl is None:
+        stop = lo + needed if free else np.maximum(np.minimum(lo + needed, due), lo)
+        held = paid_hours = stop - lo
+        done = needed if free else np.minimum(np.maximum(due - lo, 0.0), needed)
+    else:
+        done, stop, seg = job_run(tl, lo, needed, due)
+        held, paid_hours = stop - lo, times(tl.billed, seg).sum(axis=1)
+    if free:
+        late = np.zeros(np.broadcast_shapes(needed.shape, lo.shape))
+    else:
+        gap = np.maximum(needed - done, 0.0)
+        if speed is not None:  # hours of capacity at speed s do s times the planned work
+            gap = gap * speed
+        late = np.minimum(gap / np.maximum(p.hours, 1e-9), 1.0)
+    payg = billed = None  # cost per dollar where pay-as-you-go, and where fixed-price
+    if p.payg.any():
+        payg = paid_hours / np.maximum(p.hours, 1e-9)
+    if not p.payg.all():
+        # a fixed-price placement keeps what it was bought for, and buys more if held
+        # longer (a capacity block by the whole day)
+        if p.block.any():
+            held = np.where(p.block, np.ceil(held / 24.0 - 1e-9) * 24.0, held)
+        billed = np.maximum(p.billed_hours, held) / np.maximum(p.billed_hours, 1e-9)
+    if billed is None:
+        cost = payg
+    elif payg is None:
+        cost = billed
+    else:
+        cost = np.where(p.payg, payg, billed)
+    return late, np.asarray(cost, dtype=np.float64), stop
 
 
-def placement_types(pa: PlanArrays, speed: FloatArray | None = None) -> tuple[IntArray, IntArray]:
-    """Placements that every shock treats alike: the same shocks select them, with the
-    same regime, hours, billed hours, start, spot surge base, and a workload of the same
-    kind, deadline, window and demand shocks (and, with a ``speed``, the same throughput
-    error in every sample). Their outcomes per dollar are the same, so each type is
-    evaluated once: ``(type of each placement, one placement of each type)``."""
-    w = pa.workload
-    key = np.column_stack(
-        [
-            *([] if speed is None else [speed]),
-            pa.selects.T.astype(np.float64),
-            pa.selects_workload.T[w].astype(np.float64),
-            pa.payg,
-            pa.block,
-            pa.billed_hours,
-            pa.hours,
-            pa.start_hours,
-            pa.surge_base,
-            pa.serve[w],
-            pa.deadline_hours[w],
-            pa.window_hours[w],
-        ]
-    )
-    if not len(key):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _, first, kind = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    return np.asarray(kind, dtype=np.int64).ravel(), np.asarray(first, dtype=np.int64)
+def demand_extra(
+    pa: PlanArrays, wt: WorkloadTypes, scenarios: ScenarioSet, samples: Samples
+) -> FloatArray:
+    """``V x n``: each workload type's demand rise, ``max(0, sum_s (demand_factor - 1) ov)``
+    over the demand shifts that select it, ``ov`` the share of its window one covers."""
+    rise = np.zeros((len(wt.first), samples.n))
+    for s, shock in enumerate(scenarios.shocks):
+        chosen = np.flatnonzero(pa.selects_workload[s, wt.first])
+        if shock.kind is not ShockKind.DEMAND_SHIFT or not len(chosen):
+            continue
+        window = (pa.window_hours[wt.first[chosen]] / 24.0)[:, None]
+        share = covered(
+            samples.start_days[s][None, :], samples.duration_days[s][None, :], 0.0, window
+        ) / np.where(window > 0, window, 1.0)
+        rise[chosen] += np.where(
+            samples.occurred[s][None, :], (samples.magnitude[s] - 1.0)[None, :] * share, 0.0
+        )
+    return np.asarray(np.maximum(rise, 0.0), dtype=np.float64)
 
 
 def without_recourse(
-    pa: PlanArrays, scenarios: ScenarioSet, samples: Samples, speed: FloatArray | None = None
+    pa: PlanArrays,
+    scenarios: ScenarioSet,
+    samples: Samples,
+    speed: Speed | None = None,
+    *,
+    shortcut: bool = True,
 ) -> Outcome:
     """The module docstring's arithmetic for every sample at once, each placement type of
-    :func:`placement_types` once (its cost per dollar of plan, its work lost or late).
-    ``speed`` (``P x n``, from :func:`perf_speed`) is each placement's throughput as a share
-    of its estimate: a service delivers ``min(1, speed x capacity)``, a job needs
-    ``1 / speed`` times its hours; None leaves the arithmetic exactly as without it."""
-    kinds = [s.kind for s in scenarios.shocks]
-    n_s, n = samples.occurred.shape
-    n_w = len(pa.serve)
+    :func:`placement_types` once (its cost per dollar of plan, its work lost or late), and
+    each workload type of :func:`workload_types` once. ``speed`` (from
+    :func:`perf_speed`) is each placement's throughput as a share of its estimate: a
+    service delivers ``min(1, speed x capacity)``, a job needs ``1 / speed`` times its
+    hours; None leaves the arithmetic exactly as without it.
+
+    A type in a sample where no shock that can change it (:func:`can_change`) occurred
+    runs at full capacity at the list price: its figures are closed forms. Only the
+    other (type, sample) pairs are put on a time line, each cut only where its own shocks
+    start and end (``shortcut=False`` puts every pair there; the result is the same)."""
+    n = samples.n
     kind_of, first = placement_types(pa, speed)
     n_t = len(first)
-    # a type stands in as a placement of its first member, at one dollar
     tw = pa.workload[first]
-    payg, hours, billed_hours = pa.payg[first], pa.hours[first], pa.billed_hours[first]
-    selects = pa.selects[:, first]
-    tl = timeline(scenarios, samples, selects, payg, pa.surge_base[first])
-
-    # demand shifts over each workload's window
-    won = samples.occurred[:, None, :] & pa.selects_workload[:, :, None]  # S x W x n
-    wov = np.where(
-        won, overlap(samples.start_days, samples.duration_days, pa.window_hours / 24.0), 0.0
+    wt = workload_types(pa, kind_of, n_t)
+    types = _Params(
+        payg=pa.payg[first],
+        block=pa.block[first],
+        hours=pa.hours[first],
+        billed_hours=pa.billed_hours[first],
+        start_hours=pa.start_hours[first],
+        deadline_hours=pa.deadline_hours[tw],
+        surge_base=pa.surge_base[first],
     )
-    demand = np.zeros((n_s, 1, n))
-    for s, kind in enumerate(kinds):
-        if kind is ShockKind.DEMAND_SHIFT:
-            demand[s] = samples.magnitude[s][None, :] - 1.0
-    extra = np.maximum((demand * wov).sum(axis=0), 0.0)  # W x n
+    tspeed = None if speed is None else speed.of(first)  # T x n
+    extra = demand_extra(pa, wt, scenarios, samples)  # V x n
+    extra_of = wt.of[tw]  # T: the workload type of each placement type
+    change = can_change(scenarios, pa.selects[:, first], types.payg, types.surge_base)
 
-    # services: capacity lost over the period, pay-as-you-go billed as used
-    zero = np.zeros((n_t, n))
-    period = np.broadcast_to(hours[:, None], zero.shape)
-    used = tl.integral(tl.capacity, zero, period)
-    delivered = used / np.where(period > 0, period, 1.0)  # T x n
-    if speed is not None:
-        delivered = np.minimum(speed[first] * delivered, 1.0)
-    lost = 1.0 - delivered
-    per_hour = 1.0 / np.maximum(hours, 1e-9)[:, None]
-    serve_factor = np.where(
-        payg[:, None], per_hour * tl.integral(tl.paid * tl.price, zero, period), 1.0
-    )
+    lost = np.zeros((n_t, n))  # services: share of the work rate lost
+    late = np.zeros((n_t, n))  # jobs: share of the work late
+    factor = np.empty((n_t, n))  # cost per dollar of plan
+    reach = np.empty((n_t, n))  # the hour a shock must start before to change anything
+    serve_t = pa.serve[tw]
+    for serve in (True, False):
+        rows = np.flatnonzero(serve_t == serve)
+        if not len(rows):
+            continue
+        p = types.rows(rows)
+        sp = None if tspeed is None else tspeed[rows]
+        if serve:  # a service's whole period
+            lost[rows], factor[rows] = _serve(p, None, sp, (len(rows), n))
+            reach[rows] = p.hours
+            continue
+        rise = extra[extra_of[rows]]
+        if sp is None and not rise.any():  # the same in every sample: once
+            late[rows], factor[rows], reach[rows] = _job(p, None, p.hours, None)
+        else:  # a job until it stops
+            needed = p.hours * (1.0 + rise)
+            late[rows], factor[rows], reach[rows] = _job(
+                p, None, needed if sp is None else needed / sp, sp
+            )
 
-    # jobs: caught up on the same placement, stopped at the deadline
-    job_t = ~pa.serve[tw]  # T
-    needed = hours[:, None] * (1.0 + extra[tw])  # T x n
-    if speed is not None:
-        needed = needed / speed[first]
-    done, stop, seg = job_run(tl, pa.start_hours[first], needed, pa.deadline_hours[tw])
-    gap = np.maximum(needed - done, 0.0)
-    if speed is not None:  # hours of capacity at speed s do s times the planned work
-        gap = gap * speed[first]
-    late = np.minimum(gap / np.maximum(hours, 1e-9)[:, None], 1.0)
-    held = stop - pa.start_hours[first][:, None]
-    # a fixed-price placement keeps what it was bought for, and buys more if held longer
-    billed = np.maximum(
-        billed_hours[:, None],
-        np.where(pa.block[first][:, None], np.ceil(held / 24.0 - 1e-9) * 24.0, held),
-    )
-    job_factor = np.where(
-        payg[:, None],
-        per_hour * times(tl.paid * tl.price, seg).sum(axis=1),
-        billed / np.maximum(billed_hours, 1e-9)[:, None],
-    )
-    factor = np.where(job_t[:, None], job_factor, serve_factor)  # T x n: cost per dollar
+    # on a time line: the pairs (type, sample) a shock that can change the type starts
+    # before its reach, each cut by the shocks that can change it alone
+    affected = np.zeros((n_t, n), dtype=bool)
+    if not shortcut:
+        affected[:] = True
+    affected[types.hours <= 0] = True  # no closed form to keep
+    for s in range(len(scenarios.shocks)):
+        rows, cols = np.flatnonzero(change[s]), np.flatnonzero(samples.occurred[s])
+        block = np.ix_(rows, cols)
+        affected[block] |= 24.0 * samples.start_days[s, cols][None, :] < reach[block]
+    for t, k, tl in _pair_timelines(scenarios, samples, change, types, *np.nonzero(affected)):
+        for serve in (True, False):
+            sel = serve_t[t] == serve
+            if not sel.any():
+                continue
+            ts, ks = t[sel], k[sel]
+            p = types.pairs(ts)
+            sp = None if tspeed is None else tspeed[ts, ks][None, :]
+            if serve:
+                pair_lost, pair_cost = _serve(p, tl.columns(sel), sp, (1, len(ts)))
+                lost[ts, ks] = pair_lost[0]
+            else:
+                needed = p.hours * (1.0 + extra[extra_of[ts], ks][None, :])
+                pair_late, pair_cost, _ = _job(
+                    p, tl.columns(sel), needed if sp is None else needed / sp, sp
+                )
+                late[ts, ks] = pair_late[0]
+            factor[ts, ks] = pair_cost[0]
 
-    # back to placements and workloads: sums over a type are products with its members
+    # back to workload types: sums over members are products with its columns (every
+    # sum runs down its column alone, so a sample's figures do not depend on the others)
+    lost_work = np.asarray(wt.share @ lost, dtype=np.float64)
+    job_late = np.asarray(wt.count @ late, dtype=np.float64)
+    serve_v = pa.serve[wt.first][:, None]
+    unmet = np.where(serve_v, np.minimum(lost_work + extra, 1.0), job_late)
+    missed = (np.where(serve_v, 0.0, wt.members[:, None]) * (unmet > UNMET)).sum(axis=0)
+    unmet_usd = scenarios.penalty * (wt.spend_usd[:, None] * unmet).sum(axis=0)
     usd_of_type = np.bincount(kind_of, weights=pa.usd, minlength=n_t)
-    job_p = job_t[kind_of]
-    share = np.zeros((n_w, n_t))
-    np.add.at(share, (pa.workload, kind_of), np.where(job_p, 0.0, pa.work_share))
-    count = np.zeros((n_w, n_t))
-    np.add.at(count, (pa.workload, kind_of), job_p.astype(np.float64))
-    lost_work = share @ np.where(job_t[:, None], 0.0, lost)
-    job_late = count @ np.where(job_t[:, None], late, 0.0)
-    serve = pa.serve[:, None]
-    unmet = np.where(serve, np.minimum(lost_work + extra, 1.0), job_late)
-    missed = (~serve & (unmet > UNMET)).sum(axis=0)
-
-    unmet_usd = (scenarios.penalty * pa.spend_usd[:, None] * unmet).sum(axis=0)
-    cost = usd_of_type @ factor + unmet_usd + pa.enablement_usd
-
-    # a price shift takes no work away: the first shock that can is the hit
-    takes = np.array([k is not ShockKind.PRICE_SHIFT for k in kinds], dtype=bool)
-    on = samples.occurred[:, None, :] & selects[:, :, None]  # S x T x n
-    hit = np.where(on & takes[:, None, None], samples.start_days[:, None, :], np.inf).min(
-        axis=0
-    )  # T x n
-    if speed is not None:  # a slower chip takes work from day 0
-        hit = np.where(speed[first] < 1.0, 0.0, hit)
-    hit_day = np.full((n_w, n), np.inf)
-    for t in range(n_t):  # each type's earliest hit, to the workloads it holds
-        members = np.unique(pa.workload[kind_of == t])
-        hit_day[members] = np.minimum(hit_day[members], hit[t])
-    whit = np.where(won, samples.start_days[:, None, :], np.inf).min(axis=0)
-    hit_day = np.minimum(hit_day, whit)
+    cost = (usd_of_type[:, None] * factor).sum(axis=0) + unmet_usd + pa.enablement_usd
     return Outcome(
         cost_usd=cost,
         unmet_usd=unmet_usd,
-        unmet_share=(pa.weight[:, None] * unmet).sum(axis=0),
-        missed_deadlines=missed.astype(np.int64),
-        unmet=unmet,
-        hit_day=hit_day,
+        unmet_share=(wt.weight[:, None] * unmet).sum(axis=0),
+        missed_deadlines=np.rint(missed).astype(np.int64),
+        unmet_by_type=unmet,
+        hit_day_by_type=hit_days(pa, scenarios, samples, first, wt, tspeed),
+        workload_type=wt.of,
     )
+
+
+def _pair_timelines(
+    scenarios: ScenarioSet,
+    samples: Samples,
+    change: BoolArray,
+    types: _Params,
+    t: IntArray,
+    k: IntArray,
+) -> list[tuple[IntArray, IntArray, Timeline]]:
+    """Type ``t[j]`` in sample ``k[j]`` on its own time line (``1 x m``), cut only by the
+    shocks that occurred there and can change it (``change``, ``S x T``): pairs grouped by
+    how many there are, ``c``, each group cut by its ``c`` shocks alone."""
+    mine = change[:, t] & samples.occurred[:, k]  # S x m
+    kinds = [shock.kind for shock in scenarios.shocks]
+    loss, gone, shift = effects(
+        kinds, samples.magnitude[:, k], types.payg[t][None, :], types.surge_base[t][None, :]
+    )  # S x 1 x m
+    start = samples.start_days[:, k] * 24.0
+    end = (samples.start_days[:, k] + samples.duration_days[:, k]) * 24.0
+    count = mine.sum(axis=0)
+    out = []
+    for c in np.unique(count).tolist():
+        cols = np.flatnonzero(count == c)
+        # each pair's c shocks, in shock order: its row's nonzeros, row by row
+        slot = np.nonzero(mine[:, cols].T)[1].reshape(len(cols), c).T  # c x m_c
+
+        def pick(a: FloatArray, cols: IntArray = cols, slot: IntArray = slot) -> FloatArray:
+            rows = slot if a.ndim == 2 else slot[:, None, :]
+            return np.take_along_axis(a[..., cols], rows, 0)
+
+        occurred = np.ones(slot.shape, dtype=bool)
+        tl = cut(occurred, pick(start), pick(end), pick(loss), pick(gone), pick(shift))
+        out.append((t[cols], k[cols], tl))
+    return out
+
+
+def hit_days(
+    pa: PlanArrays,
+    scenarios: ScenarioSet,
+    samples: Samples,
+    first: IntArray,
+    wt: WorkloadTypes,
+    tspeed: FloatArray | None,
+) -> FloatArray:
+    """``V x n``: the first day a shock may take each workload type's work: a shock that
+    selects one of its placements (a price shift takes no work), a demand shift that
+    selects it, or day 0 when one of its placements runs slower than estimated."""
+    n = samples.n
+    starts = np.where(samples.occurred, samples.start_days, np.inf)  # S x n
+    takes = np.array([s.kind is not ShockKind.PRICE_SHIFT for s in scenarios.shocks], dtype=bool)
+    # types the same shocks may hit share their first hit: one row per pattern
+    patterns, pattern_of = np.unique(
+        (pa.selects[:, first] & takes[:, None]).T, axis=0, return_inverse=True
+    )
+    pattern_of = np.asarray(pattern_of, dtype=np.int64).ravel()
+    by_pattern = np.full((len(patterns), n), np.inf)
+    for g, row in enumerate(patterns):
+        if row.any():
+            by_pattern[g] = starts[row].min(axis=0)
+    out = np.full((len(wt.first), n), np.inf)
+    for v, held in enumerate(wt.types):
+        if len(held):
+            out[v] = by_pattern[np.unique(pattern_of[held])].min(axis=0)
+            if tspeed is not None:  # a slower chip takes work from day 0
+                out[v] = np.where((tspeed[held] < 1.0).any(axis=0), 0.0, out[v])
+        chosen = pa.selects_workload[:, wt.first[v]]
+        if chosen.any():
+            out[v] = np.minimum(out[v], starts[chosen].min(axis=0))
+    return out

@@ -38,15 +38,9 @@ from arbiter.domain.workload import ServeJob, Workload
 from arbiter.optimize.fleet import FleetSolution, solve_fleet
 from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, Option
 from arbiter.optimize.pruning import prune
-from arbiter.risk.impact import (
-    CAPACITY_SHOCKS,
-    UNMET,
-    FloatArray,
-    IntArray,
-    Outcome,
-    PlanArrays,
-    timeline,
-)
+from arbiter.risk.impact import CAPACITY_SHOCKS, UNMET, Outcome
+from arbiter.risk.plan_arrays import FloatArray, IntArray, PlanArrays
+from arbiter.risk.timeline import timeline
 from arbiter.scenarios.sampling import Samples
 
 RECOURSE_REGIMES = (*PAY_AS_YOU_GO, PriceRegime.CAPACITY_BLOCK)
@@ -119,9 +113,10 @@ def with_recourse(
     cost = outcome.cost_usd.copy()
     unmet_share = outcome.unmet_share.copy()
     missed = outcome.missed_deadlines.copy()
-    hit = np.flatnonzero((outcome.unmet > UNMET).any(axis=0))
+    hit = np.flatnonzero((outcome.unmet_by_type > UNMET).any(axis=0))
     if not len(hit):
         return cost, unmet_share, missed
+    undone, hit_day = outcome.unmet, outcome.hit_day  # W x n
     kinds = [s.kind for s in scenarios.shocks]
     cut = np.array([k in CAPACITY_SHOCKS for k in kinds], dtype=bool)
     priced = np.array([k is ShockKind.PRICE_SHIFT for k in kinds], dtype=bool)
@@ -145,8 +140,8 @@ def with_recourse(
         if shift.any():
             # the mean price over a service's whole period, or over a job's undone share
             # from the hit, after its lead time
-            lo = np.where(oa.serve, 0.0, 24.0 * outcome.hit_day[workload, n] + lead)
-            hi = lo + np.where(oa.serve, oa.hours, oa.hours * outcome.unmet[workload, n])
+            lo = np.where(oa.serve, 0.0, 24.0 * hit_day[workload, n] + lead)
+            hi = lo + np.where(oa.serve, oa.hours, oa.hours * undone[workload, n])
             lo, hi = np.where(hi > lo, lo, 0.0)[:, None], np.where(hi > lo, hi, 1.0)[:, None]
             one = Samples(
                 occurred=samples.occurred[:, n : n + 1] & shift[:, None],
@@ -154,10 +149,19 @@ def with_recourse(
                 start_days=samples.start_days[:, n : n + 1],
                 duration_days=samples.duration_days[:, n : n + 1],
             )
-            tl = timeline(scenarios, one, oa.selects, oa.payg, np.zeros(len(oa.options)))
+            tl = timeline(kinds, one, oa.selects, oa.payg, np.zeros(len(oa.options)))
             factor = (tl.integral(tl.price, lo, hi) / (hi - lo))[:, 0]
         found = _replan(
-            fleet, pa, oa, outcome, n, blocked, factor, pending, remaining, scenarios.penalty, seed
+            fleet,
+            pa,
+            oa,
+            (undone[:, n], hit_day[:, n]),
+            blocked,
+            factor,
+            pending,
+            remaining,
+            scenarios.penalty,
+            seed,
         )
         if found is None:
             continue
@@ -167,7 +171,7 @@ def with_recourse(
             cost[n] = better
             unmet_share[n] = float((pa.weight * left).sum())
             # a job misses its deadline only if some of its work is still undone
-            late = outcome.unmet[:, n] > UNMET
+            late = undone[:, n] > UNMET
             missed[n] = int((~pa.serve & late & (left > UNMET)).sum())
     return cost, unmet_share, missed
 
@@ -176,8 +180,7 @@ def _replan(
     fleet: Fleet,
     pa: PlanArrays,
     oa: OptionArrays,
-    outcome: Outcome,
-    n: int,
+    sample: tuple[FloatArray, FloatArray],
     blocked: np.ndarray,
     factor: FloatArray,
     pending: dict[str, PlatformState],
@@ -186,8 +189,9 @@ def _replan(
     seed: int,
 ) -> tuple[float, float, FloatArray] | None:
     """(penalty of the undone work, cost of the residual plan, share of each workload
-    still undone after it); None if the residual MILP fails."""
-    undone = outcome.unmet[:, n]
+    still undone after it); None if the residual MILP fails. ``sample`` is one sample's
+    share of each workload left undone and the day each was first hit."""
+    undone, hit_day = sample
     hit = [w for w in range(len(undone)) if undone[w] > UNMET]
     workloads: list[Workload] = []
     residual: list[Option] = []
@@ -201,7 +205,7 @@ def _replan(
             workloads.append(replace(wl, job=replace(job, requests_per_s=job.requests_per_s * u)))
         else:
             workloads.append(wl)
-        avail = pa.deadline_hours[w] - 24.0 * float(outcome.hit_day[w, n])
+        avail = pa.deadline_hours[w] - 24.0 * float(hit_day[w])
         for i in oa.by_workload.get(w, []):
             if blocked[i]:
                 continue
