@@ -5,6 +5,8 @@ zero."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from fleet_helpers import offer, serve, serve_option, train, train_option
@@ -15,7 +17,7 @@ from arbiter.domain.accelerator import Platform
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.optimize.fleet import build_fleet_model, solve_fleet
 from arbiter.optimize.fleet_columns import first_active, relaxation, without_no_surplus
-from arbiter.optimize.fleet_search import serve_floors
+from arbiter.optimize.fleet_search import enablement_bound, serve_floors
 from arbiter.optimize.linear import Status
 
 PROVIDERS = ("a", "b", "c", "d")
@@ -98,6 +100,33 @@ def test_column_generation_reaches_the_whole_lp_optimum(seed, start):
     assert at_x.status is Status.OPTIMAL
     if start != "first":
         assert found.rounds > 1  # the first master was infeasible: it widened
+        # by phase one's pricing, not by taking every option
+        assert not found.active.all()
+
+
+def test_an_infeasible_lp_is_proven_so_by_phase_one():
+    """Capacity for one instance in all: no option can serve eight services. Phase one
+    prices options in while they lower the violation and then reports the LP infeasible,
+    as the whole LP is."""
+    fleet, options = many_options(5)
+    one = CapacityLimit(provider="a", accelerator="cuda1", max_instances=1)
+    closed = tuple(
+        CapacityLimit(provider=p, accelerator=f"{platform}{chips}", max_instances=0)
+        for p in PROVIDERS
+        for platform in ("cuda", "rocm")
+        for chips in (1, 2, 4, 8)
+        if (p, platform, chips) != ("a", "cuda", 1)
+    )
+    fleet = Fleet(
+        workloads=fleet.workloads,
+        caps=fleet.caps,
+        platforms=fleet.platforms,
+        capacity=(one, *closed),
+    )
+    built = build_fleet_model(fleet, options)
+    assert lp_without_no_surplus(built.model).status is Status.INFEASIBLE
+    found = relaxation(built.model, built, options, active=np.zeros(len(built.rep), dtype=bool))
+    assert found.solution.status is Status.INFEASIBLE
 
 
 def test_pricing_brings_in_the_options_the_optimum_needs():
@@ -136,11 +165,16 @@ def test_within_bounds_that_close_a_platform_it_is_that_lp():
             bounds=(lo, up),
             active=np.zeros(len(built.rep), dtype=bool),
         )
-        assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
+        assert found.solution.status is whole.status
+        if whole.status is Status.OPTIMAL:
+            assert found.solution.objective == pytest.approx(whole.objective, rel=1e-7)
         rocm = np.array([options[i].estimate.platform == "rocm" for i in built.rep.tolist()])
         if value == 0.0:
+            # NVIDIA alone breaks the vendor cap: no plan, and rocm is never priced in
+            assert whole.status is Status.INFEASIBLE
             assert not (found.active & rocm).any()  # a closed platform is never priced in
         else:
+            assert whole.status is Status.OPTIMAL
             assert (found.active & rocm).any()
 
 
@@ -197,3 +231,63 @@ def test_without_relax_and_fix_the_bound_still_holds(seed, monkeypatch):
     lp = tight.solve(relax=True)
     assert stepped.total_usd * (1 - stepped.mip_gap) >= lp.objective - 1e-6 * lp.objective
     assert calls  # a plan above the gap with a platform pending: the sets were bounded
+
+
+def three_platforms(seed: int) -> tuple[Fleet, list]:
+    """Services on cuda, rocm and xla (two of them to enable) under a vendor cap: the LP
+    opens platforms by a sliver, and the sets of platforms differ in cost."""
+    rng = np.random.default_rng(seed)
+    workloads, options = [train("t")], [train_option(0, offer("a", 4.0), hours=50.0)]
+    for k in range(5):
+        workloads.append(serve(f"s{k}", float(rng.integers(100, 600))))
+        for p in PROVIDERS[:3]:
+            for platform in ("cuda", "rocm", "xla"):
+                for chips in (1, 8):
+                    o = offer(
+                        p,
+                        float(rng.uniform(1, 4)) * chips,
+                        chips=chips,
+                        accelerator=f"{platform}{chips}",
+                    )
+                    tokens = float(rng.uniform(20, 140)) * chips**0.8
+                    options.append(
+                        serve_option(k + 1, o, tokens_per_s=tokens, hours=10.0, platform=platform)
+                    )
+    fleet = Fleet(
+        workloads=tuple(workloads),
+        caps=ShareCaps(vendor=float(rng.uniform(0.5, 0.9))),
+        platforms=(
+            PlatformState(Platform.CUDA, enabled=True),
+            PlatformState(Platform.ROCM, enabled=False, enable_usd=float(rng.uniform(0, 300))),
+            PlatformState(Platform.XLA, enabled=False, enable_usd=float(rng.uniform(0, 300))),
+        ),
+    )
+    return fleet, options
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), share=st.floats(0.0, 0.2))
+def test_the_set_bound_is_the_least_lp_over_the_sets_or_enough(seed, share):
+    """``enablement_bound`` against every set of platforms solved apart: never above the
+    least of their LPs (a valid bound), and at least that or ``enough`` (each set it
+    skips is bounded at ``enough`` or above by a set that holds it)."""
+    fleet, options = three_platforms(seed)
+    built = build_fleet_model(fleet, options)
+    tight = built.model.copy()
+    serve_floors(tight, built, options, None)
+    lp = tight.solve(relax=True)
+    lower, upper = tight.col_bounds()
+    z = built.enable.columns
+    each = []
+    for bits in itertools.product((0.0, 1.0), repeat=len(z)):
+        lo, up = lower.copy(), upper.copy()
+        lo[z] = up[z] = bits
+        found = tight.solve(relax=True, bounds=(lo, up))
+        if found.status is Status.OPTIMAL:
+            each.append(found.objective)
+    least = min(each)
+    enough = least * (1.0 + share) if share else float("inf")
+    bound, _ = enablement_bound(tight, built, lp, enough, None)
+    assert bound <= least * (1 + 1e-7) + 1e-6
+    assert bound >= min(least, enough) * (1 - 1e-7) - 1e-6
+    assert bound >= lp.objective * (1 - 1e-7) - 1e-6

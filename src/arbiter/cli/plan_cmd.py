@@ -89,6 +89,11 @@ def plan(
     }
     if profile is not None:
         provenance["calibration"] = profile.summary()
+    # the analyses (baselines, binding rows) get what the plan left of the limit, less a
+    # seventh kept for a solve's overrun and for writing the plan out; the baselines'
+    # options (built without capacity) are built only when that leaves time for them
+    analyses_s = max(0.85 * limit - (time.monotonic() - started), 0.0)
+    unlimited = planned.unlimited() if analyses_s > 2.0 * planned.options_s else None
     doc = plan_document(
         fleet,
         options,
@@ -96,11 +101,10 @@ def plan(
         provenance=provenance,
         n_alternatives=alternatives,
         all_options=planned.everything,
-        # the analyses (baselines, binding rows) get what the plan left of the limit, less
-        # a seventh kept for a solve's overrun and for writing the plan out
         time_limit_s=max(0.85 * limit - (time.monotonic() - started), 0.0),
         folded=planned.folded,
-        baseline_options=planned.unlimited,
+        baseline_options=unlimited,
+        baseline_time_s=None if unlimited is not None else 0.0,
     )
     offers = {o.offer.offer_id: o.offer for o in planned.everything}
     for a in doc["assignments"]:  # ages at the settings' date (ARBITER_TODAY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -66,7 +67,15 @@ class Planned:
     input_hash: str
     folded: Folded | None = None  # set when identical workloads were folded
     assumptions: dict[str, CapacityAssumption] | None = None  # obtainable, by offer id
-    unlimited: list[Option] | None = None  # built without obtainable capacity (baselines)
+    # the options built without obtainable capacity (the baselines'), on demand, and how
+    # long building the options took (so a caller can tell whether there is time for it)
+    build_unlimited: Callable[[], list[Option]] | None = None
+    options_s: float = 0.0
+
+    def unlimited(self) -> list[Option] | None:
+        """The options built without obtainable capacity, where the baselines are found
+        (they ignore capacity as they ignore caps); None when not given."""
+        return None if self.build_unlimited is None else self.build_unlimited()
 
 
 def plan_file(
@@ -102,14 +111,21 @@ def plan_file(
     stated = load_capacity_file(capacity_file) if capacity_file is not None else ()
     assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))
     eff = default_efficiency()
-    # the baselines ignore capacity, as they ignore caps: their options are built without it
-    unlimited, _ = build_options(fleet, catalog, eff, calibration=calibration)
+    unbounded = fleet
+
+    def build_unlimited() -> list[Option]:
+        # the baselines ignore capacity, as they ignore caps: their options are built
+        # without it (on demand: at thousands of workloads this is seconds)
+        return build_options(unbounded, catalog, eff, calibration=calibration)[0]
+
     built = build_capacity_options(fleet, catalog, eff, assumptions, calibration)
     fleet, everything, estimates = built.fleet, built.options, built.estimates
+    options_s = time.monotonic() - started
+    placed = {o.workload for o in everything}
     for wi, w in enumerate(fleet.workloads):
-        if not any(o.workload == wi for o in everything):
+        if wi not in placed:
             at = wi if folded is None else folded.members[wi][0]
-            alone = [o for o in unlimited if o.workload == wi]
+            alone = [o for o in build_unlimited() if o.workload == wi]
             if alone:  # options without capacity, none within it
                 raise InfeasibleError(no_option_message(file, w.name, at, alone, assumptions))
             reasons = "; ".join(
@@ -138,5 +154,6 @@ def plan_file(
         input_hash=hashlib.sha256(file.read_bytes()).hexdigest()[:12],
         folded=folded,
         assumptions=assumptions,
-        unlimited=unlimited,
+        build_unlimited=build_unlimited,
+        options_s=options_s,
     )

@@ -63,7 +63,7 @@ def risk(
     fleet = planned.fleet
     _check_workload_names(scenarios, fleet, scenarios_file)
     plans = [(DIVERSIFIED, planned.solution)]
-    reference = locked_in(fleet, planned.unlimited or planned.everything)
+    reference = locked_in(fleet, planned.unlimited() or planned.everything)
     if reference is not None:
         plans.append((REFERENCE, reference))
     if compare:

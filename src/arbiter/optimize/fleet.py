@@ -422,11 +422,14 @@ def _relax_within(
     relaxed: Relaxation,
     seed: int,
     mip_gap: float,
-) -> Callable[[tuple[FloatArray, FloatArray], float | None], Solution]:
+) -> Callable[[tuple[FloatArray, FloatArray], float | None, float], Solution]:
     """The LP of ``tight`` within given column bounds, by column generation from the
-    columns ``relaxed`` priced in (what :func:`enablement_bound` solves per set)."""
+    columns ``relaxed`` priced in (what :func:`enablement_bound` solves per set),
+    stopped once its bound reaches ``target``."""
 
-    def relax_within(bounds: tuple[FloatArray, FloatArray], limit_s: float | None) -> Solution:
+    def relax_within(
+        bounds: tuple[FloatArray, FloatArray], limit_s: float | None, target: float
+    ) -> Solution:
         return relaxation(
             tight,
             built,
@@ -436,6 +439,7 @@ def _relax_within(
             time_limit_s=limit_s,
             seed=seed,
             close_enough=mip_gap / 10,
+            target=target,
         ).solution
 
     return relax_within

@@ -131,7 +131,7 @@ def enablement_bound(
     lp: Solution,
     enough: float,
     time_limit_s: float | None,
-    relax: Callable[[tuple[FloatArray, FloatArray], float | None], Solution] | None = None,
+    relax: Callable[[tuple[FloatArray, FloatArray], float | None, float], Solution] | None = None,
 ) -> tuple[float, Solution | None]:
     """A lower bound on the MILP far above the LP's when platforms wait to be enabled,
     and the LP of the set of platforms that attains it.
@@ -140,14 +140,17 @@ def enablement_bound(
     for many instances), so the LP opens a platform for a sliver of its cost. Fixing
     ``z`` at each set ``P`` of pending platforms and solving the LP gives a bound
     ``b(P) = LP(P)`` for the plans enabling exactly ``P``; the MILP's optimum is at
-    least ``min_P b(P)``. ``LP(P)`` only falls as ``P`` grows, so ``LP(all) - E(all) +
-    E(P)`` (``E``: enablement cost) bounds ``b(P)`` without a solve; a set whose cheap
-    bound already reaches ``enough`` is not solved (it cannot lower the bound below
-    ``enough``), and sets are taken cheapest first. A set not solved within
+    least ``min_P b(P)``. The cost of compute ``LP(P) - E(P)`` (``E``: enablement cost)
+    only falls as ``P`` grows, so ``LP(Q) - E(Q) + E(P)`` bounds ``b(P)`` without a solve
+    for any ``Q`` solved that holds ``P`` (and a ``Q`` with no plan leaves none to any set
+    it holds); a set whose cheap bound already reaches ``enough`` is not solved (it
+    cannot lower the bound below ``enough``), and sets are taken largest first, then
+    cheapest, so that each is bounded by the most sets that hold it. A set not solved within
     ``time_limit_s`` keeps its cheap bound, so the result is always valid. ``relax``
     solves the LP of ``tight`` within given column bounds and a time limit (by default
-    HiGHS on the whole LP; ``fleet_columns.relaxation`` for a large model); only an
-    ``optimal`` result of it counts as a bound."""
+    HiGHS on the whole LP; ``fleet_columns.relaxation`` for a large model), and may stop
+    once its bound reaches a target (``enough``: such a set cannot lower the result
+    below it); only an ``optimal`` result of it counts, by its ``bound``."""
     z = built.enable.columns
     k = len(z)
     if k > 10:  # 1,024 sets: the plain LP bound
@@ -156,7 +159,10 @@ def enablement_bound(
     lower, upper = tight.col_bounds()
     enable_cost = tight.arrays()[0][z]
 
-    def whole(bounds: tuple[FloatArray, FloatArray], limit_s: float | None) -> Solution:
+    def whole(
+        bounds: tuple[FloatArray, FloatArray], limit_s: float | None, target: float
+    ) -> Solution:
+        del target  # the whole LP is solved to its optimum
         return tight.solve(relax=True, bounds=bounds, time_limit_s=limit_s)
 
     within = whole if relax is None else relax
@@ -164,27 +170,40 @@ def enablement_bound(
     def solve(bits: tuple[int, ...]) -> Solution:
         lo, up = lower.copy(), upper.copy()
         lo[z] = up[z] = np.array(bits, dtype=np.float64)
-        return within((lo, up), clock.left())
+        return within((lo, up), clock.left(), enough)
 
     every = solve(tuple([1] * k))
     if every.status is not Status.OPTIMAL:
         return lp.bound, None
-    compute_floor = every.bound - float(enable_cost.sum())
-    sets = sorted(itertools.product((0, 1), repeat=k), key=lambda b: float(enable_cost @ b))
+    # the LP's cost of compute (its bound less the enablement it pays) of each set solved;
+    # inf for a set with no plan
+    compute: dict[tuple[int, ...], float] = {tuple([1] * k): every.bound - float(enable_cost.sum())}
+    # larger sets first: a set's compute is at least that of any set that holds it
+    sets = sorted(
+        itertools.product((0, 1), repeat=k),
+        key=lambda b: (-sum(b), float(enable_cost @ b)),
+    )
     bound = float("inf")
     best: Solution | None = None
     for bits in sets:
-        cheap = compute_floor + float(enable_cost @ np.array(bits))
+        floor = max(
+            c for q, c in compute.items() if all(a <= b for a, b in zip(bits, q, strict=True))
+        )
+        cheap = floor + float(enable_cost @ np.array(bits))
         if all(bits):
             found: Solution | None = every
         elif cheap >= enough or (clock.limit_s is not None and (clock.left() or 0) <= 0.01):
             found = None
         else:
             found = solve(bits)
-        if found is None or found.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+        if found is not None and found.status is Status.INFEASIBLE:
+            compute[bits] = float("inf")  # and no set it holds has a plan either
+        elif found is None or found.status is not Status.OPTIMAL:
             bound = min(bound, cheap)  # not solved (or stopped): the cheap bound stands
-        elif found.status is Status.OPTIMAL and found.bound < bound:
-            bound, best = found.bound, found
+        else:
+            compute[bits] = max(found.bound - float(enable_cost @ np.array(bits)), floor)
+            if found.bound < bound:
+                bound, best = found.bound, found
     return max(bound, lp.bound), best
 
 

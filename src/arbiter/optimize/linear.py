@@ -191,8 +191,8 @@ class LinearModel:
         ``under >= 0`` (for its lower bound) and ``over >= 0`` (its upper bound), each
         costing one per unit of violation relative to the bound's size (times
         ``weights[name]``, default 1)."""
-        for cost in self._cost:
-            cost[:] = 0.0
+        # new arrays: a copy of a model shares its cost arrays, which must not change
+        self._cost = [np.zeros_like(cost) for cost in self._cost]
         out: dict[str, tuple[Block, Block]] = {}
         for index, family in enumerate(list(self.families)):
             if family.name not in names:

@@ -331,6 +331,7 @@ def plan_document(
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     folded: Folded | None = None,
     baseline_options: Sequence[Option] | None = None,
+    baseline_time_s: float | None = None,
 ) -> dict[str, Any]:
     """The plan as JSON-ready data (keys documented in the README). ``options`` are those
     the plan was solved on; ``all_options`` (default: the same), before any pruning, are
@@ -339,7 +340,8 @@ def plan_document(
     time does not reach is marked so). With ``folded``, ``fleet`` is its
     folded fleet: the analyses run on it, the assignments and alternatives are listed
     per workload of the original. ``baseline_options`` (default ``all_options``): where
-    the baselines are found when they differ (built without obtainable capacity)."""
+    the baselines are found when they differ (built without obtainable capacity);
+    ``baseline_time_s`` (default: all of ``time_limit_s``) caps their share of it."""
     everything = options if all_options is None else all_options
     per_workload = (
         (fleet, solution) if folded is None else (folded.original, folded.unfold(solution))
@@ -355,8 +357,13 @@ def plan_document(
     shares = shares_of(solution.placed)
     pending = {s.platform: s for s in fleet.platforms}
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
+    for_baselines = time_limit_s
+    if baseline_time_s is not None:
+        for_baselines = (
+            baseline_time_s if time_limit_s is None else min(baseline_time_s, time_limit_s)
+        )
     found_baselines = (
-        baselines(fleet, baseline_options or everything, time_limit_s=time_limit_s)
+        baselines(fleet, baseline_options or everything, time_limit_s=for_baselines)
         if with_baselines
         else {}
     )
