@@ -7,8 +7,11 @@ run of the model.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import re
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -19,7 +22,13 @@ from arbiter.domain.model_arch import ModelArch
 from arbiter.domain.workload import FinetuneMethod, Precision
 from arbiter.perf.efficiency import HBM_USABLE_SHARE, PRIOR, Efficiency, default_efficiency
 from arbiter.perf.estimate import Estimate, estimate_workload
-from arbiter.perf.hardware import ChipArrays, chip_arrays, peak_tflops
+from arbiter.perf.hardware import (
+    ChipArrays,
+    chip_arrays,
+    peak_tflops,
+    power_limits,
+    sustained_share,
+)
 from arbiter.perf.inference import (
     InferenceResult,
     effective_flops,
@@ -554,3 +563,38 @@ def test_the_memory_bound_work_costs_a_chip_with_more_flops_per_byte_a_larger_sh
         for name in ("TPU-v6e", "TPU-v5p")
     }
     assert loss["TPU-v6e"] > 1.5 * loss["TPU-v5p"] > 0
+
+
+def test_a_power_limited_card_sustains_its_reference_parts_flops_per_watt():
+    """H100 PCIe: the GH100 die at 350 W against the SXM part's 989.4 TFLOP/s at 700 W
+    sustains at most 989.4 x 350 / 700 = 494.7 TFLOP/s dense BF16, 494.7 / 756.5 = 0.654
+    of its listed 756.5; FP8 by the same share. MFU is still measured on the listed peak."""
+    pcie = ACCS["H100-PCIe"]
+    assert sustained_share(pcie) == pytest.approx(494.7 / 756.5, rel=1e-3)
+    chips = chip_arrays([pcie], Precision.FP8)
+    assert chips.listed_flops[0] == pytest.approx(1513.0e12)
+    assert chips.peak_flops[0] == pytest.approx(1513.0e12 * 494.7 / 756.5, rel=1e-3)
+    assert chips.bf16_flops[0] == pytest.approx(494.7e12, rel=1e-3)
+    # the reference part itself, and a card whose budget covers its peak, are not limited
+    assert sustained_share(ACCS["H100-SXM"]) == 1.0
+    assert sustained_share(ACCS["H200-NVL"]) == 1.0  # 989.4 x 600 / 700 = 848 > 835
+
+
+def test_power_limits_name_real_chips_and_their_reference_parts_figures():
+    """Every row of ``data/power_limits.csv``: a chip of the table in a lower power budget
+    than its reference part, a chip of the table whose BF16 peak and TDP the row states,
+    from the same vendor and die (the generation's die code)."""
+    text = resources.files("arbiter.perf.data").joinpath("power_limits.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and len(rows) == len(power_limits())
+    for row in rows:
+        card, ref = ACCS[row["accelerator"]], ACCS[row["reference"]]
+        assert (ref.bf16_tflops, ref.tdp_w) == (
+            float(row["reference_bf16_tflops"]),
+            float(row["reference_tdp_w"]),
+        )
+        assert card.vendor == ref.vendor and card.tdp_w is not None and ref.tdp_w is not None
+        assert card.tdp_w < ref.tdp_w
+        die = re.search(r"G[A-Z]\d{3}", ref.generation)
+        assert die is not None and die.group(0) in card.generation, row
+        assert row["basis"].strip()

@@ -8,6 +8,12 @@ scale-up domain, scale-out bandwidth and span replace those (``perf/topology.py`
 
 A chip without the requested number format falls back to the next wider one it has
 (FP4 -> FP8 -> BF16, FP16 -> BF16), and the estimate says so.
+
+**Power limits.** A card that puts a die in a lower power budget than the die's own
+reference part (an H100 PCIe or NVL card against the H100 SXM) lists peaks at boost clock
+that dense matrix work, which runs at the power limit, cannot hold: its peaks are scaled
+to at most the reference part's FLOPs per watt, ``min(1, F_ref P / (P_ref F))`` of them
+(``data/power_limits.csv``, with the basis of each row).
 """
 
 from __future__ import annotations
@@ -76,6 +82,26 @@ def peak_tflops(acc: Accelerator, precision: Precision) -> tuple[float, Precisio
     return acc.bf16_tflops, Precision.BF16
 
 
+@functools.cache
+def power_limits() -> dict[str, tuple[float, float]]:
+    """The reference part's (dense BF16 TFLOP/s, TDP in W) of each power-limited card."""
+    text = resources.files("arbiter.perf.data").joinpath("power_limits.csv").read_text("utf-8")
+    return {
+        row["accelerator"]: (float(row["reference_bf16_tflops"]), float(row["reference_tdp_w"]))
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def sustained_share(acc: Accelerator) -> float:
+    """The share of its listed peaks a chip sustains in dense matrix work: 1, or for a
+    card power-limited against its die's reference part, ``min(1, F_ref P / (P_ref F))``."""
+    ref = power_limits().get(acc.name)
+    if ref is None or not acc.tdp_w:
+        return 1.0
+    ref_tflops, ref_tdp_w = ref
+    return min(1.0, ref_tflops * acc.tdp_w / (ref_tdp_w * acc.bf16_tflops))
+
+
 @dataclass(frozen=True, slots=True)
 class ChipArrays:
     """Accelerators as parallel arrays, for one precision. Index ``i`` is ``names[i]``."""
@@ -83,8 +109,9 @@ class ChipArrays:
     names: tuple[str, ...]
     platforms: tuple[str, ...]
     precisions: tuple[Precision, ...]
-    peak_flops: FloatArray
-    bf16_flops: FloatArray
+    peak_flops: FloatArray  # what the chip sustains at the precision (power limits applied)
+    bf16_flops: FloatArray  # the same at BF16
+    listed_flops: FloatArray  # the listed peak at the precision (what MFU is measured on)
     hbm_bytes: FloatArray
     hbm_bytes_per_s: FloatArray
     scale_up_chips: IntArray
@@ -114,6 +141,7 @@ def _chip_arrays(
 ) -> ChipArrays:
     fabric = default_fabric()
     peaks = [peak_tflops(a, precision) for a in accelerators]
+    sustained = np.array([sustained_share(a) for a in accelerators], dtype=np.float64)
     fab = [fabric.get(a.name) for a in accelerators]
 
     def scale_up(a: Accelerator, f: Fabric | None) -> float:
@@ -125,8 +153,11 @@ def _chip_arrays(
         names=tuple(a.name for a in accelerators),
         platforms=tuple(a.platform.value for a in accelerators),
         precisions=tuple(p for _, p in peaks),
-        peak_flops=np.array([v for v, _ in peaks], dtype=np.float64) * TERA,
-        bf16_flops=np.array([a.bf16_tflops for a in accelerators], dtype=np.float64) * TERA,
+        peak_flops=np.array([v for v, _ in peaks], dtype=np.float64) * TERA * sustained,
+        listed_flops=np.array([v for v, _ in peaks], dtype=np.float64) * TERA,
+        bf16_flops=np.array([a.bf16_tflops for a in accelerators], dtype=np.float64)
+        * TERA
+        * sustained,
         hbm_bytes=np.array([a.hbm_gb for a in accelerators], dtype=np.float64) * GIGA,
         hbm_bytes_per_s=np.array([a.hbm_tbps for a in accelerators], dtype=np.float64) * TERA,
         scale_up_chips=np.array(

@@ -158,5 +158,5 @@ def _predict_training(
     if q.metric == "achieved_tflops_per_chip":
         return per_chip_flops / 1e12
     if q.metric == "mfu":
-        return per_chip_flops / float(chips.peak_flops[0])
+        return per_chip_flops / float(chips.listed_flops[0])
     raise Unpredictable(f"metric {q.metric} does not apply to {q.kind}")
