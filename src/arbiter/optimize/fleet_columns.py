@@ -117,11 +117,20 @@ def relaxation(
     skip_cols, kept_rows = without_no_surplus(model)
     elastic: Elastic | None = None
 
-    def price_in(y: FloatArray, on: BoolArray) -> IntArray:
+    def reduced(found: Solution, c: FloatArray | float) -> tuple[FloatArray, FloatArray]:
+        """``d = c - A' y`` of the options' replicas and instances at the duals of
+        ``found``, its private rows' duals set to zero (the module docstring)."""
+        y = np.where(private, 0.0, found.row_dual)
+        d = np.asarray(
+            c - np.bincount(columns, weights=value * y[index], minlength=len(cost)),
+            dtype=np.float64,
+        )
+        return d[r], d[n]
+
+    def price_in(found: Solution, on: BoolArray) -> IntArray:
         """Phase one's pricing: the held options whose columns (at no cost) would lower
-        the violation at duals ``y``, most negative first, a few per workload."""
-        d = -np.bincount(columns, weights=value * y[index], minlength=len(cost))
-        dr, dn = d[r], d[n]
+        the violation at the duals of ``found``, most negative first, a few per workload."""
+        dr, dn = reduced(found, 0.0)
         score = dn * chips / per + dr
         enter = ~on & priced & ((dn < -PHASE_ONE_TOL) | (score < -PHASE_ONE_TOL))
         return _most_negative(np.flatnonzero(enter), score, workload)
@@ -130,14 +139,7 @@ def relaxation(
     while True:
         rounds += 1
         held = held_columns(built, on) | skip_cols
-        found = model.solve(
-            relax=True,
-            bounds=(lower, upper),
-            columns=np.flatnonzero(~held),
-            rows=kept_rows,
-            time_limit_s=clock.left(),
-            seed=seed,
-        )
+        found = _restricted(model, (lower, upper), held, kept_rows, clock, seed)
         if found.status is Status.INFEASIBLE and (on != allowed).any():
             # the held options may be what makes it feasible (a cap, a capacity row):
             # price them in by the least violation (phase one), or, if that stops
@@ -160,9 +162,7 @@ def relaxation(
             continue
         if found.status is not Status.OPTIMAL:
             return Relaxation(found, on, rounds)
-        y = np.where(private, 0.0, found.row_dual)
-        d = cost - np.bincount(columns, weights=value * y[index], minlength=len(cost))
-        dr, dn = d[r], d[n]
+        dr, dn = reduced(found, cost)
         enter = ~on & priced & ((dn < -tol) | (dn * chips / per + dr < -tol))
         if not enter.any():
             return Relaxation(found, on, rounds)
@@ -283,7 +283,6 @@ class Elastic:
 
     model: LinearModel
     n_cols: int  # the original model's columns come first
-    private: BoolArray  # rows whose duals pricing sets to zero
 
 
 def _elastic(
@@ -301,7 +300,7 @@ def _elastic(
     names = [f.name for f in model.families if shared[f.start : f.start + f.size].any()]
     elastic = model.copy()
     elastic.relax(names)
-    return Elastic(elastic, model.n_cols, private)
+    return Elastic(elastic, model.n_cols)
 
 
 def _phase_one(
@@ -312,7 +311,7 @@ def _phase_one(
     held_of: Callable[[BoolArray], BoolArray],
     clock: Clock,
     seed: int,
-    price_in: Callable[[FloatArray, BoolArray], IntArray],
+    price_in: Callable[[Solution, BoolArray], IntArray],
 ) -> BoolArray | Literal[False] | None:
     """Phase one of column generation: the active set grown until the master is
     feasible, by pricing held options against the duals of the least-violation LP
@@ -325,19 +324,12 @@ def _phase_one(
     for _ in range(MAX_ROUNDS):
         held = np.zeros(model.n_cols, dtype=bool)
         held[: elastic.n_cols] = held_of(on)
-        found = model.solve(
-            relax=True,
-            bounds=(lower, upper),
-            columns=np.flatnonzero(~held),
-            rows=rows,
-            time_limit_s=clock.left(),
-            seed=seed,
-        )
+        found = _restricted(model, (lower, upper), held, rows, clock, seed)
         if found.status is not Status.OPTIMAL:
             return None
         if found.objective <= PHASE_ONE_TOL:
             return on
-        entering = price_in(np.where(elastic.private, 0.0, found.row_dual), on)
+        entering = price_in(found, on)
         if not len(entering):
             return False
         on[entering] = True
@@ -345,6 +337,25 @@ def _phase_one(
         if left is not None and left <= 0.05:
             return None
     return None
+
+
+def _restricted(
+    model: LinearModel,
+    bounds: tuple[FloatArray, FloatArray],
+    held: BoolArray,
+    rows: IntArray,
+    clock: Clock,
+    seed: int,
+) -> Solution:
+    """The LP of ``model`` within ``bounds`` over the columns not ``held`` and ``rows``."""
+    return model.solve(
+        relax=True,
+        bounds=bounds,
+        columns=np.flatnonzero(~held),
+        rows=rows,
+        time_limit_s=clock.left(),
+        seed=seed,
+    )
 
 
 def _most_negative(candidates: IntArray, score: FloatArray, workload: IntArray) -> IntArray:

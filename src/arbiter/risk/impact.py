@@ -257,10 +257,11 @@ def without_recourse(
     service delivers ``min(1, speed x capacity)``, a job needs ``1 / speed`` times its
     hours; None leaves the arithmetic exactly as without it.
 
-    A type in a sample where no shock that can change it (:func:`can_change`) occurred
-    runs at full capacity at the list price: its figures are closed forms. Only the
-    other (type, sample) pairs are put on a time line, each cut only where its own shocks
-    start and end (``shortcut=False`` puts every pair there; the result is the same)."""
+    A type in a sample where no shock that can change it (:func:`can_change`) starts
+    before its reach (a service's period; a job's stop at full capacity) runs at full
+    capacity at the list price: its figures are closed forms. Only the other (type,
+    sample) pairs are put on a time line, each cut only where its own shocks start and
+    end (``shortcut=False`` puts every pair there; the result is the same)."""
     n = samples.n
     kind_of, first = placement_types(pa, speed)
     n_t = len(first)
