@@ -17,8 +17,14 @@ from arbiter.domain.accelerator import Platform
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState, ShareCaps
 from arbiter.optimize.fleet import build_fleet_model, solve_fleet
 from arbiter.optimize.fleet_columns import first_active, relaxation, without_no_surplus
-from arbiter.optimize.fleet_search import enablement_bound, serve_floors
-from arbiter.optimize.linear import Status
+from arbiter.optimize.fleet_search import (
+    _alone,
+    _crowded,
+    enablement_bound,
+    relax_and_fix,
+    serve_floors,
+)
+from arbiter.optimize.linear import Basis, Status
 
 PROVIDERS = ("a", "b", "c", "d")
 REGIONS = ("r1", "r2", "r3")
@@ -291,3 +297,131 @@ def test_the_set_bound_is_the_least_lp_over_the_sets_or_enough(seed, share):
     assert bound <= least * (1 + 1e-7) + 1e-6
     assert bound >= min(least, enough) * (1 - 1e-7) - 1e-6
     assert bound >= lp.objective * (1 - 1e-7) - 1e-6
+
+
+def test_a_warm_start_reaches_the_same_optimum_in_fewer_iterations():
+    """The column generation's masters start from the last one's basis (primal simplex:
+    columns entered at zero), the platform sets' LPs from the whole LP's (dual simplex:
+    bounds changed); a basis HiGHS cannot use is dropped and the solve starts cold."""
+    fleet, options = many_options(5)
+    built = build_fleet_model(fleet, options)
+    model = built.model
+    rng = np.random.default_rng(1)
+    held = np.zeros(model.n_cols, dtype=bool)
+    out = rng.random(len(built.rep)) < 0.7
+    held[built.replicas.columns[out]] = held[built.instances.columns[out]] = True
+    fewer = model.solve(relax=True, columns=np.flatnonzero(~held))
+    every = np.arange(model.n_cols)
+    assert fewer.basis is not None
+    cold = model.solve(relax=True, columns=every)
+    warm = model.solve(relax=True, columns=every, basis=fewer.basis)
+    assert warm.status is cold.status is Status.OPTIMAL
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert warm.iterations < cold.iterations
+    # within bounds that close the pending platform, from the whole LP's basis
+    lower, upper = model.col_bounds()
+    upper[built.enable.columns] = 0.0
+    closed_cold = model.solve(relax=True, bounds=(lower, upper), columns=every)
+    closed_warm = model.solve(
+        relax=True, bounds=(lower, upper), columns=every, basis=cold.basis, simplex="dual"
+    )
+    assert closed_warm.status is closed_cold.status
+    if closed_cold.status is Status.OPTIMAL:
+        assert closed_warm.objective == pytest.approx(closed_cold.objective, rel=1e-9)
+    # a basis with one basic variable too many: ignored, same optimum
+    assert cold.basis is not None
+    bad = Basis(cold.basis.col_status.copy(), cold.basis.row_status.copy())
+    bad.col_status[np.flatnonzero(bad.col_status != 1)[0]] = 1
+    again = model.solve(relax=True, columns=every, basis=bad)
+    assert again.objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+def two_services_three_instances(fee: float | None = None) -> tuple[Fleet, list]:
+    """Two services, each an instance and a half of 8 chips at provider a, the cheapest,
+    where three instances are all there is; b sells the same dearer. With a ``fee``, a
+    third service on a platform to enable for it that saves it $10, under a vendor cap
+    (which makes the enablement link's big-M large and binds no plan)."""
+    workloads = [serve("s0", 300.0), serve("s1", 300.0)]
+    options = []
+    for w in (0, 1):
+        for provider, usd in (("a", 8.0), ("b", 11.0)):
+            o = offer(provider, usd, chips=8, accelerator="cuda8")
+            options.append(serve_option(w, o, tokens_per_s=200.0, hours=10.0, chips=8))
+    capacity = (CapacityLimit(provider="a", accelerator="cuda8", max_instances=3),)
+    if fee is None:
+        return Fleet(workloads=tuple(workloads), capacity=capacity), options
+    workloads.append(serve("s2", 100.0))
+    options.append(
+        serve_option(2, offer("a", 5.0, accelerator="cuda1"), tokens_per_s=100.0, hours=10.0)
+    )
+    tpu = offer("d", 4.9, accelerator="tpu1")
+    options.append(serve_option(2, tpu, tokens_per_s=100.0, hours=10.0, platform="xla"))
+    rocm = offer("c", 4.0, accelerator="rocm1")
+    options.append(serve_option(2, rocm, tokens_per_s=100.0, hours=10.0, platform="rocm"))
+    fleet = Fleet(
+        workloads=tuple(workloads),
+        caps=ShareCaps(vendor=0.99),
+        platforms=(
+            PlatformState(Platform.CUDA, enabled=True),
+            PlatformState(Platform.XLA, enabled=True),
+            PlatformState(Platform.ROCM, enabled=False, enable_usd=fee),
+        ),
+        capacity=capacity,
+    )
+    return fleet, options
+
+
+def test_a_capacity_row_is_crowded_when_rounding_up_could_break_it():
+    """Two services at one and a half 8-chip instances each on a row of three: rounding
+    both up needs four. With a fourth instance to spare the row is not crowded."""
+    fleet, options = two_services_three_instances()
+    built = build_fleet_model(fleet, options)
+    x = np.zeros(built.model.n_cols)
+    x[built.instances.columns[[0, 2]]] = 1.5  # both services on a
+    cols = built.instances.columns
+    assert _crowded(built.model, x, cols).tolist() == [True, False, True, False]
+    x[built.instances.columns[[0, 2]]] = [1.5, 1.0]
+    assert not _crowded(built.model, x, cols).any()  # 1.5 + 1 rounds up to 3: fits
+    x[built.instances.columns[[0, 2]]] = [1.5, 1.25]
+    assert _crowded(built.model, x, cols).tolist() == [True, False, True, False]
+
+
+@pytest.mark.parametrize("fee", [0.0, 1.0, 100.0])
+def test_relax_and_fix_enables_a_platform_only_where_the_lp_spends_its_fee(fee):
+    """The LP opens rocm by a sliver for s2 ($9 saved over the run; $40 spent there):
+    relax-and-fix enables it only when the LP spends its fee there, and plans at the
+    exact optimum (which at a $100 fee enabling every platform the LP uses misses)."""
+    fleet, options = two_services_three_instances(fee)
+    built = build_fleet_model(fleet, options)
+    lp = lp_without_no_surplus(built.model)
+    assert 0 < lp.x[built.enable.columns[0]] < (1.0 if fee else 2.0)
+    found = relax_and_fix(built, options, lp, 0, 1e-9, None)
+    assert found is not None
+    assert found.objective == pytest.approx(built.model.solve(mip_gap=0.0).objective, rel=1e-9)
+    assert (found.x[built.enable.columns[0]] > 0.5) == (fee < 9.0)
+
+
+def test_serve_floors_mark_each_services_best_plan_alone():
+    """Each plain service's floor is the least it costs alone in whole units; the options
+    marked are a plan that attains it (relax-and-fix keeps them as room to round to)."""
+    fleet, options = many_options(7, services=4)
+    built = build_fleet_model(fleet, options)
+    tight = built.model.copy()
+    alone = serve_floors(tight, built, options, None)
+    family = next(f for f in tight.families if f.name == "serve_floor")
+    floors = dict(zip(family.labels, tight.row_bounds()[0][family.start :], strict=False))
+    rates = dict(built.serve_rates)
+    for w, rate in rates.items():
+        mine = [j for j, i in enumerate(built.rep.tolist()) if options[i].workload == w]
+        marked = [j for j in mine if alone[j]]
+        assert 0 < len(marked) < len(mine)
+        picked = [options[int(built.rep[j])] for j in marked]
+        floor, _ = _alone(
+            rate,
+            np.array([o.usd for o in picked]),
+            np.array([o.tokens_per_s for o in picked]),
+            np.array([float(o.chips) for o in picked]),
+            np.array([float(o.offer.accelerators_per_instance) for o in picked]),
+            None,
+        )
+        assert floor == pytest.approx(floors[str(w)], rel=1e-6)

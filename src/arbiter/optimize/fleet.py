@@ -269,15 +269,18 @@ def solve_model(
     Large models (``decompose``; by default above ``DECOMPOSE_ABOVE`` integer columns)
     are solved in steps: the LP relaxation (a valid lower bound; by column generation
     over the serving options, ``fleet_columns.py``, which proves it the whole LP's
-    optimum, and per set of platforms to enable when that lifts it), then the MILP over the
-    options the LP uses, everything else fixed at zero (relax-and-fix): its plan is
-    feasible for the whole model, and its gap against the LP bound is proven. Only when
-    that gap is above ``mip_gap`` does the whole MILP run, in the time left, seeded with
-    that plan (or, without one, the greedy plan: each workload on its cheapest option,
-    which HiGHS keeps when it meets every constraint). With platforms to enable, the
-    bound is raised by bounding each set of platforms apart (``enablement_bound``): after
-    relax-and-fix, or, when relax-and-fix finds no plan, after the MILP has one. Smaller
-    models go straight to the MILP, seeded with ``start`` when one is given."""
+    optimum), then the MILP over the options the LP uses and each service's own best
+    plan alone, everything else fixed at zero (relax-and-fix, ``fleet_search.py``): its
+    plan is feasible for the whole model, and its gap against the LP bound is proven.
+    Above ``mip_gap``, and with platforms to enable, the bound is raised by bounding
+    each set of platforms apart (``enablement_bound``, most of the time left: the LP
+    opens a platform by a sliver of its cost), then relax-and-fix runs again over every
+    option priced in. Only when the gap is still above ``mip_gap`` does the MILP run
+    over the options priced in, in the time left, seeded with the best plan (or,
+    without one, the greedy plan: each workload on its cheapest option, which HiGHS
+    keeps when it meets every constraint); when relax-and-fix found no plan, the sets
+    are bounded after the MILP has one. Smaller models go straight to the MILP, seeded
+    with ``start`` when one is given."""
     model = built.model
     given = start
     clock = Clock(time_limit_s)
@@ -297,7 +300,7 @@ def solve_model(
     if decompose:
         # the LP relaxation, tightened by each service's own least whole-instance cost
         tight = model.copy()
-        serve_floors(tight, built, options, clock.left(0.1, reserve))
+        alone = serve_floors(tight, built, options, clock.left(0.1, reserve))
         # by column generation over the serving options (fleet_columns.py)
         # (pricing stops when the bound is within a tenth of the gap asked for)
         relaxed = relaxation(
@@ -313,7 +316,37 @@ def solve_model(
             _infeasible(built, explain, seed, clock)
         if lp.status in (Status.OPTIMAL, Status.FEASIBLE):
             bound = lp.bound if lp.status is Status.OPTIMAL else bound
-            best = relax_and_fix(built, options, lp, seed, mip_gap, clock.left(0.3, reserve))
+            # rounding may take a service to its own best plan alone, which the LP may
+            # not use
+            best = relax_and_fix(
+                built, options, lp, seed, mip_gap, clock.left(0.3, reserve), also=alone
+            )
+            above = best is not None and relative_gap(best.objective, bound) > mip_gap
+            if best is not None and above and len(built.pending) and np.isfinite(bound):
+                # the LP opens a platform by a sliver: bound each set of platforms apart
+                floor, lp_of_best_set = enablement_bound(
+                    tight,
+                    built,
+                    lp,
+                    best.objective * (1.0 - mip_gap),
+                    # most of what is left: the sets' LPs are what proves the plan
+                    clock.left(0.9, reserve),
+                    _relax_within(tight, built, options, relaxed, seed, mip_gap),
+                )
+                bound = max(bound, floor)
+                bounded_by_sets = True
+                if lp_of_best_set is not None and relative_gap(best.objective, bound) > mip_gap:
+                    again = relax_and_fix(
+                        built,
+                        options,
+                        lp_of_best_set,
+                        seed,
+                        mip_gap,
+                        clock.left(0.3, reserve),
+                        also=alone,
+                    )
+                    if again is not None and again.objective < best.objective:
+                        best = again
             if best is not None and relative_gap(best.objective, bound) > mip_gap:
                 # again over every option priced in, seeded with that plan: room for a
                 # service to round its replicas without a surplus
@@ -324,30 +357,11 @@ def solve_model(
                     seed,
                     mip_gap,
                     clock.left(0.3, reserve),
-                    also=relaxed.active,
+                    also=relaxed.active | alone,
                     start=best.x,
                 )
                 if wider is not None and wider.objective < best.objective:
                     best = wider
-            above = best is not None and relative_gap(best.objective, bound) > mip_gap
-            if best is not None and above and len(built.pending) and np.isfinite(bound):
-                # the LP opens a platform by a sliver: bound each set of platforms apart
-                floor, lp_of_best_set = enablement_bound(
-                    tight,
-                    built,
-                    lp,
-                    best.objective * (1.0 - mip_gap),
-                    clock.left(0.5, reserve),
-                    _relax_within(tight, built, options, relaxed, seed, mip_gap),
-                )
-                bound = max(bound, floor)
-                bounded_by_sets = True
-                if lp_of_best_set is not None and relative_gap(best.objective, bound) > mip_gap:
-                    again = relax_and_fix(
-                        built, options, lp_of_best_set, seed, mip_gap, clock.left(0.3, reserve)
-                    )
-                    if again is not None and again.objective < best.objective:
-                        best = again
             if best is not None:
                 start = best.x
                 if relative_gap(best.objective, bound) <= mip_gap:
@@ -440,6 +454,7 @@ def _relax_within(
             seed=seed,
             close_enough=mip_gap / 10,
             target=target,
+            basis=relaxed.solution.basis,
         ).solution
 
     return relax_within

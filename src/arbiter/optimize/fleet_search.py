@@ -23,6 +23,7 @@ from arbiter.optimize.linear import (
 from arbiter.optimize.options import Option
 
 EPS = 1e-6
+ROOM_PER_WORKLOAD = 3  # relax-and-fix: options off crowded capacity rows kept per workload
 
 
 class Clock:
@@ -48,19 +49,22 @@ def relative_gap(objective: float, bound: float) -> float:
 
 def serve_floors(
     model: LinearModel, built: FleetModel, options: Sequence[Option], time_limit_s: float | None
-) -> None:
+) -> npt.NDArray[np.bool_]:
     """Rows ``serve_floor[w]: sum_o usd_o n_o >= L_w``: a plain service's spend is at least
     the least it could cost alone in whole replicas and instances (``L_w``: the proven
     bound of that small MILP, one per distinct service, so never above the true least).
     Valid for every plan, since the fleet's other rows only add to what a service must
-    meet; they lift the LP bound by the rounding the relaxation otherwise ignores."""
+    meet; they lift the LP bound by the rounding the relaxation otherwise ignores.
+    Returns the serving options (per position in ``built.rep``) of each service's plan
+    alone: where relax-and-fix can round it to without the LP's help."""
     clock = Clock(time_limit_s)
     rates = dict(built.serve_rates)
     by_workload: dict[int, list[int]] = {}
     for j, i in enumerate(built.rep.tolist()):
         if options[i].workload in rates and not options[i].class_requests_per_s:
             by_workload.setdefault(options[i].workload, []).append(j)
-    known: dict[tuple[object, ...], float] = {}
+    known: dict[tuple[object, ...], tuple[float, npt.NDArray[np.bool_]]] = {}
+    alone = np.zeros(len(built.rep), dtype=bool)
     rows: list[int] = []
     cols: list[IntArray] = []
     vals: list[FloatArray] = []
@@ -78,13 +82,15 @@ def serve_floors(
             if left is not None and left <= 0.05:
                 break
             known[key] = _alone(rates[w], usd, tput, chips, per, left)
-        if known[key] <= 0:
+        floor, best = known[key]
+        alone[np.array(js)[best]] = True
+        if floor <= 0:
             continue
         rows.append(len(labels))
         labels.append(str(w))
         cols.append(built.instances.columns[np.array(js)])
         vals.append(usd)
-        floors.append(known[key])
+        floors.append(floor)
     if labels:
         model.add_constraints(
             "serve_floor",
@@ -94,6 +100,7 @@ def serve_floors(
             np.concatenate(vals),
             lower=np.array(floors),
         )
+    return alone
 
 
 def _alone(
@@ -103,9 +110,10 @@ def _alone(
     chips: FloatArray,
     per: FloatArray,
     time_limit_s: float | None,
-) -> float:
+) -> tuple[float, npt.NDArray[np.bool_]]:
     """A proven lower bound on the least spend serving ``rate`` tokens/s on these
-    options alone, in whole replicas and instances (0 when none is proven)."""
+    options alone, in whole replicas and instances (0 when none is proven), and the
+    options of the best plan found."""
     m = LinearModel()
     k = len(usd)
     r = m.add_variables("replicas", [str(i) for i in range(k)], integer=True)
@@ -122,7 +130,8 @@ def _alone(
     )
     found = m.solve(time_limit_s=time_limit_s, mip_gap=1e-6)
     bound = found.bound if found.found else 0.0
-    return float(bound) * (1.0 - 1e-9) if np.isfinite(bound) else 0.0
+    best = found.x[n.columns] > HALF if found.found else np.zeros(k, dtype=bool)
+    return (float(bound) * (1.0 - 1e-9) if np.isfinite(bound) else 0.0), best
 
 
 def enablement_bound(
@@ -217,55 +226,154 @@ def relax_and_fix(
     also: npt.NDArray[np.bool_] | None = None,
     start: FloatArray | None = None,
 ) -> Solution | None:
-    """The MILP restricted by the LP relaxation (and, per serving option, ``also``: say
-    the options column generation priced in, so that a service has room to round without
-    a surplus): each pending platform the LP uses at all
-    enabled (the enablement link is a big-M, so the LP opens a platform by a sliver), the
-    others closed; a train/batch workload the LP
-    places whole is fixed there; every other workload keeps the options the LP uses on
-    open platforms (all its open options when the LP uses none of them). Replicas and
-    instances stay whole numbers to choose; class loads, spend and unmet work stay free.
-    Its plan (if any) is feasible for the whole model."""
+    """The MILP restricted by the LP relaxation: a plan feasible for the whole model,
+    or None.
+
+    Platforms. The enablement link is a big-M, so the LP opens a platform by a sliver
+    (``z`` as small as 1e-8 under options it uses whole); ``z`` says little. A pending
+    platform is enabled when the LP spends at least its enablement cost on it (or sets
+    its ``z`` above one half); one the LP uses for less is closed, its workloads moved.
+    If that has no plan, every platform the LP uses at all is enabled instead.
+
+    Options. Every workload keeps the options the LP uses on open platforms and, per
+    serving option, ``also`` (say each service's own best plan alone, or every option
+    the column generation priced in: room to round without a surplus). A workload the
+    LP places in part on a closed platform, on none of its open options, or on a
+    capacity row its point fills too closely to round up within (``_crowded``) also
+    keeps its ``ROOM_PER_WORKLOAD`` cheapest open options off such rows; a train/batch
+    workload not moved that the LP places whole is fixed there. Replicas and instances
+    stay whole numbers to choose; class loads, spend and unmet work stay free."""
+    clock = Clock(time_limit_s)
+    x = lp.x
+    at = np.concatenate([built.one, built.rep])
+    cols = np.concatenate([built.choose.columns, built.instances.columns])
+    cost = built.model.arrays()[0]
+    platform = np.array([options[i].estimate.platform for i in at.tolist()])
+    used = (
+        np.concatenate(
+            [
+                x[built.choose.columns],
+                np.maximum(x[cols[len(built.one) :]], x[built.replicas.columns]),
+            ]
+        )
+        > EPS
+    )
+    spend = cost[cols] * x[cols]
+    in_use, worth = set(), set()
+    for s, c in zip(built.pending, built.enable.columns.tolist(), strict=True):
+        name = s.platform.value
+        if used[platform == name].any() or x[c] > EPS:
+            in_use.add(name)
+        if x[c] > HALF or float(spend[platform == name].sum()) >= cost[c]:
+            worth.add(name)
+    tries = [worth, in_use] if worth != in_use else [in_use]
+    for k, opened in enumerate(tries):
+        share = 0.6 if k == 0 and len(tries) > 1 else 1.0
+        found = _fix(built, options, x, opened, used, seed, mip_gap, clock.left(share), also, start)
+        if found is not None:
+            return found
+    return None
+
+
+def _fix(
+    built: FleetModel,
+    options: Sequence[Option],
+    x: FloatArray,
+    opened: set[str],
+    used: npt.NDArray[np.bool_],
+    seed: int,
+    mip_gap: float,
+    time_limit_s: float | None,
+    also: npt.NDArray[np.bool_] | None,
+    start: FloatArray | None,
+) -> Solution | None:
+    """:func:`relax_and_fix` with the pending platforms ``opened`` enabled, the others
+    closed."""
     model = built.model
     lower, upper = model.col_bounds()
-    x = lp.x
     y, r, n, z = built.choose, built.replicas, built.instances, built.enable
-    zv = (x[z.columns] > EPS).astype(np.float64)  # every platform the LP uses at all
-    lower[z.columns] = upper[z.columns] = zv
-    closed = {s.platform.value for s, v in zip(built.pending, zv.tolist(), strict=True) if v < HALF}
-    # one row per option: its workload, its value in the LP, whether its platform is open
+    # one entry per option: its workload, whether the LP uses it, whether it is open
     at = np.concatenate([built.one, built.rep])
     cols = np.concatenate([y.columns, n.columns])
-    used = np.concatenate([x[y.columns], np.maximum(x[n.columns], x[r.columns])]) > EPS
+    zv = np.array([1.0 if s.platform.value in opened else 0.0 for s in built.pending])
+    lower[z.columns] = upper[z.columns] = zv
+    closed = {s.platform.value for s in built.pending if s.platform.value not in opened}
     is_open = np.array([options[i].estimate.platform not in closed for i in at.tolist()])
     work = np.array([options[i].workload for i in at.tolist()], dtype=np.int64)
     keep = used & is_open
     if also is not None:
         keep[len(built.one) :] |= also & is_open[len(built.one) :]
-    covered = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
-    covered[work[keep]] = True
-    keep |= is_open & ~covered[work]
+    on_tight = _crowded(model, x, cols)
+    moves = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
+    moves[work[used & (~is_open | on_tight)]] = True
+    moves[np.setdiff1d(work, work[keep])] = True  # on no open option at all
+    unit = np.array(
+        [options[i].usd for i in built.one.tolist()]
+        + [options[i].usd / max(options[i].tokens_per_s, 1e-12) for i in built.rep.tolist()]
+    )
+    room = np.flatnonzero(is_open & ~on_tight & moves[work] & ~keep)
+    keep[_cheapest_per(room, unit, work, ROOM_PER_WORKLOAD)] = True
     # a count the LP gives whole (one for a single workload) is fixed at that count
     yv = x[y.columns]
     whole = np.zeros(len(at), dtype=bool)
     whole[: len(built.one)] = (yv >= 1.0 - EPS) & (np.abs(yv - np.round(yv)) <= EPS)
+    whole &= ~moves[work]
     counts = np.zeros(len(at))
     counts[: len(built.one)] = np.round(yv)
     upper[cols[~keep]] = 0.0
     lower[cols[whole & keep]] = upper[cols[whole & keep]] = counts[whole & keep]
-    # replicas follow their option's instances
-    serve_cols = n.columns
-    upper[r.columns[upper[serve_cols] == 0.0]] = 0.0
+    # replicas and the no-padding mark follow their option's instances
+    held = upper[n.columns] == 0.0
+    upper[r.columns[held]] = 0.0
+    if built.used is not None and built.used_rep is not None:
+        upper[built.used.columns[held[built.used_rep]]] = 0.0
     if start is not None and (np.any(start < lower - 1e-9) or np.any(start > upper + 1e-9)):
         start = None  # not within these bounds: no seed
+    # only the columns left free go to HiGHS: its presolve of the whole model, most
+    # columns fixed at zero, can overrun the time limit by a minute
+    free = np.flatnonzero((upper != 0.0) | (lower != 0.0))
     found = model.solve(
         bounds=(lower, upper),
+        columns=free,
         time_limit_s=time_limit_s,
         mip_gap=mip_gap / 2,
         seed=seed,
         start=start,
     )
     return found if found.found else None
+
+
+def _cheapest_per(candidates: IntArray, score: FloatArray, group: IntArray, k: int) -> IntArray:
+    """The ``k`` lowest-``score`` of ``candidates`` in each ``group``."""
+    order = candidates[np.lexsort((score[candidates], group[candidates]))]
+    g = group[order]
+    first = np.searchsorted(g, g, side="left")
+    return order[np.arange(len(order)) - first < k]
+
+
+def _crowded(model: LinearModel, x: FloatArray, cols: IntArray) -> npt.NDArray[np.bool_]:
+    """Of ``cols``, those with an entry in a capacity row whose slack at ``x`` is less
+    than rounding up every column in it could add (``sum a_j (ceil x_j - x_j)``)."""
+    family = next((f for f in model.families if f.name == "capacity"), None)
+    out = np.zeros(len(cols), dtype=bool)
+    if family is None or not family.size:
+        return out
+    _, _, _, start, index, value = model.arrays()
+    _, row_upper = model.row_bounds()
+    column = np.repeat(np.arange(model.n_cols, dtype=np.int64), np.diff(start))
+    mine = (index >= family.start) & (index < family.start + family.size)
+    row, col, a = index[mine] - family.start, column[mine], value[mine]
+    activity = np.bincount(row, weights=a * x[col], minlength=family.size)
+    rounding = np.bincount(
+        row,
+        weights=a.clip(min=0.0) * (np.ceil(x[col] - EPS) - x[col]).clip(min=0.0),
+        minlength=family.size,
+    )
+    slack = row_upper[family.start : family.start + family.size] - activity
+    tight = slack < rounding - EPS
+    on = np.zeros(model.n_cols, dtype=bool)
+    on[col[tight[row]]] = True
+    return on[cols]
 
 
 def greedy_start(built: FleetModel, options: Sequence[Option]) -> FloatArray | None:

@@ -30,14 +30,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from arbiter.domain.errors import InputError, SolverError
 from arbiter.optimize.highs import (
+    AT_LOWER,
+    AT_UPPER,
+    AT_ZERO,
+    BASIC,
     INF,
     Arrays,
+    Basis,
     FloatArray,
     IntArray,
     Run,
+    Simplex,
     Status,
     Stop,
     highs_ready,
@@ -47,11 +54,13 @@ from arbiter.optimize.highs import (
 
 __all__ = [
     "INF",
+    "Basis",
     "Block",
     "Family",
     "FloatArray",
     "IntArray",
     "LinearModel",
+    "Simplex",
     "Solution",
     "Status",
     "Stop",
@@ -292,6 +301,8 @@ class LinearModel:
         bounds: tuple[FloatArray, FloatArray] | None = None,
         columns: IntArray | None = None,
         rows: IntArray | None = None,
+        basis: Basis | None = None,
+        simplex: Simplex = "primal",
     ) -> Solution:
         """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
         values, whose row duals are then the solution's (zero otherwise). ``start`` (one
@@ -301,7 +312,11 @@ class LinearModel:
         ``columns`` (sorted indices) are the only ones that may be non-zero: the others
         are held at zero and left out of what HiGHS is given, which is much faster than
         bounds when most are held (their lower bounds must allow zero); ``rows`` (with
-        ``columns``), the only rows kept: the others are dropped (a relaxation)."""
+        ``columns``), the only rows kept: the others are dropped (a relaxation). An LP
+        (``relax``) starts from ``basis`` (one status per column and row of this model,
+        say a previous solution's over other ``columns``: a column not in it enters at
+        its bound, a row not in it with its slack basic) by the ``simplex`` that suits
+        what changed (``run_highs``), and returns its final basis."""
         cost, col_lower, col_upper, begin, index, value = self.arrays()
         if bounds is not None:
             col_lower, col_upper = bounds
@@ -320,6 +335,8 @@ class LinearModel:
                 node_limit=node_limit,
                 start=start,
                 rows=rows,
+                basis=basis,
+                simplex=simplex,
             )
 
         def once(seeded: FloatArray | None) -> Run:
@@ -332,6 +349,8 @@ class LinearModel:
                 node_limit=node_limit,
                 start=seeded,
                 presolve=self.presolve,
+                basis=basis,
+                simplex=simplex,
             )
 
         run = once(start)
@@ -362,6 +381,8 @@ class LinearModel:
             bound=run.bound,
             stop=run.stop,
             seconds=run.seconds,
+            basis=run.basis,
+            iterations=run.iterations,
         )
 
     def _solve_columns(
@@ -376,6 +397,8 @@ class LinearModel:
         node_limit: int | None = None,
         start: FloatArray | None = None,
         rows: IntArray | None = None,
+        basis: Basis | None = None,
+        simplex: Simplex = "primal",
     ) -> Solution:
         """:meth:`solve` over ``columns`` only, the others at zero (a ``start`` non-zero
         elsewhere is dropped). The bound of a mixed-integer solve is the restricted
@@ -426,10 +449,19 @@ class LinearModel:
             node_limit=node_limit,
             start=None if start is None else start[columns],
             presolve=self.presolve,
+            basis=None
+            if basis is None
+            else Basis(basis.col_status[columns], basis.row_status[rows]),
+            simplex=simplex,
         )
         x = np.zeros(self.n_cols)
         if run.x is not None:
             x[columns] = run.x
+        whole: Basis | None = None
+        if run.basis is not None:  # in this model's columns and rows
+            whole = Basis(_nonbasic(arrays), np.full(self.n_rows, BASIC, dtype=np.int8))
+            whole.col_status[columns] = run.basis.col_status
+            whole.row_status[rows] = run.basis.row_status
         row_dual = np.zeros(self.n_rows)
         if not len(kept):
             row_dual[rows] = run.row_dual
@@ -443,7 +475,17 @@ class LinearModel:
             bound=run.bound,
             stop=run.stop,
             seconds=run.seconds,
+            basis=whole,
+            iterations=run.iterations,
         )
+
+
+def _nonbasic(arrays: Arrays) -> npt.NDArray[np.int8]:
+    """Each column at a bound: its lower one if finite, else its upper one, else zero."""
+    out = np.full(len(arrays.cost), AT_ZERO, dtype=np.int8)
+    out[arrays.col_upper < HIGHS_INF] = AT_UPPER
+    out[arrays.col_lower > -HIGHS_INF] = AT_LOWER
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +499,8 @@ class Solution:
     bound: float = -INF  # the best proven bound on the objective (minimising)
     stop: Stop | None = None  # the limit that ended a solve not proven within its gap
     seconds: float = 0.0  # HiGHS's own run time
+    basis: Basis | None = None  # an LP's final basis, in the model's columns and rows
+    iterations: int = 0  # an LP's simplex iterations
 
     @property
     def found(self) -> bool:
