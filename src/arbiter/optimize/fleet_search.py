@@ -351,28 +351,34 @@ def _cheapest_per(candidates: IntArray, score: FloatArray, group: IntArray, k: i
     return order[np.arange(len(order)) - first < k]
 
 
+CROWDING_ROWS = ("capacity",)
+
+
 def _crowded(model: LinearModel, x: FloatArray, cols: IntArray) -> npt.NDArray[np.bool_]:
-    """Of ``cols``, those with an entry in a capacity row whose slack at ``x`` is less
-    than rounding up every column in it could add (``sum a_j (ceil x_j - x_j)``)."""
-    family = next((f for f in model.families if f.name == "capacity"), None)
+    """Of ``cols``, those with an entry in a capacity or share-cap row whose slack at
+    ``x`` is less than rounding up every integer column in it could add (``sum a_j
+    (ceil x_j - x_j)`` over positive ``a_j``)."""
+    families = [f for f in model.families if f.name in CROWDING_ROWS and f.size]
     out = np.zeros(len(cols), dtype=bool)
-    if family is None or not family.size:
+    if not families:
         return out
     _, _, _, start, index, value = model.arrays()
     _, row_upper = model.row_bounds()
     column = np.repeat(np.arange(model.n_cols, dtype=np.int64), np.diff(start))
-    mine = (index >= family.start) & (index < family.start + family.size)
-    row, col, a = index[mine] - family.start, column[mine], value[mine]
-    activity = np.bincount(row, weights=a * x[col], minlength=family.size)
-    rounding = np.bincount(
-        row,
-        weights=a.clip(min=0.0) * (np.ceil(x[col] - EPS) - x[col]).clip(min=0.0),
-        minlength=family.size,
-    )
-    slack = row_upper[family.start : family.start + family.size] - activity
-    tight = slack < rounding - EPS
+    integer = np.zeros(model.n_cols, dtype=bool)
+    integer[model.integer_columns()] = True
     on = np.zeros(model.n_cols, dtype=bool)
-    on[col[tight[row]]] = True
+    for family in families:
+        mine = (index >= family.start) & (index < family.start + family.size)
+        row, col, a = index[mine] - family.start, column[mine], value[mine]
+        activity = np.bincount(row, weights=a * x[col], minlength=family.size)
+        up = np.where(integer[col], (np.ceil(x[col] - EPS) - x[col]).clip(min=0.0), 0.0)
+        rounding = np.bincount(row, weights=a.clip(min=0.0) * up, minlength=family.size)
+        slack = row_upper[family.start : family.start + family.size] - activity
+        tight = slack < rounding - EPS * np.maximum(
+            np.abs(row_upper[family.start : family.start + family.size]), 1.0
+        )
+        on[col[tight[row]]] = True
     return on[cols]
 
 
