@@ -67,7 +67,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arbiter.optimize.fleet_model import FleetModel
-from arbiter.optimize.fleet_search import Clock
+from arbiter.optimize.fleet_search import Clock, cheapest_per
 from arbiter.optimize.linear import (
     Basis,
     FloatArray,
@@ -315,7 +315,7 @@ def first_active(built: FleetModel, options: Sequence[Option]) -> BoolArray:
             if key not in cheapest or unit[j] < unit[cheapest[key]]:
                 cheapest[key] = j
     on[list(cheapest.values())] = True
-    on[_first(np.arange(len(rep)), unit, workload, FIRST_PER_WORKLOAD)] = True
+    on[cheapest_per(np.arange(len(rep)), unit, workload, FIRST_PER_WORKLOAD)] = True
     return on
 
 
@@ -422,19 +422,7 @@ def _restricted(
 
 
 def _most_negative(candidates: IntArray, score: FloatArray, workload: IntArray) -> IntArray:
-    return _first(candidates, score, workload, ENTER_PER_ROUND)
-
-
-def _first(candidates: IntArray, score: FloatArray, workload: IntArray, k: int) -> IntArray:
-    """The ``k`` candidates of least ``score`` of each workload."""
-    if not len(candidates):
-        return candidates
-    order = candidates[np.lexsort((score[candidates], workload[candidates]))]
-    head = np.ones(len(order), dtype=bool)
-    head[1:] = workload[order][1:] != workload[order][:-1]
-    at = np.arange(len(order))
-    rank = at - np.maximum.accumulate(np.where(head, at, 0))
-    return order[rank < k]
+    return cheapest_per(candidates, score, workload, ENTER_PER_ROUND)
 
 
 def _allowed(

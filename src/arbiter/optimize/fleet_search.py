@@ -8,6 +8,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -244,43 +245,63 @@ def relax_and_fix(
     workload not moved that the LP places whole is fixed there. Replicas and instances
     stay whole numbers to choose; class loads, spend and unmet work stay free."""
     clock = Clock(time_limit_s)
-    x = lp.x
-    at = np.concatenate([built.one, built.rep])
-    cols = np.concatenate([built.choose.columns, built.instances.columns])
+    point = _point(built, options, lp.x)
     cost = built.model.arrays()[0]
-    platform = np.array([options[i].estimate.platform for i in at.tolist()])
-    used = (
-        np.concatenate(
-            [
-                x[built.choose.columns],
-                np.maximum(x[cols[len(built.one) :]], x[built.replicas.columns]),
-            ]
-        )
-        > EPS
-    )
-    spend = cost[cols] * x[cols]
+    spend = cost[point.cols] * lp.x[point.cols]
     in_use, worth = set(), set()
     for s, c in zip(built.pending, built.enable.columns.tolist(), strict=True):
         name = s.platform.value
-        if used[platform == name].any() or x[c] > EPS:
+        on = point.platform == name
+        if point.used[on].any() or lp.x[c] > EPS:
             in_use.add(name)
-        if x[c] > HALF or float(spend[platform == name].sum()) >= cost[c]:
+        if lp.x[c] > HALF or float(spend[on].sum()) >= cost[c]:
             worth.add(name)
     tries = [worth, in_use] if worth != in_use else [in_use]
     for k, opened in enumerate(tries):
         share = 0.6 if k == 0 and len(tries) > 1 else 1.0
-        found = _fix(built, options, x, opened, used, seed, mip_gap, clock.left(share), also, start)
+        found = _fix(built, point, opened, seed, mip_gap, clock.left(share), also, start)
         if found is not None:
             return found
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """The LP point relax-and-fix rounds, per option (``built.one``, then ``built.rep``):
+    its column (``y`` or ``n``), platform, workload and unit cost (dollars, or dollars
+    per token/s), whether the LP uses it, and whether it is on a crowded capacity row."""
+
+    x: FloatArray
+    cols: IntArray
+    platform: npt.NDArray[np.str_]
+    work: IntArray
+    unit: FloatArray
+    used: npt.NDArray[np.bool_]
+    on_tight: npt.NDArray[np.bool_]
+
+
+def _point(built: FleetModel, options: Sequence[Option], x: FloatArray) -> _Point:
+    at = np.concatenate([built.one, built.rep])
+    cols = np.concatenate([built.choose.columns, built.instances.columns])
+    serving = np.maximum(x[built.instances.columns], x[built.replicas.columns])
+    return _Point(
+        x=x,
+        cols=cols,
+        platform=np.array([options[i].estimate.platform for i in at.tolist()]),
+        work=np.array([options[i].workload for i in at.tolist()], dtype=np.int64),
+        unit=np.array(
+            [options[i].usd for i in built.one.tolist()]
+            + [options[i].usd / max(options[i].tokens_per_s, 1e-12) for i in built.rep.tolist()]
+        ),
+        used=np.concatenate([x[built.choose.columns], serving]) > EPS,
+        on_tight=_crowded(built.model, x, cols),
+    )
+
+
 def _fix(
     built: FleetModel,
-    options: Sequence[Option],
-    x: FloatArray,
+    point: _Point,
     opened: set[str],
-    used: npt.NDArray[np.bool_],
     seed: int,
     mip_gap: float,
     time_limit_s: float | None,
@@ -291,34 +312,26 @@ def _fix(
     closed."""
     model = built.model
     lower, upper = model.col_bounds()
+    x, cols, work, used, on_tight = point.x, point.cols, point.work, point.used, point.on_tight
     y, r, n, z = built.choose, built.replicas, built.instances, built.enable
-    # one entry per option: its workload, whether the LP uses it, whether it is open
-    at = np.concatenate([built.one, built.rep])
-    cols = np.concatenate([y.columns, n.columns])
     zv = np.array([1.0 if s.platform.value in opened else 0.0 for s in built.pending])
     lower[z.columns] = upper[z.columns] = zv
-    closed = {s.platform.value for s in built.pending if s.platform.value not in opened}
-    is_open = np.array([options[i].estimate.platform not in closed for i in at.tolist()])
-    work = np.array([options[i].workload for i in at.tolist()], dtype=np.int64)
+    closed = [s.platform.value for s in built.pending if s.platform.value not in opened]
+    is_open = ~np.isin(point.platform, closed)
     keep = used & is_open
     if also is not None:
         keep[len(built.one) :] |= also & is_open[len(built.one) :]
-    on_tight = _crowded(model, x, cols)
     moves = np.zeros(int(work.max(initial=-1)) + 1, dtype=bool)
     moves[work[used & (~is_open | on_tight)]] = True
     moves[np.setdiff1d(work, work[keep])] = True  # on no open option at all
-    unit = np.array(
-        [options[i].usd for i in built.one.tolist()]
-        + [options[i].usd / max(options[i].tokens_per_s, 1e-12) for i in built.rep.tolist()]
-    )
     room = np.flatnonzero(is_open & ~on_tight & moves[work] & ~keep)
-    keep[_cheapest_per(room, unit, work, ROOM_PER_WORKLOAD)] = True
+    keep[cheapest_per(room, point.unit, work, ROOM_PER_WORKLOAD)] = True
     # a count the LP gives whole (one for a single workload) is fixed at that count
     yv = x[y.columns]
-    whole = np.zeros(len(at), dtype=bool)
+    whole = np.zeros(len(cols), dtype=bool)
     whole[: len(built.one)] = (yv >= 1.0 - EPS) & (np.abs(yv - np.round(yv)) <= EPS)
     whole &= ~moves[work]
-    counts = np.zeros(len(at))
+    counts = np.zeros(len(cols))
     counts[: len(built.one)] = np.round(yv)
     upper[cols[~keep]] = 0.0
     lower[cols[whole & keep]] = upper[cols[whole & keep]] = counts[whole & keep]
@@ -343,8 +356,8 @@ def _fix(
     return found if found.found else None
 
 
-def _cheapest_per(candidates: IntArray, score: FloatArray, group: IntArray, k: int) -> IntArray:
-    """The ``k`` lowest-``score`` of ``candidates`` in each ``group``."""
+def cheapest_per(candidates: IntArray, score: FloatArray, group: IntArray, k: int) -> IntArray:
+    """The ``k`` lowest-``score`` of ``candidates`` in each ``group`` (ties by position)."""
     order = candidates[np.lexsort((score[candidates], group[candidates]))]
     g = group[order]
     first = np.searchsorted(g, g, side="left")
@@ -355,9 +368,9 @@ CROWDING_ROWS = ("capacity",)
 
 
 def _crowded(model: LinearModel, x: FloatArray, cols: IntArray) -> npt.NDArray[np.bool_]:
-    """Of ``cols``, those with an entry in a capacity or share-cap row whose slack at
-    ``x`` is less than rounding up every integer column in it could add (``sum a_j
-    (ceil x_j - x_j)`` over positive ``a_j``)."""
+    """Of ``cols``, those with an entry in a row of ``CROWDING_ROWS`` whose slack at ``x``
+    is less than rounding up every integer column in it could add (``sum a_j (ceil x_j -
+    x_j)`` over positive ``a_j``)."""
     families = [f for f in model.families if f.name in CROWDING_ROWS and f.size]
     out = np.zeros(len(cols), dtype=bool)
     if not families:
@@ -374,10 +387,8 @@ def _crowded(model: LinearModel, x: FloatArray, cols: IntArray) -> npt.NDArray[n
         activity = np.bincount(row, weights=a * x[col], minlength=family.size)
         up = np.where(integer[col], (np.ceil(x[col] - EPS) - x[col]).clip(min=0.0), 0.0)
         rounding = np.bincount(row, weights=a.clip(min=0.0) * up, minlength=family.size)
-        slack = row_upper[family.start : family.start + family.size] - activity
-        tight = slack < rounding - EPS * np.maximum(
-            np.abs(row_upper[family.start : family.start + family.size]), 1.0
-        )
+        bound = row_upper[family.start : family.start + family.size]
+        tight = bound - activity < rounding - EPS * np.maximum(np.abs(bound), 1.0)
         on[col[tight[row]]] = True
     return on[cols]
 
