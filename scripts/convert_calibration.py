@@ -52,6 +52,14 @@ _FIXED = re.compile(r"^\s*(FIXED_BATCH|CONCURRENCY)=(\d+)")
 _TOKENS_PER_STEP = re.compile(r"total_weights (\d+)")
 _SEQUENCES_PER_STEP = re.compile(r"global batch (\d+) seq|batch size (\d+)")
 _SEQUENCES_PER_CHIP = re.compile(r"per_device_batch_size (\d+)")
+# The layout a row's notes state (SOURCES.md), in the source's own words: Neuron tables
+# count NeuronCores (two per Trainium1 or Inferentia2 chip; four logical ones per
+# Trainium2 chip at LNC=2), the others chips.
+_NEURON_DEGREE = re.compile(r"TP degree (\d+)")
+_NEURON_TOPOLOGY = re.compile(r"topology TP=(\d+) DP=\d+(?: PP=(\d+))?(;| \(as printed)")
+_NEURON_GROUPS = re.compile(r"topology \[(\d+)xNC\(TP\)")
+_CHIP_TP = re.compile(r"\bTP (\d+) on |--tensor[-_]parallel[-_]size[ =](\d+)|ici_tensor (\d+)")
+NEURON_CORES_PER_CHIP = {"Trainium1": 2, "Inferentia2": 2, "Trainium2": 4}
 
 # --- MLPerf Inference (conventions §1, §2, §4) ---------------------------------------
 
@@ -546,13 +554,34 @@ def training_batch(case: BenchmarkCase) -> int | None:
     return None
 
 
+def stated_layout(case: BenchmarkCase) -> tuple[int | None, int | None]:
+    """``(tp, pp)`` in chips as a row's notes state them, ``(None, None)`` when they do
+    not or when the notes doubt the printed topology (it does not multiply to the chips)."""
+    cores = NEURON_CORES_PER_CHIP.get(case.accelerator)
+    if cores is not None:
+        m = _NEURON_TOPOLOGY.search(case.notes)
+        if m is not None and m.group(3) == ";":
+            return int(m.group(1)) // cores, int(m.group(2) or 1)
+        m = _NEURON_GROUPS.search(case.notes) or _NEURON_DEGREE.search(case.notes)
+        if m is not None:
+            return int(m.group(1)) // cores, 1
+        return None, None
+    m = _CHIP_TP.search(case.notes)
+    if m is None:
+        return None, None
+    return int(next(g for g in m.groups() if g)), 1
+
+
 def extra_cases(text: str, *, file: str) -> tuple[BenchmarkCase, ...]:
     """The cases of an extra file, its notes' ``FIXED_BATCH=<n>`` or ``CONCURRENCY=<n>``
     prefix moved into the ``batch`` or ``concurrency`` column (SOURCES.md: such rows
     were measured at that batch, not at peak throughput), and a training row's global
-    batch, where its notes state it (:func:`training_batch`), into ``batch``."""
+    batch, where its notes state it (:func:`training_batch`), into ``batch``; the layout
+    the notes state (:func:`stated_layout`) into ``tp`` and ``pp``."""
     out = []
-    for case in parse_cases(text, file=file):
+    for read in parse_cases(text, file=file):
+        tp, pp = stated_layout(read)
+        case = replace(read, tp=tp, pp=pp)
         if case.batch is None and (steps := training_batch(case)) is not None:
             out.append(replace(case, batch=steps))
             continue

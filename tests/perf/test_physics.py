@@ -38,7 +38,13 @@ from arbiter.perf.inference import (
 )
 from arbiter.perf.predict import Question, Unpredictable, predict
 from arbiter.perf.pricing import PriceBook
-from arbiter.perf.training import evaluate_training, train_flops_per_token, train_grid
+from arbiter.perf.training import (
+    TrainGrid,
+    _layout_terms,
+    evaluate_training,
+    train_flops_per_token,
+    train_grid,
+)
 from arbiter.workloads import parse_workloads, resolve_model
 
 ACCS = default_accelerators()
@@ -160,6 +166,61 @@ def test_kv_heads_split_over_tensor_ranks_until_each_rank_has_one():
     # 2 x 80 x 128 x KV heads on the chip: 8, 4, 1, and 1 again at tp 16 (a KV head cannot
     # be split: ranks 9-16 hold copies), over 40 layers with 2 pipeline stages
     assert per_chip.tolist() == [2 * 80 * 8 * 128, 2 * 80 * 4 * 128, 2 * 80 * 128, 2 * 40 * 128]
+
+
+def test_kv_heads_split_over_neuron_cores_and_pad_to_whole_heads():
+    """Neuron shards tensor parallelism over NeuronCores (two per Inferentia2 chip): a
+    12-chip inf2.48xlarge is 24 ranks. Llama-3-8B (8 KV heads): each core keeps a copy of
+    one head, 2 per chip, not 8 / 12. Llama-2-7B (32 heads): 24 ranks do not divide 32,
+    so the heads are padded to 48, 2 per core, 4 per chip."""
+    tp, pp = np.array([12]), np.array([1])
+    llama3 = resolve_model("llama-3-8b")
+    assert llama3.n_kv_heads == 8
+    per_chip = kv_elements_per_token_per_chip(llama3, tp, pp, np.array([2]))
+    assert per_chip.tolist() == [2 * llama3.n_layers * 2 * llama3.head_dim]
+    llama2 = resolve_model("llama-2-7b")
+    assert llama2.n_kv_heads == 32
+    per_chip = kv_elements_per_token_per_chip(llama2, tp, pp, np.array([2]))
+    assert per_chip.tolist() == [2 * llama2.n_layers * 4 * llama2.head_dim]
+    # one rank per chip: 32 heads over 12 ranks pad to 36, 3 per chip (not 2.67)
+    assert kv_elements_per_token_per_chip(llama2, tp, pp).tolist() == [
+        2 * llama2.n_layers * 3 * llama2.head_dim
+    ]
+    # the fabric table says which chips shard over cores
+    chips = chip_arrays([ACCS["Inferentia2"], ACCS["Trainium1"], ACCS["H100-SXM"]], Precision.BF16)
+    assert chips.tp_units.tolist() == [2, 2, 1]
+
+
+def _fixed_batch_tpot(acc_name: str, input_tokens: float, output_tokens: float) -> float:
+    model = resolve_model("llama-3-8b")
+    chips = chip_arrays([ACCS[acc_name]], Precision.BF16)
+    weight = np.array([p.weight_bytes for p in chips.precisions])
+    kv = np.array([p.kv_bytes for p in chips.precisions])
+    grid = replica_grid(chips, total_chips=8)
+    res = evaluate_inference(
+        model,
+        chips,
+        grid,
+        EFF,
+        weight_bytes=weight,
+        kv_bytes=kv,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        batch=np.full(len(grid.chip), 8.0),
+    )
+    k = int(np.flatnonzero((grid.tp == 8) & (grid.pp == 1))[0])
+    return float(res.min_tpot_s[k])  # the decode round of the batch, prefill not mixed in
+
+
+def test_a_static_kv_cache_costs_its_whole_length_a_paged_one_its_mean_context():
+    """Transformers NeuronX allocates each sequence's cache for input + output and attends
+    over all of it: 128 in + 3968 out and 2048 + 2048 decode at the same speed (the Neuron
+    tables: 10.45 ms and 10.5 ms for Llama-3-8B at batch 8). Paged attention reads the
+    tokens so far, I + O/2 on average: 2048 + 2048 reads more (3072 against 2112)."""
+    neuron = [_fixed_batch_tpot("Trainium1", i, o) for i, o in ((128, 3968), (2048, 2048))]
+    assert neuron[0] == pytest.approx(neuron[1], rel=1e-12)
+    gpu = [_fixed_batch_tpot("H100-SXM", i, o) for i, o in ((128, 3968), (2048, 2048))]
+    assert gpu[0] < gpu[1]
 
 
 def test_mla_latent_is_replicated_not_split():
@@ -538,6 +599,49 @@ def _train_tokens_per_s(acc: Accelerator, eff: Efficiency) -> float:
     )
     assert res.feasible.any()
     return float(res.tokens_per_s.max())
+
+
+def _one_layout(dp: int) -> TrainGrid:
+    one = np.array([1])
+    return TrainGrid(
+        chip=np.array([0]),
+        tp=one,
+        cp=one,
+        pp=one,
+        dp=np.array([dp]),
+        recompute=np.array([0]),
+        sharded=np.array([False]),
+        chips=np.array([dp]),
+    )
+
+
+def test_expert_parallel_all_to_all_bytes_by_hand():
+    """DeepSeek-V3 on 8 chips, one 4096-token sequence each (tp = cp = pp = 1, dp = ep =
+    8): per step each chip sends every token's hidden state (7168 x 2 B) to its 8 experts
+    in 4 all-to-alls (dispatch and combine, forward and backward) on each of 58 MoE layers
+    (61 layers, the first 3 dense), 7/8 of it off the chip."""
+    model = resolve_model("deepseek-v3")
+    assert (model.n_moe_layers, model.n_active_experts, model.d_model) == (58, 8, 7168)
+    terms = _layout_terms(
+        model,
+        _one_layout(8),
+        EFF,
+        seq_len=4096,
+        global_batch_tokens=8 * 4096,
+        method=FinetuneMethod.FULL,
+    )
+    by_hand = 4096 * 58 * 4 * 8 * 7168 * 2 * 7 / 8
+    assert terms.ep_bytes.tolist() == [pytest.approx(by_hand, rel=1e-12)]
+    assert terms.ep_chips.tolist() == [8]
+    dense = _layout_terms(
+        resolve_model("llama-3.1-8b"),
+        _one_layout(8),
+        EFF,
+        seq_len=4096,
+        global_batch_tokens=8 * 4096,
+        method=FinetuneMethod.FULL,
+    )
+    assert dense.ep_bytes.tolist() == [0.0]
 
 
 def test_training_speed_depends_on_hbm_bandwidth_through_the_memory_bound_work_only():

@@ -62,6 +62,9 @@ def test_optional_columns_read_and_write_back_byte_for_byte():
         (f"{HEADER},batch", f"{ROW},0", "column batch", "whole number >= 1"),
         (f"{HEADER},batch", f"{ROW},2.5", "column batch", "whole number >= 1"),
         (f"{HEADER},batch,concurrency", f"{ROW},8,8", "column concurrency", "one of them"),
+        (f"{HEADER},tp", f"{ROW},0", "column tp", "whole number >= 1"),
+        (f"{HEADER},tp,pp", f"{ROW},2,1", "column tp", "dividing accelerator_count"),
+        (f"{HEADER},pp", f"{ROW},3", "column pp", "dividing accelerator_count"),
         (
             f"{HEADER},concurrency",
             ROW.replace("infer_offline", "infer_latency")
@@ -86,6 +89,53 @@ def test_bad_optional_columns_name_the_field_and_what_is_valid(header, row, fiel
     with pytest.raises(InputError) as err:
         parse_cases(f"{header}\n{row}\n", file="t.csv")
     assert field in str(err.value) and valid in str(err.value) and "t.csv" in str(err.value)
+
+
+def test_a_stated_layout_reads_and_writes_back():
+    row = ROW.replace(",1,128", ",8,128")
+    text = f"{HEADER},tp,pp\n{row},4,2\n"
+    case = one(text)
+    assert (case.tp, case.pp, case.layout) == (4, 2, (4, 2))
+    assert write_cases([case]) == text
+    only_tp = one(f"{HEADER},tp\n{row},8\n")
+    assert only_tp.layout == (8, 1)  # one pipeline stage unless stated
+    assert one(f"{HEADER}\n{row}\n").layout is None
+
+
+def test_a_stated_layout_is_predicted_in_that_layout():
+    accelerators = default_accelerators()
+    eff = default_efficiency()
+    row = (
+        "m-1,https://example.org/rocm,infer_offline,llama-3.1-70b,fp8,MI300X,8,128,2048,,,,"
+        "output_tokens_per_s,12000"
+    )
+    free = one(f"{HEADER}\n{row}\n")
+    best = predict(question_for(free, accelerators), eff)
+    layouts = {
+        t: predict(question_for(dataclasses.replace(free, tp=t), accelerators), eff)
+        for t in (1, 2, 4, 8)
+    }
+    # the model's own choice is the best of the layouts; a stated one is that layout's
+    assert best == pytest.approx(max(layouts.values()))
+    assert len({round(v) for v in layouts.values()}) == 4
+    assert layouts[8] < best
+    # a layout the host cannot build is not predicted (tp beyond the scale-up domain)
+    with pytest.raises(Unpredictable, match="stated layout"):
+        predict(question_for(dataclasses.replace(free, tp=8, pp=2), accelerators), eff)
+
+
+def test_the_shipped_layouts_come_from_the_notes_in_chips():
+    cases = {c.case_id: c for c in shipped_cases()}
+    stated = [c for c in cases.values() if c.layout is not None]
+    # Neuron counts NeuronCores (two per Trainium1 / Inferentia2 chip): TP 24 on 12 chips
+    inf2 = [c for c in stated if c.accelerator == "Inferentia2"]
+    assert inf2 and all(c.layout == (12, 1) for c in inf2)
+    assert all("TP degree 24" in c.notes for c in inf2)
+    assert cases["neuron-train-llama-2-13b-trainium1-1"].layout == (4, 8)  # TP=8 PP=8 cores
+    # a topology the notes doubt ("as printed; inconsistent") is not used
+    assert cases["neuron-train-llama-2-7b-trainium1-2"].layout is None
+    assert all(c.layout == (8, 1) for c in stated if c.case_id.startswith("rocm-vllm"))
+    assert all(c.accelerator_count % (c.layout[0] * c.layout[1]) == 0 for c in stated if c.layout)
 
 
 def test_shipped_cases_cover_every_vendor_with_their_fixed_batches():
@@ -240,7 +290,7 @@ def test_perf_validate_cv_json(tmp_path, capsys):
 
 
 def test_optional_columns_are_in_the_documented_order():
-    assert OPTIONAL_COLUMNS == ("batch", "concurrency", "notes")
+    assert OPTIONAL_COLUMNS == ("batch", "concurrency", "tp", "pp", "notes")
     doc = (ROOT / "docs" / "perf-cases.md").read_text(encoding="utf-8")
     assert all(f"`{c}`" in doc for c in OPTIONAL_COLUMNS)
 

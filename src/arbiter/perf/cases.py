@@ -45,7 +45,7 @@ One row is one published result on one system:
 
 Optional columns may follow ``value``, those present in this order::
 
-    batch, concurrency, notes
+    batch, concurrency, tp, pp, notes
 
 ``batch``
     for ``infer_offline``: sequences the whole system ran at once, when the source fixed
@@ -57,6 +57,12 @@ Optional columns may follow ``value``, those present in this order::
     >= 1; ``infer_offline`` only. A case has a batch or a concurrency, not both. Both are
     modelled as that many sequences in flight, split evenly over the replicas, not as the
     throughput-maximising batch an offline run otherwise gets.
+``tp``, ``pp``
+    the layout the source states, when it states one: chips per tensor-parallel group
+    and pipeline stages of one model replica (an inference engine or a training job's
+    model-parallel group; a source counting NeuronCores is converted to chips). Whole
+    numbers >= 1 whose product divides ``accelerator_count``; ``pp`` is 1 when only
+    ``tp`` is given. The model then predicts that layout instead of choosing its best.
 ``notes``
     free text: how the value was read or derived from the source.
 
@@ -99,7 +105,7 @@ COLUMNS: tuple[str, ...] = (
     "metric",
     "value",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("batch", "concurrency", "notes")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("batch", "concurrency", "tp", "pp", "notes")
 
 
 class CaseKind(enum.StrEnum):
@@ -173,6 +179,8 @@ class BenchmarkCase:
     value: float
     batch: int | None = None
     concurrency: int | None = None
+    tp: int | None = None
+    pp: int | None = None
     notes: str = ""
 
     @property
@@ -187,6 +195,13 @@ class BenchmarkCase:
     def global_batch(self) -> int | None:
         """Sequences per optimizer step, when a training source states them."""
         return self.batch if self.kind.is_training else None
+
+    @property
+    def layout(self) -> tuple[int, int] | None:
+        """``(tp, pp)`` when the source states the layout (``pp`` 1 unless given)."""
+        if self.tp is None and self.pp is None:
+            return None
+        return (self.tp or 1, self.pp or 1)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -310,6 +325,8 @@ _RANGES: dict[str, tuple[float, float, str]] = {
     "value": (1e-12, 1e15, "a number > 0 in the metric's unit (from 1e-12 to 1e15)"),
     "batch": (1, 1e7, "empty, or a whole number >= 1 (sequences at once, whole system)"),
     "concurrency": (1, 1e7, "empty, or a whole number >= 1 (requests in flight, whole system)"),
+    "tp": (1, 1e6, "empty, or a whole number >= 1 (chips per tensor-parallel group)"),
+    "pp": (1, 1e6, "empty, or a whole number >= 1 (pipeline stages of one replica)"),
 }
 
 
@@ -339,6 +356,8 @@ class _Row:
             value=self.value(),
             batch=self.integer("batch"),
             concurrency=self.integer("concurrency"),
+            tp=self.integer("tp"),
+            pp=self.integer("pp"),
             notes=self.raw["notes"],
         )
         self.check_kind(case)
@@ -468,6 +487,14 @@ class _Row:
                 "the row has both a batch and a concurrency",
                 "one of them, or neither",
             )
+        if case.layout is not None and case.accelerator_count % (case.layout[0] * case.layout[1]):
+            tp_alone_divides = case.accelerator_count % case.layout[0] == 0
+            raise self.error(
+                "pp" if self.raw["pp"] and tp_alone_divides else "tp",
+                f"a replica of tp {case.layout[0]} x pp {case.layout[1]} chips does not "
+                f"divide the {case.accelerator_count} chips of the system",
+                "chips per tensor-parallel group times pipeline stages dividing accelerator_count",
+            )
         if kind not in _LIMITED_KINDS:
             for column in ("ttft_limit_s", "tpot_limit_s"):
                 if self.raw[column]:
@@ -501,6 +528,8 @@ def case_row(case: BenchmarkCase, optional: tuple[str, ...] = ()) -> list[str]:
     extra = {
         "batch": format_number(case.batch),
         "concurrency": format_number(case.concurrency),
+        "tp": format_number(case.tp),
+        "pp": format_number(case.pp),
         "notes": case.notes,
     }
     return [
@@ -529,6 +558,8 @@ def write_cases(cases: Iterable[BenchmarkCase]) -> str:
     used = {
         "batch": any(c.batch is not None for c in cases),
         "concurrency": any(c.concurrency is not None for c in cases),
+        "tp": any(c.tp is not None for c in cases),
+        "pp": any(c.pp is not None for c in cases),
         "notes": any(c.notes for c in cases),
     }
     optional = tuple(c for c in OPTIONAL_COLUMNS if used[c])

@@ -63,6 +63,11 @@ PLATFORMS = ("cuda", "rocm", "xla", "neuron", "gaudi")
 HBM_USABLE_SHARE = 0.90  # the rest: runtime, allocator fragmentation, workspaces
 ALLREDUCE_LATENCY_S = 10e-6  # per collective on the scale-up link
 MAX_BATCH_SEQUENCES = 1024  # serving engines' scheduler limit (vLLM/TRT-LLM scale)
+# Platforms whose inference libraries allocate each sequence's KV cache for its whole
+# length and attend over all of it every step (Transformers NeuronX: a batch-8 TPOT
+# depends on input + output, 10.5 ms at 128+3968 and 2048+2048, 15.3 ms at 128+8064 and
+# 4096+4096 for Llama-3-8B on inf2.48xlarge), not over the tokens so far (paged).
+STATIC_KV_PLATFORMS = frozenset({"neuron"})
 
 
 @dataclass(frozen=True, slots=True)

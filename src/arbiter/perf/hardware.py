@@ -47,6 +47,7 @@ class Fabric:
     scale_up_gbytes_per_s: float | None
     scale_out_gbytes_per_s: float
     basis: str
+    tp_units_per_chip: int = 1  # what tensor parallelism shards over: NeuronCores on Neuron
 
 
 @functools.cache
@@ -60,6 +61,7 @@ def default_fabric() -> dict[str, Fabric]:
             scale_up_gbytes_per_s=float(up) if up else None,
             scale_out_gbytes_per_s=float(row["scale_out_gbytes_per_s"]),
             basis=row["basis"],
+            tp_units_per_chip=int(row["tp_units_per_chip"]),
         )
     return fabric
 
@@ -119,6 +121,7 @@ class ChipArrays:
     scale_out_bytes_per_s: FloatArray
     chips_per_node: IntArray
     span_chips: IntArray  # the most chips that may talk (topology.Host.span_chips)
+    tp_units: IntArray  # tensor-parallel ranks per chip (NeuronCores on Neuron, else 1)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -182,6 +185,7 @@ def _chip_arrays(
         span_chips=np.array(
             [h.span_chips if h else UNLIMITED_CHIPS for h in hosts], dtype=np.int64
         ),
+        tp_units=np.array([f.tp_units_per_chip if f else 1 for f in fab], dtype=np.int64),
     )
     for array in (
         chips.peak_flops,
@@ -193,6 +197,7 @@ def _chip_arrays(
         chips.scale_out_bytes_per_s,
         chips.chips_per_node,
         chips.span_chips,
+        chips.tp_units,
     ):
         array.flags.writeable = False
     return chips

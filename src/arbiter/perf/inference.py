@@ -43,6 +43,7 @@ from arbiter.perf.efficiency import (
     ALLREDUCE_LATENCY_S,
     HBM_USABLE_SHARE,
     MAX_BATCH_SEQUENCES,
+    STATIC_KV_PLATFORMS,
     Efficiency,
 )
 from arbiter.perf.hardware import ChipArrays, FloatArray, IntArray
@@ -131,12 +132,21 @@ def _platform_array(chips: ChipArrays, eff: Efficiency, parameter: str) -> Float
     return np.array([eff.of(p, parameter) for p in chips.platforms], dtype=np.float64)
 
 
-def kv_elements_per_token_per_chip(model: ModelArch, tp: IntArray, pp: IntArray) -> FloatArray:
-    """KV values one chip stores per token: its layers, its share of the KV heads."""
+def kv_elements_per_token_per_chip(
+    model: ModelArch, tp: IntArray, pp: IntArray, units: IntArray | int = 1
+) -> FloatArray:
+    """KV values one chip stores per token: its layers, its share of the KV heads.
+
+    Tensor parallelism splits the KV heads over ``tp * units`` ranks (``units`` ranks per
+    chip: NeuronCores on Neuron, else 1). A rank holds whole heads: with more ranks than
+    KV heads each rank keeps a copy of one (GQA replication), and a head count the ranks
+    do not divide is padded up to one they do (Transformers NeuronX pads 32 heads over 24
+    ranks to 48), so a chip holds ``units * ceil(kv_heads / min(ranks, kv_heads))``."""
     layers = model.n_layers / pp
     if model.attention is Attention.MLA:  # the latent is not split by heads: replicated
         return layers * (model.kv_lora_rank + model.rope_head_dim) + 0.0 * tp
-    heads = model.n_kv_heads / np.minimum(tp, model.n_kv_heads)
+    ranks = np.minimum(tp * units, model.n_kv_heads)
+    heads: FloatArray = units * np.ceil(model.n_kv_heads / ranks)
     return 2.0 * layers * heads * model.head_dim
 
 
@@ -169,10 +179,14 @@ def evaluate_inference(
     t_layers = model.n_layers * 1e-6 * _platform_array(chips, eff, "layer_overhead_us")[c]
     link = chips.scale_up_bytes_per_s[c] / 2.0  # one direction
     i_tok, o_tok = float(input_tokens), float(output_tokens)
-    ctx = i_tok + o_tok / 2.0
+    # The context a decode step reads: paged attention holds each sequence's tokens so
+    # far (I + O/2 on average); a static cache (STATIC_KV_PLATFORMS) is allocated for the
+    # whole sequence and attended over in full (I + O).
+    static = np.array([p in STATIC_KV_PLATFORMS for p in chips.platforms], dtype=bool)[c]
+    ctx = np.where(static, i_tok + o_tok, i_tok + o_tok / 2.0)
 
     weights_per_chip = model.params_total * wb / n
-    kv_per_token = kv_elements_per_token_per_chip(model, grid.tp, grid.pp) * kvb
+    kv_per_token = kv_elements_per_token_per_chip(model, grid.tp, grid.pp, chips.tp_units[c]) * kvb
     free = chips.hbm_bytes[c] * HBM_USABLE_SHARE - weights_per_chip
     b_mem = np.floor(np.maximum(free, 0.0) / (kv_per_token * ctx))
 
@@ -185,7 +199,7 @@ def evaluate_inference(
     # then works (in time) as if it had pp sequences, one micro-batch of one.
     b_eff = np.maximum(b, pp[:, None])
     n_active = float(model.matmul_params_active)
-    attention_flops = model.attention_flops_per_token(ctx)
+    attention_flops = model.attention_flops_per_token(1.0) * ctx[:, None]
     prefill_flops = i_tok * (2.0 * n_active + model.attention_flops_per_token(i_tok / 2.0))
 
     if model.is_moe:
@@ -196,7 +210,7 @@ def evaluate_inference(
     else:
         weight_read = np.broadcast_to((model.params_total * wb)[:, None], (len(c), b.shape[1]))
     weight_read = weight_read / tp[:, None]
-    kv_read = b_eff * ctx * kv_per_token[:, None]
+    kv_read = b_eff * (ctx * kv_per_token)[:, None]
     # GEMMs stream the weights; attention kernels then stream the KV cache: two phases.
     decode_flops = (flops * eta_d)[:, None]
     t_gemm = weight_read / bw[:, None] + b_eff * 2.0 * n_active / n[:, None] / decode_flops

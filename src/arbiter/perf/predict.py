@@ -46,6 +46,7 @@ class Question:
     tpot_limit_s: float | None = None
     in_flight: int | None = None  # sequences in flight over the system, when fixed
     global_batch: int | None = None  # training: sequences per optimizer step, when stated
+    layout: tuple[int, int] | None = None  # (tp, pp) of one replica, when the source states it
 
 
 class Unpredictable(Exception):  # noqa: N818 - a reason, not a failure
@@ -60,6 +61,11 @@ def predict(q: Question, eff: Efficiency) -> float:
     if q.input_tokens is None or q.output_tokens is None:
         raise Unpredictable("inference cases need input_tokens and output_tokens")
     grid = replica_grid(chips, total_chips=q.chips)
+    if q.layout is not None:  # the source's layout, not the model's best
+        keep = (grid.tp == q.layout[0]) & (grid.pp == q.layout[1])
+        if not keep.any():
+            raise Unpredictable(_no_layout(q))
+        grid = Grid(chip=grid.chip[keep], tp=grid.tp[keep], pp=grid.pp[keep])
     if q.in_flight is not None and (grid.chips == q.chips).any():
         # a fixed batch or concurrency is one engine's: one replica over the whole system
         keep = grid.chips == q.chips
@@ -120,6 +126,14 @@ def _why_not_inference(q: Question, res: InferenceResult) -> str:
     return f"no layout of {q.chips} x {q.accelerator.name} meets the latency limits"
 
 
+def _no_layout(q: Question) -> str:
+    assert q.layout is not None
+    return (
+        f"the stated layout (tp {q.layout[0]}, pp {q.layout[1]}) is not one the model "
+        f"runs on {q.chips} x {q.accelerator.name}"
+    )
+
+
 def _predict_training(
     q: Question, chips: ChipArrays, eff: Efficiency, weight_bytes: FloatArray
 ) -> float:
@@ -146,12 +160,18 @@ def _predict_training(
         method=method,
         weight_bytes=weight_bytes,
     )
-    if not res.feasible.any():
+    stated = np.ones(len(grid.chip), dtype=bool)
+    if q.layout is not None:  # the source's layout, not the model's best
+        stated = (grid.tp == q.layout[0]) & (grid.pp == q.layout[1])
+        if not stated.any():
+            raise Unpredictable(_no_layout(q))
+    if not (res.feasible & stated).any():
         raise Unpredictable(
             f"{q.model.name} does not fit in {q.chips} x {q.accelerator.name} "
-            f"(least memory {res.memory_gb_per_chip.min():.0f} GB per chip)"
+            + ("in the stated layout " if q.layout is not None else "")
+            + f"(least memory {res.memory_gb_per_chip[stated].min():.0f} GB per chip)"
         )
-    tokens = float(res.tokens_per_s.max())
+    tokens = float(np.where(stated, res.tokens_per_s, 0.0).max())
     if q.metric == "train_tokens_per_s":
         return tokens
     per_chip_flops = tokens * res.model_flops_per_token / q.chips

@@ -17,7 +17,12 @@ of ``s`` tokens is a micro-batch; ``m = G / dp`` micro-batches per replica and s
     bubble        = (pp - 1) / (m v)        interleaved 1F1B, v = min(4, L/pp) chunks
     t_dp          = 2 (dp cp-1)/(dp cp) * grad_bytes / link    (x 1.5 fully sharded), overlapped
                     with the backward pass: exposed = max(0, t_dp - 2/3 t_compute)
-    t_step        = ((t_compute + t_tp)(1 + bubble) + exposed) * (1 + scale_loss * log2 dp)
+    t_ep          = m (s/(tp cp)) (L_moe/pp) (4 | 6) k d 2 (ep-1)/ep / link     (MoE only)
+                    expert parallelism's all-to-alls (dispatch and combine, forward and
+                    backward): each token's hidden state to its k experts and back, over
+                    the scale-up link when the ep x tp x cp x pp chips fit its domain, else
+                    the NIC; not overlapped (it sits between the router and the experts)
+    t_step        = ((t_compute + t_tp + t_ep)(1 + bubble) + exposed) * (1 + scale_loss * log2 dp)
 
 Memory per chip (mixed-precision Adam, Rajbhandari et al. 2019):
 
@@ -250,6 +255,8 @@ class _LayoutTerms:
     chips: FloatArray
     bubble: FloatArray  # 1 + bubble
     dp_bytes: FloatArray  # 2 (dp cp - 1) / (dp cp) * gradient bytes: divided by the link
+    ep_bytes: FloatArray  # expert parallelism's all-to-all bytes per chip: divided by the link
+    ep_chips: FloatArray  # chips an expert-parallel group spans (ep x tp x cp x pp)
     sharded: FloatArray
     scale: FloatArray
     tokens: FloatArray  # tokens per step: divided by the step time
@@ -293,6 +300,19 @@ def _layout_terms(
     chunks = np.minimum(4.0, np.maximum(np.floor(layers / pp), 1.0))
     bubble = (pp - 1.0) / (np.maximum(micro, 1.0) * chunks)
     trainable = 0.0 if lora else 1.0
+    # each token's hidden state (BF16) to its k experts and back, the share off the chip
+    ep_bytes = (
+        micro
+        * s
+        / (tp * cp)
+        * (model.n_moe_layers / pp)
+        * collectives
+        * float(model.n_active_experts if model.is_moe else 0)
+        * d
+        * 2.0
+        * (ep - 1.0)
+        / ep
+    )
     grad_bytes = trainable * params_per_chip * 2.0  # context-parallel ranks hold copies
     return _LayoutTerms(
         params_per_chip=params_per_chip,
@@ -308,6 +328,8 @@ def _layout_terms(
         chips=n,
         bubble=1.0 + bubble,
         dp_bytes=2.0 * (dp * cp - 1.0) / (dp * cp) * grad_bytes,
+        ep_bytes=ep_bytes,
+        ep_chips=ep * mp,
         sharded=np.where(grid.sharded, 1.5, 1.0),
         scale=1.0 + eff["scale_loss_per_doubling"] * np.log2(dp),
         tokens=micro * dp * s,
@@ -373,11 +395,14 @@ def evaluate_training(
             terms.tp_outer[k] * (ALLREDUCE_LATENCY_S + terms.tp_bytes[k] / link_up),
             0.0,
         )
+        scale_out = chips.scale_out_bytes_per_s[c]
         in_domain = terms.chips[k] <= chips.scale_up_chips[c]
-        link_dp = np.where(in_domain, link_up, chips.scale_out_bytes_per_s[c])
+        link_dp = np.where(in_domain, link_up, scale_out)
         t_dp = terms.dp_bytes[k] / link_dp * terms.sharded[k]
+        link_ep = np.where(terms.ep_chips[k] <= chips.scale_up_chips[c], link_up, scale_out)
+        t_ep = terms.ep_bytes[k] / link_ep
         exposed = np.maximum(0.0, t_dp - (2.0 / 3.0) * t_compute)
-        t_step = ((t_compute + t_tp) * terms.bubble[k] + exposed) * terms.scale[k]
+        t_step = ((t_compute + t_tp + t_ep) * terms.bubble[k] + exposed) * terms.scale[k]
         feasible[rows] = fits
         tokens_per_s[rows] = np.where(fits, terms.tokens[k] / t_step, 0.0)
     return TrainResult(

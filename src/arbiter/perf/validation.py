@@ -129,6 +129,7 @@ def question_for(case: BenchmarkCase, accelerators: Mapping[str, Accelerator]) -
         tpot_limit_s=case.tpot_limit_s,
         in_flight=case.in_flight,
         global_batch=case.global_batch,
+        layout=case.layout,
     )
 
 
