@@ -139,6 +139,16 @@ def test_the_risk_example(run):
         f"from {m(o['p5_usd'])} (P5) to {m(o['p95_usd'])} (P95)",
         f"CVaR95 is {m(o['cvar95_reduction_usd'])} lower",
         f"CVaR95 is\n  {m(doc['plans']['plan']['without_recourse']['cvar95_usd'])}",
+        f"and locked-in's {m(doc['plans']['locked_in']['without_recourse']['cvar95_usd'])}",
+    )
+    conc = doc["concentration"]
+    lost = {(s["group"], s["name"]): s["unserved_share"] for s in conc["single_points_of_failure"]}
+    in_readme(
+        f"NVIDIA holds {pct(conc['top']['vendor']['share'])} of the plan's spend (vendor HHI "
+        f"{conc['hhi']['spend']['vendor']:.2f} by spend, {conc['hhi']['compute']['vendor']:.2f} "
+        "by compute)",
+        f"Losing NVIDIA would stop {pct(lost['vendor', 'NVIDIA'])} of its work",
+        f"losing AWS {pct(lost['provider', 'aws'])}.",
     )
 
 

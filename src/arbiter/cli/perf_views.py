@@ -212,6 +212,26 @@ def print_cross_validation(console: Console, result: CrossValidation) -> None:
         f"{result.mape_excluding_outliers_percent:.1f}% without {len(result.outliers)} "
         f"outlier submissions; {result.unpredicted} cases the model cannot predict"
     )
+    line = replicates_line(result)
+    if line:
+        console.print(line)
+
+
+def replicates_line(result: CrossValidation) -> str:
+    """The sources' own disagreement beside the model's error on the same cases
+    (:mod:`arbiter.perf.replicates`); empty without replicates."""
+    spread = result.replicates
+    if not spread.case_ids:
+        return ""
+    without = result.replicates_excluding_outliers
+    return (
+        f"Published sources disagree: on the {len(spread.case_ids)} cases whose question "
+        f"another source also published, the other sources' median is "
+        f"{spread.mape_percent:.1f}% off ({without.mape_percent:.1f}% without outliers); "
+        "the model, out of sample, "
+        f"{result.model_mape_on_replicates_percent():.1f}% "
+        f"({result.model_mape_on_replicates_percent(outliers=False):.1f}%)"
+    )
 
 
 def models_table(models: Sequence[ModelArch]) -> Table:

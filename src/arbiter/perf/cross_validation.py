@@ -10,6 +10,11 @@ parameters, and are not in the cross-validated MAPE. Outlier submissions
 (:func:`.validation.outlier_cases`) are left out of every fit but predicted and counted
 here, as a buyer meets them; ``mape_excluding_outliers`` is the figure without them.
 
+``replicates`` (:mod:`.replicates`) sets the model's error beside the sources' own
+disagreement: on the predicted cases whose question another source also published, how
+far that other source's result is off, and the model's out-of-sample MAPE on the same
+cases.
+
 A source is one published document by default (``by="document"``); ``by="publisher"``
 leaves out a whole repository or site at once (every Neuron SDK page, every Intel Gaudi
 page), which for a platform with one publisher measures the pooled model, not the
@@ -20,11 +25,12 @@ The folds are independent: ``workers`` processes run them at once.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -39,6 +45,7 @@ from arbiter.perf.out_of_sample import (
     held_out,
     out_of_sample_residuals,
 )
+from arbiter.perf.replicates import DEFINITION, ReplicateSpread, replicate_spread
 from arbiter.perf.validation import outlier_cases
 
 
@@ -63,6 +70,7 @@ class CrossValidation:
     outliers: frozenset[str]
     unpredicted: int
     by_source: str = "document"
+    replicates: ReplicateSpread = field(default_factory=ReplicateSpread)
 
     @property
     def mape_percent(self) -> float:
@@ -71,6 +79,16 @@ class CrossValidation:
     @property
     def mape_excluding_outliers_percent(self) -> float:
         return _mape([r for r in self.residuals if r.case_id not in self.outliers])
+
+    @property
+    def replicates_excluding_outliers(self) -> ReplicateSpread:
+        return self.replicates.excluding(self.outliers)
+
+    def model_mape_on_replicates_percent(self, *, outliers: bool = True) -> float:
+        """The model's out-of-sample MAPE on exactly the replicates (with or without the
+        outlier submissions)."""
+        spread = self.replicates if outliers else self.replicates_excluding_outliers
+        return spread.model_mape_percent(self.residuals)
 
     def by(self, attribute: str, *, held: bool = False) -> dict[str, CellError]:
         """MAPE per value of ``attribute`` (``platform``, ``accelerator``, ``kind`` or
@@ -100,6 +118,7 @@ class CrossValidation:
                 "cases": len(self.held_out),
                 "by_platform": _cells(self.by("platform", held=True)),
             },
+            "replicates": self._replicates_dict(),
             "residuals": [
                 {
                     "case_id": r.case_id,
@@ -116,6 +135,24 @@ class CrossValidation:
                 for r in rs
             ],
         }
+
+    def _replicates_dict(self) -> dict[str, Any]:
+        without = self.replicates_excluding_outliers
+        return {
+            "cases": len(self.replicates.case_ids),
+            "mape": _rounded(self.replicates.mape_percent),
+            "model_mape": _rounded(self.model_mape_on_replicates_percent()),
+            "mape_excluding_outliers": _rounded(without.mape_percent),
+            "model_mape_excluding_outliers": _rounded(
+                self.model_mape_on_replicates_percent(outliers=False)
+            ),
+            "definition": DEFINITION,
+        }
+
+
+def _rounded(percent: float) -> float | None:
+    """``percent`` to 2 decimals, None for NaN (no cases)."""
+    return None if math.isnan(percent) else round(percent, 2)
 
 
 def _cells(cells: Mapping[str, CellError]) -> dict[str, dict[str, Any]]:
@@ -154,6 +191,7 @@ def cross_validate(
 
     found = out_of_sample_residuals(cases, accelerators, shipped, run_folds, grouping)
     held = {c.case_id for c in cases if held_out(c)}
+    predicted = {r.case_id for r in found if r.case_id not in held}
     return CrossValidation(
         residuals=tuple(r for r in found if r.case_id not in held),
         held_out=tuple(r for r in found if r.case_id in held),
@@ -161,4 +199,5 @@ def cross_validate(
         outliers=outlier_cases(c for c in cases if not held_out(c)),
         unpredicted=len(cases) - len(found),
         by_source=by,
+        replicates=replicate_spread(cases, grouping).only(lambda c: c in predicted),
     )

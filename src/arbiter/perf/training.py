@@ -34,7 +34,12 @@ Memory per chip (mixed-precision Adam, Rajbhandari et al. 2019):
                     on the first stage; context parallelism's K/V exchange overlaps
                     attention and is not charged
 
-MoE expert weights are further split over ``ep = min(dp, experts)`` replicas.
+MoE expert weights are placed one of two ways, whichever is faster where both fit:
+sharded over ``ep = min(dp, experts)`` data-parallel replicas (expert weights / ep per
+chip, and the all-to-all above), or replicated in every replica (``ep = 1``: no
+all-to-all, every replica holds all its experts). A framework does either; sharding
+across a slow scale-out network can cost more than it saves, and more chips never have to
+run slower than fewer with the experts replicated.
 
 Evaluation: grids are cached by what shapes them (scale-up domains, pipeline depth, batch
 and context limits, system size). Every chip's layouts are a prefix of one list, so the
@@ -270,7 +275,10 @@ def _layout_terms(
     seq_len: int,
     global_batch_tokens: float,
     method: FinetuneMethod,
+    experts_sharded: bool = True,
 ) -> _LayoutTerms:
+    """The layout terms; MoE experts sharded over the data-parallel replicas
+    (``experts_sharded``) or replicated in each (module docstring)."""
     tp, cp, pp, dp = (x.astype(np.float64) for x in (grid.tp, grid.cp, grid.pp, grid.dp))
     n = tp * cp * pp * dp
     mp = tp * cp * pp  # chips per model replica
@@ -282,7 +290,8 @@ def _layout_terms(
         float(model.params_total),
         float(model.n_moe_layers * model.n_experts * model.expert_params),
     )
-    ep = np.minimum(dp, max(model.n_experts, 1)) if model.is_moe else np.ones_like(dp)
+    sharded_ep = model.is_moe and experts_sharded
+    ep = np.minimum(dp, max(model.n_experts, 1)) if sharded_ep else np.ones_like(dp)
     params_per_chip = (total - experts) / (tp * pp) + experts / (tp * pp * ep)
     state = np.where(grid.sharded, 16.0 * params_per_chip / dp, params_per_chip * (4.0 + 12.0 / dp))
     act_bytes = ACTIVATION_BYTES[grid.recompute]
@@ -352,25 +361,27 @@ def evaluate_training(
         layouts, layout = grid, np.arange(len(grid.chip))
     else:
         layouts, layout = grid.layouts, grid.layout
-    terms = _layout_terms(
-        model,
-        layouts,
-        eff,
-        seq_len=seq_len,
-        global_batch_tokens=global_batch_tokens,
-        method=method,
-    )
+    variants = [
+        _layout_terms(
+            model,
+            layouts,
+            eff,
+            seq_len=seq_len,
+            global_batch_tokens=global_batch_tokens,
+            method=method,
+            experts_sharded=sharded,
+        )
+        for sharded in ((True, False) if model.is_moe else (True,))
+    ]
     lora = method is FinetuneMethod.LORA
     usable_hbm = chips.hbm_bytes * HBM_USABLE_SHARE
     chip_flops = effective_flops(chips, eff, "train") * _platform_array(
         chips, eff, "train_matmul_efficiency"
     )
-    link_up_of = chips.scale_up_bytes_per_s / 2.0  # one direction
-    hbm_of = chips.hbm_bytes_per_s
     n = len(grid.chip)
-    feasible = np.empty(n, dtype=bool)
-    memory_gb = np.empty(n)
-    tokens_per_s = np.empty(n)
+    feasible = np.zeros(n, dtype=bool)
+    memory_gb = np.full(n, np.inf)
+    tokens_per_s = np.zeros(n)
     # One run of rows on the same chip at a time: its layouts are consecutive rows of
     # ``layouts`` and its figures are scalars, so nothing is gathered.
     bounds = [*group_starts(grid.chip).tolist(), n] if n else [0]
@@ -380,31 +391,24 @@ def evaluate_training(
         k: slice | IntArray = slice(first, first + hi - lo)
         if int(layout[hi - 1]) - first != hi - lo - 1:  # a host's span left gaps
             k = layout[lo:hi]
-        if lora:
-            memory = terms.params_per_chip[k] * weight_bytes[c] + terms.activations[k]
-            fits = memory <= usable_hbm[c]
-            fits &= terms.micro_ok[k]
-            memory_gb[rows] = memory / 1e9
-        else:
-            fits = terms.memory_if_micro_ok[k] <= usable_hbm[c]
-            memory_gb[rows] = terms.memory_gb[k]
-        t_compute = terms.compute[k] / chip_flops[c] + terms.traffic[k] / hbm_of[c]
-        link_up = link_up_of[c]
-        t_tp = np.where(
-            terms.multi_tp[k],
-            terms.tp_outer[k] * (ALLREDUCE_LATENCY_S + terms.tp_bytes[k] / link_up),
-            0.0,
-        )
-        scale_out = chips.scale_out_bytes_per_s[c]
-        in_domain = terms.chips[k] <= chips.scale_up_chips[c]
-        link_dp = np.where(in_domain, link_up, scale_out)
-        t_dp = terms.dp_bytes[k] / link_dp * terms.sharded[k]
-        link_ep = np.where(terms.ep_chips[k] <= chips.scale_up_chips[c], link_up, scale_out)
-        t_ep = terms.ep_bytes[k] / link_ep
-        exposed = np.maximum(0.0, t_dp - (2.0 / 3.0) * t_compute)
-        t_step = ((t_compute + t_tp + t_ep) * terms.bubble[k] + exposed) * terms.scale[k]
-        feasible[rows] = fits
-        tokens_per_s[rows] = np.where(fits, terms.tokens[k] / t_step, 0.0)
+        for terms in variants:  # the faster expert placement that fits (MoE)
+            if lora:
+                memory = terms.params_per_chip[k] * weight_bytes[c] + terms.activations[k]
+                fits = (memory <= usable_hbm[c]) & terms.micro_ok[k]
+                gb = memory / 1e9
+            else:
+                fits = terms.memory_if_micro_ok[k] <= usable_hbm[c]
+                gb = terms.memory_gb[k]
+            tokens = np.where(fits, terms.tokens[k] / _step_s(terms, k, chips, c, chip_flops), 0.0)
+            better = tokens > tokens_per_s[rows]
+            # the memory shown: the chosen placement's, else the least any needs
+            memory_gb[rows] = np.where(
+                better | (~feasible[rows] & ~fits),
+                np.where(better, gb, np.minimum(memory_gb[rows], gb)),
+                memory_gb[rows],
+            )
+            tokens_per_s[rows] = np.maximum(tokens_per_s[rows], tokens)
+            feasible[rows] |= fits
     return TrainResult(
         grid=grid,
         feasible=feasible,
@@ -412,6 +416,27 @@ def evaluate_training(
         tokens_per_s=tokens_per_s,
         model_flops_per_token=train_flops_per_token(model, seq_len, method),
     )
+
+
+def _step_s(
+    terms: _LayoutTerms, k: slice | IntArray, chips: ChipArrays, c: int, chip_flops: FloatArray
+) -> FloatArray:
+    """Seconds per optimizer step of layouts ``k`` on chip ``c`` (module docstring)."""
+    t_compute = terms.compute[k] / chip_flops[c] + terms.traffic[k] / chips.hbm_bytes_per_s[c]
+    link_up = chips.scale_up_bytes_per_s[c] / 2.0  # one direction
+    t_tp = np.where(
+        terms.multi_tp[k],
+        terms.tp_outer[k] * (ALLREDUCE_LATENCY_S + terms.tp_bytes[k] / link_up),
+        0.0,
+    )
+    scale_out = chips.scale_out_bytes_per_s[c]
+    in_domain = terms.chips[k] <= chips.scale_up_chips[c]
+    t_dp = terms.dp_bytes[k] / np.where(in_domain, link_up, scale_out) * terms.sharded[k]
+    link_ep = np.where(terms.ep_chips[k] <= chips.scale_up_chips[c], link_up, scale_out)
+    t_ep = terms.ep_bytes[k] / link_ep
+    exposed = np.maximum(0.0, t_dp - (2.0 / 3.0) * t_compute)
+    step: FloatArray = ((t_compute + t_tp + t_ep) * terms.bubble[k] + exposed) * terms.scale[k]
+    return step
 
 
 @dataclass(frozen=True, slots=True)
