@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from arbiter.api.planning import solve
 from arbiter.catalog.embedded import default_catalog
 from arbiter.cli.app import main
-from arbiter.cli.planning import plan_file
 from arbiter.workloads.fleet import load_fleet
 
 FLEET = """
@@ -193,7 +193,7 @@ def test_a_plan_stopped_at_the_limit_exits_0_feasible_with_its_gap_in_words(
     then is the answer, marked feasible, with the sentence naming the limit and gap."""
     from dataclasses import replace
 
-    from arbiter.cli import planning
+    from arbiter.api import planning
     from arbiter.optimize.linear import Status, Stop
 
     seen: dict[str, object] = {}
@@ -228,16 +228,17 @@ def test_nothing_found_within_the_time_limit_exits_4(cli, fleet):
 
 
 def test_the_sweep_takes_the_time_limit_and_gap(cli, fleet, monkeypatch):
-    from arbiter.cli import plan_cmd
+    from arbiter.api import planning
 
     limits: list[tuple[float, float]] = []
-    real = plan_cmd.solve_fleet
+    real = planning.solve_fleet
 
     def spy(*args, **kwargs):
-        limits.append((kwargs["time_limit_s"], kwargs["mip_gap"]))
+        if kwargs.get("explain") is False:  # the sweep's solves, not the plan's own
+            limits.append((kwargs["time_limit_s"], kwargs["mip_gap"]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(plan_cmd, "solve_fleet", spy)
+    monkeypatch.setattr(planning, "solve_fleet", spy)
     code, out, err = cli(
         "plan", str(fleet), "--sweep", "vendor=1.0:0.8:0.2", "--time-limit", "7",
         "--mip-gap", "0.02", "--json",
@@ -261,8 +262,8 @@ def test_identical_jobs_are_folded_and_listed_one_by_one(cli, tmp_path):
     tunes = [a for a in plan["assignments"] if a["kind"] == "finetune"]
     assert sorted(a["workload"] for a in tunes) == ["tune-0", "tune-1", "tune-2"]
     assert set(plan["alternatives"]) >= {"tune-0", "tune-1", "tune-2"}
-    unfolded = plan_file(path, version=None, seed=0, mip_gap=0.0, fold=False)
-    folded = plan_file(path, version=None, seed=0, mip_gap=0.0, fold=True)
+    unfolded = solve(path, seed=0, mip_gap=0.0, fold=False)
+    folded = solve(path, seed=0, mip_gap=0.0, fold=True)
     assert folded.folded is not None and folded.fleet.copies == (1, 3)
     assert plan["total_usd"] == pytest.approx(unfolded.solution.total_usd, rel=1e-9)
     assert sum(a["usd"] for a in plan["assignments"]) == pytest.approx(plan["compute_usd"])

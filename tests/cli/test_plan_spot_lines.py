@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from arbiter.cli.plan_cmd import spot_lines
+from arbiter.results.plan import Assignment, SpotBasis
 
 
-def assignment(workload: str, regime: str, spot: dict[str, Any] | None) -> dict[str, Any]:
-    a: dict[str, Any] = {
-        "workload": workload,
-        "provider": "aws",
-        "region": "us-east-1",
-        "instance_type": "p5.48xlarge",
-        "price_regime": regime,
-    }
-    if spot is not None:
-        a["spot"] = spot
-    return a
+def assignment(workload: str, regime: str, spot: dict[str, Any] | None) -> Assignment:
+    # the fields spot_lines reads; the rest of an assignment does not matter here
+    return Assignment.model_construct(
+        workload=workload,
+        provider="aws",
+        region="us-east-1",
+        instance_type="p5.48xlarge",
+        price_regime=regime,
+        spot=None if spot is None else SpotBasis(**spot),
+    )
 
 
 SPOT = {

@@ -53,6 +53,27 @@ def test_an_idle_instance_or_a_replica_too_many_is_padding():
     assert plan_audit(fleet, twice, [], today=date(2026, 12, 1)).extra_placements == 1
 
 
+def _assumption(offer_id: str, needs: str, lead_days: float) -> dict[str, object]:
+    """A capacity assumption record as ``optimize.capacity.assumptions_used`` writes it."""
+    return {
+        "offer_id": offer_id,
+        "provider": "aws",
+        "region": "us-east-1",
+        "accelerator": "H100-SXM",
+        "instance_type": "p5.48xlarge",
+        "price_regime": "on_demand",
+        "chips_used": 8,
+        "obtainable_chips": 64,
+        "job_chips": 64,
+        "unit_chips": 8,
+        "basis": "rule R1",
+        "needs": needs,
+        "lead_days": lead_days,
+        "source": "https://example.com",
+        "as_of": "current",
+    }
+
+
 def test_thin_estimates_and_needed_contracts_are_listed():
     fleet, sol = _plan()
     thin = [
@@ -65,10 +86,10 @@ def test_thin_estimates_and_needed_contracts_are_listed():
         )
         for p in sol.placed
     ]
-    assumptions = [{"needs": "contract", "lead_days": 91.0}, {"needs": "none", "lead_days": 0.0}]
+    assumptions = [_assumption("a", "contract", 91.0), _assumption("b", "none", 0.0)]
     audit = plan_audit(
         fleet, dataclasses.replace(sol, placed=tuple(thin)), assumptions, today=date(2026, 12, 1)
     )
     assert {t.workload for t in audit.thin_estimates} == {"chat", "job"}
-    assert [a["needs"] for a in audit.quotas_and_contracts] == ["contract"]
+    assert [a.offer_id for a in audit.quotas_and_contracts] == ["a"]
     assert audit.to_dict()["padded"] is False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from arbiter.domain.capacity import CapacityAssumption
 from arbiter.optimize.capacity import largest_purchase
@@ -11,7 +10,7 @@ from arbiter.optimize.options import Option
 
 
 def no_option_message(
-    file: Path,
+    file: str,
     name: str,
     at: int,
     unlimited: Sequence[Option],

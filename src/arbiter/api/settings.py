@@ -1,4 +1,4 @@
-"""Settings the CLI reads from the environment, once, and passes down."""
+"""Settings read from the environment, once, and passed down (the CLI, the API)."""
 
 from __future__ import annotations
 

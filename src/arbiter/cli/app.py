@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from arbiter import __version__
+from arbiter._version import __version__
 from arbiter.cli import (
     calibrate_cmd,
     catalog_cmd,

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from arbiter import __version__
+from arbiter._version import __version__
 from arbiter.catalog.embedded import default_accelerators
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt

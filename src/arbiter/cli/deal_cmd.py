@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from arbiter import __version__
+from arbiter._version import __version__
 from arbiter.cli import shared
 from arbiter.cli.audit_text import thin_estimate_lines
 from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt

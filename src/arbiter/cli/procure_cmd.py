@@ -12,8 +12,7 @@ from rich.table import Table
 
 from arbiter.cli import shared
 from arbiter.cli.audit_text import thin_estimate_lines
-from arbiter.cli.planning import MipGapOpt, TimeLimitOpt
-from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, JsonOpt, MipGapOpt, TimeLimitOpt, VersionOpt
 from arbiter.optimize.linear import Status
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.procure.loading import load_procurement

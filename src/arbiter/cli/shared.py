@@ -5,20 +5,32 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from arbiter.cli.settings import Settings
+from arbiter.api.settings import Settings
+from arbiter.api.stores import (
+    calibration_store,
+    default_capacity_file,
+    load_calibration,
+    plan_store,
+    settings,
+)
+from arbiter.api.stores import catalog_store as store
 from arbiter.perf.calibration import CalibrationProfile, efficiency_fingerprint
 from arbiter.perf.efficiency import default_efficiency
-from arbiter.store import CalibrationStore, CatalogStore, PlanStore, default_db_url
-from arbiter.store.urls import default_sqlite_path
 
-CAPACITY_ENV = "ARBITER_CAPACITY_FILE"
+__all__ = [
+    "Settings",
+    "calibration_store",
+    "default_capacity_file",
+    "plan_store",
+    "settings",
+    "store",
+]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 VersionOpt = Annotated[
@@ -40,37 +52,30 @@ CalibrationOpt = Annotated[
     ),
 ]
 
+TimeLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        min=0.0,
+        help="Seconds the solver may take; at the limit the best plan found is returned "
+        "with its proven gap (default: 60 for a plan, 20 per cap of a sweep, 120 for "
+        "procure).",
+    ),
+]
+MipGapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--mip-gap",
+        min=0.0,
+        max=1.0,
+        help="Relative gap to the best possible plan that counts as optimal, e.g. 0.01 "
+        "for 1% (default: 0.001 for a plan, 0.0001 for procure).",
+    ),
+]
+
 # Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
 # (a log, a pipe, CI): give them room there; a terminal keeps its own width.
 PIPE_WIDTH = 180
-
-
-def settings() -> Settings:
-    return Settings.from_env(os.environ)
-
-
-def store(config: Settings) -> CatalogStore:
-    return CatalogStore(config.db_url or default_db_url(config.env))
-
-
-def default_capacity_file(config: Settings) -> Path | None:
-    """The capacity file a user keeps: ``ARBITER_CAPACITY_FILE``, else ``capacity.yaml``
-    beside the default database (``~/.local/share/arbiter/``) if it exists."""
-    explicit = config.env.get(CAPACITY_ENV, "").strip()
-    if explicit:
-        return Path(explicit)
-    stored = default_sqlite_path(config.env).parent / "capacity.yaml"
-    return stored if stored.is_file() else None
-
-
-def plan_store(config: Settings) -> PlanStore:
-    """The saved plans, in the same database as the catalog (``ARBITER_DB_URL``)."""
-    return PlanStore(config.db_url or default_db_url(config.env))
-
-
-def calibration_store(config: Settings) -> CalibrationStore:
-    """The calibration profiles, in the same database as the catalog (``ARBITER_DB_URL``)."""
-    return CalibrationStore(config.db_url or default_db_url(config.env))
 
 
 def calibration(config: Settings, name: str | None) -> CalibrationProfile | None:
@@ -79,8 +84,7 @@ def calibration(config: Settings, name: str | None) -> CalibrationProfile | None
     parameters changed since the profile was fitted."""
     if name is None:
         return None
-    with calibration_store(config) as store:
-        profile = store.load(name.strip())
+    profile = load_calibration(name, config)
     factors = ", ".join(
         f"{f.accelerator} {f.regime.value} x{f.factor:.3g}" for f in profile.factors
     )

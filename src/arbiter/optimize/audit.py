@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -25,6 +24,8 @@ from arbiter.domain.fleet import Fleet
 from arbiter.domain.price_age import price_age
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet_model import FleetSolution
+from arbiter.results.base import Rows
+from arbiter.results.plan import CapacityUsed, PlanAudit, PriceUsed, ServiceSurplus, ThinEstimate
 
 STALE_PRICE_DAYS = 180
 WIDE_BAND_SHARE = 0.40  # +/- 40% or more
@@ -37,74 +38,13 @@ def thin_band(share: float, cases: int, chip_cases: int) -> bool:
     return share >= WIDE_BAND_SHARE or cases < FEW_CASES or chip_cases < FEW_CASES
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceSurplus:
-    workload: str
-    demand_tokens_per_s: float
-    bought_tokens_per_s: float
-    surplus_tokens_per_s: float
-    smallest_replica_tokens_per_s: float
-    within_one_replica: bool  # removing any replica would leave the demand unmet
-
-
-@dataclass(frozen=True, slots=True)
-class PriceUsed:
-    provider: str
-    region: str
-    instance_type: str
-    price_regime: str
-    usd_per_hour: float
-    source: str
-    as_of: str
-    age_days: int
-    stale: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ThinEstimate:
-    workload: str
-    accelerator: str
-    platform: str
-    error_band_share: float
-    band_cases: int
-    chip_cases: int
-
-
-@dataclass(frozen=True, slots=True)
-class Audit:
-    surplus: tuple[ServiceSurplus, ...]
-    idle_instances: int
-    extra_placements: int  # train/batch jobs placed more than once
-    capacity_assumptions: tuple[Mapping[str, Any], ...]
-    quotas_and_contracts: tuple[Mapping[str, Any], ...]
-    prices: tuple[PriceUsed, ...]
-    stale_prices: int
-    thin_estimates: tuple[ThinEstimate, ...]
-
-    @property
-    def padded(self) -> bool:
-        """Whether the plan pays for anything that does no work."""
-        return (
-            self.idle_instances > 0
-            or self.extra_placements > 0
-            or not all(s.within_one_replica for s in self.surplus)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["capacity_assumptions"] = [dict(a) for a in self.capacity_assumptions]
-        out["quotas_and_contracts"] = [dict(a) for a in self.quotas_and_contracts]
-        out["padded"] = self.padded
-        return out
-
-
 def plan_audit(
     fleet: Fleet,
     solution: FleetSolution,
     assumptions: Sequence[Mapping[str, Any]],
     *,
     today: date,
-) -> Audit:
+) -> PlanAudit:
     """The audit of ``solution``, a plan of ``fleet`` (one workload per member, not
     folded), with the capacity assumptions it relies on (``optimize.capacity.
     assumptions_used``), prices aged at ``today``."""
@@ -168,13 +108,18 @@ def plan_audit(
                 chip_cases=e.chip_cases,
             )
     prices = tuple(sorted(seen.values(), key=lambda x: (-x.age_days, x.provider, x.region)))
-    return Audit(
-        surplus=tuple(surplus),
+    extra = sum(max(n - 1, 0) for n in placements.values())
+    return PlanAudit(
+        surplus=Rows(surplus),
         idle_instances=idle,
-        extra_placements=sum(max(n - 1, 0) for n in placements.values()),
-        capacity_assumptions=tuple(assumptions),
-        quotas_and_contracts=tuple(a for a in assumptions if a.get("needs", "none") != "none"),
-        prices=prices,
+        extra_placements=extra,
+        capacity_assumptions=Rows(CapacityUsed.model_validate(a) for a in assumptions),
+        quotas_and_contracts=Rows(
+            CapacityUsed.model_validate(a) for a in assumptions if a.get("needs", "none") != "none"
+        ),
+        prices=Rows(prices),
         stale_prices=sum(1 for x in prices if x.stale),
-        thin_estimates=tuple(sorted(thin.values(), key=lambda t: (t.workload, t.accelerator))),
+        thin_estimates=Rows(sorted(thin.values(), key=lambda t: (t.workload, t.accelerator))),
+        # whether the plan pays for anything that does no work
+        padded=idle > 0 or extra > 0 or not all(s.within_one_replica for s in surplus),
     )

@@ -162,6 +162,9 @@ def baselines(
     return out
 
 
+ALONE_MIP_GAP = 1e-6  # a service solved alone (greedy_per_job): small, so solved to the end
+
+
 def _greedy(
     fleet: Fleet, options: Sequence[Option], *, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
 ) -> FleetSolution | None:
@@ -196,10 +199,13 @@ def _greedy(
             one = Fleet(workloads=(work,), platforms=everything, objective=fleet.objective)
             alone[key] = solve_or_none(
                 one,
-                [replace(o, workload=0) for o in own],
+                prune([replace(o, workload=0) for o in own], one),  # exact: same optimum
                 caps=False,
                 capacity=False,
                 time_limit_s=left,
+                # its own cheapest compute, not one within the plan's gap: near-ties
+                # otherwise flip which platforms the baseline then pays to enable
+                mip_gap=ALONE_MIP_GAP,
             )
         found = alone[key]
         if found is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import highspy
 
-from arbiter import __version__
+from arbiter._version import __version__
 from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, throughput_factor
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InputError

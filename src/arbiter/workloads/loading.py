@@ -138,6 +138,11 @@ def read_data(path: Path, what: str = "workload") -> object:
         raise InputError(f"is not UTF-8 text; expected a YAML {what} file", file=file) from None
     except OSError as exc:  # also a name too long for the file system
         raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from None
+    return parse_text(text, file, what)
+
+
+def parse_text(text: str, file: str, what: str = "workload") -> object:
+    """The parsed YAML (or JSON) ``text`` of a ``what`` file; ``file`` names it in errors."""
     try:
         data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (UniqueKeyLoader is a SafeLoader)
     except yaml.YAMLError as exc:

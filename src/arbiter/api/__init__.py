@@ -1,0 +1,27 @@
+"""The public API: what the CLI, the reports and a notebook call.
+
+Inputs are paths, YAML text or mappings (:mod:`arbiter.api.loading`); results are typed
+(:mod:`arbiter.results`), with ``to_dict``/``to_json`` for the documents ``--json``
+prints and ``to_frame()`` on their rows.
+"""
+
+from __future__ import annotations
+
+from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
+from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
+from arbiter.api.risking import risk
+from arbiter.api.settings import Settings
+from arbiter.api.stores import load_calibration
+
+__all__ = [
+    "Settings",
+    "load_calibration",
+    "load_catalog",
+    "load_fleet",
+    "load_scenarios",
+    "plan",
+    "risk",
+    "save_plan",
+    "sweep",
+    "sweep_caps",
+]

@@ -1,0 +1,37 @@
+"""Typed results: what the engines answer, as the public API returns it.
+
+Every result is a frozen pydantic model (:class:`Result`): attributes to read, ``to_dict``
+and ``to_json`` for the ``--json`` documents (keys as the README documents them), a JSON
+Schema (``docs/schemas/``), and ``to_frame()`` on its rows for analysts
+(:class:`Rows`). A field a document lacks is a validation error, so a renamed key fails
+where it is made, not as a "-" in a report.
+"""
+
+from __future__ import annotations
+
+from arbiter.results.base import Result, Rows
+from arbiter.results.plan import (
+    Alternative,
+    Assignment,
+    Baseline,
+    BindingRow,
+    Plan,
+    PlanAudit,
+    SweepPoint,
+)
+from arbiter.results.risk import PlanRisk, RiskReport, RiskSamples
+
+__all__ = [
+    "Alternative",
+    "Assignment",
+    "Baseline",
+    "BindingRow",
+    "Plan",
+    "PlanAudit",
+    "PlanRisk",
+    "Result",
+    "RiskReport",
+    "RiskSamples",
+    "Rows",
+    "SweepPoint",
+]
