@@ -12,10 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from arbiter.results import Plan, Result, RiskReport
+from arbiter.results import EstimateReport, Plan, Result, RiskReport
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS: dict[str, type[Result]] = {"plan": Plan, "risk": RiskReport}
+SCHEMAS: dict[str, type[Result]] = {
+    "estimate": EstimateReport,
+    "plan": Plan,
+    "risk": RiskReport,
+}
 
 
 def schema_text(model: type[Result]) -> str:

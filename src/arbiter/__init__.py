@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from arbiter.api import (
     Settings,
+    estimate,
     load_calibration,
     load_catalog,
     load_fleet,
@@ -21,15 +22,17 @@ from arbiter.api import (
     sweep,
     sweep_caps,
 )
-from arbiter.results import Plan, RiskReport, Rows, SweepPoint
+from arbiter.results import EstimateReport, Plan, RiskReport, Rows, SweepPoint
 
 __all__ = [
+    "EstimateReport",
     "Plan",
     "RiskReport",
     "Rows",
     "Settings",
     "SweepPoint",
     "__version__",
+    "estimate",
     "load_calibration",
     "load_catalog",
     "load_fleet",

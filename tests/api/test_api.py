@@ -18,7 +18,8 @@ from pydantic import ValidationError
 import arbiter
 from arbiter.cli.app import main
 from arbiter.domain.errors import InputError
-from arbiter.results import Plan, RiskReport
+from arbiter.results import EstimateReport, Plan, RiskReport
+from arbiter.workloads import parse_workloads
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -165,11 +166,11 @@ def test_bad_input_from_text_names_the_source_and_field():
         arbiter.load_fleet("no/such/fleet.yaml")
 
 
-@pytest.mark.parametrize("name", ["plan", "risk"])
+@pytest.mark.parametrize("name", ["estimate", "plan", "risk"])
 def test_the_published_schemas_are_the_models(name):
     from arbiter.results import Result
 
-    model: type[Result] = {"plan": Plan, "risk": RiskReport}[name]
+    model: type[Result] = {"estimate": EstimateReport, "plan": Plan, "risk": RiskReport}[name]
     published = json.loads((REPO / "docs" / "schemas" / f"{name}.schema.json").read_text())
     assert published == model.json_schema()
 
@@ -187,3 +188,37 @@ def test_the_api_example_runs(tmp_path, monkeypatch):
     body = text[text.index("def main(") : text.index('if __name__ == "__main__"')]
     code = [line for line in body.splitlines()[1:] if line.strip() and "return" not in line]
     assert len(code) < 20
+
+
+def test_estimate_from_text_objects_and_the_cli_agree(tmp_path, capsys):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    from_text = arbiter.estimate(FLEET, top=3)
+    objects = parse_workloads(yaml.safe_load(FLEET), file="fleet")
+    from_objects = arbiter.estimate(objects, top=3)
+    assert from_text.to_dict() == from_objects.to_dict()
+    assert main(["estimate", str(path), "--top", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == from_text.to_dict()
+    chat = from_text.workloads[0]
+    assert [w.name for w in from_text.workloads] == ["chat", "tune"]
+    assert 0 < len(chat.estimates) <= 3
+    # cheapest per unit of work first
+    per_m = [e.usd_per_million_tokens for e in chat.estimates]
+    assert per_m == sorted(per_m)
+    frame = chat.estimates.to_frame()
+    assert list(frame["accelerator"]) == [e.accelerator for e in chat.estimates]
+
+
+def test_estimate_on_named_chips_only():
+    report = arbiter.estimate(FLEET, accelerators=["h100", "MI300X"])
+    for w in report.workloads:
+        assert {e.accelerator for e in w.estimates} <= {"H100-SXM", "MI300X"}
+    with pytest.raises(InputError, match="--accelerator"):
+        arbiter.estimate(FLEET, accelerators=["no-such-chip"])
+
+
+def test_a_workload_no_chip_can_run_names_its_field():
+    slo = FLEET.replace("slo: {ttft_s: 2, tpot_s: 0.05}", "slo: {ttft_s: 0.001, tpot_s: 0.0001}")
+    with pytest.raises(InputError, match=r"workloads\[0\]\.slo") as info:
+        arbiter.estimate(slo)
+    assert "<string>" in str(info.value)

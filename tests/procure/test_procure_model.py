@@ -20,10 +20,11 @@ from arbiter.domain.procurement import (
     DemandScenario,
     ProcurementProblem,
 )
+from arbiter.measures import cvar
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.procure.milp import ProcurementSolution, solve
 from arbiter.procure.model import Data, build_data
-from arbiter.procure.report import document, frontier, value_of_uncertainty, weighted_cvar
+from arbiter.procure.report import document, frontier, value_of_uncertainty
 from arbiter.workloads import parse_workloads
 
 CATALOG = default_catalog()
@@ -183,8 +184,8 @@ def test_invariants_demand_met_or_priced_supply_and_budget():
 def test_weighted_cvar_by_hand():
     values = np.array([10.0, 20.0, 30.0])
     weights = np.array([0.5, 0.3, 0.2])
-    assert weighted_cvar(values, weights, 0.9) == pytest.approx(30.0)
-    assert weighted_cvar(values, weights, 0.6) == pytest.approx((0.2 * 30 + 0.2 * 20) / 0.4)
+    assert cvar(values, 0.9, weights) == pytest.approx(30.0)
+    assert cvar(values, 0.6, weights) == pytest.approx((0.2 * 30 + 0.2 * 20) / 0.4)
 
 
 def test_a_budget_below_what_the_commitments_cost_is_infeasible_and_named():

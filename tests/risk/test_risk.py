@@ -14,6 +14,7 @@ from arbiter.domain.accelerator import Accelerator, Platform
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import PriceRegime
 from arbiter.domain.scenario import Distribution, ScenarioSet, Selector, Shock, ShockKind
+from arbiter.measures import cvar as tail_cvar
 from arbiter.optimize.fleet import FleetSolution, solve_fleet
 from arbiter.optimize.options import Option
 from arbiter.risk.concentration import concentration
@@ -263,3 +264,19 @@ def test_recourse_is_the_cheapest_residual_plan_and_cvar_is_at_least_the_mean(se
 def test_cvar_by_hand():
     values = np.arange(1.0, 101.0)  # worst 5%: 96..100
     assert cvar(values) == pytest.approx(98.0)
+    # 30 samples: the worst 5% is 1.5 samples, the costliest and half the next
+    assert cvar(np.arange(1.0, 31.0)) == pytest.approx((30 + 0.5 * 29) / 1.5)
+
+
+def test_risk_procurement_and_deals_read_the_tail_alike():
+    """The risk engine's CVaR of equally likely samples is the probability-weighted CVaR
+    the procurement and deal engines use, with equal weights."""
+    rng = np.random.default_rng(4)
+    for n in (7, 30, 101, 1000):
+        values = rng.lognormal(size=n)
+        weighted = tail_cvar(values, 0.95, np.full(n, 1.0 / n))
+        assert cvar(values) == pytest.approx(weighted, rel=1e-12)
+        # and it is the Rockafellar-Uryasev minimum over eta, found by brute force
+        grid = np.sort(values)
+        by_ru = min(eta + np.maximum(values - eta, 0.0).mean() / 0.05 for eta in grid)
+        assert cvar(values) == pytest.approx(by_ru, rel=1e-9)

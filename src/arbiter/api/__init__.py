@@ -7,6 +7,7 @@ prints and ``to_frame()`` on their rows.
 
 from __future__ import annotations
 
+from arbiter.api.estimating import estimate
 from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
 from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
 from arbiter.api.risking import risk
@@ -15,6 +16,7 @@ from arbiter.api.stores import load_calibration
 
 __all__ = [
     "Settings",
+    "estimate",
     "load_calibration",
     "load_catalog",
     "load_fleet",

@@ -21,9 +21,14 @@ from arbiter.deals.report import document
 from arbiter.deals.samples import value_distribution
 from arbiter.parallel import executor_for
 from arbiter.perf.efficiency import default_efficiency
+from arbiter.results.money import usd_short
 from arbiter.scenarios import load_scenarios
 
 DEFAULT_SAMPLES = 200
+
+
+def _usd(x: float | None) -> str:
+    return usd_short(x, missing="-")
 
 
 def deal(
@@ -99,18 +104,6 @@ def deal(
         typer.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     _print(doc, html)
-
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "-"
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    if x >= 1e9:
-        return f"{sign}${x / 1e9:,.2f}B"
-    if x >= 1e6:
-        return f"{sign}${x / 1e6:,.1f}M"
-    return f"{sign}${x:,.0f}"
 
 
 def _pct(x: float) -> str:

@@ -3,75 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from arbiter.domain.model_arch import ModelArch
-from arbiter.domain.workload import Workload
 from arbiter.perf.cross_validation import CrossValidation
-from arbiter.perf.estimate import Estimate
 from arbiter.perf.validation import ValidationReport
+from arbiter.results.estimate import WorkloadEstimates
 
 
 def _num(value: float | None, fmt: str = ",.0f") -> str:
     return "-" if value is None else format(value, fmt)
-
-
-def estimate_record(e: Estimate) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "accelerator": e.accelerator,
-        "vendor": e.vendor,
-        "platform": e.platform,
-        "feasible": e.feasible,
-        "precision": e.precision,
-        "source": e.source,
-    }
-    if e.class_requests_per_s:
-        record["class_requests_per_s"] = list(e.class_requests_per_s)  # per replica
-    if not e.feasible:
-        record["reason"] = e.reason
-        return record
-    layout = e.layout
-    record |= {
-        "chips": e.chips,
-        "layout": None
-        if layout is None
-        else {
-            "tp": layout.tp,
-            "cp": layout.cp,
-            "pp": layout.pp,
-            "replicas": layout.replicas,
-            "recompute": layout.recompute,
-            "sharded_optimizer": layout.sharded_optimizer,
-            "batch": layout.batch,
-        },
-        "tokens_per_s": e.tokens_per_s,
-        "hours": e.hours,
-        "hbm_gb_per_chip": e.hbm_gb_per_chip,
-        "ttft_s": e.ttft_s,
-        "tpot_s": e.tpot_s,
-        "offer": None
-        if e.offer is None
-        else {
-            "offer_id": e.offer.offer_id,
-            "provider": e.offer.provider,
-            "region": e.offer.region,
-            "instance_type": e.offer.instance_type,
-            "price_regime": e.offer.price_regime,
-            "usd_per_accelerator_hour": e.offer.usd_per_accelerator_hour,
-            "instances": e.instances,
-        },
-        "usd_per_job": e.usd_per_job,
-        "usd_per_million_tokens": e.usd_per_million_tokens,
-        "error_band_share": e.error_band_share,
-        "band_cases": e.band_cases,
-        "chip_cases": e.chip_cases,
-        "band_basis": e.band_basis,
-        "notes": list(e.notes),
-    }
-    return record
 
 
 def band_text(
@@ -87,29 +30,10 @@ def band_text(
     return f"+/-{100 * share:.0f}%, {cases} case{'' if cases == 1 else 's'}{on_chip}"
 
 
-def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dict[str, Any]:
-    feasible = [e for e in estimates if e.feasible]
-    return {
-        "name": w.name,
-        "kind": w.kind.value,
-        "model": w.model.name,
-        "precision": w.precision.value,
-        "work_tokens": w.work_tokens,
-        "unit": "trained tokens" if w.kind.value in ("train", "finetune") else "generated tokens",
-        "estimates": [estimate_record(e) for e in feasible[:top]],
-        "infeasible": [
-            {"accelerator": e.accelerator, "reason": e.reason} for e in estimates if not e.feasible
-        ],
-    }
-
-
-def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Table:
-    unit = "trained" if w.kind.value in ("train", "finetune") else "generated"
+def estimates_table(w: WorkloadEstimates) -> Table:
+    unit = "trained" if w.kind in ("train", "finetune") else "generated"
     table = Table(
-        title=(
-            f"{w.name}: {w.kind.value} {w.model.name} {w.precision.value}, "
-            f"{w.work_tokens:,.3g} {unit} tokens"
-        ),
+        title=f"{w.name}: {w.kind} {w.model} {w.precision}, {w.work_tokens:,.3g} {unit} tokens",
         title_justify="left",
     )
     for col, justify in (
@@ -127,7 +51,7 @@ def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Tab
         ("error band", "right"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for rank, e in enumerate([e for e in estimates if e.feasible][:top], start=1):
+    for rank, e in enumerate(w.estimates, start=1):
         offer = e.offer
         where = "-" if offer is None else f"{offer.provider} {offer.region} {offer.price_regime}"
         layout = "measured" if e.source == "measured" else (e.layout.text if e.layout else "-")
@@ -148,14 +72,11 @@ def estimates_table(w: Workload, estimates: Sequence[Estimate], top: int) -> Tab
     return table
 
 
-def notes_lines(estimates: Sequence[Estimate], top: int) -> list[str]:
-    lines: list[str] = []
-    for e in [e for e in estimates if e.feasible][:top]:
-        lines.extend(f"  * {e.accelerator}: {note}" for note in e.notes)
-    infeasible = [e for e in estimates if not e.feasible]
-    if infeasible:
+def notes_lines(w: WorkloadEstimates) -> list[str]:
+    lines = [f"  * {e.accelerator}: {note}" for e in w.estimates for note in e.notes]
+    if w.infeasible:
         lines.append("  not feasible:")
-        lines.extend(f"    {e.accelerator}: {e.reason}" for e in infeasible)
+        lines.extend(f"    {e.accelerator}: {e.reason}" for e in w.infeasible)
     return lines
 
 

@@ -20,6 +20,7 @@ from arbiter.domain.errors import InputError
 from arbiter.domain.fleet import GROUPS
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
 from arbiter.report.plan_html import plan_html
+from arbiter.results.money import usd
 from arbiter.results.plan import Assignment, Plan, SweepPoint
 
 
@@ -89,13 +90,9 @@ def plan(
     _print(result, html)
 
 
-def _usd(x: float | None) -> str:
-    return "-" if x is None else f"${x:,.0f}"
-
-
 def _print(plan: Plan, html: Path | None) -> None:
     console = shared.out()
-    table = Table(title=f"plan: {_usd(plan.total_usd)} ({plan.status})", title_justify="left")
+    table = Table(title=f"plan: {usd(plan.total_usd)} ({plan.status})", title_justify="left")
     for col in (
         "workload",
         "accelerator",
@@ -124,7 +121,7 @@ def _print(plan: Plan, html: Path | None) -> None:
             f"{a.instance_count:,}",
             f"{a.accelerator_count:,}",
             f"{a.hours:,.0f}",
-            _usd(a.usd),
+            usd(a.usd),
             band_text(a.error_band_share, a.band_cases, chip=a.chip_cases),
         )
     console.print(table)
@@ -135,13 +132,13 @@ def _print(plan: Plan, html: Path | None) -> None:
     if plan.cheaper_plan_usd is not None:
         saved = plan.total_usd - plan.cheaper_plan_usd
         console.print(
-            f"A plan {_usd(saved)} cheaper ({saved / plan.total_usd:.2%}) that meets every "
+            f"A plan {usd(saved)} cheaper ({saved / plan.total_usd:.2%}) that meets every "
             "row came up while the binding rows were re-solved: this plan is within its "
             f"{plan.mip_gap or 0:.2%} gap; a smaller --mip-gap may find the cheaper one."
         )
-    enabled = ", ".join(f"{p.platform} ({_usd(p.enable_usd)})" for p in plan.platforms_enabled)
+    enabled = ", ".join(f"{p.platform} ({usd(p.enable_usd)})" for p in plan.platforms_enabled)
     console.print(
-        f"compute {_usd(plan.compute_usd)}, platform enablement {_usd(plan.enablement_usd)}"
+        f"compute {usd(plan.compute_usd)}, platform enablement {usd(plan.enablement_usd)}"
         + (f": {enabled}" if enabled else "")
     )
     for group in GROUPS:
@@ -161,7 +158,7 @@ def _print(plan: Plan, html: Path | None) -> None:
         diff = None if found.total_usd is None else found.total_usd - plan.total_usd
         base.add_row(
             name,
-            _usd(found.total_usd),
+            usd(found.total_usd),
             found.note or ("yes" if found.feasible else "no"),
             "-" if diff is None else f"{diff:+,.0f}",
         )
@@ -185,7 +182,7 @@ def _print(plan: Plan, html: Path | None) -> None:
 def _sweep_cell(row: SweepPoint) -> str:
     if row.feasible:
         gap = row.mip_gap or 0.0
-        return _usd(row.total_usd) + (f" (within {gap:.1%})" if row.status == "feasible" else "")
+        return usd(row.total_usd) + (f" (within {gap:.1%})" if row.status == "feasible" else "")
     return "no plan found in time" if row.status == "time_limit" else "infeasible"
 
 

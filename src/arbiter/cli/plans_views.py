@@ -13,6 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from arbiter.results.money import usd
 from arbiter.store import PlanInfo
 
 _SHORT = 12  # catalog hash digits shown
@@ -31,7 +32,7 @@ _NUMERIC = {"instance_count", "accelerator_count", "hours", "usd"}
 
 
 def _usd(value: object) -> str:
-    return f"${value:,.2f}" if _is_number(value) else ""
+    return usd(value, 2, missing="")
 
 
 def _is_number(value: object) -> bool:

@@ -19,6 +19,7 @@ from arbiter.procure.loading import load_procurement
 from arbiter.procure.milp import solve
 from arbiter.procure.model import build_data
 from arbiter.procure.report import document, frontier, value_of_uncertainty
+from arbiter.results.money import usd
 
 
 def procure(
@@ -79,15 +80,11 @@ def _limit_note(status: Status, gap: float, time_limit_s: float | None) -> str |
     return f"Stopped at the {limit} with the best schedule found, {within}."
 
 
-def _usd(x: float | None) -> str:
-    return "-" if x is None else f"${x:,.0f}"
-
-
 def _print(doc: dict[str, Any], html: Path | None) -> None:
     console = shared.out()
     console.print(
-        f"expected cost {_usd(doc['expected_cost_usd'])}, P95 {_usd(doc['p95_usd'])}, "
-        f"CVaR{doc['cvar_level']:.0%} {_usd(doc['cvar_usd'])} ({doc['status']}, "
+        f"expected cost {usd(doc['expected_cost_usd'])}, P95 {usd(doc['p95_usd'])}, "
+        f"CVaR{doc['cvar_level']:.0%} {usd(doc['cvar_usd'])} ({doc['status']}, "
         f"risk weight {doc['risk_weight']:g})"
     )
     if doc.get("solver_note"):
@@ -110,7 +107,7 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
         table.add_row(
             c["product"], c["provider"], c["accelerator"], str(c["start_period"]),
             f"{c['chips']:,}", f"{c['term_periods']}", f"{c['usd_per_chip_hour']:.2f}",
-            _usd(c["commitment_usd"]),
+            usd(c["commitment_usd"]),
         )  # fmt: skip
     console.print(table)
     periods = Table(title="per period (expected)", title_justify="left")
@@ -119,29 +116,27 @@ def _print(doc: dict[str, Any], html: Path | None) -> None:
     for p in doc["periods"]:
         top = max(p["vendor_shares"].items(), key=lambda kv: kv[1], default=("-", 0.0))
         periods.add_row(
-            str(p["period"]), _usd(p["expected_spend_usd"]), f"{p['on_demand_share']:.0%}",
+            str(p["period"]), usd(p["expected_spend_usd"]), f"{p['on_demand_share']:.0%}",
             f"{p['vendor_hhi']:.2f}", f"{top[0]} {top[1]:.0%}",
         )  # fmt: skip
     console.print(periods)
     for name, shares in doc["utilisation"].items():
         text = ", ".join(f"{s} {u:.0%}" for s, u in shares.items())
         console.print(f"utilisation of {name}: {text}")
-    console.print(f"expected stranded commitment spend: {_usd(doc['expected_stranded_usd'])}")
+    console.print(f"expected stranded commitment spend: {usd(doc['expected_stranded_usd'])}")
     for line in thin_estimate_lines(doc["estimates"]):
         console.print(line)
     value = doc["value_of_uncertainty"]
     console.print(
-        f"value of the stochastic solution (VSS) {_usd(value['vss_usd'])}; expected value of "
-        f"perfect information (EVPI) {_usd(value['evpi_usd'])}"
+        f"value of the stochastic solution (VSS) {usd(value['vss_usd'])}; expected value of "
+        f"perfect information (EVPI) {usd(value['evpi_usd'])}"
     )
     if "frontier" in doc:
         table = Table(title="cost-risk frontier", title_justify="left")
         for col in ("risk weight", "expected cost", "CVaR"):
             table.add_column(col, justify="right")
         for f in doc["frontier"]:
-            table.add_row(
-                f"{f['risk_weight']:g}", _usd(f["expected_cost_usd"]), _usd(f["cvar_usd"])
-            )
+            table.add_row(f"{f['risk_weight']:g}", usd(f["expected_cost_usd"]), usd(f["cvar_usd"]))
         console.print(table)
     if html is not None:
         console.print(f"report written to {html}")

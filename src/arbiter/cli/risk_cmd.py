@@ -11,6 +11,7 @@ from rich.table import Table
 from arbiter import api
 from arbiter.cli import shared
 from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
+from arbiter.results.money import usd
 from arbiter.results.risk import RiskReport
 
 
@@ -72,10 +73,6 @@ def risk(
     _print(report, html)
 
 
-def _usd(x: float | None) -> str:
-    return "-" if x is None else f"${x:,.0f}"
-
-
 def _pct(x: float) -> str:
     return f"{x:.1%}"
 
@@ -115,11 +112,11 @@ def _print(report: RiskReport, html: Path | None) -> None:
     for name, s in report.plans.items():
         stats.add_row(
             name,
-            _usd(s.plan_usd),
-            _usd(s.mean_usd),
-            _usd(s.p50_usd),
-            _usd(s.p95_usd),
-            _usd(s.cvar95_usd),
+            usd(s.plan_usd),
+            usd(s.mean_usd),
+            usd(s.p50_usd),
+            usd(s.p95_usd),
+            usd(s.cvar95_usd),
             _pct(s.unmet_demand_probability),
             _pct(s.expected_unmet_share),
         )
@@ -127,11 +124,11 @@ def _print(report: RiskReport, html: Path | None) -> None:
     value = report.optionality
     if value is not None:
         console.print(
-            f"optionality value: {_usd(value.value_usd)} expected saving of the plan over "
-            f"locked_in ({_usd(value.plan_difference_usd)} between the plans themselves, "
-            f"{_usd(value.from_shocks_usd)} from the shocks; "
-            f"P5 {_usd(value.p5_usd)}, P95 {_usd(value.p95_usd)}; CVaR95 "
-            f"lower by {_usd(value.cvar95_reduction_usd)}; the plan is cheaper in "
+            f"optionality value: {usd(value.value_usd)} expected saving of the plan over "
+            f"locked_in ({usd(value.plan_difference_usd)} between the plans themselves, "
+            f"{usd(value.from_shocks_usd)} from the shocks; "
+            f"P5 {usd(value.p5_usd)}, P95 {usd(value.p95_usd)}; CVaR95 "
+            f"lower by {usd(value.cvar95_reduction_usd)}; the plan is cheaper in "
             f"{_pct(value.probability_it_pays)} of samples)"
         )
     if html is not None:

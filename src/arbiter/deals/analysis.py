@@ -36,8 +36,8 @@ from arbiter.deals.evaluate import Settings, prepared, solve_side
 from arbiter.deals.model import discounted
 from arbiter.domain.deal import Deal
 from arbiter.domain.executor import Executor, ProgressFn, map_items
+from arbiter.measures import cvar
 from arbiter.procure.model import Data
-from arbiter.procure.report import weighted_cvar
 from arbiter.scenarios.distributions import ppf
 
 FAST = Settings(whole_blocks=False, mip_gap=1e-3)
@@ -73,8 +73,8 @@ def run_task(base: Data, task: Task) -> Outcome:
         side = solve_side(data, None, task.settings)
     prob = side.probability
     expected = float(prob @ side.net_usd)
-    cvar = weighted_cvar(side.net_usd, prob, data.problem.cvar_level)
-    return Outcome(expected, expected + data.problem.risk_weight * cvar)
+    tail = cvar(side.net_usd, data.problem.cvar_level, prob)
+    return Outcome(expected, expected + data.problem.risk_weight * tail)
 
 
 def _key(task: Task) -> Any:

@@ -32,12 +32,12 @@ from arbiter.deals.model import (
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.deal import Deal
 from arbiter.domain.errors import InfeasibleError
+from arbiter.measures import cvar
 from arbiter.optimize.linear import FloatArray
 from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.procure.milp import ProcurementSolution, solve
 from arbiter.procure.model import Data, build_data
-from arbiter.procure.report import weighted_cvar
 
 ROUNDING_SLACK = 1e-6
 """Blocks within this of a whole number are not rounded up."""
@@ -88,7 +88,7 @@ class Side:
 
     @property
     def cvar_usd(self) -> float:
-        return weighted_cvar(self.net_usd, self.probability, self.data.problem.cvar_level)
+        return cvar(self.net_usd, self.data.problem.cvar_level, self.probability)
 
     @property
     def objective_usd(self) -> float:

@@ -14,6 +14,7 @@ from arbiter.domain.workload import Measured, Workload
 from arbiter.perf.hardware import ChipArrays
 from arbiter.perf.pricing import OfferChoice
 from arbiter.perf.topology import Host
+from arbiter.results.estimate import layout_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +31,15 @@ class Layout:
 
     @property
     def text(self) -> str:
-        parts = [f"TP{self.tp}", f"PP{self.pp}", f"x{self.replicas}"]
-        if self.cp > 1:
-            parts.insert(1, f"CP{self.cp}")
-        if self.recompute is not None and self.recompute != "none":
-            parts.append(f"recompute={self.recompute}")
-        if self.sharded_optimizer:
-            parts.append("FSDP")
-        if self.batch is not None:
-            parts.append(f"batch={self.batch:g}")
-        return " ".join(parts)
+        return layout_text(
+            tp=self.tp,
+            pp=self.pp,
+            replicas=self.replicas,
+            cp=self.cp,
+            recompute=self.recompute,
+            sharded_optimizer=self.sharded_optimizer,
+            batch=self.batch,
+        )
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from arbiter.domain.errors import ArbiterError
+from arbiter.measures import cvar, weighted_quantile
 from arbiter.optimize.audit import thin_band
 from arbiter.optimize.plan import hhi
 from arbiter.perf.bands import band_for, chip_cases
@@ -28,27 +29,6 @@ from arbiter.procure.model import Data, FloatArray, products
 FRONTIER_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 VALUE_TOLERANCE = 1e-6
 """Relative tolerance of an LP objective (HiGHS's feasibility tolerances, scaled rows)."""
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(
-        values[order][min(int(np.searchsorted(cum, q * cum[-1] - 1e-12)), len(values) - 1)]
-    )
-
-
-def weighted_cvar(values: np.ndarray, weights: np.ndarray, level: float) -> float:
-    """Mean of the worst ``1 - level`` probability mass of ``values`` (Rockafellar-Uryasev)."""
-    order = np.argsort(values)[::-1]
-    tail, acc, total = 1.0 - level, 0.0, 0.0
-    for i in order.tolist():
-        take = min(float(weights[i]), tail - acc)
-        if take <= 0:
-            break
-        total += take * float(values[i])
-        acc += take
-    return total / acc if acc > 0 else float(values.max())
 
 
 def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
@@ -144,7 +124,7 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         "objective_usd": sol.objective,
         "expected_cost_usd": float(sol.cost @ prob),
         "p95_usd": weighted_quantile(sol.cost, prob, 0.95),
-        "cvar_usd": weighted_cvar(sol.cost, prob, p.cvar_level),
+        "cvar_usd": cvar(sol.cost, p.cvar_level, prob),
         "cvar_level": p.cvar_level,
         "risk_weight": p.risk_weight,
         "scenario_costs_usd": {sc.name: float(sol.cost[s]) for s, sc in enumerate(p.scenarios)},
@@ -277,7 +257,7 @@ def frontier(data: Data, weights: tuple[float, ...] = FRONTIER_WEIGHTS) -> list[
             {
                 "risk_weight": lam,
                 "expected_cost_usd": float(sol.cost @ prob),
-                "cvar_usd": weighted_cvar(sol.cost, prob, data.problem.cvar_level),
+                "cvar_usd": cvar(sol.cost, data.problem.cvar_level, prob),
             }
         )
     return out

@@ -38,6 +38,7 @@ from arbiter.report.html import (
     text,
     usd,
 )
+from arbiter.results.money import usd_short
 
 __all__ = ["deal_html"]
 
@@ -94,16 +95,12 @@ def _finite(value: Any) -> TypeGuard[float]:
 
 def _short(value: Any) -> str:
     """Dollars as plain text: ``$1.62B``, ``-$4.33B``, ``$476.7M``, ``$12,345``; ``n/a``."""
-    if not _finite(value):
-        return "n/a"
-    x = abs(float(value))
-    body = f"{x / 1e9:,.2f}B" if x >= 1e9 else f"{x / 1e6:,.1f}M" if x >= 1e6 else f"{x:,.0f}"
-    return ("-" if value < 0 and body != "0" else "") + "$" + body
+    return usd_short(value)
 
 
 def _money(value: Any) -> str:
     """:func:`_short` as HTML: ``&ndash;`` when not a number."""
-    return _short(value) if _finite(value) else "&ndash;"
+    return usd_short(value, missing="&ndash;")
 
 
 def _label(value: Any) -> str:

@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from arbiter.domain.errors import ArbiterError
+from arbiter.results import money
 
 __all__ = [
     "CSS",
@@ -87,9 +88,7 @@ def _is_number(value: Any) -> bool:
 
 def usd(value: Any, digits: int = 2) -> str:
     """``$1,234.56`` (HTML), ``&ndash;`` when ``value`` is not a number."""
-    if not _is_number(value):
-        return "&ndash;"
-    return f"${value:,.{digits}f}"
+    return money.usd(value, digits, missing="&ndash;")
 
 
 def num(value: Any, digits: int = 0) -> str:

@@ -10,6 +10,7 @@ where it is made, not as a "-" in a report.
 from __future__ import annotations
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.estimate import ChipEstimate, EstimateReport, WorkloadEstimates
 from arbiter.results.plan import (
     Alternative,
     Assignment,
@@ -26,6 +27,8 @@ __all__ = [
     "Assignment",
     "Baseline",
     "BindingRow",
+    "ChipEstimate",
+    "EstimateReport",
     "Plan",
     "PlanAudit",
     "PlanRisk",
@@ -34,4 +37,5 @@ __all__ = [
     "RiskSamples",
     "Rows",
     "SweepPoint",
+    "WorkloadEstimates",
 ]

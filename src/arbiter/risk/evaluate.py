@@ -23,6 +23,7 @@ import numpy as np
 from arbiter.domain.executor import Executor, map_items
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
+from arbiter.measures import cvar as tail_cvar
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.optimize.options import Option
 from arbiter.risk.impact import UNMET, without_recourse
@@ -132,9 +133,8 @@ def _join(parts: Sequence[PlanSamples]) -> PlanSamples:
 
 
 def cvar(values: FloatArray, level: float = CVAR_LEVEL) -> float:
-    """Mean of the worst ``1 - level`` share of ``values`` (at least one value)."""
-    k = max(1, math.ceil((1.0 - level) * len(values) - 1e-9))
-    return float(np.sort(values)[-k:].mean())
+    """CVaR of equally likely samples (:func:`arbiter.measures.cvar`)."""
+    return tail_cvar(values, level)
 
 
 def stats(cost: FloatArray, unmet: FloatArray, missed: np.ndarray | None = None) -> dict[str, Any]:
