@@ -12,12 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from arbiter.results import EstimateReport, Plan, Result, RiskReport
+from arbiter.results import EstimateReport, Plan, ProcurementPlan, Result, RiskReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[Result]] = {
     "estimate": EstimateReport,
     "plan": Plan,
+    "procure": ProcurementPlan,
     "risk": RiskReport,
 }
 

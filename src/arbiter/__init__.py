@@ -17,16 +17,18 @@ from arbiter.api import (
     load_fleet,
     load_scenarios,
     plan,
+    procure,
     risk,
     save_plan,
     sweep,
     sweep_caps,
 )
-from arbiter.results import EstimateReport, Plan, RiskReport, Rows, SweepPoint
+from arbiter.results import EstimateReport, Plan, ProcurementPlan, RiskReport, Rows, SweepPoint
 
 __all__ = [
     "EstimateReport",
     "Plan",
+    "ProcurementPlan",
     "RiskReport",
     "Rows",
     "Settings",
@@ -38,6 +40,7 @@ __all__ = [
     "load_fleet",
     "load_scenarios",
     "plan",
+    "procure",
     "risk",
     "save_plan",
     "sweep",

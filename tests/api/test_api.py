@@ -18,7 +18,7 @@ from pydantic import ValidationError
 import arbiter
 from arbiter.cli.app import main
 from arbiter.domain.errors import InputError
-from arbiter.results import EstimateReport, Plan, RiskReport
+from arbiter.results import EstimateReport, Plan, ProcurementPlan, RiskReport
 from arbiter.workloads import parse_workloads
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,11 +166,17 @@ def test_bad_input_from_text_names_the_source_and_field():
         arbiter.load_fleet("no/such/fleet.yaml")
 
 
-@pytest.mark.parametrize("name", ["estimate", "plan", "risk"])
-def test_the_published_schemas_are_the_models(name):
-    from arbiter.results import Result
+SCHEMAS = {
+    "estimate": EstimateReport,
+    "plan": Plan,
+    "procure": ProcurementPlan,
+    "risk": RiskReport,
+}
 
-    model: type[Result] = {"estimate": EstimateReport, "plan": Plan, "risk": RiskReport}[name]
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_the_published_schemas_are_the_models(name):
+    model = SCHEMAS[name]
     published = json.loads((REPO / "docs" / "schemas" / f"{name}.schema.json").read_text())
     assert published == model.json_schema()
 
@@ -222,3 +228,19 @@ def test_a_workload_no_chip_can_run_names_its_field():
     with pytest.raises(InputError, match=r"workloads\[0\]\.slo") as info:
         arbiter.estimate(slo)
     assert "<string>" in str(info.value)
+
+
+def test_procure_from_the_api_is_what_the_cli_prints(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    plan = arbiter.procure("examples/procure.yaml", time_limit_s=60)
+    assert main(["procure", "examples/procure.yaml", "--time-limit", "60", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == plan.to_dict()
+    source = (REPO / "examples" / "procure.yaml").read_bytes()
+    assert plan.provenance.input_hash == hashlib.sha256(source).hexdigest()[:12]
+    assert plan.provenance.file == "procure.yaml" and plan.provenance.arbiter_version
+    frame = plan.schedule.to_frame()
+    assert frame["commitment_usd"].sum() == pytest.approx(
+        sum(c.commitment_usd for c in plan.schedule)
+    )
+    # the document's "class" key is work_class in Python, "class" again in the document
+    assert plan.estimates[0].work_class == plan.to_dict()["estimates"][0]["class"]

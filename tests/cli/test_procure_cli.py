@@ -105,16 +105,16 @@ def test_the_example_plans_commitments_and_prints_them(cli):
 def test_procure_takes_a_time_limit_and_gap_and_exits_4_only_with_nothing_found(
     cli, tmp_path, monkeypatch
 ):
-    from arbiter.cli import procure_cmd
+    from arbiter.api import procuring
 
     seen: dict[str, object] = {}
-    real = procure_cmd.solve
+    real = procuring.solve
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(procure_cmd, "solve", spy)
+    monkeypatch.setattr(procuring, "solve", spy)
     path = write(tmp_path, SMALL)
     code, out, err = cli("procure", str(path), "--time-limit", "30", "--mip-gap", "0.01", "--json")
     assert code == 0, err

@@ -10,6 +10,7 @@ from __future__ import annotations
 from arbiter.api.estimating import estimate
 from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
 from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
+from arbiter.api.procuring import procure
 from arbiter.api.risking import risk
 from arbiter.api.settings import Settings
 from arbiter.api.stores import load_calibration
@@ -22,6 +23,7 @@ __all__ = [
     "load_fleet",
     "load_scenarios",
     "plan",
+    "procure",
     "risk",
     "save_plan",
     "sweep",

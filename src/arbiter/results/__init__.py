@@ -20,6 +20,7 @@ from arbiter.results.plan import (
     PlanAudit,
     SweepPoint,
 )
+from arbiter.results.procure import ProcurementPlan
 from arbiter.results.risk import PlanRisk, RiskReport, RiskSamples
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Plan",
     "PlanAudit",
     "PlanRisk",
+    "ProcurementPlan",
     "Result",
     "RiskReport",
     "RiskSamples",

@@ -1,0 +1,104 @@
+"""A procurement plan (``arbiter procure``; :func:`arbiter.procure`): what to commit to,
+when and with whom, under uncertain demand, with its cost distribution, utilisation,
+stranded spend and the value of planning under uncertainty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from arbiter.results.base import Result, Rows
+
+
+class Commitment(Result):
+    """A block of a commitment product bought in ``start_period``."""
+
+    product: str
+    provider: str
+    accelerator: str
+    region: str
+    start_period: int
+    chips: int
+    term_periods: int
+    periods_in_horizon: int
+    usd_per_chip_hour: float
+    commitment_usd: float
+    upfront_usd: float
+
+
+class PeriodSummary(Result):
+    """One period: expected spend, the on-demand share, what is committed, concentration."""
+
+    period: int
+    expected_spend_usd: float
+    on_demand_share: float
+    committed_chips: dict[str, float]
+    provider_hhi: float
+    provider_shares: dict[str, float]
+    vendor_hhi: float
+    vendor_shares: dict[str, float]
+
+
+class ClassEstimate(Result):
+    """The performance model's band behind a chip a class of work runs on."""
+
+    work_class: str = Field(alias="class")
+    accelerator: str
+    platform: str
+    error_band_share: float
+    band_cases: int
+    chip_cases: int
+    thin: bool
+
+
+class ValueOfUncertainty(Result):
+    """VSS and EVPI on expected cost, with the solver tolerances they are read against."""
+
+    rp_usd: float
+    eev_usd: float
+    ws_usd: float
+    vss_usd: float
+    evpi_usd: float
+    vss_tolerance_usd: float
+    evpi_tolerance_usd: float
+    warnings: tuple[str, ...]
+
+
+class FrontierPoint(Result):
+    risk_weight: float
+    expected_cost_usd: float
+    cvar_usd: float
+
+
+class ProcureProvenance(Result):
+    catalog_hash: str
+    file: str
+    input_hash: str | None = None
+    arbiter_version: str | None = None
+    calibration: dict[str, Any] | None = None
+
+
+class ProcurementPlan(Result):
+    """The commitment schedule and its statistics over the file's scenarios."""
+
+    status: str
+    mip_gap: float
+    objective_usd: float
+    expected_cost_usd: float
+    p95_usd: float
+    cvar_usd: float
+    cvar_level: float
+    risk_weight: float
+    scenario_costs_usd: dict[str, float]
+    schedule: Rows[Commitment]
+    platforms_enabled: tuple[str, ...]
+    utilisation: dict[str, dict[str, float]]
+    expected_stranded_usd: float
+    expected_unmet_share: dict[str, float]
+    periods: Rows[PeriodSummary]
+    estimates: Rows[ClassEstimate]
+    value_of_uncertainty: ValueOfUncertainty
+    frontier: Rows[FrontierPoint] | None = None
+    solver_note: str | None = None
+    provenance: ProcureProvenance
