@@ -202,7 +202,10 @@ def test_estimate_from_text_objects_and_the_cli_agree(tmp_path, capsys):
     from_text = arbiter.estimate(FLEET, top=3)
     objects = parse_workloads(yaml.safe_load(FLEET), file="fleet")
     from_objects = arbiter.estimate(objects, top=3)
-    assert from_text.to_dict() == from_objects.to_dict()
+    from_list = arbiter.estimate(yaml.safe_load(FLEET)["workloads"], top=3)
+    assert from_text.to_dict() == from_objects.to_dict() == from_list.to_dict()
+    with pytest.raises(InputError, match=r"<mapping>.*workloads\[0\]"):
+        arbiter.estimate([{"name": "x", "kind": "serve"}])
     assert main(["estimate", str(path), "--top", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == from_text.to_dict()
     chat = from_text.workloads[0]

@@ -35,15 +35,19 @@ def estimate(
     config: Settings | None = None,
 ) -> EstimateReport:
     """Every workload of ``workloads`` (a workload or fleet file's path, YAML text, a
-    mapping, or :class:`Workload` objects) on every accelerator of ``catalog`` (a catalog,
-    a version, or the store's current one), or only on ``accelerators``: its ``top``
-    cheapest configurations per unit of work and why the others cannot run it. A workload
-    no accelerator can run is bad input (:class:`InputError`, naming the field), unless
-    ``accelerators`` narrowed the choice."""
+    mapping, a list of workload mappings, or :class:`Workload` objects) on every
+    accelerator of ``catalog`` (a catalog, a version, or the store's current one), or only
+    on ``accelerators``: its ``top`` cheapest configurations per unit of work and why the
+    others cannot run it. A workload no accelerator can run is bad input
+    (:class:`InputError`, naming the field), unless ``accelerators`` narrowed the choice."""
     config = config or settings()
     profile = resolve_calibration(calibration, config)
     if isinstance(workloads, Sequence) and not isinstance(workloads, str):
-        found, name = tuple(workloads), "<workloads>"
+        if all(isinstance(w, Workload) for w in workloads):
+            found, name = tuple(workloads), "<workloads>"
+        else:  # a list of workload mappings, as under a file's `workloads:` key
+            name = "<mapping>"
+            found = parse_workloads({"workloads": list(workloads)}, file=name)
     else:
         loaded = read_source(workloads, "workload")
         found, name = parse_workloads(loaded.data, file=loaded.name), loaded.name
