@@ -52,21 +52,32 @@ def _sha(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
+def fleet_source(source: Source | Fleet) -> tuple[Fleet, str, str]:
+    """The fleet of ``source``, the name its errors use and its input hash (a
+    :class:`~arbiter.domain.fleet.Fleet` given as is: ``<fleet>``, the hash of its repr)."""
+    if isinstance(source, Fleet):
+        return source, "<fleet>", _sha(repr(source).encode())
+    loaded = read_source(source, "fleet")
+    return parse_fleet(loaded.data, file=loaded.name), loaded.name, loaded.sha256
+
+
+def scenarios_source(source: Source | ScenarioSet) -> tuple[ScenarioSet, str]:
+    """The scenario set of ``source`` and the name its errors use."""
+    if isinstance(source, ScenarioSet):
+        return source, "<scenarios>"
+    loaded = read_source(source, "scenario")
+    return parse_scenarios(loaded.data, file=loaded.name), loaded.name
+
+
 def load_fleet(source: Source | Fleet) -> Fleet:
     """A fleet: a fleet file's path, its YAML text, its parsed mapping, or a
     :class:`~arbiter.domain.fleet.Fleet` (returned as is)."""
-    if isinstance(source, Fleet):
-        return source
-    loaded = read_source(source, "fleet")
-    return parse_fleet(loaded.data, file=loaded.name)
+    return fleet_source(source)[0]
 
 
 def load_scenarios(source: Source | ScenarioSet) -> ScenarioSet:
     """A scenario set: a scenario file's path, its YAML text or its parsed mapping."""
-    if isinstance(source, ScenarioSet):
-        return source
-    loaded = read_source(source, "scenario")
-    return parse_scenarios(loaded.data, file=loaded.name)
+    return scenarios_source(source)[0]
 
 
 def load_catalog(version: str | None = None, *, config: Settings | None = None) -> Catalog:

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from arbiter.api.capacity_text import no_option_message
-from arbiter.api.loading import Source, read_source
+from arbiter.api.loading import Source, fleet_source, load_catalog
 from arbiter.api.settings import Settings
 from arbiter.api.stores import (
-    catalog_store,
     default_capacity_file,
     load_calibration,
     plan_store,
@@ -45,7 +44,6 @@ from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.results.base import Rows
 from arbiter.results.plan import Plan, SweepPoint
-from arbiter.workloads import parse_fleet
 from arbiter.workloads.capacity_file import load_capacity_file
 
 __all__ = [
@@ -124,19 +122,13 @@ def solve(
     estimates of the chips it covers."""
     started = time.monotonic()
     config = config or settings()
-    if isinstance(source, Fleet):
-        fleet, name, input_hash = source, "<fleet>", _fleet_hash(source)
-    else:
-        loaded = read_source(source, "fleet")
-        fleet = parse_fleet(loaded.data, file=loaded.name)
-        name, input_hash = loaded.name, loaded.sha256
+    fleet, name, input_hash = fleet_source(source)
     profile = resolve_calibration(calibration, config)
     folded = fold_fleet(fleet) if fold else None
     if folded is not None:
         fleet = folded.fleet
     if not isinstance(catalog, Catalog):
-        store = catalog_store(config)
-        catalog = store.load(catalog or store.current())
+        catalog = load_catalog(catalog, config=config)
     capacity_file = capacity_file or default_capacity_file(config)
     stated = load_capacity_file(capacity_file) if capacity_file is not None else ()
     assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))
@@ -187,12 +179,6 @@ def solve(
         build_unlimited=build_unlimited,
         options_s=options_s,
     )
-
-
-def _fleet_hash(fleet: Fleet) -> str:
-    import hashlib  # noqa: PLC0415
-
-    return hashlib.sha256(repr(fleet).encode()).hexdigest()[:12]
 
 
 def plan(
@@ -356,4 +342,4 @@ def save_plan(plan: Plan, *, name: str, config: Settings | None = None) -> Plan:
     carries its ``plan_id``."""
     doc = plan.to_dict()
     plan_id = plan_store(config or settings()).save(doc, name=name)
-    return plan.model_copy(update={"plan_id": plan_id}).with_engine(plan.engine)
+    return plan.model_copy(update={"plan_id": plan_id})  # the copy keeps the engine

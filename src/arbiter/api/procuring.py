@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from arbiter._version import __version__
-from arbiter.api.loading import Source, read_source
+from arbiter.api.loading import Source, load_catalog, read_source
 from arbiter.api.planning import resolve_calibration
 from arbiter.api.settings import Settings
-from arbiter.api.stores import catalog_store, settings
+from arbiter.api.stores import settings
 from arbiter.domain.catalog import Catalog
 from arbiter.optimize.linear import Status
 from arbiter.perf.calibration import CalibrationProfile
@@ -44,8 +44,7 @@ def procure(
     loaded = read_source(source, "procurement")
     problem = parse_procurement(loaded.data, file=loaded.name)
     if not isinstance(catalog, Catalog):
-        store = catalog_store(config)
-        catalog = store.load(catalog or store.current())
+        catalog = load_catalog(catalog, config=config)
     data = build_data(problem, catalog, default_efficiency(), profile)
     limits: dict[str, Any] = {}
     if time_limit_s is not None:

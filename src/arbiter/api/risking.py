@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from arbiter._version import __version__
-from arbiter.api.loading import Source, read_source
+from arbiter.api.loading import Source, scenarios_source
 from arbiter.api.planning import Planned, planned_of, resolve_calibration, solve
 from arbiter.api.settings import Settings
 from arbiter.api.stores import plan_store, settings
@@ -26,18 +26,9 @@ from arbiter.risk.concentration import concentration
 from arbiter.risk.evaluate import LOCKED_IN, PlanSamples, RiskContext, headline, summarise
 from arbiter.risk.evaluate import optionality as optionality_of
 from arbiter.risk.evaluate import run as run_samples
-from arbiter.scenarios import parse_scenarios
 
 DIVERSIFIED = "plan"
 REFERENCE = LOCKED_IN
-
-
-def _scenarios(source: Source | ScenarioSet) -> tuple[ScenarioSet, str]:
-    """The scenario set and the name its errors use."""
-    if isinstance(source, ScenarioSet):
-        return source, "<scenarios>"
-    loaded = read_source(source, "scenario")
-    return parse_scenarios(loaded.data, file=loaded.name), loaded.name
 
 
 def risk(
@@ -63,10 +54,9 @@ def risk(
     sample when ``recourse``, and the optionality value of the plan over the locked-in
     one. ``plan`` is a :class:`Plan` from :func:`arbiter.plan`, or a fleet (then solved
     with the sampling seed on ``catalog`` with ``calibration``, without the plan's
-    analyses). ``engine`` ``ray`` runs the
-    samples on a Ray cluster (``address``)."""
+    analyses). ``engine`` ``ray`` runs the samples on a Ray cluster (``address``)."""
     config = config or settings()
-    shocks, source_name = _scenarios(scenarios)
+    shocks, source_name = scenarios_source(scenarios)
     n = samples if samples is not None else shocks.samples
     run_seed = seed if seed is not None else shocks.seed
     if isinstance(plan, Plan):  # its estimates carry the calibration it was made with

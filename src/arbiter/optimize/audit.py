@@ -109,14 +109,13 @@ def plan_audit(
             )
     prices = tuple(sorted(seen.values(), key=lambda x: (-x.age_days, x.provider, x.region)))
     extra = sum(max(n - 1, 0) for n in placements.values())
+    used = [CapacityUsed.model_validate(a) for a in assumptions]
     return PlanAudit(
         surplus=Rows(surplus),
         idle_instances=idle,
         extra_placements=extra,
-        capacity_assumptions=Rows(CapacityUsed.model_validate(a) for a in assumptions),
-        quotas_and_contracts=Rows(
-            CapacityUsed.model_validate(a) for a in assumptions if a.get("needs", "none") != "none"
-        ),
+        capacity_assumptions=Rows(used),
+        quotas_and_contracts=Rows(a for a in used if a.needs != "none"),
         prices=Rows(prices),
         stale_prices=sum(1 for x in prices if x.stale),
         thin_estimates=Rows(sorted(thin.values(), key=lambda t: (t.workload, t.accelerator))),

@@ -11,6 +11,7 @@ from arbiter.perf.result import Estimate
 
 
 def estimate_record(e: Estimate) -> dict[str, Any]:
+    """A feasible estimate (``workload_record`` lists the infeasible ones apart)."""
     record: dict[str, Any] = {
         "accelerator": e.accelerator,
         "vendor": e.vendor,
@@ -21,9 +22,6 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
     }
     if e.class_requests_per_s:
         record["class_requests_per_s"] = list(e.class_requests_per_s)  # per replica
-    if not e.feasible:
-        record["reason"] = e.reason
-        return record
     layout = e.layout
     record |= {
         "chips": e.chips,
