@@ -11,11 +11,29 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from arbiter.results import EstimateReport, Plan, ProcurementPlan, Result, RiskReport
+from arbiter.results import (
+    AcceleratorSpec,
+    CatalogDiff,
+    CatalogOffer,
+    CatalogSummary,
+    CatalogVersion,
+    DealValuation,
+    EstimateReport,
+    Plan,
+    ProcurementPlan,
+    Result,
+    RiskReport,
+    Rows,
+    SavedPlanInfo,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[Result]] = {
+    "catalog-diff": CatalogDiff,
+    "catalog-summary": CatalogSummary,
+    "deal": DealValuation,
     "estimate": EstimateReport,
     "plan": Plan,
     "procure": ProcurementPlan,
@@ -23,8 +41,24 @@ SCHEMAS: dict[str, type[Result]] = {
 }
 
 
-def schema_text(model: type[Result]) -> str:
-    return json.dumps(model.json_schema(), indent=2, sort_keys=True) + "\n"
+# commands that print a list of these rows
+LISTS: dict[str, type[Result]] = {
+    "catalog-accelerators": AcceleratorSpec,
+    "catalog-offers": CatalogOffer,
+    "catalog-versions": CatalogVersion,
+    "plans-list": SavedPlanInfo,
+}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """Every published schema, by the name of its file."""
+    out = {name: model.json_schema() for name, model in SCHEMAS.items()}
+    out.update({name: Rows.json_schema(row) for name, row in LISTS.items()})
+    return out
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def main() -> int:
@@ -32,9 +66,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if a schema is stale")
     args = parser.parse_args()
     stale = []
-    for name, model in SCHEMAS.items():
+    for name, schema in schemas().items():
         path = ROOT / "docs" / "schemas" / f"{name}.schema.json"
-        text = schema_text(model)
+        text = schema_text(schema)
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         stale.append(path.name)

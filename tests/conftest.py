@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ from arbiter.catalog.feeds.context import FeedContext
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 REPO = Path(__file__).resolve().parent.parent
+
+# the small fleets every engine's tests build (fleet_helpers, plan_bruteforce) and the
+# shared Hypothesis strategies (strategies.py, beside this file) import from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent / "optimize"))
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 The library first: ``arbiter.plan(fleet)`` returns a typed :class:`~arbiter.results.Plan`,
 ``arbiter.sweep(plan, "vendor", caps)`` the price of diversification,
-``arbiter.risk(plan, scenarios)`` a :class:`~arbiter.results.RiskReport`; every result
+``arbiter.risk(plan, scenarios)`` a :class:`~arbiter.results.RiskReport`,
+``arbiter.procure(file)`` a :class:`~arbiter.results.ProcurementPlan` and
+``arbiter.deal(file)`` a :class:`~arbiter.results.DealValuation`; every result
 serialises to the document ``--json`` prints and gives DataFrames of its rows
 (``plan.assignments.to_frame()``). See ``docs/python.md``.
 """
@@ -11,38 +13,69 @@ __version__ = "0.1.0"
 
 from arbiter.api import (
     Settings,
+    accelerators,
+    catalog_diff,
+    catalog_summary,
+    catalog_versions,
+    deal,
     estimate,
     load_calibration,
     load_catalog,
     load_fleet,
     load_scenarios,
+    offers,
     plan,
     procure,
     risk,
     save_plan,
+    saved_plan,
+    saved_plans,
     sweep,
     sweep_caps,
 )
-from arbiter.results import EstimateReport, Plan, ProcurementPlan, RiskReport, Rows, SweepPoint
+from arbiter.results import (
+    CatalogDiff,
+    CatalogSummary,
+    DealValuation,
+    EstimateReport,
+    Plan,
+    ProcurementPlan,
+    RiskReport,
+    Rows,
+    SavedPlan,
+    SweepPoint,
+)
 
 __all__ = [
+    "CatalogDiff",
+    "CatalogSummary",
+    "DealValuation",
     "EstimateReport",
     "Plan",
     "ProcurementPlan",
     "RiskReport",
     "Rows",
+    "SavedPlan",
     "Settings",
     "SweepPoint",
     "__version__",
+    "accelerators",
+    "catalog_diff",
+    "catalog_summary",
+    "catalog_versions",
+    "deal",
     "estimate",
     "load_calibration",
     "load_catalog",
     "load_fleet",
     "load_scenarios",
+    "offers",
     "plan",
     "procure",
     "risk",
     "save_plan",
+    "saved_plan",
+    "saved_plans",
     "sweep",
     "sweep_caps",
 ]

@@ -18,7 +18,20 @@ from pydantic import ValidationError
 import arbiter
 from arbiter.cli.app import main
 from arbiter.domain.errors import InputError
-from arbiter.results import EstimateReport, Plan, ProcurementPlan, RiskReport
+from arbiter.results import (
+    AcceleratorSpec,
+    CatalogDiff,
+    CatalogOffer,
+    CatalogSummary,
+    CatalogVersion,
+    DealValuation,
+    EstimateReport,
+    Plan,
+    ProcurementPlan,
+    RiskReport,
+    Rows,
+    SavedPlanInfo,
+)
 from arbiter.workloads import parse_workloads
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,6 +180,9 @@ def test_bad_input_from_text_names_the_source_and_field():
 
 
 SCHEMAS = {
+    "catalog-diff": CatalogDiff,
+    "catalog-summary": CatalogSummary,
+    "deal": DealValuation,
     "estimate": EstimateReport,
     "plan": Plan,
     "procure": ProcurementPlan,
@@ -179,6 +195,22 @@ def test_the_published_schemas_are_the_models(name):
     model = SCHEMAS[name]
     published = json.loads((REPO / "docs" / "schemas" / f"{name}.schema.json").read_text())
     assert published == model.json_schema()
+
+
+LISTS = {  # commands that print a list of rows
+    "catalog-accelerators": AcceleratorSpec,
+    "catalog-offers": CatalogOffer,
+    "catalog-versions": CatalogVersion,
+    "plans-list": SavedPlanInfo,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_the_published_list_schemas_are_lists_of_the_rows(name):
+    published = json.loads((REPO / "docs" / "schemas" / f"{name}.schema.json").read_text())
+    assert published == Rows.json_schema(LISTS[name])
+    assert published["type"] == "array"
+    assert published["items"]["$ref"].endswith(LISTS[name].__name__)
 
 
 def test_the_api_example_runs(tmp_path, monkeypatch):
@@ -203,11 +235,17 @@ def test_estimate_from_text_objects_and_the_cli_agree(tmp_path, capsys):
     objects = parse_workloads(yaml.safe_load(FLEET), file="fleet")
     from_objects = arbiter.estimate(objects, top=3)
     from_list = arbiter.estimate(yaml.safe_load(FLEET)["workloads"], top=3)
-    assert from_text.to_dict() == from_objects.to_dict() == from_list.to_dict()
+    docs = [r.to_dict() for r in (from_text, from_objects, from_list)]
+    sources = [d.pop("provenance") for d in docs]
+    assert docs[0] == docs[1] == docs[2]
+    assert [p["file"] for p in sources] == ["<string>", "<workloads>", "<mapping>"]
     with pytest.raises(InputError, match=r"<mapping>.*workloads\[0\]"):
         arbiter.estimate([{"name": "x", "kind": "serve"}])
     assert main(["estimate", str(path), "--top", "3", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == from_text.to_dict()
+    printed = json.loads(capsys.readouterr().out)
+    # the same text from a file: the same document, the file named and the same hash
+    assert printed["provenance"] == {**sources[0], "file": "fleet.yaml"}
+    assert printed == {**from_text.to_dict(), "provenance": printed["provenance"]}
     chat = from_text.workloads[0]
     assert [w.name for w in from_text.workloads] == ["chat", "tune"]
     assert 0 < len(chat.estimates) <= 3

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -12,6 +14,7 @@ import yaml
 from arbiter.api.planning import solve
 from arbiter.catalog.embedded import default_catalog
 from arbiter.cli.app import main
+from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.optimize.baselines import baselines
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.workloads.fleet import load_fleet
@@ -210,13 +213,29 @@ def test_a_plan_stopped_at_the_limit_exits_0_feasible_with_its_gap_in_words(
         found = real(*args, **kwargs)
         return replace(found, status=Status.FEASIBLE, stop=Stop.TIME, mip_gap=0.008)
 
+    # the limit counts from the command's start: the solve gets what building the
+    # options left of it, and never less than a tenth. The clock is the test's: building
+    # the options takes 20 s of it, then 29 s, and nothing else takes any.
+    clock = [0.0]
+    build = planning.build_capacity_options
+
+    def slow_build(*args, **kwargs):
+        clock[0] += taken
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(planning, "build_capacity_options", slow_build)
     monkeypatch.setattr(planning, "solve_fleet", stopped)
+    taken = 29.0
+    code, _, err = cli("plan", str(fleet), "--time-limit", "30", "--json")
+    assert code == 0, err
+    assert seen["time_limit_s"] == 3.0
+    taken = 20.0
     code, out, err = cli("plan", str(fleet), "--time-limit", "30", "--mip-gap", "0.001", "--json")
     assert code == 0, err
     doc = json.loads(out)
-    # the limit counts from the command's start: the solve gets what building the
-    # options left of it, and never less than a tenth
-    assert 3.0 <= seen["time_limit_s"] < 30.0 and seen["mip_gap"] == 0.001
+    assert seen["time_limit_s"] == 10.0
+    assert seen["mip_gap"] == 0.001
     assert doc["status"] == "feasible"
     assert doc["mip_gap"] == pytest.approx(0.008)
     assert doc["solver_note"] == (
@@ -228,9 +247,13 @@ def test_a_plan_stopped_at_the_limit_exits_0_feasible_with_its_gap_in_words(
 
 
 def test_nothing_found_within_the_time_limit_exits_4(cli, fleet):
-    code, _, err = cli("plan", str(fleet), "--time-limit", "0")
-    assert code == 4
+    # a real limit, not a stand-in: HiGHS stops before its first incumbent
+    code, out, err = cli("plan", str(fleet), "--time-limit", "0")
+    assert code == SolverError.exit_code == 4
     assert "found no plan within the 0 s time limit" in err
+    assert "Traceback" not in err
+    assert "\n\n" not in err.strip()  # one paragraph
+    assert out == ""
 
 
 def test_the_sweep_takes_the_time_limit_and_gap(cli, fleet, monkeypatch):
@@ -252,6 +275,59 @@ def test_the_sweep_takes_the_time_limit_and_gap(cli, fleet, monkeypatch):
     assert code == 0, err
     assert limits == [(7.0, 0.02), (7.0, 0.02)]
     assert [row["cap"] for row in json.loads(out)["sweep"]] == [1.0, 0.8]
+
+
+TWO_PROVIDERS = """
+workloads:
+  - {name: chat, kind: serve, model: llama-3.1-8b, precision: fp8, requests_per_s: 20,
+     input_tokens: 500, output_tokens: 200, slo: {ttft_s: 2, tpot_s: 0.05}, hours: 720,
+     providers: [aws, gcp]}
+  - {name: tune, kind: finetune, model: llama-3.1-8b, tokens: 1B, seq_len: 4096, deadline_days: 5,
+     providers: [aws, gcp]}
+constraints:
+  max_share: {provider: 0.9}
+"""
+
+
+def test_the_sweep_curve_is_the_fleet_solved_at_each_cap(cli, tmp_path):
+    """Each point of ``--sweep`` against the fleet file with that cap written in, planned
+    on its own from scratch (options built and pruned for that cap): the same cost, or
+    infeasible where it is. Two providers: each under 40% cannot hold all the work."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(TWO_PROVIDERS, encoding="utf-8")
+    gap = 1e-6
+    code, out, err = cli(
+        "plan", str(path), "--sweep", "provider=1.0:0.4:0.2", "--mip-gap", str(gap), "--json"
+    )
+    assert code == 0, err
+    points = json.loads(out)["sweep"]
+    assert [(p["group"], p["cap"]) for p in points] == [
+        ("provider", 1.0),
+        ("provider", 0.8),
+        ("provider", 0.6),
+        ("provider", 0.4),
+    ]
+    found = []
+    for point in points:
+        doc = yaml.safe_load(TWO_PROVIDERS)
+        doc["constraints"]["max_share"]["provider"] = point["cap"]
+        try:
+            alone = solve(doc, catalog=default_catalog(), mip_gap=gap, time_limit_s=None)
+        except InfeasibleError:
+            assert point["feasible"] is False
+            assert point["total_usd"] is None
+            found.append(None)
+            continue
+        assert point["feasible"] is True
+        assert point.get("status") is None  # proven within the gap, not stopped at a limit
+        assert point["total_usd"] == pytest.approx(alone.solution.total_usd, rel=3 * gap)
+        found.append(alone.solution.total_usd)
+    # the curve has both kinds of point, and a tighter cap never costs less
+    assert found[0] is not None
+    assert found[-1] is None
+    costs = [c for c in found if c is not None]
+    assert all(a <= b * (1 + 3 * gap) for a, b in itertools.pairwise(costs))
+    assert costs[-1] > costs[0]  # diversifying has a price here
 
 
 def test_identical_jobs_are_folded_and_listed_one_by_one(cli, tmp_path):

@@ -46,9 +46,11 @@ def test_procure_json_schedule_statistics_and_frontier(cli, tmp_path):
         0.3 * costs["low"] + 0.4 * costs["mid"] + 0.3 * costs["high"]
     )
     assert doc["cvar_usd"] >= doc["expected_cost_usd"] - 1e-6
-    value = doc["value_of_uncertainty"]  # not clamped: >= 0 up to the solvers' tolerance
-    assert value["evpi_usd"] >= -value["evpi_tolerance_usd"]
-    assert value["vss_usd"] >= -value["vss_tolerance_usd"]
+    # the value figures are what they are made of (each is checked against independent
+    # solves in tests/procure/test_procure_model.py)
+    value = doc["value_of_uncertainty"]
+    assert value["vss_usd"] == pytest.approx(value["eev_usd"] - value["rp_usd"], rel=1e-9)
+    assert value["evpi_usd"] == pytest.approx(value["rp_usd"] - value["ws_usd"], rel=1e-9)
     assert value["warnings"] == []
     for c in doc["schedule"]:
         assert c["chips"] % 8 == 0
@@ -118,7 +120,7 @@ def test_procure_takes_a_time_limit_and_gap_and_exits_4_only_with_nothing_found(
     path = write(tmp_path, SMALL)
     code, out, err = cli("procure", str(path), "--time-limit", "30", "--mip-gap", "0.01", "--json")
     assert code == 0, err
-    assert seen == {"time_limit_s": 30.0, "mip_gap": 0.01}
+    assert (seen["time_limit_s"], seen["mip_gap"]) == (30.0, 0.01)
     doc = json.loads(out)
     assert doc["status"] == "optimal"
     assert "solver_note" not in doc

@@ -72,7 +72,7 @@ def _one_paragraph(error: BaseException, file: str, field: str | None = None) ->
     "args",
     [
         ["plan"],  # no file
-        ["catalog", "summary", "--json"],  # an unknown option
+        ["catalog", "summary", "--no-such-option"],  # an unknown option
         ["no-such-command"],
         ["estimate", "examples/workloads.yaml", "--top", "abc"],
     ],

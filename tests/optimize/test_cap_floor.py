@@ -10,7 +10,6 @@ from fleet_helpers import offer, train, train_option
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from plan_bruteforce import brute_force
-from test_plan_bruteforce import Case, cases
 
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet, ShareCaps
@@ -18,6 +17,7 @@ from arbiter.optimize.cap_floor import cap_floors
 from arbiter.optimize.fleet import build_fleet_model, solve_fleet
 from arbiter.optimize.linear import Status
 from arbiter.optimize.pruning import prune
+from strategies import FleetCase, fleet_cases
 
 
 def _floors(fleet: Fleet, options: list) -> list:
@@ -66,10 +66,12 @@ def test_caps_that_are_not_what_gives_name_no_floor():
 
 
 @settings(max_examples=30, deadline=None)
-@given(cases(), st.sampled_from(["vendor", "provider", "region"]), st.integers(5, 40))
-def test_the_smallest_cap_is_the_brute_force_least(case: Case, group: str, pct: int) -> None:
-    """One family capped at ``pct``; where that leaves no plan, the floor found is the
-    least whole percentage with a brute-force plan (its predecessor has none)."""
+@given(fleet_cases(), st.sampled_from(["vendor", "provider", "region"]), st.integers(5, 40))
+def test_the_smallest_cap_is_the_brute_force_least(case: FleetCase, group: str, pct: int) -> None:
+    """One family capped at ``pct``: where that leaves a plan, the solver finds one; where
+    it leaves none, the floor found is the least whole percentage with a brute-force plan
+    (its predecessor has none). Without the cap the fleet has a plan by construction
+    (its witness), so the cap is always what gives."""
     caps = ShareCaps(**{group: pct / 100})
     fleet = replace(case.fleet, caps=caps)
 
@@ -79,16 +81,13 @@ def test_the_smallest_cap_is_the_brute_force_least(case: Case, group: str, pct: 
             is not None
         )
 
+    assert holds(100)
     if holds(pct):
         event("the cap holds")
-        return  # the cap holds: nothing to name
-    floors = _floors(fleet, case.options)
-    if not holds(100):
-        event("something else gives")
-        assert floors == []  # the budget or a capacity limit gives, not the cap
+        solve_fleet(fleet, prune(case.options, fleet), explain=False)  # no InfeasibleError
         return
     event("a floor")
-    (floor,) = floors
+    (floor,) = _floors(fleet, case.options)
     assert floor.group == group
     assert holds(floor.smallest_pct)
     assert not holds(floor.smallest_pct - 1)

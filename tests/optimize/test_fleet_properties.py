@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,23 +29,23 @@ from fleet_helpers import (
     train,
     train_option,
 )
-from hypothesis import assume, event, given, reject, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.errors import InfeasibleError, SolverError
+from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import GROUPS, TIME, CapacityLimit, Fleet, PlatformState, ShareCaps
-from arbiter.domain.offer import Offer
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.baselines import meets_fleet
 from arbiter.optimize.fleet import FleetSolution, build_fleet_model, group_of, solve_fleet
 from arbiter.optimize.linear import LinearModel, Solution, Status
 from arbiter.optimize.options import Option
 from arbiter.optimize.pruning import prune
+from strategies import WIDE, FleetCase, fleet_cases
 
 GAP = 1e-9  # solve to optimality: the properties compare optima
-TIME_LIMIT_S = 1.0
+NODE_LIMIT = 20_000  # branch-and-bound nodes, the same on any machine (a few dozen suffice)
 REL = 1e-6
 ABS = 1e-5
 PLATFORMS = ("cuda", "xla", "rocm")
@@ -62,103 +63,44 @@ def at_most(a: float, b: float) -> bool:
 # --- random fleets -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Case:
-    fleet: Fleet
-    options: list[Option]
+def cases() -> st.SearchStrategy[FleetCase]:
+    """1-3 train and 0-2 serve workloads, 2-6 offers over 2-3 platforms (vendors) and 2-3
+    providers, random prices, hours and throughputs, a few (workload, offer) pairs left
+    out, and caps, capacity limits, a budget and platforms still to enable that a
+    witness plan meets: every fleet drawn has a plan (``strategies.py``)."""
+    return fleet_cases(WIDE)
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> Case:
-    """1-3 train and 0-2 serve workloads, 2-6 offers over 2-3 platforms (vendors) and 2-3
-    providers, random prices, hours and throughputs, optional caps, capacity limits,
-    budget and platforms still to enable."""
-    n_train = draw(st.integers(1, 3))
-    n_serve = draw(st.integers(0, 2))
-    platforms = draw(st.sampled_from([PLATFORMS[:2], PLATFORMS[::2], PLATFORMS]))
-    providers = draw(st.sampled_from([("p", "q"), ("p", "q", "r")]))
-    money = st.integers(5, 400).map(lambda c: c / 20)  # $0.25 .. $20 an hour
-
-    offers: list[tuple[Offer, str]] = []
-    for k in range(draw(st.integers(2, 6))):
-        platform = draw(st.sampled_from(platforms))
-        o = offer(
-            draw(st.sampled_from(providers)),
-            draw(money),
-            chips=draw(st.sampled_from([1, 2, 4, 8])),
-            accelerator=f"acc-{platform}",
-            region=draw(st.sampled_from(["r1", "r2"])),
-        )
-        capacity = draw(st.sampled_from([None, None, None, 2, 4, 8]))
-        offers.append(
-            (
-                replace(o, instance_type=f"{o.instance_type}-{k}", capacity_instances=capacity),
-                platform,
-            )
-        )
-
-    workloads = [train(f"t{i}") for i in range(n_train)]
-    workloads += [
-        serve(f"s{i}", draw(st.integers(10, 150)), hours=draw(st.integers(1, 24)))
-        for i in range(n_serve)
-    ]
-    options: list[Option] = []
-    for wi, w in enumerate(workloads):
-        for o, platform in offers:
-            if draw(st.integers(0, 7)) == 7:  # leave out one pair in eight
-                continue
-            if isinstance(w.job, ServeJob):
-                options.append(
-                    serve_option(
-                        wi,
-                        o,
-                        tokens_per_s=draw(st.integers(5, 60)),
-                        hours=w.job.hours,
-                        platform=platform,
-                        chips=draw(st.sampled_from([1, 2, 4])),
-                    )
-                )
-            else:
-                options.append(
-                    train_option(
-                        wi,
-                        o,
-                        hours=draw(st.integers(2, 200)) / 2,
-                        chips=draw(st.sampled_from([1, 2, 4, 8])),
-                        platform=platform,
-                    )
-                )
-
-    assume(options)  # no options at all: see test_no_options_is_infeasible
-    share = st.sampled_from([None, None, None, 0.5, 0.6, 0.75, 0.9, 1.0])
-    caps = ShareCaps(vendor=draw(share), provider=draw(share), region=draw(share))
-    states = [PlatformState(Platform.CUDA, enabled=True)]
-    for name in PLATFORMS[1:]:
-        if draw(st.booleans()):
-            states.append(PlatformState(Platform(name), enabled=True))
-        else:
-            enable = draw(st.sampled_from([0.0, 10.0, 50.0, 150.0, 400.0]))
-            states.append(PlatformState(Platform(name), enabled=False, enable_usd=enable))
-    limits = []
-    for _ in range(draw(st.integers(0, 2))):
-        o, _platform = draw(st.sampled_from(offers))
-        limits.append(
-            CapacityLimit(
-                o.provider,
-                o.accelerator,
-                draw(st.integers(0, 12)),
-                region=draw(st.sampled_from([None, "r1", "r*"])),
-            )
-        )
-    budget = draw(st.none() | st.none() | st.integers(500, 20000).map(float))
-    fleet = Fleet(
-        workloads=tuple(workloads),
-        caps=caps,
-        budget_usd=budget,
-        platforms=tuple(states),
-        capacity=tuple(limits),
+def extra_options(draw: st.DrawFn, case: FleetCase) -> Option:
+    """One more option for a workload of ``case``, on an offer of its own."""
+    w = draw(st.integers(0, len(case.fleet.workloads) - 1))
+    platform = draw(st.sampled_from(PLATFORMS))
+    o = offer(
+        draw(st.sampled_from(["p", "q", "r"])),
+        draw(st.integers(5, 400)) / 20,
+        chips=draw(st.sampled_from([1, 2, 4, 8])),
+        accelerator=f"acc-{platform}",
+        region=draw(st.sampled_from(["r1", "r2"])),
     )
-    return Case(fleet, options)
+    o = replace(o, instance_type=f"{o.instance_type}-extra")
+    job = case.fleet.workloads[w].job
+    if isinstance(job, ServeJob):
+        return serve_option(
+            w,
+            o,
+            tokens_per_s=draw(st.integers(5, 60)),
+            hours=job.hours,
+            platform=platform,
+            chips=draw(st.sampled_from([1, 2, 4])),
+        )
+    return train_option(
+        w,
+        o,
+        hours=draw(st.integers(2, 200)) / 2,
+        chips=draw(st.sampled_from([1, 2, 4, 8])),
+        platform=platform,
+    )
 
 
 # --- the invariants ------------------------------------------------------------------------
@@ -285,24 +227,27 @@ def note(value: str) -> None:
 def solve_checked(fleet: Fleet, options: Sequence[Option], **kw: Any) -> FleetSolution | None:
     """``solve_fleet`` to optimality with the invariants checked; ``None`` if infeasible.
 
-    A few random fleets with share caps and services are hard to prove optimal (replicas
-    padded to meet a cap make a knapsack); such an example is checked for the invariants
-    that do not need optimality and then rejected, so no property compares a non-optimum.
+    The solve is bounded by branch-and-bound nodes, not by time, so a fleet is solved the
+    same way on any machine; one this small that HiGHS cannot prove optimal within
+    :data:`NODE_LIMIT` nodes fails the test rather than being skipped.
     """
     try:
-        sol = solve_fleet(fleet, options, mip_gap=GAP, time_limit_s=TIME_LIMIT_S, **kw)
-    except SolverError:
-        note("time limit")
-        reject()
+        sol = solve_fleet(
+            fleet, options, mip_gap=GAP, time_limit_s=None, node_limit=NODE_LIMIT, **kw
+        )
     except InfeasibleError:
         note("infeasible")
         return None
-    if sol.status is Status.FEASIBLE:  # stopped at the time limit with a plan
-        check_invariants(fleet, options, replace(sol, status=Status.OPTIMAL), **kw)
-        note("time limit")
-        reject()
+    assert sol.status is Status.OPTIMAL, f"not proven optimal within {NODE_LIMIT} nodes"
     note("feasible")
     check_invariants(fleet, options, sol, **kw)
+    return sol
+
+
+def solve_feasible(fleet: Fleet, options: Sequence[Option], **kw: Any) -> FleetSolution:
+    """:func:`solve_checked` on a fleet built with a plan: infeasible is a failure."""
+    sol = solve_checked(fleet, options, **kw)
+    assert sol is not None, "a fleet drawn with a witness plan was found infeasible"
     return sol
 
 
@@ -311,45 +256,40 @@ def solve_checked(fleet: Fleet, options: Sequence[Option], **kw: Any) -> FleetSo
 
 @PROPERTY
 @given(case=cases(), data=st.data())
-def test_adding_an_option_never_raises_the_optimum(case: Case, data: st.DataObject) -> None:
-    """With one option more the feasible set only grows: if the smaller problem is
-    feasible, so is the larger, and its optimum is no higher. (Without share caps: under
-    caps a cheaper option lowers what work outside a group needs, which tightens the cap
-    on purpose; ``docs/semantics-plan.md``.)"""
-    if len(case.options) < 2:
-        return
+def test_adding_an_option_never_raises_the_optimum(case: FleetCase, data: st.DataObject) -> None:
+    """With one option more the feasible set only grows: the larger problem is feasible
+    and its optimum is no higher. (Without share caps: under caps a cheaper option
+    lowers what work outside a group needs, which tightens the cap on purpose;
+    ``docs/semantics-plan.md``.)"""
     fleet = replace(case.fleet, caps=ShareCaps())
-    drop = data.draw(st.integers(0, len(case.options) - 1))
-    fewer = case.options[:drop] + case.options[drop + 1 :]
-    small = solve_checked(fleet, fewer)
-    large = solve_checked(fleet, case.options)
-    if small is None:
-        return
-    assert large is not None, "adding an option made the fleet infeasible"
+    extra = data.draw(extra_options(case))
+    small = solve_feasible(fleet, case.options)
+    large = solve_feasible(fleet, [*case.options, extra])
     assert at_most(large.total_usd, small.total_usd), (large.total_usd, small.total_usd)
 
 
 @PROPERTY
 @given(case=cases(), data=st.data())
-def test_loosening_a_share_cap_never_raises_the_optimum(case: Case, data: st.DataObject) -> None:
+def test_loosening_a_share_cap_never_raises_the_optimum(
+    case: FleetCase, data: st.DataObject
+) -> None:
     """A looser cap (or none) on one of vendor/provider/region share only relaxes one
-    family of rows: the optimum cannot rise, and feasibility is kept."""
+    family of rows: the optimum cannot rise, and feasibility is kept. The tight cap is
+    drawn no tighter than the witness plan needs, so both fleets have a plan."""
     group = data.draw(st.sampled_from(GROUPS))
-    tight_cap = data.draw(st.integers(30, 95)) / 100
+    floor = math.ceil(case.least_cap(group) * 100)
+    tight_cap = data.draw(st.integers(floor, 100)) / 100
     loose_cap = data.draw(st.none() | st.integers(int(tight_cap * 100), 100).map(lambda c: c / 100))
     tight = replace(case.fleet, caps=replace(case.fleet.caps, **{group: tight_cap}))
     loose = replace(case.fleet, caps=replace(case.fleet.caps, **{group: loose_cap}))
-    tight_sol = solve_checked(tight, case.options)
-    loose_sol = solve_checked(loose, case.options)
-    if tight_sol is None:
-        return
-    assert loose_sol is not None, "a looser cap made the fleet infeasible"
+    tight_sol = solve_feasible(tight, case.options)
+    loose_sol = solve_feasible(loose, case.options)
     assert at_most(loose_sol.total_usd, tight_sol.total_usd)
 
 
 @PROPERTY
 @given(case=cases(), k=st.sampled_from([0.1, 0.37, 2.0, 3.5, 10.0]))
-def test_scaling_every_price_scales_the_optimum(case: Case, k: float) -> None:
+def test_scaling_every_price_scales_the_optimum(case: FleetCase, k: float) -> None:
     """Multiplying every option's cost, every enablement cost and the budget by k > 0
     multiplies the objective by k and maps feasible plans onto feasible plans (share caps
     are ratios), so the optimum is k times the old one (within 1e-6 relative)."""
@@ -357,27 +297,23 @@ def test_scaling_every_price_scales_the_optimum(case: Case, k: float) -> None:
     platforms = tuple(replace(s, enable_usd=s.enable_usd * k) for s in case.fleet.platforms)
     budget = None if case.fleet.budget_usd is None else case.fleet.budget_usd * k
     scaled = replace(case.fleet, platforms=platforms, budget_usd=budget)
-    base = solve_checked(case.fleet, case.options)
-    other = solve_checked(scaled, scaled_options)
-    assert (base is None) == (other is None)
-    if base is not None and other is not None:
-        assert other.total_usd == pytest.approx(k * base.total_usd, rel=1e-6, abs=1e-6)
+    base = solve_feasible(case.fleet, case.options)
+    other = solve_feasible(scaled, scaled_options)
+    assert other.total_usd == pytest.approx(k * base.total_usd, rel=1e-6, abs=1e-6)
 
 
 @PROPERTY
 @given(case=cases())
-def test_dropping_caps_or_capacity_never_raises_the_optimum(case: Case) -> None:
+def test_dropping_caps_or_capacity_never_raises_the_optimum(case: FleetCase) -> None:
     """``caps=False`` and ``capacity=False`` remove rows: each is a relaxation of the
     full problem, and the invariants still hold for what is left."""
-    full = solve_checked(case.fleet, case.options)
-    no_caps = solve_checked(case.fleet, case.options, caps=False)
-    no_capacity = solve_checked(case.fleet, case.options, capacity=False)
-    if full is None:
-        return
-    assert no_caps is not None
-    assert no_capacity is not None
+    full = solve_feasible(case.fleet, case.options)
+    no_caps = solve_feasible(case.fleet, case.options, caps=False)
+    no_capacity = solve_feasible(case.fleet, case.options, capacity=False)
     assert at_most(no_caps.total_usd, full.total_usd)
     assert at_most(no_capacity.total_usd, full.total_usd)
+    # and the optimum is no dearer than the witness the fleet was drawn with
+    assert at_most(full.total_usd, case.witness_usd)
 
 
 # --- HiGHS against SciPy on the exported model ---------------------------------------------
@@ -387,31 +323,37 @@ def capture_model(
     fleet: Fleet, options: Sequence[Option]
 ) -> tuple[LinearModel, Solution, FleetSolution | None]:
     """The ``LinearModel`` ``solve_fleet`` builds (from ``build_fleet_model``), its own
-    HiGHS solution, and what ``solve_fleet`` returns on a fresh build."""
+    HiGHS solution, and what ``solve_fleet`` returns on a fresh build, each within the
+    same node limit."""
     model = build_fleet_model(fleet, options).model
-    solution = model.solve(mip_gap=GAP, time_limit_s=TIME_LIMIT_S)
+    solution = model.solve(mip_gap=GAP, node_limit=NODE_LIMIT)
     try:
         found: FleetSolution | None = solve_fleet(
-            fleet, options, mip_gap=GAP, time_limit_s=TIME_LIMIT_S
+            fleet, options, mip_gap=GAP, time_limit_s=None, node_limit=NODE_LIMIT
         )
     except InfeasibleError:
         found = None
-    except SolverError:  # the second solve ran out of time (a loaded machine): no verdict
-        note("time limit")
-        reject()
     return model, solution, found
 
 
+def without_a_plan(case: FleetCase) -> Fleet:
+    """``case``'s fleet with no instance of anything its first workload can run on: no
+    plan, by construction."""
+    mine = {(o.offer.provider, o.offer.accelerator) for o in case.options if o.workload == 0}
+    none = tuple(CapacityLimit(p, a, 0) for p, a in sorted(mine))
+    return replace(case.fleet, capacity=case.fleet.capacity + none)
+
+
 @PROPERTY
-@given(case=cases())
-def test_highs_and_scipy_milp_agree_on_the_exported_model(case: Case) -> None:
+@given(case=cases(), feasible=st.booleans())
+def test_highs_and_scipy_milp_agree_on_the_exported_model(case: FleetCase, feasible: bool) -> None:
     """The arrays ``LinearModel`` exports (CSC matrix, column and row bounds, integer
     columns) solved by SciPy's ``milp`` give the same status and optimum as the model's own
     HiGHS call; HiGHS's point satisfies the exported arrays; and for a cost objective the
-    model's optimum is the plan's ``total_usd``."""
-    model, solution, found = capture_model(case.fleet, case.options)
-    if solution.status in (Status.TIME_LIMIT, Status.FEASIBLE):
-        reject()
+    model's optimum is the plan's ``total_usd``. Half the fleets are made infeasible
+    (:func:`without_a_plan`), where both must say so."""
+    fleet = case.fleet if feasible else without_a_plan(case)
+    model, solution, found = capture_model(fleet, case.options)
     cost, col_lower, col_upper, start, index, value = model.arrays()
     row_lower, row_upper = model.row_bounds()
     integer = model.integer_columns()
@@ -424,12 +366,10 @@ def test_highs_and_scipy_milp_agree_on_the_exported_model(case: Case) -> None:
         constraints=constraints,
         integrality=integrality,
         bounds=scipy.optimize.Bounds(col_lower, col_upper),
-        options={"mip_rel_gap": GAP, "time_limit": 10.0},
+        options={"mip_rel_gap": GAP, "node_limit": NODE_LIMIT},
     )
-    if res.status == 1:  # SciPy's HiGHS (another build) hit its time limit: nothing to compare
-        note("scipy time limit")
-        reject()
-    if solution.status is Status.INFEASIBLE:
+    if not feasible:
+        assert solution.status is Status.INFEASIBLE
         assert found is None
         assert res.status == 2, res.message
         return

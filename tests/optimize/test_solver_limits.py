@@ -11,7 +11,6 @@ from fleet_helpers import offer, serve, serve_option, train, train_option
 
 from arbiter.domain.errors import InfeasibleError, InputError, SolverError
 from arbiter.domain.fleet import Fleet, ShareCaps
-from arbiter.optimize.diagnosis import explain_infeasible
 from arbiter.optimize.fleet import (
     build_fleet_model,
     greedy_start,
@@ -19,6 +18,7 @@ from arbiter.optimize.fleet import (
     limit_sentence,
     solve_fleet,
 )
+from arbiter.optimize.fleet_diagnosis import explain_infeasible
 from arbiter.optimize.linear import LinearModel, Status, Stop
 
 

@@ -158,12 +158,13 @@ def test_the_shipped_bands_are_wide_where_cases_are_few():
 
 def test_a_source_left_out_is_predicted_by_the_fit_without_it():
     """Refit one fold (a TPU source, ~10 s; started from the shipped fit, as the build
-    does) and find the shipped residuals."""
+    does) and find the shipped residuals: to 1%, as a refit on another CPU (other BLAS
+    kernels) moves the fold's optimum in the fourth digit (``scripts/fit_perf.py``)."""
     cases = read_cases(DATA / "calibration_cases.csv")
     shipped = {r["case_id"]: r for r in shipped_document()["residuals"]}
     group = next(r["group"] for r in shipped.values() if r["platform"] == "xla")
     for r in fold_residuals(cases, default_accelerators(), group, default_efficiency()):
-        assert float(f"{r.predicted:.6g}") == shipped[r.case_id]["predicted"]
+        assert r.predicted == pytest.approx(shipped[r.case_id]["predicted"], rel=0.01)
 
 
 def test_every_estimate_carries_the_band_of_its_platform_and_kind():

@@ -130,14 +130,124 @@ def test_risk_weight_zero_is_the_risk_neutral_plan_and_the_frontier_is_monotone(
     assert points[-1]["cvar_usd"] < points[0]["cvar_usd"]  # the risk weight does something
 
 
-def test_vss_and_evpi_are_not_negative():
-    # not clamped: >= 0 up to the solvers' tolerance, which the result states
-    value = value_of_uncertainty(three())
-    assert value["vss_usd"] is not None
-    assert value["vss_usd"] >= -value["vss_tolerance_usd"]
-    assert value["evpi_usd"] >= -value["evpi_tolerance_usd"]
+# --- VSS and EVPI from independent solves ------------------------------------------------------
+#
+# One quarter, two equally likely futures, on-demand H100 at P per chip-hour and two
+# commitment products for the quarter: A, blocks of 8 chips at 0.7P, and B, blocks of 4
+# at 0.8P. With ``a`` and ``b`` blocks and D chips of work (all in units of H P):
+#
+#     cost(a, b, D) = 5.6 a + 3.2 b + max(0, D - 8 a - 4 b)
+#
+# (on demand, at P, is always cheaper than leaving work undone at 3P).
+
+
+def two_products() -> tuple[CommitmentProduct, CommitmentProduct]:
+    return (
+        CommitmentProduct("a", "aws", "H100-SXM", ON_DEMAND.region, 0.7 * P, 1, min_chips=8),
+        CommitmentProduct("b", "aws", "H100-SXM", ON_DEMAND.region, 0.8 * P, 1, min_chips=4),
+    )
+
+
+def two_futures(chips: tuple[float, float]) -> Data:
+    """The instance above with ``chips`` of work in each of the two futures."""
+    spec = dataclasses.replace(
+        problem(scenarios=(DemandScenario("low", 0.5), DemandScenario("high", 0.5))),
+        products=two_products(),
+    )
+    data = build_data(spec, SMALL, default_efficiency())
+    return with_chip_hours(data, np.array([[chips[0] * H], [chips[1] * H]]))
+
+
+def by_hand(a: int, b: int, chips: float) -> float:
+    """cost(a, b, D) above, in USD."""
+    return (5.6 * a + 3.2 * b + max(0.0, chips - 8 * a - 4 * b)) * H * P
+
+
+def enumerated(chips: tuple[float, float]) -> dict[str, float]:
+    """RP, EEV and WS of the instance by enumerating the blocks (0-3 of each)."""
+    blocks = list(itertools.product(range(4), repeat=2))
+    mean = sum(chips) / 2
+
+    def expected(a: int, b: int) -> float:
+        return 0.5 * (by_hand(a, b, chips[0]) + by_hand(a, b, chips[1]))
+
+    ev = min(blocks, key=lambda ab: by_hand(*ab, mean))
+    return {
+        "rp": min(expected(a, b) for a, b in blocks),
+        "eev": expected(*ev),
+        "ws": 0.5 * sum(min(by_hand(a, b, d) for a, b in blocks) for d in chips),
+    }
+
+
+def solved(data: Data) -> dict[str, float]:
+    """RP, EEV and WS from the engine's own solves, put together here: the stochastic
+    plan; the plan for the mean demand (one future of probability 1), its first stage
+    fixed and evaluated on both futures; and each future planned alone."""
+    prob = np.array([s.probability for s in data.problem.scenarios])
+    rp = solve(data, risk_weight=0.0)
+    mean = dataclasses.replace(
+        data,
+        demand=np.einsum("jst,s->jt", data.demand, prob)[:, None, :],
+        problem=dataclasses.replace(data.problem, scenarios=(DemandScenario("mean", 1.0),)),
+    )
+    ev = solve(mean, risk_weight=0.0)
+    eev = solve(data, risk_weight=0.0, fixed_blocks=ev.blocks, fixed_enabled=ev.enabled)
+    alone = [solve(data, risk_weight=0.0, scenarios=[s]).objective for s in range(len(prob))]
+    return {"rp": rp.objective, "eev": eev.objective, "ws": float(prob @ np.array(alone))}
+
+
+@pytest.mark.parametrize(
+    ("chips", "rp", "eev", "ws"),
+    [
+        # 0 or 12 chips. Mean 6: one B block (3.2 + 2 = 5.2, against 5.6 for one A or 6
+        # on demand); on the futures 3.2 and 11.2: EEV 7.2. Buying nothing: 0 and 12, RP
+        # 6. Alone: nothing, and one A and one B for 12 (8.8): WS 4.4. VSS 1.2, EVPI 1.6.
+        ((0.0, 12.0), 6.0, 7.2, 4.4),
+        # 4 or 8 chips. Mean 6: one B block (5.2); on the futures 3.2 and 7.2: EEV 5.2.
+        # RP: one B block too (one A: 5.6 both ways), 5.2. Alone: one B (3.2), one A
+        # (5.6): WS 4.4. VSS 0, EVPI 0.8.
+        ((4.0, 8.0), 5.2, 5.2, 4.4),
+        # 10 chips in both: the future is known. One A and one B would be 8.8; one A and
+        # 2 on demand 7.6; RP = EEV = WS = 7.6: VSS and EVPI 0.
+        ((10.0, 10.0), 7.6, 7.6, 7.6),
+    ],
+    ids=["vss-and-evpi", "evpi-only", "certain"],
+)
+def test_vss_and_evpi_equal_independent_solves_and_the_figures_by_hand(chips, rp, eev, ws):
+    data = two_futures(chips)
+    value = value_of_uncertainty(data)
+    usd = H * P
+    hand = {"rp": rp * usd, "eev": eev * usd, "ws": ws * usd}
+    # the hand figures are the enumeration's ...
+    assert enumerated(chips) == pytest.approx(hand, rel=1e-12)
+    # ... and the engine's own solves, put together here, give the same
+    assert solved(data) == pytest.approx(hand, rel=1e-6)
+    # ... and so does value_of_uncertainty, whose VSS and EVPI are their differences
+    assert value["rp_usd"] == pytest.approx(hand["rp"], rel=1e-6)
+    assert value["eev_usd"] == pytest.approx(hand["eev"], rel=1e-6)
+    assert value["ws_usd"] == pytest.approx(hand["ws"], rel=1e-6)
+    assert value["vss_usd"] == pytest.approx((eev - rp) * usd, rel=1e-6, abs=1e-6 * usd)
+    assert value["evpi_usd"] == pytest.approx((rp - ws) * usd, rel=1e-6, abs=1e-6 * usd)
     assert value["warnings"] == []
-    assert value["evpi_usd"] > 0.0  # knowing the scenario ahead is worth something here
+
+
+def test_vss_and_evpi_can_each_be_strictly_positive():
+    # the first case above, where neither figure is zero by construction
+    value = value_of_uncertainty(two_futures((0.0, 12.0)))
+    tolerance = max(value["vss_tolerance_usd"], value["evpi_tolerance_usd"])
+    assert value["vss_usd"] > 1.2 * H * P - tolerance > 0
+    assert value["evpi_usd"] > 1.6 * H * P - tolerance > 0
+
+
+def test_knowing_the_scenario_ahead_is_worth_something_on_three_futures():
+    # the three-future problem: WS from each future alone, below the stochastic plan
+    data = three()
+    value = value_of_uncertainty(data)
+    figures = solved(data)
+    assert value["rp_usd"] == pytest.approx(figures["rp"], rel=1e-6)
+    assert value["eev_usd"] == pytest.approx(figures["eev"], rel=1e-6)
+    assert value["ws_usd"] == pytest.approx(figures["ws"], rel=1e-6)
+    assert figures["rp"] - figures["ws"] > 0.01 * figures["rp"]
 
 
 def test_invariants_demand_met_or_priced_supply_and_budget():

@@ -9,8 +9,11 @@ import pytest
 pytest.importorskip("plotly")
 
 import html_pages as pages
+from jinja2 import UndefinedError
 
-from arbiter.report.deal_html import deal_html
+from arbiter.report import deal_html as report
+from arbiter.results import money
+from arbiter.results.deal import DealValuation
 
 # A reduced `arbiter deal examples/deals/trainium-10b.yaml --json` document: two years of
 # the deal and one after, two tranches, three planning scenarios, three tornado bars, ten
@@ -106,6 +109,7 @@ DOC: dict[str, Any] = {
                 }
             ],
             "expected_unmet_share": {"chat": 0.0, "pretrain": 0.0},
+            "estimates": [],
             "scenario_net_cost_usd": {
                 "slow": 20845780408.04,
                 "plan": 28548283262.39,
@@ -137,6 +141,7 @@ DOC: dict[str, Any] = {
                 }
             ],
             "expected_unmet_share": {"chat": 0.0, "pretrain": 0.0},
+            "estimates": [],
             "scenario_net_cost_usd": {
                 "slow": 21480317113.8,
                 "plan": 29611743107.6,
@@ -339,6 +344,11 @@ TITLE = "arbiter deal: trainium-10b.yaml"
 BREAK_EVENS = ["chart-break-even-0", "chart-break-even-1", "chart-break-even-2"]
 
 
+def _render(doc: dict[str, Any], *, title: str) -> str:
+    """The page of the valuation ``doc`` is the document of."""
+    return report.deal_html(DealValuation.model_validate(doc), title=title)
+
+
 @pytest.fixture
 def doc() -> dict[str, Any]:
     return copy.deepcopy(DOC)
@@ -349,7 +359,7 @@ def _metric(label: str, value: str) -> str:
 
 
 def test_self_contained_with_no_network_references(doc, plotly_head):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     pages.assert_self_contained(page, plotly_head)
     assert list(pages.figures(page)) == [
         "chart-lock-in",
@@ -362,7 +372,7 @@ def test_self_contained_with_no_network_references(doc, plotly_head):
 
 
 def test_sections_in_order(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     order = ["verdict", "breakdown", "terms", "price", "lock-in", "break-evens", "tornado"]
     order += ["distribution", "scenarios", "schedules"]
     positions = [page.index(f'id="{ident}"') for ident in order]
@@ -371,7 +381,7 @@ def test_sections_in_order(doc):
 
 
 def test_headline_verdict_and_breakdown(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     for label, value in [
         ("Deal", "trainium-10b"),
         ("Counterparty", "aws"),
@@ -396,7 +406,7 @@ def test_headline_verdict_and_breakdown(doc):
 def test_negative_npv_destroys_value(doc):
     doc["npv_usd"] = -420_049_999.0
     doc["risk_adjusted_value_usd"] = -12_345.0
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     assert _metric("NPV", "-$420.0M") in page
     assert _metric("Risk-adjusted value", "-$12,345") in page
     assert (
@@ -408,7 +418,7 @@ def test_negative_npv_destroys_value(doc):
 
 
 def test_terms_obligation_porting_and_tranches(doc):
-    terms = pages.section_of(deal_html(doc, title=TITLE), "terms")
+    terms = pages.section_of(_render(doc, title=TITLE), "terms")
     for cell in [
         "<td>Discount off list on covered chips</td><td>25.0%</td>",
         "<td>Usage credits</td><td>$500.0M</td>",
@@ -444,7 +454,7 @@ def test_total_obligation_without_porting_or_tranches(doc):
     doc["deal"]["porting"] = None
     doc["deal"]["tranches"] = []
     doc["breakdown"]["shortfall_by_year_usd"] = [0.0]
-    terms = pages.section_of(deal_html(doc, title=TITLE), "terms")
+    terms = pages.section_of(_render(doc, title=TITLE), "terms")
     assert "<td>$8.00B in all, at least 25.0%, 50.0% of it a year</td>" in terms
     assert "<td>Expected shortfall (undiscounted)</td><td>$0</td>" in terms
     assert "<td>Porting</td><td>none: the covered chips run the work at its estimated" in terms
@@ -454,7 +464,7 @@ def test_total_obligation_without_porting_or_tranches(doc):
 
 
 def test_effective_price(doc):
-    price = pages.section_of(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(_render(doc, title=TITLE), "price")
     for cell in [
         '<tr><td>Covered chips, with the deal</td><td class="num">$7.00</td></tr>',
         '<td>The chips bought instead, without the deal</td><td class="num">$4.06</td>',
@@ -468,16 +478,16 @@ def test_effective_price(doc):
 
 def test_effective_price_missing(doc):
     doc["effective_price"]["covered_with_deal_usd_per_pflop_hour"] = None
-    price = pages.section_of(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(_render(doc, title=TITLE), "price")
     assert '<td>Covered chips, with the deal</td><td class="num">&ndash;</td>' in price
     assert "The covered chips cost" not in price
     doc["effective_price"]["covered_with_deal_usd_per_pflop_hour"] = 3.0
-    price = pages.section_of(deal_html(doc, title=TITLE), "price")
+    price = pages.section_of(_render(doc, title=TITLE), "price")
     assert "The covered chips cost <b>26.1% less</b>" in price
 
 
 def test_lock_in_table_and_chart(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     lock = pages.section_of(page, "lock-in")
     rows = re.findall(r"<tr><td>.*?</tr>", lock)
     assert len(rows) == 6
@@ -503,7 +513,7 @@ def test_lock_in_table_and_chart(doc):
 
 
 def test_break_evens_table_and_charts(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     section = pages.section_of(page, "break-evens")
     for cell in [
         (
@@ -539,13 +549,13 @@ def test_break_evens_table_and_charts(doc):
 def test_break_even_that_never_pays(doc):
     never = doc["sensitivity"]["break_evens"][2]
     never["npv_usd"] = [-3.0, -2.0, -1.0]
-    section = pages.section_of(deal_html(doc, title=TITLE), "break-evens")
+    section = pages.section_of(_render(doc, title=TITLE), "break-evens")
     assert "<td>nowhere on the grid</td>" in section
     assert "everywhere on the grid" not in section
 
 
 def test_tornado_chart_and_table(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     figure = pages.figures(page)["chart-tornado"]
     traces = {t["name"]: t for t in figure["data"]}
     assert set(traces) == {"low value", "high value"}
@@ -573,7 +583,7 @@ def test_tornado_chart_and_table(doc):
 
 
 def test_distribution_histogram_with_markers(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     figure = pages.figures(page)["chart-distribution"]
     traces = {t["name"]: t for t in figure["data"]}
     assert set(traces) == {"sampled futures", "P5 -$1.46B", "P50 $2.72B", "P95 $5.47B"}
@@ -596,7 +606,7 @@ def test_distribution_histogram_with_markers(doc):
 def test_without_sensitivity_or_distribution(doc):
     del doc["sensitivity"]
     del doc["distribution"]
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     assert list(pages.figures(page)) == ["chart-lock-in"]
     for ident in ["break-evens", "tornado"]:
         assert "Not computed: the run had <code>--no-sensitivity</code>" in pages.section_of(
@@ -610,7 +620,7 @@ def test_without_sensitivity_or_distribution(doc):
 
 
 def test_scenarios_and_schedules(doc):
-    page = deal_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     scenarios = pages.section_of(page, "scenarios")
     assert (
         '<tr><td>plan</td><td class="num">50.0%</td><td class="num">$1.64B</td>'
@@ -650,7 +660,7 @@ def test_escapes_hostile_text(doc):
     doc["sides"]["with_deal"]["schedule"][0]["product"] = evil
     doc["sides"]["without"]["platforms_enabled"] = [evil]
     doc["provenance"]["file"] = evil
-    page = deal_html(doc, title="<i>title</i>")
+    page = _render(doc, title="<i>title</i>")
     assert evil not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 12
     assert _metric("Deal", "&lt;script&gt;alert(1)&lt;/script&gt;") in page
@@ -664,11 +674,54 @@ def test_escapes_hostile_text(doc):
     assert tornado["text"][0] == evil
 
 
-def test_sparse_document_renders():
-    page = deal_html({"npv_usd": None}, title="Empty")
-    assert "The document has no NPV." in page
-    assert _metric("NPV", "&ndash;") in page
-    assert "None: the deal brings no capital." in page
-    assert "<td>Porting</td><td>none:" in page
-    assert "None." in page
-    assert list(pages.figures(page)) == ["chart-lock-in"]
+# --- a valuation of the engine on the example deal ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_page(example_deal: DealValuation) -> str:
+    return report.deal_html(example_deal, title=TITLE)
+
+
+def test_the_example_headline_is_the_valuations(example_deal, example_page):
+    v = example_deal
+    assert pages.metric(example_page, "Deal") == v.deal.name
+    assert pages.metric(example_page, "NPV") == money.usd_short(v.npv_usd)
+    assert pages.metric(example_page, "Risk-adjusted value") == money.usd_short(
+        v.risk_adjusted_value_usd
+    )
+    assert v.distribution is not None
+    share = v.distribution.probability_destroys_value
+    assert pages.metric(example_page, "P(destroys value)") == f"{100 * share:.1f}%"
+    verdict = "pays" if v.npv_usd >= 0 else "destroys value"
+    assert f"Taking the deal <b>{verdict}</b>" in example_page
+    b = v.breakdown
+    parts = [b.compute_savings_usd, b.tranches_usd, b.credits_usd, b.shortfall_usd]
+    assert (
+        f"NPV {money.usd_short(v.npv_usd)} = compute savings {money.usd_short(parts[0])} + "
+        f"tranches {money.usd_short(parts[1])} + credits {money.usd_short(parts[2])} "
+        f"&minus; shortfall {money.usd_short(parts[3])}"
+    ) in example_page
+
+
+def test_the_example_lock_in_scenarios_and_distribution(example_deal, example_page):
+    v = example_deal
+    lock = pages.rows(pages.section_of(example_page, "lock-in"))
+    assert len(lock) == len(v.lock_in.with_deal) + len(v.lock_in.without)
+    with_deal = [r for r in lock if r[1] == "with the deal"]
+    assert [r[2] for r in with_deal] == [money.usd_short(y.spend_usd) for y in v.lock_in.with_deal]
+    scenarios = pages.rows(pages.section_of(example_page, "scenarios"))
+    assert [r[:3] for r in scenarios] == [
+        [s.name, f"{100 * s.probability:.1f}%", money.usd_short(s.value_usd)] for s in v.scenarios
+    ]
+    assert v.distribution is not None
+    histogram = pages.traces(example_page, "chart-distribution")["sampled futures"]
+    assert histogram["x"] == list(v.distribution.values_usd)
+    # run without the sensitivity: both of its sections say so
+    for ident in ["break-evens", "tornado"]:
+        assert "<code>--no-sensitivity</code>" in pages.section_of(example_page, ident)
+
+
+@pytest.mark.parametrize("field", ["npv_usd", "breakdown", "effective_price", "scenarios"])
+def test_a_field_the_valuation_lacks_fails_the_report(example_deal, field):
+    with pytest.raises(UndefinedError, match=field):
+        report.deal_html(pages.Stripped(example_deal, {field}), title=TITLE)

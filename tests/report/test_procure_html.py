@@ -8,8 +8,11 @@ import pytest
 pytest.importorskip("plotly")
 
 import html_pages as pages
+from jinja2 import UndefinedError
 
-from arbiter.report.procure_html import procure_html
+from arbiter.report import procure_html as report
+from arbiter.results import money
+from arbiter.results.procure import ProcurementPlan
 
 # A reduced `arbiter procure examples/procure.yaml --frontier --json` document: the first
 # four quarters, two of the commitments, three points of the frontier, figures rounded.
@@ -100,16 +103,35 @@ DOC: dict[str, Any] = {
             "provider_hhi": 0.4364,
         },
     ],
-    "value_of_uncertainty": {"vss_usd": 52651.56, "evpi_usd": 100272.95, "rp_usd": 9000028.79},
+    "estimates": [],
+    "value_of_uncertainty": {
+        "vss_usd": 52651.56,
+        "evpi_usd": 100272.95,
+        "rp_usd": 9000028.79,
+        "eev_usd": 9052680.35,
+        "ws_usd": 8899755.84,
+        "vss_tolerance_usd": 900.0,
+        "evpi_tolerance_usd": 900.0,
+        "warnings": [],
+    },
     "frontier": [
         {"risk_weight": 0.0, "expected_cost_usd": 9000028.79, "cvar_usd": 10774460.38},
         {"risk_weight": 0.25, "expected_cost_usd": 9001591.94, "cvar_usd": 10764533.11},
         {"risk_weight": 5.0, "expected_cost_usd": 9203162.5006, "cvar_usd": 10640276.2},
     ],
-    "provenance": {"catalog_hash": "b8890e68ee75", "file": "procure.yaml"},
+    "provenance": {
+        "catalog_hash": "b8890e68ee75",
+        "file": "procure.yaml",
+        "arbiter_version": "0.1.0",
+    },
 }
 
 TITLE = "arbiter procure: procure.yaml"
+
+
+def _render(doc: dict[str, Any], *, title: str) -> str:
+    """The page of the procurement plan ``doc`` is the document of."""
+    return report.procure_html(ProcurementPlan.model_validate(doc), title=title)
 
 
 @pytest.fixture
@@ -118,7 +140,7 @@ def doc() -> dict[str, Any]:
 
 
 def test_self_contained_with_no_network_references(doc, plotly_head):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     pages.assert_self_contained(page, plotly_head)
     assert set(pages.figures(page)) == {
         "chart-commitments",
@@ -129,7 +151,7 @@ def test_self_contained_with_no_network_references(doc, plotly_head):
 
 
 def test_headline_figures(doc):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     for label, value in [
         ("Expected cost", "$9,001,592"),
         ("P95", "$10,764,533"),
@@ -148,7 +170,7 @@ def test_headline_figures(doc):
 
 
 def test_schedule_table(doc):
-    schedule = pages.section_of(procure_html(doc, title=TITLE), "schedule")
+    schedule = pages.section_of(_render(doc, title=TITLE), "schedule")
     for text in [
         (
             "<tr><td>gcp-v6e-3y</td><td>gcp</td><td>TPU-v6e</td><td>us-east5</td>"
@@ -167,7 +189,7 @@ def test_schedule_table(doc):
 
 
 def test_commitments_chart_stacks_products_with_on_demand_share(doc):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     fig = pages.figures(page)["chart-commitments"]
     assert fig["layout"]["barmode"] == "stack"
     assert fig["layout"]["yaxis2"]["overlaying"] == "y"
@@ -183,7 +205,7 @@ def test_commitments_chart_stacks_products_with_on_demand_share(doc):
 
 
 def test_utilisation_table_and_grouped_bars(doc):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     util = pages.section_of(page, "utilisation")
     assert "<th>Commitment</th>" in util
     assert (
@@ -199,7 +221,7 @@ def test_utilisation_table_and_grouped_bars(doc):
 
 
 def test_spend_per_period_by_vendor_with_hhi(doc):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     spend = pages.section_of(page, "spend")
     for text in [
         (
@@ -222,7 +244,7 @@ def test_spend_per_period_by_vendor_with_hhi(doc):
 
 
 def test_value_frontier_scenarios_and_unmet(doc):
-    page = procure_html(doc, title=TITLE)
+    page = _render(doc, title=TITLE)
     value = pages.section_of(page, "value")
     assert "$9,000,029" in value
     assert "$52,652" in value
@@ -256,8 +278,10 @@ def test_value_frontier_scenarios_and_unmet(doc):
 
 def test_without_frontier_and_with_vss_null(doc):
     del doc["frontier"]
-    doc["value_of_uncertainty"]["vss_usd"] = None
-    page = procure_html(doc, title=TITLE)
+    plan = ProcurementPlan.model_validate(doc)
+    # no VSS: the plan made for the average demand cannot serve every scenario
+    value = plan.value_of_uncertainty.model_copy(update={"vss_usd": None})
+    page = report.procure_html(plan.model_copy(update={"value_of_uncertainty": value}), title=TITLE)
     assert '<section id="frontier">' not in page
     assert "chart-frontier" not in page
     assert set(pages.figures(page)) == {"chart-commitments", "chart-utilisation", "chart-spend"}
@@ -280,7 +304,7 @@ def test_escapes_hostile_text(doc):
     doc["platforms_enabled"] = [evil]
     doc["status"] = "<b>bold</b> & more"
     doc["provenance"]["file"] = evil
-    page = procure_html(doc, title="<i>title</i>")
+    page = _render(doc, title="<i>title</i>")
     assert evil not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in page
@@ -294,10 +318,66 @@ def test_escapes_hostile_text(doc):
     assert pages.traces(page, "chart-utilisation")["high"]["x"][0] == evil
 
 
-def test_sparse_document_renders():
-    page = procure_html({"status": "infeasible"}, title="Empty")
-    assert "None." in page
-    assert "No commitments" in page
-    assert '<div class="label">Expected cost</div><div class="value">&ndash;</div>' in page
-    assert '<section id="frontier">' not in page
-    assert len(pages.figures(page)) == 3
+def test_a_plan_without_commitments(doc):
+    doc["schedule"] = []
+    doc["utilisation"] = {}
+    for period in doc["periods"]:
+        period["committed_chips"] = {}
+    page = _render(doc, title=TITLE)
+    assert "No commitments" in pages.section_of(page, "schedule")
+    assert "None." in pages.section_of(page, "utilisation")
+    assert set(pages.traces(page, "chart-commitments")) == {"on-demand share"}
+
+
+# --- a procurement plan of the engine on the example ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_page(example_procurement: ProcurementPlan) -> str:
+    return report.procure_html(example_procurement, title=TITLE)
+
+
+def test_the_example_headline_is_the_plans(example_procurement, example_page):
+    plan = example_procurement
+    value = plan.value_of_uncertainty
+    for label, figure in [
+        ("Expected cost", plan.expected_cost_usd),
+        ("P95", plan.p95_usd),
+        (f"CVaR{round(plan.cvar_level * 100)}", plan.cvar_usd),
+        ("VSS", value.vss_usd),
+        ("EVPI", value.evpi_usd),
+        ("Expected stranded spend", plan.expected_stranded_usd),
+    ]:
+        assert pages.metric(example_page, label) == money.usd(figure, missing="n/a"), label
+    assert pages.metric(example_page, "Risk weight") == f"{plan.risk_weight:g}"
+    assert f"catalog_hash: {plan.provenance.catalog_hash}" in example_page
+
+
+def test_the_example_schedule_and_scenarios_are_the_plans(example_procurement, example_page):
+    plan = example_procurement
+    assert plan.schedule
+    schedule = pages.rows(pages.section_of(example_page, "schedule"))
+    assert schedule == [
+        [
+            *(c.product, c.provider, c.accelerator, c.region),
+            *(str(c.start_period), f"{c.chips:,}", str(c.term_periods)),
+            *(str(c.periods_in_horizon), money.usd(c.usd_per_chip_hour, 3)),
+            *(money.usd(c.commitment_usd), money.usd(c.upfront_usd)),
+        ]
+        for c in plan.schedule
+    ]
+    chips = sum(c.chips for c in plan.schedule)
+    assert f"{chips:,} chips" in pages.section_of(example_page, "schedule")
+    scenarios = pages.rows(pages.section_of(example_page, "scenarios"))
+    assert [r[:2] for r in scenarios] == [
+        [name, money.usd(cost)] for name, cost in plan.scenario_costs_usd.items()
+    ]
+    # run without --frontier: no frontier section or chart
+    assert '<section id="frontier">' not in example_page
+    assert "chart-frontier" not in pages.figures(example_page)
+
+
+@pytest.mark.parametrize("field", ["expected_stranded_usd", "status", "value_of_uncertainty"])
+def test_a_field_the_plan_lacks_fails_the_report(example_procurement, field):
+    with pytest.raises(UndefinedError, match=field):
+        report.procure_html(pages.Stripped(example_procurement, {field}), title=TITLE)

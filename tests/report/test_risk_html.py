@@ -11,7 +11,11 @@ import pytest
 pytest.importorskip("plotly")
 
 
-from arbiter.report.risk_html import risk_html
+from jinja2 import UndefinedError
+
+from arbiter.report import risk_html as report
+from arbiter.results import money
+from arbiter.results.risk import RiskReport
 
 # A reduced `arbiter risk --json --recourse` document of the example fleet (500 samples,
 # seed 0): fewer shocks and single points of failure, figures rounded to the cent.
@@ -24,6 +28,7 @@ RECOURSE: dict[str, Any] = {
     "scenarios": {
         "file": "scenarios.yaml",
         "penalty": 3.0,
+        "perf_error": True,
         "shocks": [
             {"kind": "supply_cut", "name": "nvidia-supply-cut", "probability": 0.15},
             {"kind": "price_shift", "name": "hopper-price-spike", "probability": 0.2},
@@ -246,6 +251,11 @@ def plain() -> dict[str, Any]:
     return _without_replanning(RECOURSE)
 
 
+def _render(doc: dict[str, Any], *, title: str) -> str:
+    """The page of the report ``doc`` is the document of."""
+    return report.risk_html(RiskReport.model_validate(doc), title=title)
+
+
 def _figures(page: str) -> list[dict[str, Any]]:
     """The chart figures the page embeds, parsed as JSON."""
     return [json.loads(m) for m in re.findall(r"^var fig\d+ = (.*);$", page, re.MULTILINE)]
@@ -256,17 +266,17 @@ def _cost_traces(page: str) -> dict[str, dict[str, Any]]:
 
 
 def test_self_contained_with_no_network_references(recourse, plotly_head):
-    pages.assert_self_contained(risk_html(recourse, title="arbiter risk: fleet.yaml"), plotly_head)
+    pages.assert_self_contained(_render(recourse, title="arbiter risk: fleet.yaml"), plotly_head)
 
 
 def test_charts_are_drawn(recourse):
-    page = risk_html(recourse, title="arbiter risk: fleet.yaml")
+    page = _render(recourse, title="arbiter risk: fleet.yaml")
     assert 'Plotly.newPlot("chart-cost"' in page
     assert 'Plotly.newPlot("chart-shares"' in page
 
 
 def test_headline_and_optionality_sentence(plain):
-    page = risk_html(plain, title="arbiter risk: fleet.yaml")
+    page = _render(plain, title="arbiter risk: fleet.yaml")
     for text in [
         '<div class="label">Samples</div><div class="value">500</div>',
         '<div class="label">Seed</div><div class="value">0</div>',
@@ -285,7 +295,7 @@ def test_headline_and_optionality_sentence(plain):
 
 
 def test_cost_table_without_replanning(plain):
-    page = risk_html(plain, title="arbiter risk: fleet.yaml")
+    page = _render(plain, title="arbiter risk: fleet.yaml")
     cost = page[page.index('<section id="cost">') : page.index('<section id="distribution">')]
     assert "Re-planning" not in cost
     for text in [
@@ -306,7 +316,7 @@ def test_cost_table_without_replanning(plain):
 
 
 def test_cost_table_with_replanning_has_rows_without_it(recourse):
-    page = risk_html(recourse, title="arbiter risk: fleet.yaml")
+    page = _render(recourse, title="arbiter risk: fleet.yaml")
     assert '<div class="label">Re-planning</div><div class="value">yes</div>' in page
     cost = page[page.index('<section id="cost">') : page.index('<section id="distribution">')]
     rows = re.findall(r"<tr><td>.*?</tr>", cost)
@@ -323,7 +333,7 @@ def test_cost_table_with_replanning_has_rows_without_it(recourse):
 
 
 def test_histogram_with_p95_and_cvar_markers(recourse):
-    page = risk_html(recourse, title="arbiter risk: fleet.yaml")
+    page = _render(recourse, title="arbiter risk: fleet.yaml")
     traces = _cost_traces(page)
     bars = {n: t for n, t in traces.items() if t["type"] == "bar"}
     assert set(bars) == {"plan", "locked_in"}
@@ -346,7 +356,7 @@ def test_histogram_with_p95_and_cvar_markers(recourse):
 
 
 def test_concentration_and_scenarios(recourse):
-    page = risk_html(recourse, title="arbiter risk: fleet.yaml")
+    page = _render(recourse, title="arbiter risk: fleet.yaml")
     conc = page[page.index('<section id="concentration">') : page.index('<section id="scenarios">')]
     for text in [
         (
@@ -383,7 +393,7 @@ def test_escapes_hostile_text(recourse):
     recourse["scenarios"]["file"] = "<b>bold</b> & more.yaml"
     recourse["concentration"]["single_points_of_failure"][0]["name"] = evil
     recourse["concentration"]["shares"]["spend"]["vendor"][evil] = 0.1
-    page = risk_html(recourse, title="<i>title</i>")
+    page = _render(recourse, title="<i>title</i>")
     assert evil not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more.yaml" in page
@@ -401,7 +411,7 @@ def test_no_locked_in_reference(plain):
     del plain["histogram"]["counts"]["locked_in"]
     plain["optionality"] = None
     plain["optionality_value_usd"] = None
-    page = risk_html(plain, title="arbiter risk: fleet.yaml")
+    page = _render(plain, title="arbiter risk: fleet.yaml")
     assert "No locked-in reference" in page
     assert "saves" not in page
     assert '<div class="label">Optionality value</div><div class="value">n/a</div>' in page
@@ -413,7 +423,7 @@ def test_negative_optionality_reads_as_extra_cost(plain):
         value_usd=-1500.0, plan_difference_usd=-2000.0, from_shocks_usd=500.0
     )
     plain["optionality"]["cvar95_reduction_usd"] = -250.0
-    page = risk_html(plain, title="arbiter risk: fleet.yaml")
+    page = _render(plain, title="arbiter risk: fleet.yaml")
     assert "costs <b>$1,500</b> more in expectation than the locked-in plan" in page
     assert "-$2,000 between the plans themselves, $500 from the shocks" in page
     assert "CVaR95 is higher by $250" in page
@@ -422,13 +432,84 @@ def test_negative_optionality_reads_as_extra_cost(plain):
 def test_recourse_flag_without_rows_without_it(recourse):
     for stats in recourse["plans"].values():
         del stats["without_recourse"]
-    page = risk_html(recourse, title="arbiter risk: fleet.yaml")
+    page = _render(recourse, title="arbiter risk: fleet.yaml")
     cost = page[page.index('<section id="cost">') : page.index('<section id="distribution">')]
     assert len(re.findall(r"<tr><td>", cost)) == 2
 
 
-def test_sparse_document_renders():
-    page = risk_html({"samples": 10, "plans": {}, "optionality": None}, title="Empty")
-    assert "None." in page
+def test_a_report_without_plans_says_none(plain):
+    plain["plans"] = {}
+    plain["histogram"]["counts"] = {}
+    plain["optionality"] = None
+    plain["optionality_value_usd"] = None
+    page = _render(plain, title="Empty")
+    cost = pages.section_of(page, "cost")
+    assert "None." in cost
     assert "No locked-in reference" in page
     assert len(_figures(page)) == 2
+
+
+# --- a risk run of the engine on the examples ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_page(example_risk: RiskReport) -> str:
+    return report.risk_html(example_risk, title="arbiter risk: fleet.yaml")
+
+
+def test_the_example_run_headline_is_the_reports(example_risk, example_page):
+    assert pages.metric(example_page, "Samples") == f"{example_risk.sample_count:,}"
+    assert pages.metric(example_page, "Seed") == str(example_risk.seed)
+    assert pages.metric(example_page, "Re-planning") == "yes"
+    value = example_risk.optionality_value_usd
+    expected = "n/a" if value is None else money.usd(value)
+    assert pages.metric(example_page, "Optionality value") == expected
+
+
+def test_the_example_run_cost_rows_are_each_plans_statistics(example_risk, example_page):
+    expected = []
+    for name, s in example_risk.plans.items():
+        runs = [("yes", s)] + ([("no", s.without_recourse)] if s.without_recourse else [])
+        for replanned, stats in runs:
+            figures = [s.plan_usd, stats.mean_usd, stats.p50_usd, stats.p95_usd]
+            shares = [stats.unmet_demand_probability, stats.expected_unmet_share]
+            missed = stats.missed_deadline_probability
+            expected.append(
+                [pages.rows(f"<tr><td>{name}</td></tr>")[0][0], replanned]
+                + [money.usd(x) for x in [*figures, stats.cvar95_usd]]
+                + [f"{100 * x:.1f}%" for x in shares]
+                + ["\u2013" if missed is None else f"{100 * missed:.1f}%"]
+            )
+    cells = pages.rows(pages.section_of(example_page, "cost"))
+    assert [[r[0].split(" (")[0], *r[1:]] for r in cells] == expected
+    bars = {n: t for n, t in _cost_traces(example_page).items() if t["type"] == "bar"}
+    assert {n: tuple(t["y"]) for n, t in bars.items()} == dict(example_risk.histogram.counts)
+    assert sum(bars["plan"]["y"]) == example_risk.sample_count
+
+
+def test_the_example_run_escapes_a_hostile_workload_name(example_risk):
+    evil = "<script>alert(1)</script>"
+    doc = example_risk.to_dict()
+    failures = doc["concentration"]["single_points_of_failure"]
+    assert any(p["workloads_stopped"] for p in failures)
+    for p in failures:
+        p["workloads_stopped"] = [evil if w else w for w in p["workloads_stopped"]]
+    page = _render(doc, title="arbiter risk: fleet.yaml")
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages.section_of(page, "concentration")
+    assert page.lower().count("</script>") == 2
+
+
+@pytest.mark.parametrize("field", ["seed", "recourse", "scenarios", "optionality"])
+def test_a_field_the_report_lacks_fails_it(example_risk, field):
+    with pytest.raises(UndefinedError, match=field):
+        report.risk_html(pages.Stripped(example_risk, {field}), title="arbiter risk")
+
+
+def test_a_field_a_single_point_lacks_fails_the_report(example_risk):
+    conc = example_risk.concentration
+    points = [pages.Stripped(p, {"unserved_share"}) for p in conc.single_points_of_failure]
+    assert points
+    stripped = pages.Stripped(conc, single_points_of_failure=points)
+    with pytest.raises(UndefinedError, match="unserved_share"):
+        report.risk_html(pages.Stripped(example_risk, concentration=stripped), title="arbiter risk")

@@ -7,9 +7,18 @@ prints and ``to_frame()`` on their rows.
 
 from __future__ import annotations
 
+from arbiter.api.cataloging import (
+    accelerators,
+    catalog_diff,
+    catalog_summary,
+    catalog_versions,
+    offers,
+)
+from arbiter.api.dealing import deal
 from arbiter.api.estimating import estimate
 from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
 from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
+from arbiter.api.plans import saved_plan, saved_plans
 from arbiter.api.procuring import procure
 from arbiter.api.risking import risk
 from arbiter.api.settings import Settings
@@ -17,15 +26,23 @@ from arbiter.api.stores import load_calibration
 
 __all__ = [
     "Settings",
+    "accelerators",
+    "catalog_diff",
+    "catalog_summary",
+    "catalog_versions",
+    "deal",
     "estimate",
     "load_calibration",
     "load_catalog",
     "load_fleet",
     "load_scenarios",
+    "offers",
     "plan",
     "procure",
     "risk",
     "save_plan",
+    "saved_plan",
+    "saved_plans",
     "sweep",
     "sweep_caps",
 ]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arbiter.api.loading import Source, read_source
+from arbiter.api.loading import Source, read_source, sha12
 from arbiter.api.planning import resolve_calibration
+from arbiter.api.provenance import provenance
 from arbiter.api.settings import Settings
 from arbiter.api.stores import catalog_store, settings
 from arbiter.catalog.names import resolve_accelerator
@@ -45,12 +46,15 @@ def estimate(
     if isinstance(workloads, Sequence) and not isinstance(workloads, str):
         if all(isinstance(w, Workload) for w in workloads):
             found, name = tuple(workloads), "<workloads>"
+            input_hash = sha12(repr(found).encode())
         else:  # a list of workload mappings, as under a file's `workloads:` key
-            name = "<mapping>"
-            found = parse_workloads({"workloads": list(workloads)}, file=name)
+            loaded = read_source({"workloads": list(workloads)}, "workload")
+            found, name = parse_workloads(loaded.data, file=loaded.name), loaded.name
+            input_hash = loaded.sha256
     else:
         loaded = read_source(workloads, "workload")
         found, name = parse_workloads(loaded.data, file=loaded.name), loaded.name
+        input_hash = loaded.sha256
     if isinstance(catalog, Catalog):
         version = catalog.content_hash
     else:
@@ -74,6 +78,7 @@ def estimate(
         "catalog_version": version,
         "efficiency": eff.fitted_on,
         "workloads": [workload_record(w, chips, top) for w, chips in results],
+        "provenance": provenance(catalog, name=name, input_hash=input_hash),
     }
     if profile is not None:
         doc["calibration"] = profile.summary()

@@ -40,15 +40,16 @@ def read_source(source: Source, what: str) -> Loaded:
     """The data of ``source`` (a ``what`` file: fleet, scenario)."""
     if isinstance(source, Mapping):
         text = json.dumps(source, sort_keys=True, default=str)
-        return Loaded(dict(source), "<mapping>", _sha(text.encode()))
+        return Loaded(dict(source), "<mapping>", sha12(text.encode()))
     if isinstance(source, str) and "\n" in source:
-        return Loaded(parse_text(source, "<string>", what), "<string>", _sha(source.encode()))
+        return Loaded(parse_text(source, "<string>", what), "<string>", sha12(source.encode()))
     path = Path(source)
     data = read_data(path, what)
-    return Loaded(data, str(path), _sha(path.read_bytes()))
+    return Loaded(data, str(path), sha12(path.read_bytes()))
 
 
-def _sha(raw: bytes) -> str:
+def sha12(raw: bytes) -> str:
+    """The first 12 hex digits of the SHA-256 of ``raw`` (an input's hash)."""
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
@@ -56,7 +57,7 @@ def fleet_source(source: Source | Fleet) -> tuple[Fleet, str, str]:
     """The fleet of ``source``, the name its errors use and its input hash (a
     :class:`~arbiter.domain.fleet.Fleet` given as is: ``<fleet>``, the hash of its repr)."""
     if isinstance(source, Fleet):
-        return source, "<fleet>", _sha(repr(source).encode())
+        return source, "<fleet>", sha12(repr(source).encode())
     loaded = read_source(source, "fleet")
     return parse_fleet(loaded.data, file=loaded.name), loaded.name, loaded.sha256
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from arbiter.api.capacity_text import no_option_message
 from arbiter.api.loading import Source, fleet_source, load_catalog
+from arbiter.api.provenance import provenance as provenance_of
 from arbiter.api.settings import Settings
 from arbiter.api.stores import (
     default_capacity_file,
@@ -36,7 +37,7 @@ from arbiter.optimize.fleet import (
 )
 from arbiter.optimize.folding import Folded
 from arbiter.optimize.folding import fold as fold_fleet
-from arbiter.optimize.linear import Status
+from arbiter.optimize.linear import Status, export_path
 from arbiter.optimize.options import Option, build_options
 from arbiter.optimize.plan import plan_document
 from arbiter.optimize.pruning import prune
@@ -76,6 +77,7 @@ class Planned:
     options: list[Option]  # pruned: what the plan is solved on
     solution: FleetSolution  # on ``fleet``
     input_hash: str
+    input_name: str = "<fleet>"  # the name the input's errors use (a path, <string>...)
     folded: Folded | None = None  # set when identical workloads were folded
     assumptions: dict[str, CapacityAssumption] | None = None  # obtainable, by offer id
     # the options built without obtainable capacity (the baselines'), on demand, and how
@@ -108,6 +110,7 @@ def solve(
     capacity_file: Path | None = None,
     calibration: str | CalibrationProfile | None = None,
     config: Settings | None = None,
+    export_model: Path | str | None = None,
 ) -> Planned:
     """Read the fleet ``source``, build and prune its options on ``catalog`` (a catalog,
     a version, or None for the store's current one) and solve it within
@@ -119,8 +122,10 @@ def solve(
     left (at least a tenth of it). Obtainable capacity (``docs/capacity.md``): the fleet's
     ``capacity:`` rows, then ``capacity_file`` (default: the stored one, if any), then the
     default rules. ``calibration`` (a profile or a stored profile's name) corrects the
-    estimates of the chips it covers."""
+    estimates of the chips it covers. ``export_model`` (``.mps`` or ``.lp``) writes the
+    model solved, for another solver."""
     started = time.monotonic()
+    export = None if export_model is None else export_path(export_model)
     config = config or settings()
     fleet, name, input_hash = fleet_source(source)
     profile = resolve_calibration(calibration, config)
@@ -172,8 +177,10 @@ def solve(
             if time_limit_s is None
             else max(time_limit_s - (time.monotonic() - started), time_limit_s / 10),
             mip_gap=mip_gap,
+            export_model=export,
         ),
         input_hash=input_hash,
+        input_name=name,
         folded=folded,
         assumptions=assumptions,
         build_unlimited=build_unlimited,
@@ -192,12 +199,14 @@ def plan(
     capacity_file: Path | None = None,
     calibration: str | CalibrationProfile | None = None,
     config: Settings | None = None,
+    export_model: Path | str | None = None,
 ) -> Plan:
     """The cheapest placement of ``fleet`` (a path, YAML text, a mapping or a
     :class:`Fleet`) under its caps, capacity and budget, with its analyses: baselines on
     the same inputs, the binding rows and what relaxing each saves, the alternatives, the
     capacity and price audit. ``time_limit_s`` bounds the whole: the solve first, the
-    analyses with what is left (what they do not reach is marked so)."""
+    analyses with what is left (what they do not reach is marked so). ``export_model``
+    (``.mps`` or ``.lp``) writes the placement model as solved, for another solver."""
     started = time.monotonic()
     config = config or settings()
     profile = resolve_calibration(calibration, config)
@@ -210,15 +219,13 @@ def plan(
         capacity_file=capacity_file,
         calibration=profile,
         config=config,
+        export_model=export_model,
     )
     solution = planned.solution
-    provenance: dict[str, object] = {
-        "catalog_hash": planned.catalog.content_hash,
-        "input_hash": planned.input_hash,
-        "seed": seed,
-    }
-    if profile is not None:
-        provenance["calibration"] = profile.summary()
+    provenance = provenance_of(
+        planned.catalog, name=planned.input_name, input_hash=planned.input_hash,
+        profile=profile, seed=seed,
+    )  # fmt: skip
     # the analyses (baselines, binding rows) get what the plan left of the limit, less a
     # seventh kept for a solve's overrun and for writing the plan out; the baselines'
     # options (built without capacity) are built only when that leaves time for them
@@ -309,7 +316,7 @@ def sweep(
             field="sweep",
             valid=f"a group of {', '.join(GROUPS)} and caps in (0, 1]",
         )
-    run_seed = plan.provenance.seed if seed is None else seed
+    run_seed = (plan.provenance.seed or 0) if seed is None else seed
     fleet, options = planned.fleet, planned.options
     solved: dict[float, SweepPoint] = {}
     worst_infeasible: float | None = None

@@ -7,13 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from arbiter._version import __version__
 from arbiter.api.loading import Source, load_catalog, read_source
 from arbiter.api.planning import resolve_calibration
+from arbiter.api.provenance import provenance
 from arbiter.api.settings import Settings
 from arbiter.api.stores import settings
 from arbiter.domain.catalog import Catalog
-from arbiter.optimize.linear import Status
+from arbiter.optimize.linear import Status, export_path
 from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import default_efficiency
 from arbiter.procure.loading import parse_procurement
@@ -32,13 +32,16 @@ def procure(
     mip_gap: float | None = None,
     calibration: str | CalibrationProfile | None = None,
     config: Settings | None = None,
+    export_model: Path | str | None = None,
 ) -> ProcurementPlan:
     """The commitments of the procurement file ``source`` (a path, YAML text or a
     mapping) on ``catalog`` (a catalog, a version, or the store's current one): the
     two-stage stochastic MILP over its scenarios (``arbiter.procure.model``), with
     expected cost, P95, CVaR, utilisation, stranded spend, VSS and EVPI, and the
     cost-risk frontier when ``with_frontier``. ``time_limit_s`` and ``mip_gap`` default
-    to the model's own (120 s, 0.01%)."""
+    to the model's own (120 s, 0.01%). ``export_model`` (``.mps`` or ``.lp``) writes the
+    schedule's model as solved, for another solver."""
+    export = None if export_model is None else export_path(export_model)
     config = config or settings()
     profile = resolve_calibration(calibration, config)
     loaded = read_source(source, "procurement")
@@ -51,7 +54,7 @@ def procure(
         limits["time_limit_s"] = time_limit_s
     if mip_gap is not None:
         limits["mip_gap"] = mip_gap
-    solution = solve(data, **limits)
+    solution = solve(data, export_model=export, **limits)
     doc: dict[str, Any] = document(data, solution)
     note = _limit_note(solution.status, solution.mip_gap, time_limit_s)
     if note:
@@ -59,15 +62,9 @@ def procure(
     doc["value_of_uncertainty"] = value_of_uncertainty(data)
     if with_frontier:
         doc["frontier"] = frontier(data)
-    name = loaded.name if loaded.name.startswith("<") else Path(loaded.name).name
-    doc["provenance"] = {
-        "catalog_hash": catalog.content_hash,
-        "file": name,
-        "input_hash": loaded.sha256,
-        "arbiter_version": __version__,
-    }
-    if profile is not None:
-        doc["provenance"]["calibration"] = profile.summary()
+    doc["provenance"] = provenance(
+        catalog, name=loaded.name, input_hash=loaded.sha256, profile=profile
+    )
     return ProcurementPlan.model_validate(doc)
 
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from arbiter._version import __version__
 from arbiter.api.loading import Source, scenarios_source
 from arbiter.api.planning import Planned, planned_of, resolve_calibration, solve
+from arbiter.api.provenance import provenance
 from arbiter.api.settings import Settings
 from arbiter.api.stores import plan_store, settings
 from arbiter.domain.errors import InputError
@@ -104,14 +104,11 @@ def risk(
         **summarise(results, plan_usd),
         "optionality_value_usd": None,
         "optionality": None,
-        "provenance": {
-            "catalog_hash": planned.catalog.content_hash,
-            "input_hash": planned.input_hash,
-            "arbiter_version": __version__,
-        },
-    }
-    if calibrated is not None:
-        doc["provenance"]["calibration"] = calibrated
+        "provenance": provenance(
+            planned.catalog, name=planned.input_name, input_hash=planned.input_hash,
+            profile=calibrated,
+        ),
+    }  # fmt: skip
     for name, sol in plans:
         c = concentration(fleet, sol.placed, accs)
         doc["plans"][name]["hhi"] = c.hhi["spend"]

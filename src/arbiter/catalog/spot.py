@@ -37,6 +37,10 @@ average) and 7.5 minutes to relaunch and restore. The interruption notice (2 min
 AWS, 30 seconds on GCP and Azure) is too short to write a large model's checkpoint, so it
 is not counted as saving work. Callers may pass their own ``restart_hours``.
 
+**Who may use spot.** Spot capacity may be taken away at any time, so a spot offer serves
+only work marked ``interruptible``; every other offer serves any work (``serves``). The
+fleet planner's options, the single-job price and procurement's resources all ask it.
+
 **Throughput.** A job on spot runs ``1 + rate x restart_hours`` hours per hour of
 progress: ``throughput_factor = 1 / (1 + rate x restart_hours)``. ``restart_load`` is the
 ``rate x restart_hours`` itself (0 off spot), which the risk engine's spot surge scales.
@@ -56,8 +60,8 @@ from importlib import resources
 
 from arbiter.domain.errors import InputError
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_MONTH  # the month the AWS bands are over
 
-HOURS_PER_MONTH = 730.0  # 8,760 hours / 12: the month the AWS bands are over
 RESTART_HOURS = 0.25  # progress lost per interruption (see the module docstring)
 FEED_FILE = "spot_interruptions.csv"
 DEFAULTS_FILE = "spot_defaults.csv"
@@ -283,6 +287,12 @@ def default_spot_table() -> SpotTable:
 def interruptions_per_hour(offer: Offer, table: SpotTable | None = None) -> SpotRate:
     """Expected interruptions per hour of ``offer`` were it bought as spot, with its basis."""
     return (table or default_spot_table()).rate(offer)
+
+
+def serves(offer: Offer, interruptible: bool) -> bool:
+    """Whether ``offer`` may run work that is (or is not) ``interruptible``: a spot offer
+    only interruptible work, any other offer any work."""
+    return interruptible or offer.price_regime is not PriceRegime.SPOT
 
 
 def restart_load(

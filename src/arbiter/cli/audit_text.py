@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from arbiter.optimize.audit import STALE_PRICE_DAYS
 from arbiter.results.plan import PlanAudit
+from arbiter.results.procure import ClassEstimate
 
 
 def audit_lines(audit: PlanAudit) -> list[str]:
@@ -48,10 +49,10 @@ def audit_lines(audit: PlanAudit) -> list[str]:
     return out
 
 
-def thin_estimate_lines(estimates: list[Mapping[str, Any]], prefix: str = "") -> list[str]:
+def thin_estimate_lines(estimates: Iterable[ClassEstimate], prefix: str = "") -> list[str]:
     """The ``estimates`` of a procurement (or one side of a deal) whose band is wide or
     rests on few cases, one line each, as the plan audit words them."""
-    return [f"{prefix}{_thin_line(e, e['class'])}" for e in estimates if e["thin"]]
+    return [f"{prefix}{_thin_line(e.model_dump(), e.work_class)}" for e in estimates if e.thin]
 
 
 def _thin_line(e: Mapping[str, Any], work: str) -> str:

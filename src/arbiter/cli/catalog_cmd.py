@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from arbiter.catalog.diff import diff_catalogs
-from arbiter.catalog.embedded import default_price_history
+from arbiter.api import cataloging as api
 from arbiter.catalog.feeds.registry import SOURCES
 from arbiter.catalog.importing import import_feeds
 from arbiter.catalog.names import resolve_provider
-from arbiter.catalog.query import SORT_KEYS, OfferQuery, OfferTable
+from arbiter.catalog.query import SORT_KEYS
 from arbiter.cli import catalog_views as views
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt, VersionOpt
-from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InputError, UnknownNameError
 
 app = typer.Typer(
@@ -39,20 +36,9 @@ def accelerators(
     as_json: JsonOpt = False,
 ) -> None:
     """List accelerators and their specs."""
-    store = _store(_settings())
-    catalog = store.load(version or store.current())
-    accs = list(catalog.accelerators.values())
-    if vendor:
-        by_lower = {v.lower(): v for v in catalog.vendors}
-        wanted = set()
-        for v in vendor:
-            if v.lower() not in by_lower:
-                raise UnknownNameError("vendor", v, catalog.vendors, field="--vendor")
-            wanted.add(by_lower[v.lower()])
-        accs = [a for a in accs if a.vendor in wanted]
-    accs.sort(key=lambda a: (a.vendor, a.year, a.name))
+    accs = api.accelerators(vendor or (), version=version, config=_settings())
     if as_json:
-        typer.echo(json.dumps([views.accelerator_record(a) for a in accs], indent=2))
+        typer.echo(accs.to_json())
     else:
         _out().print(views.accelerators_table(accs))
 
@@ -102,15 +88,7 @@ def offers(
 ) -> None:
     """Every way to buy accelerators, cheapest per accelerator-hour first."""
     settings = _settings()
-    store = _store(settings)
-    catalog = store.load(version or store.current())
-    replaced_by: dict[int, dict[str, object]] = {}
-    if history:
-        past = default_price_history()
-        # not Catalog.of, which would keep only the newest of these again
-        catalog = Catalog(catalog.accelerators, tuple(h.offer for h in past))
-        replaced_by = {id(h.offer): views.superseded_record(h) for h in past}
-    query = OfferQuery(
+    chosen = api.offers(
         providers=provider or (),
         accelerators=accelerator or (),
         vendors=vendor or (),
@@ -118,28 +96,29 @@ def offers(
         region=region,
         sort=sort,
         limit=limit,
+        history=history,
+        version=version,
+        config=settings,
     )
-    chosen = OfferTable(catalog).select(query)
     max_age = settings.max_age_days if max_age_days is None else max_age_days
     if as_json:
-        records = [{**views.offer_record(catalog, o), **replaced_by.get(id(o), {})} for o in chosen]
-        typer.echo(json.dumps(records, indent=2))
+        typer.echo(chosen.to_json())
     else:
-        _out().print(views.offers_table(catalog, chosen, settings.today))
+        _out().print(views.offers_table(chosen, settings.today))
     warning = None if history else views.staleness_warning(chosen, settings.today, max_age)
     if warning:
         _err().print(warning, style="yellow")
 
 
 @app.command("summary")
-def summary(version: VersionOpt = None) -> None:
+def summary(version: VersionOpt = None, as_json: JsonOpt = False) -> None:
     """Counts by vendor, provider and regime, and the cheapest offer per accelerator."""
-    settings = _settings()
-    store = _store(settings)
-    name = version or store.current()
-    catalog = store.load(name)
+    result = api.catalog_summary(version, config=_settings())
+    if as_json:
+        typer.echo(result.to_json())
+        return
     out = _out()
-    for renderable in views.summary(catalog, name):
+    for renderable in views.summary(result):
         out.print(renderable)
 
 
@@ -193,13 +172,11 @@ def import_(
 @app.command("versions")
 def versions(as_json: JsonOpt = False) -> None:
     """List catalog versions; the current one is marked."""
-    store = _store(_settings())
-    infos = store.versions()
-    current = store.current()
+    found = api.catalog_versions(config=_settings())
     if as_json:
-        typer.echo(json.dumps([views.version_record(v, current) for v in infos], indent=2))
+        typer.echo(found.to_json())
     else:
-        _out().print(views.versions_table(infos, current))
+        _out().print(views.versions_table(found))
 
 
 @app.command("use")
@@ -222,10 +199,9 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """Offers added, removed, and price changes (with %) between two versions."""
-    store = _store(_settings())
-    result = diff_catalogs(store.load(old), store.load(new))
+    result = api.catalog_diff(old, new, config=_settings())
     if as_json:
-        typer.echo(json.dumps(views.diff_record(result), indent=2))
+        typer.echo(result.to_json())
     else:
         for renderable in views.diff_tables(result):
             _out().print(renderable)

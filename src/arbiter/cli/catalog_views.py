@@ -1,21 +1,27 @@
-"""Rich tables and JSON records for the catalog commands."""
+"""Rich tables of the catalog commands' typed results (:mod:`arbiter.results.catalog`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from arbiter.catalog.diff import CatalogDiff
-from arbiter.catalog.history import HistoricalPrice
-from arbiter.domain.accelerator import Accelerator
-from arbiter.domain.catalog import Catalog
-from arbiter.domain.offer import Offer, PriceRegime
-from arbiter.store import VersionInfo
+from arbiter.domain.as_of import AsOf
+from arbiter.domain.offer import PriceRegime
+from arbiter.results.catalog import (
+    AcceleratorSpec,
+    CatalogDiff,
+    CatalogOffer,
+    CatalogSummary,
+    CatalogVersion,
+    OfferBrief,
+    OfferPrice,
+)
+
+OLD_PRICE_DAYS = 365  # an offer observed longer ago than this shows dimmed
 
 
 def now() -> dt.datetime:
@@ -26,31 +32,7 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
-def accelerator_record(acc: Accelerator) -> dict[str, Any]:
-    return {
-        "name": acc.name,
-        "vendor": acc.vendor,
-        "platform": acc.platform.value,
-        "generation": acc.generation,
-        "year": acc.year,
-        "bf16_tflops": acc.bf16_tflops,
-        "fp16_tflops": acc.fp16_tflops,
-        "fp8_tflops": acc.fp8_tflops,
-        "fp4_tflops": acc.fp4_tflops,
-        "int8_tops": acc.int8_tops,
-        "hbm_gb": acc.hbm_gb,
-        "hbm_tbps": acc.hbm_tbps,
-        "interconnect_gbps": acc.interconnect_gbps,
-        "tdp_w": acc.tdp_w,
-        "chips_per_node": acc.chips_per_node,
-        "memory_type": acc.memory_type,
-        "interconnect_type": acc.interconnect_type,
-        "source": acc.source,
-        "verified": acc.verified,
-    }
-
-
-def accelerators_table(accs: Sequence[Accelerator]) -> Table:
+def accelerators_table(accs: Sequence[AcceleratorSpec]) -> Table:
     table = Table(title=f"{len(accs)} accelerators (dense peaks per chip)")
     for name, justify in [
         ("accelerator", "left"),
@@ -70,7 +52,7 @@ def accelerators_table(accs: Sequence[Accelerator]) -> Table:
         table.add_row(
             a.name,
             a.vendor,
-            a.platform.value,
+            a.platform,
             str(a.year),
             _num(a.bf16_tflops, 0),
             _num(a.fp8_tflops, 0),
@@ -83,41 +65,7 @@ def accelerators_table(accs: Sequence[Accelerator]) -> Table:
     return table
 
 
-def offer_record(catalog: Catalog, offer: Offer) -> dict[str, Any]:
-    acc = catalog.accelerators[offer.accelerator]
-    return {
-        "offer_id": offer.offer_id,
-        "provider": offer.provider,
-        "region": offer.region,
-        "zone": offer.zone,
-        "instance_type": offer.instance_type,
-        "accelerator": offer.accelerator,
-        "vendor": acc.vendor,
-        "platform": acc.platform.value,
-        "accelerators_per_instance": offer.accelerators_per_instance,
-        "price_regime": offer.price_regime.value,
-        "source_regime": offer.source_regime,
-        "term_months": offer.term_months,
-        "usd_per_hour": offer.usd_per_hour,
-        "usd_per_accelerator_hour": offer.usd_per_accelerator_hour,
-        "as_of": offer.as_of.text,
-        "source": offer.source,
-        "derived": offer.derived,
-        "provenance": offer.provenance,
-    }
-
-
-def superseded_record(h: HistoricalPrice) -> dict[str, object]:
-    """What replaced a superseded price, for ``catalog offers --history --json``."""
-    return {
-        "superseded_by_region": h.superseded_by_region,
-        "superseded_by_usd_per_hour": h.superseded_by_usd_per_hour,
-        "superseded_by_as_of": h.superseded_by_as_of,
-        "superseded_reason": h.superseded_reason,
-    }
-
-
-def offers_table(catalog: Catalog, offers: Sequence[Offer], today: dt.date) -> Table:
+def offers_table(offers: Sequence[CatalogOffer], today: dt.date) -> Table:
     table = Table(title=f"{len(offers)} offers", caption="* derived price (see --json provenance)")
     for name, justify in [
         ("provider", "left"),
@@ -134,20 +82,20 @@ def offers_table(catalog: Catalog, offers: Sequence[Offer], today: dt.date) -> T
     ]:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for o in offers:
-        as_of = Text(o.as_of.text)
-        if o.as_of.age_days(today) > 365:
+        as_of = Text(o.as_of)
+        if _age_days(o.as_of, today) > OLD_PRICE_DAYS:
             as_of.stylize("dim")
         table.add_row(
             o.provider,
             o.region,
             o.instance_type,
             o.accelerator,
-            catalog.accelerators[o.accelerator].vendor,
+            o.vendor,
             str(o.accelerators_per_instance),
-            o.price_regime.value
+            o.price_regime
             + (
                 f" {o.term_months}m"
-                if o.term_months and o.price_regime is PriceRegime.COMMITTED
+                if o.term_months and o.price_regime == PriceRegime.COMMITTED
                 else ""
             ),
             f"{o.usd_per_accelerator_hour:,.3f}" + ("*" if o.derived else ""),
@@ -163,21 +111,27 @@ def _short_source(source: str) -> str:
     return text[:48] + ("..." if len(text) > 48 else "")
 
 
-def staleness_warning(offers: Sequence[Offer], today: dt.date, max_age_days: int) -> str | None:
-    old = [o for o in offers if o.as_of.age_days(today) > max_age_days]
+def _age_days(as_of: str, today: dt.date) -> int:
+    return AsOf.parse(as_of).age_days(today)
+
+
+def staleness_warning(
+    offers: Sequence[CatalogOffer], today: dt.date, max_age_days: int
+) -> str | None:
+    old = [o for o in offers if _age_days(o.as_of, today) > max_age_days]
     if not old:
         return None
-    oldest = min(old, key=lambda o: o.as_of.end)
+    oldest = min(old, key=lambda o: AsOf.parse(o.as_of).end)
     return (
         f"warning: {len(old)} of {len(offers)} offers shown are older than {max_age_days} days "
-        f"(oldest observed by {oldest.as_of.end.isoformat()}: {oldest.provider} "
-        f"{oldest.instance_type} {oldest.price_regime.value}). Prices move: import fresh feeds "
+        f"(oldest observed by {AsOf.parse(oldest.as_of).end.isoformat()}: {oldest.provider} "
+        f"{oldest.instance_type} {oldest.price_regime}). Prices move: import fresh feeds "
         "with 'arbiter catalog import', or change the limit with --max-age-days or "
         "ARBITER_MAX_AGE_DAYS."
     )
 
 
-def _counts_table(title: str, counts: Counter[str]) -> Table:
+def _counts_table(title: str, counts: Mapping[str, int]) -> Table:
     table = Table(title=title)
     table.add_column(title.rsplit(maxsplit=1)[-1])
     table.add_column("offers", justify="right")
@@ -186,26 +140,23 @@ def _counts_table(title: str, counts: Counter[str]) -> Table:
     return table
 
 
-def summary(catalog: Catalog, version: str) -> list[Any]:
-    offers = catalog.offers
+def summary(s: CatalogSummary) -> list[Any]:
     header = Text.assemble(
         ("arbiter catalog ", "bold"),
-        f"version {version} (content hash {catalog.content_hash[:12]}): ",
-        f"{len(catalog.accelerators)} accelerators, {len(offers)} offers from "
-        f"{len(catalog.providers)} providers, "
-        f"{len({catalog.vendor_of(o) for o in offers})} vendors, "
-        f"{len({o.price_regime for o in offers})} price regimes",
+        f"version {s.version} (content hash {s.content_hash[:12]}): ",
+        f"{s.n_accelerators} accelerators, {s.n_offers} offers from "
+        f"{s.n_providers} providers, {s.n_vendors} vendors, {s.n_regimes} price regimes",
     )
     grid = Table.grid(padding=(0, 4))
     grid.add_row(
-        _counts_table("offers by vendor", Counter(catalog.vendor_of(o) for o in offers)),
-        _counts_table("offers by provider", Counter(o.provider for o in offers)),
-        _counts_table("offers by regime", Counter(o.price_regime.value for o in offers)),
+        _counts_table("offers by vendor", s.offers_by_vendor),
+        _counts_table("offers by provider", s.offers_by_provider),
+        _counts_table("offers by regime", s.offers_by_regime),
     )
-    return [header, grid, cheapest_table(catalog)]
+    return [header, grid, cheapest_table(s)]
 
 
-def cheapest_table(catalog: Catalog) -> Table:
+def cheapest_table(s: CatalogSummary) -> Table:
     table = Table(title="cheapest offer per accelerator ($ per accelerator-hour)")
     for name, justify in [
         ("accelerator", "left"),
@@ -217,90 +168,37 @@ def cheapest_table(catalog: Catalog) -> Table:
         ("as of", "left"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for acc, best_od, best_any in _cheapest(catalog):
+    for row in s.cheapest:
+        od, best = row.on_demand, row.any_regime
         table.add_row(
-            acc.name,
-            acc.vendor,
-            f"{best_od.usd_per_accelerator_hour:,.2f}" if best_od else "-",
-            _where(best_od) if best_od else "",
-            f"{best_any.usd_per_accelerator_hour:,.2f}",
-            _where(best_any) + f" {best_any.price_regime.value}",
-            best_any.as_of.text,
+            row.accelerator,
+            row.vendor,
+            f"{od.usd_per_accelerator_hour:,.2f}" if od else "-",
+            _where(od) if od else "",
+            f"{best.usd_per_accelerator_hour:,.2f}",
+            _where(best) + f" {best.price_regime}",
+            best.as_of,
         )
     return table
 
 
-def _where(offer: Offer) -> str:
+def _where(offer: OfferPrice) -> str:
     return f"{offer.provider} {offer.region} {offer.instance_type}"
 
 
-def _cheapest(catalog: Catalog) -> Iterable[tuple[Accelerator, Offer | None, Offer]]:
-    by_acc: dict[str, list[Offer]] = {}
-    for o in catalog.offers:
-        by_acc.setdefault(o.accelerator, []).append(o)
-    for name in sorted(by_acc, key=lambda n: (catalog.accelerators[n].vendor, n)):
-        group = by_acc[name]
-        on_demand = [o for o in group if o.price_regime is PriceRegime.ON_DEMAND]
-        best_od = min(on_demand, key=lambda o: o.usd_per_accelerator_hour) if on_demand else None
-        yield (
-            catalog.accelerators[name],
-            best_od,
-            min(group, key=lambda o: o.usd_per_accelerator_hour),
-        )
-
-
-def version_record(info: VersionInfo, current: str) -> dict[str, Any]:
-    return {
-        "version": info.version,
-        "created_at": info.created_at,
-        "label": info.label,
-        "parent": info.parent,
-        "n_offers": info.n_offers,
-        "n_accelerators": info.n_accelerators,
-        "current": info.version == current,
-    }
-
-
-def versions_table(infos: Sequence[VersionInfo], current: str) -> Table:
+def versions_table(versions: Sequence[CatalogVersion]) -> Table:
     table = Table(title="catalog versions")
     for name in ("", "version", "created", "offers", "label"):
         table.add_column(name)
-    for v in infos:
+    for v in versions:
         table.add_row(
-            "*" if v.version == current else "",
+            "*" if v.current else "",
             v.version if v.version == "default" else v.version[:16],
             v.created_at or "",
             str(v.n_offers),
             v.label or "",
         )
     return table
-
-
-def diff_record(result: CatalogDiff) -> dict[str, Any]:
-    def brief(o: Offer) -> dict[str, Any]:
-        return {
-            "offer_id": o.offer_id,
-            "provider": o.provider,
-            "region": o.region,
-            "instance_type": o.instance_type,
-            "price_regime": o.price_regime.value,
-            "usd_per_hour": o.usd_per_hour,
-            "as_of": o.as_of.text,
-        }
-
-    return {
-        "added": [brief(o) for o in result.added],
-        "removed": [brief(o) for o in result.removed],
-        "changed": [
-            {
-                **brief(c.after),
-                "usd_per_hour_before": c.before.usd_per_hour,
-                "change_share": round(c.change_share, 6),
-            }
-            for c in result.changed
-        ],
-        "unchanged": result.unchanged,
-    }
 
 
 def diff_tables(result: CatalogDiff) -> list[Any]:
@@ -324,16 +222,20 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
             table.add_column(name)
         for c in sorted(result.changed, key=lambda c: c.change_share):
             table.add_row(
-                c.after.provider,
-                c.after.region,
-                c.after.instance_type,
-                c.after.price_regime.value,
-                f"{c.before.usd_per_hour:,.4f}",
-                f"{c.after.usd_per_hour:,.4f}",
+                c.provider,
+                c.region,
+                c.instance_type,
+                c.price_regime,
+                f"{c.usd_per_hour_before:,.4f}",
+                f"{c.usd_per_hour:,.4f}",
                 f"{c.change_share:+.1%}",
             )
         out.append(table)
-    for title, offers in (("added", result.added), ("removed", result.removed)):
+    lists: tuple[tuple[str, Sequence[OfferBrief]], ...] = (
+        ("added", result.added),
+        ("removed", result.removed),
+    )
+    for title, offers in lists:
         if offers:
             table = Table(title=title)
             for name in ("provider", "region", "instance type", "regime", "$/h", "as of"):
@@ -343,9 +245,9 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
                     o.provider,
                     o.region,
                     o.instance_type,
-                    o.price_regime.value,
+                    o.price_regime,
                     f"{o.usd_per_hour:,.4f}",
-                    o.as_of.text,
+                    o.as_of,
                 )
             out.append(table)
     return out

@@ -15,7 +15,14 @@ from arbiter.api.planning import DEFAULT_MIP_GAP, PLAN_TIME_LIMIT_S, SWEEP_TIME_
 from arbiter.cli import shared
 from arbiter.cli.audit_text import audit_lines
 from arbiter.cli.perf_views import band_text
-from arbiter.cli.shared import CalibrationOpt, JsonOpt, MipGapOpt, TimeLimitOpt, VersionOpt
+from arbiter.cli.shared import (
+    CalibrationOpt,
+    ExportModelOpt,
+    JsonOpt,
+    MipGapOpt,
+    TimeLimitOpt,
+    VersionOpt,
+)
 from arbiter.domain.errors import InputError
 from arbiter.domain.fleet import GROUPS
 from arbiter.export.launchers import read_plan, to_dstack, to_json, to_skypilot
@@ -54,6 +61,7 @@ def plan(
         ),
     ] = None,
     calibration: CalibrationOpt = None,
+    export_model: ExportModelOpt = None,
 ) -> None:
     """Place every workload of FLEET at least cost under its caps, capacity and budget."""
     config = shared.settings()
@@ -67,6 +75,7 @@ def plan(
         capacity_file=capacity,
         calibration=shared.calibration(config, calibration),
         config=config,
+        export_model=export_model,
     )
     if sweep:
         group, caps = api.sweep_caps(sweep)
@@ -79,9 +88,7 @@ def plan(
         )
         result = result.model_copy(update={"sweep": points})
     if html is not None:
-        html.write_text(
-            plan_html(result.to_dict(), title=f"arbiter plan: {file.name}"), encoding="utf-8"
-        )
+        html.write_text(plan_html(result, title=f"arbiter plan: {file.name}"), encoding="utf-8")
     if save:
         result = api.save_plan(result, name=file.name, config=config)
     if as_json:

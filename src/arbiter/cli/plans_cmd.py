@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from arbiter.api import plans as api
 from arbiter.cli import plans_views as views
 from arbiter.cli import shared
 from arbiter.cli.shared import JsonOpt
@@ -17,10 +17,9 @@ app = typer.Typer(help="Saved fleet plans: list them and show one.", no_args_is_
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List saved plans, newest first."""
-    with shared.plan_store(shared.settings()) as store:
-        infos = store.list()
+    infos = api.saved_plans(config=shared.settings())
     if as_json:
-        typer.echo(json.dumps([views.plan_record(p) for p in infos], indent=2))
+        typer.echo(infos.to_json())
     else:
         shared.out().print(views.plans_table(infos))
 
@@ -33,12 +32,10 @@ def show(
     ] = False,
 ) -> None:
     """Show a saved plan: total, assignments and shares."""
-    with shared.plan_store(shared.settings()) as store:
-        info = store.info(plan_id)
-        document = store.document(info.plan_id)
+    saved = api.saved_plan(plan_id, config=shared.settings())
     if as_json:
-        typer.echo(document)
+        typer.echo(saved.document_json())
         return
     out = shared.out()
-    for renderable in views.plan_summary(info, json.loads(document)):
+    for renderable in views.plan_summary(saved):
         out.print(renderable)

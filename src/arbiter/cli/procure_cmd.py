@@ -30,6 +30,7 @@ def procure(
     version: VersionOpt = None,
     as_json: JsonOpt = False,
     calibration: CalibrationOpt = None,
+    export_model: shared.ExportModelOpt = None,
 ) -> None:
     """Plan commitments period by period: a two-stage stochastic MILP over the file's
     scenarios, with expected cost, P95, CVaR, utilisation, stranded spend, VSS and EVPI."""
@@ -42,13 +43,12 @@ def procure(
         mip_gap=mip_gap,
         calibration=shared.calibration(config, calibration),
         config=config,
+        export_model=export_model,
     )
     if html is not None:
         from arbiter.report.procure_html import procure_html  # noqa: PLC0415
 
-        html.write_text(
-            procure_html(plan.to_dict(), title=f"arbiter procure: {file.name}"), encoding="utf-8"
-        )
+        html.write_text(procure_html(plan, title=f"arbiter procure: {file.name}"), encoding="utf-8")
     if as_json:
         typer.echo(plan.to_json())
         return
@@ -98,7 +98,7 @@ def _print(plan: ProcurementPlan, html: Path | None) -> None:
         text = ", ".join(f"{s} {u:.0%}" for s, u in shares.items())
         console.print(f"utilisation of {name}: {text}")
     console.print(f"expected stranded commitment spend: {usd(plan.expected_stranded_usd)}")
-    for line in thin_estimate_lines([e.to_dict() for e in plan.estimates]):
+    for line in thin_estimate_lines(plan.estimates):
         console.print(line)
     value = plan.value_of_uncertainty
     console.print(

@@ -64,9 +64,7 @@ def risk(
     if html is not None:
         from arbiter.report.risk_html import risk_html  # noqa: PLC0415 - plotly is optional
 
-        html.write_text(
-            risk_html(report.to_dict(), title=f"arbiter risk: {file.name}"), encoding="utf-8"
-        )
+        html.write_text(risk_html(report, title=f"arbiter risk: {file.name}"), encoding="utf-8")
     if as_json:
         typer.echo(report.to_json())
         return

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from arbiter.api.settings import Settings
 from arbiter.api.stores import (
@@ -72,6 +73,14 @@ MipGapOpt = Annotated[
         "for 1% (default: 0.001 for a plan, 0.0001 for procure).",
     ),
 ]
+ExportModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--export-model",
+        help="Write the model solved to FILE.mps or FILE.lp (MPS or LP format), to read "
+        "into another solver.",
+    ),
+]
 
 # Wide tables fold badly at the 80 columns Rich assumes when output is not a terminal
 # (a log, a pipe, CI): give them room there; a terminal keeps its own width.
@@ -131,6 +140,31 @@ def progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
 
     def tick(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield tick
+
+
+@contextmanager
+def stages(labels: Mapping[str, tuple[str, str]]) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars on stderr, one per stage as it starts: ``tick(stage, done, total)``
+    moves the stage's bar; ``labels`` gives each stage its label and the unit of its
+    items."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+        TimeRemainingColumn(),
+        console=err(),
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            label, unit = labels.get(stage, (stage, "items"))
+            tasks[stage] = bar.add_task(label, total=total, unit=unit)
+        bar.update(tasks[stage], completed=done, total=total)
 
     with bar:
         yield tick

@@ -35,6 +35,7 @@ from arbiter.domain.deal import (
 from arbiter.domain.errors import InputError
 from arbiter.domain.procurement import HOURS_PER_PERIOD, ProcurementProblem
 from arbiter.domain.scenario import ScenarioSet
+from arbiter.domain.units import HOURS_PER_YEAR
 from arbiter.procure import load_procurement
 from arbiter.scenarios import load_scenarios
 from arbiter.scenarios.loading import _distribution, resolved_names
@@ -62,7 +63,9 @@ def parse_deal(data: object, *, file: str, base: Path) -> Deal:
     procurement = _procurement(top.procurement, base, file, problems)
     years = top.valuation.horizon_years
     periods_per_year = (
-        None if procurement is None else round(8760.0 / HOURS_PER_PERIOD[procurement.period])
+        None
+        if procurement is None
+        else round(HOURS_PER_YEAR / HOURS_PER_PERIOD[procurement.period])
     )
     tranches = _tranches(top.capital.tranches, years, periods_per_year, file, problems)
     obligation = _obligation(top.obligation, years, file, problems)

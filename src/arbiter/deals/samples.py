@@ -41,6 +41,8 @@ from arbiter.deals.model import DealTerms, discounted, fixed_inflow_usd, usage_t
 from arbiter.domain.deal import Deal
 from arbiter.domain.executor import Executor, ProgressFn, map_items
 from arbiter.domain.scenario import ScenarioSet, ShockKind
+from arbiter.domain.units import HOURS_PER_DAY
+from arbiter.measures import quantile
 from arbiter.optimize.linear import FloatArray
 from arbiter.procure.milp import solve
 from arbiter.procure.model import Data, Resource
@@ -49,7 +51,6 @@ from arbiter.scenarios.sampling import CHUNK_SIZE, Samples, chunk_plan, sample
 
 SAMPLES_PER_ITEM = 10
 SCARCE = 0.05
-HOURS_PER_DAY = 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,9 @@ class ValueDistribution:
             "seed": self.seed,
             "shocks_file": self.scenarios_file,
             "mean_usd": float(v.mean()),
-            "p5_usd": float(np.percentile(v, 5)),
-            "p50_usd": float(np.percentile(v, 50)),
-            "p95_usd": float(np.percentile(v, 95)),
+            "p5_usd": quantile(v, 0.05),
+            "p50_usd": quantile(v, 0.5),
+            "p95_usd": quantile(v, 0.95),
             "probability_destroys_value": float((v < 0).mean()),
             "values_usd": [float(x) for x in v],
         }

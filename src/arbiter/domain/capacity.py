@@ -23,6 +23,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_DAY
 
 
 class Needs(enum.StrEnum):
@@ -58,7 +59,7 @@ class CapacityAssumption:
 
     @property
     def lead_hours(self) -> float:
-        return self.lead_days * 24.0
+        return self.lead_days * HOURS_PER_DAY
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,10 @@ class PriceRegime(enum.StrEnum):
     COMMITTED = "committed"
 
 
+PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
+"""The regimes billed by the hour used, with nothing bought ahead."""
+
+
 TERM_MONTHS_BY_REGIME: dict[PriceRegime, int] = {
     PriceRegime.RESERVED_1Y: 12,
     PriceRegime.RESERVED_3Y: 36,

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from arbiter.domain.fleet import PlatformState, ShareCaps
+from arbiter.domain.units import HOURS_PER_MONTH, HOURS_PER_QUARTER, HOURS_PER_YEAR
 from arbiter.domain.workload import Workload
 
-HOURS_PER_PERIOD = {"month": 730.0, "quarter": 2190.0}
+HOURS_PER_PERIOD = {"month": HOURS_PER_MONTH, "quarter": HOURS_PER_QUARTER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class ProcurementProblem:
 
     @property
     def periods_per_year(self) -> float:
-        return 8760.0 / self.period_hours
+        return HOURS_PER_YEAR / self.period_hours
 
     def discount(self, period: int) -> float:
         """Present-value factor of a cost paid in ``period``."""

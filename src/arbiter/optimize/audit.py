@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from arbiter.domain.fleet import Fleet
+from arbiter.domain.offer import Offer
 from arbiter.domain.price_age import price_age
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet_model import FleetSolution
@@ -48,7 +49,6 @@ def plan_audit(
     """The audit of ``solution``, a plan of ``fleet`` (one workload per member, not
     folded), with the capacity assumptions it relies on (``optimize.capacity.
     assumptions_used``), prices aged at ``today``."""
-    surplus = []
     idle = 0
     placements: dict[int, int] = {}
     for p in solution.placed:
@@ -59,42 +59,13 @@ def plan_audit(
             idle += max(p.instances - needed, 0)
         else:
             placements[o.workload] = placements.get(o.workload, 0) + 1
-    for wi, w in enumerate(fleet.workloads):
-        if not isinstance(w.job, ServeJob):
-            continue
-        mine = [p for p in solution.placed if p.option.workload == wi and p.units > 0]
-        if not mine:
-            continue
-        demand = w.job.requests_per_s * w.job.output_tokens
-        bought = sum(p.units * p.option.tokens_per_s for p in mine)
-        smallest = min(p.option.tokens_per_s for p in mine)
-        surplus.append(
-            ServiceSurplus(
-                workload=w.name,
-                demand_tokens_per_s=demand,
-                bought_tokens_per_s=bought,
-                surplus_tokens_per_s=bought - demand,
-                smallest_replica_tokens_per_s=smallest,
-                within_one_replica=bought - smallest < demand * (1 - 1e-9) or bought <= demand,
-            )
-        )
+    surplus = _surplus(fleet, solution)
     seen: dict[str, PriceUsed] = {}
     thin: dict[tuple[str, str], ThinEstimate] = {}
     for p in solution.placed:
         off, e = p.option.offer, p.option.estimate
         if off.offer_id not in seen:
-            age = price_age(off, today)
-            seen[off.offer_id] = PriceUsed(
-                provider=off.provider,
-                region=off.region,
-                instance_type=off.instance_type,
-                price_regime=off.price_regime.value,
-                usd_per_hour=off.usd_per_hour,
-                source=off.source,
-                as_of=off.as_of.text,
-                age_days=age.age_days,
-                stale=age.age_days > STALE_PRICE_DAYS,
-            )
+            seen[off.offer_id] = _price_used(p.option.offer, today)
         wide = thin_band(e.error_band_share, e.band_cases, e.chip_cases)
         measured = e.source == "measured"
         name = fleet.workloads[p.option.workload].name
@@ -121,4 +92,44 @@ def plan_audit(
         thin_estimates=Rows(sorted(thin.values(), key=lambda t: (t.workload, t.accelerator))),
         # whether the plan pays for anything that does no work
         padded=idle > 0 or extra > 0 or not all(s.within_one_replica for s in surplus),
+    )
+
+
+def _surplus(fleet: Fleet, solution: FleetSolution) -> list[ServiceSurplus]:
+    """Per service the plan serves, its rate bought against its demand."""
+    out = []
+    for wi, w in enumerate(fleet.workloads):
+        if not isinstance(w.job, ServeJob):
+            continue
+        mine = [p for p in solution.placed if p.option.workload == wi and p.units > 0]
+        if not mine:
+            continue
+        demand = w.job.requests_per_s * w.job.output_tokens
+        bought = sum(p.units * p.option.tokens_per_s for p in mine)
+        smallest = min(p.option.tokens_per_s for p in mine)
+        out.append(
+            ServiceSurplus(
+                workload=w.name,
+                demand_tokens_per_s=demand,
+                bought_tokens_per_s=bought,
+                surplus_tokens_per_s=bought - demand,
+                smallest_replica_tokens_per_s=smallest,
+                within_one_replica=bought - smallest < demand * (1 - 1e-9) or bought <= demand,
+            )
+        )
+    return out
+
+
+def _price_used(off: Offer, today: date) -> PriceUsed:
+    age = price_age(off, today)
+    return PriceUsed(
+        provider=off.provider,
+        region=off.region,
+        instance_type=off.instance_type,
+        price_regime=off.price_regime.value,
+        usd_per_hour=off.usd_per_hour,
+        source=off.source,
+        as_of=off.as_of.text,
+        age_days=age.age_days,
+        stale=age.age_days > STALE_PRICE_DAYS,
     )

@@ -27,7 +27,7 @@ from dataclasses import replace
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import GROUPS, Fleet, PlatformState
-from arbiter.domain.offer import PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, PriceRegime
 from arbiter.optimize.fleet import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT_S,
@@ -37,7 +37,7 @@ from arbiter.optimize.fleet import (
 )
 from arbiter.optimize.fleet_model import TIE_BREAK_COST_WEIGHT
 from arbiter.optimize.linear import Status
-from arbiter.optimize.options import PAY_AS_YOU_GO, Option
+from arbiter.optimize.options import Option
 from arbiter.optimize.pruning import prune
 from arbiter.optimize.share_caps import cap_shares
 

@@ -8,16 +8,18 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.cap_floor import FEASIBILITY_GAP, cap_floors
-from arbiter.optimize.diagnosis import explain_infeasible
+from arbiter.optimize.cap_floor import FEASIBILITY_GAP, CapFloor, cap_floors
 from arbiter.optimize.fleet_columns import Relaxation, held_columns, relaxation
+from arbiter.optimize.fleet_diagnosis import explain_infeasible
 from arbiter.optimize.fleet_model import (
     HALF,
     FleetModel,
@@ -61,6 +63,7 @@ __all__ = [
 ]
 
 
+BoolArray = npt.NDArray[np.bool_]
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_GAP = 1e-3
 DECOMPOSE_ABOVE = 20_000  # integer columns: above this, LP bound then relax-and-fix first
@@ -85,6 +88,7 @@ def solve_fleet(
     node_limit: int | None = None,
     decompose: bool | None = None,
     start: FleetSolution | None = None,
+    export_model: Path | None = None,
 ) -> FleetSolution:
     """Solve the formulation above for ``options``; ``caps=False`` drops the share caps,
     ``capacity=False`` the capacity limits, ``unmet_usd`` prices leaving work undone (see
@@ -95,71 +99,80 @@ def solve_fleet(
     :class:`InfeasibleError`, with what must give when ``explain`` (a bounded share of
     the limit); nothing feasible found within the limit raises :class:`SolverError`.
     ``start``, a plan of the same fleet (say, before one row was relaxed), seeds the
-    search when it is feasible."""
+    search when it is feasible. ``export_model`` writes the model solved (``.mps`` or
+    ``.lp``; for a large fleet, the one with identical workloads grouped) first."""
     if not options and unmet_usd is None:
         raise InfeasibleError("no workload of the fleet has an option to place it on")
     large = len(options) > DECOMPOSE_ABOVE if decompose is None else decompose
-    if large and unmet_usd is None and not fleet.copies:
-        grouped = group_identical(fleet, options)
-        if grouped is not None:
-            built = build_fleet_model(
-                grouped.fleet, grouped.options, caps=caps, capacity=capacity, copies=grouped.copies
-            )
-            found = solve_model(
-                built,
-                grouped.options,
-                seed=seed,
-                time_limit_s=time_limit_s,
-                mip_gap=mip_gap,
-                explain=explain,
-                node_limit=node_limit,
-                decompose=True,
-            )
-            return grouped.expand(found, options)
+    grouped = (
+        group_identical(fleet, options)
+        if large and unmet_usd is None and not fleet.copies
+        else None
+    )
+    if grouped is not None:
+        built = build_fleet_model(
+            grouped.fleet, grouped.options, caps=caps, capacity=capacity, copies=grouped.copies
+        )
+        if export_model is not None:
+            built.model.export(export_model)
+        found = solve_model(
+            built, grouped.options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap,
+            explain=explain, node_limit=node_limit, decompose=True,
+        )  # fmt: skip
+        return grouped.expand(found, options)
     built = build_fleet_model(fleet, options, caps=caps, capacity=capacity, unmet_usd=unmet_usd)
+    if export_model is not None:
+        built.model.export(export_model)
     began = time.monotonic()
     try:
         return solve_model(
-            built,
-            options,
-            seed=seed,
-            time_limit_s=time_limit_s,
-            mip_gap=mip_gap,
-            explain=explain,
-            node_limit=node_limit,
-            decompose=decompose,
+            built, options, seed=seed, time_limit_s=time_limit_s, mip_gap=mip_gap,
+            explain=explain, node_limit=node_limit, decompose=decompose,
             start=None if start is None else plan_start(built, options, start),
-        )
+        )  # fmt: skip
     except InfeasibleError as error:
         if not (explain and caps and share_capped(fleet)) or len(options) > CAP_FLOOR_OPTIONS:
             raise
         spent = time.monotonic() - began
         left = None if time_limit_s is None else max(time_limit_s - spent, DIAGNOSIS_MIN_S * 5)
-
-        def relaxed_feasible(f: Fleet) -> bool:
-            model = build_fleet_model(f, options, capacity=capacity, unmet_usd=unmet_usd).model
-            return model.solve(relax=True, time_limit_s=left).status is not Status.INFEASIBLE
-
-        floors = cap_floors(
-            fleet,
-            options,
-            lambda f: solve_fleet(
-                f,
-                options,
-                capacity=capacity,
-                seed=seed,
-                mip_gap=FEASIBILITY_GAP,
-                time_limit_s=None if left is None else max(left / 8, DIAGNOSIS_MIN_S),
-                explain=False,
-                unmet_usd=unmet_usd,
-                decompose=decompose,
-            ),
-            relaxed_feasible,
-            time_limit_s=left,
-        )
+        floors = _cap_floors(fleet, options, capacity, seed, unmet_usd, decompose, left)
         if not floors:
             raise
         raise InfeasibleError("; ".join(f.sentence() for f in floors) + f". {error}") from error
+
+
+def _cap_floors(
+    fleet: Fleet,
+    options: Sequence[Option],
+    capacity: bool,
+    seed: int,
+    unmet_usd: Sequence[float] | None,
+    decompose: bool | None,
+    left: float | None,
+) -> list[CapFloor]:
+    """The smallest caps that hold, for an infeasible capped fleet, within ``left``."""
+
+    def relaxed_feasible(f: Fleet) -> bool:
+        model = build_fleet_model(f, options, capacity=capacity, unmet_usd=unmet_usd).model
+        return model.solve(relax=True, time_limit_s=left).status is not Status.INFEASIBLE
+
+    return cap_floors(
+        fleet,
+        options,
+        lambda f: solve_fleet(
+            f,
+            options,
+            capacity=capacity,
+            seed=seed,
+            mip_gap=FEASIBILITY_GAP,
+            time_limit_s=None if left is None else max(left / 8, DIAGNOSIS_MIN_S),
+            explain=False,
+            unmet_usd=unmet_usd,
+            decompose=decompose,
+        ),
+        relaxed_feasible,
+        time_limit_s=left,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +265,34 @@ def group_identical(fleet: Fleet, options: Sequence[Option]) -> Grouped | None:
     )
 
 
+@dataclass
+class _Search:
+    """The state of one fleet solve: its limits, the best plan found and the best bound
+    proven so far, and the LP the large-model path works from."""
+
+    built: FleetModel
+    options: Sequence[Option]
+    seed: int
+    mip_gap: float
+    clock: Clock
+    reserve: float  # seconds kept back to explain an infeasible fleet
+    explain: bool
+    start: FloatArray | None
+    bound: float = -float("inf")
+    best: Solution | None = None
+    relaxed: Relaxation | None = None
+    tight: LinearModel | None = None
+    bounded_by_sets: bool = False  # the platform sets' bound (enablement_bound) has run
+
+    def left(self, share: float) -> float | None:
+        return self.clock.left(share, self.reserve)
+
+    def above_gap(self) -> bool:
+        return self.best is not None and relative_gap(self.best.objective, self.bound) > (
+            self.mip_gap
+        )
+
+
 def solve_model(
     built: FleetModel,
     options: Sequence[Option],
@@ -281,106 +322,102 @@ def solve_model(
     keeps when it meets every constraint); when relax-and-fix found no plan, the sets
     are bounded after the MILP has one. Smaller models go straight to the MILP, seeded
     with ``start`` when one is given."""
-    model = built.model
-    given = start
-    clock = Clock(time_limit_s)
     # an infeasible fleet is explained within its own share of the limit, kept back
     reserve = 0.0 if not explain or time_limit_s is None else _diagnosis_s(time_limit_s)
     if decompose is None:
-        decompose = len(model.integer_columns()) > DECOMPOSE_ABOVE
+        decompose = len(built.model.integer_columns()) > DECOMPOSE_ABOVE
     # a small model goes straight to HiGHS, unseeded (a seed can change which of several
     # equally good plans comes back); a large one is seeded with the greedy plan, or
     # better, the relax-and-fix plan
-    start = greedy_start(built, options) if decompose and given is None else given
-    bound = -float("inf")
-    best: Solution | None = None
-    relaxed: Relaxation | None = None
-    tight: LinearModel | None = None
-    bounded_by_sets = False  # the platform sets' bound (enablement_bound) has run
+    search = _Search(
+        built, options, seed, mip_gap, Clock(time_limit_s), reserve, explain,
+        start=greedy_start(built, options) if decompose and start is None else start,
+    )  # fmt: skip
     if decompose:
-        # the LP relaxation, tightened by each service's own least whole-instance cost
-        tight = model.copy()
-        alone = serve_floors(tight, built, options, clock.left(0.1, reserve))
-        # by column generation over the serving options (fleet_columns.py)
-        # (pricing stops when the bound is within a tenth of the gap asked for)
-        relaxed = relaxation(
-            tight,
-            built,
-            options,
-            time_limit_s=clock.left(0.4, reserve),
-            seed=seed,
-            close_enough=mip_gap / 10,
-        )
-        lp = relaxed.solution
-        if lp.status is Status.INFEASIBLE:
-            _infeasible(built, explain, seed, clock)
-        if lp.status in (Status.OPTIMAL, Status.FEASIBLE):
-            bound = lp.bound if lp.status is Status.OPTIMAL else bound
-            # rounding may take a service to its own best plan alone, which the LP may
-            # not use
-            best = relax_and_fix(
-                built, options, lp, seed, mip_gap, clock.left(0.3, reserve), also=alone
-            )
-            above = best is not None and relative_gap(best.objective, bound) > mip_gap
-            if best is not None and above and len(built.pending) and np.isfinite(bound):
-                # the LP opens a platform by a sliver: bound each set of platforms apart
-                floor, lp_of_best_set = enablement_bound(
-                    tight,
-                    built,
-                    lp,
-                    best.objective * (1.0 - mip_gap),
-                    # most of what is left: the sets' LPs are what proves the plan
-                    clock.left(0.9, reserve),
-                    _relax_within(tight, built, options, relaxed, seed, mip_gap),
-                )
-                bound = max(bound, floor)
-                bounded_by_sets = True
-                if lp_of_best_set is not None and relative_gap(best.objective, bound) > mip_gap:
-                    again = relax_and_fix(
-                        built,
-                        options,
-                        lp_of_best_set,
-                        seed,
-                        mip_gap,
-                        clock.left(0.3, reserve),
-                        also=alone,
-                    )
-                    if again is not None and again.objective < best.objective:
-                        best = again
-            if best is not None and relative_gap(best.objective, bound) > mip_gap:
-                # again over every option priced in, seeded with that plan: room for a
-                # service to round its replicas without a surplus
-                wider = relax_and_fix(
-                    built,
-                    options,
-                    lp,
-                    seed,
-                    mip_gap,
-                    clock.left(0.3, reserve),
-                    also=relaxed.active | alone,
-                    start=best.x,
-                )
-                if wider is not None and wider.objective < best.objective:
-                    best = wider
-            if best is not None:
-                start = best.x
-                if relative_gap(best.objective, bound) <= mip_gap:
-                    return _read(built, options, best, Status.OPTIMAL, bound, None)
+        done = _search_large(search)
+        if done is not None:
+            return done
+    return _final_milp(search, node_limit, time_limit_s, decompose=decompose)
 
-    # a large model's MILP runs over the options the LP priced in (and the start's):
-    # HiGHS's presolve of the whole one can overrun the limit by tens of seconds, and
-    # the LP's bound holds for the whole model either way
+
+def _search_large(s: _Search) -> FleetSolution | None:
+    """The large-model path: the LP bound, tightened by each service's own least
+    whole-instance cost and found by column generation, then relax-and-fix (and the
+    platform sets bounded apart); the plan when it is proven within the gap."""
+    built, options = s.built, s.options
+    s.tight = s.built.model.copy()
+    alone = serve_floors(s.tight, built, options, s.left(0.1))
+    # by column generation over the serving options (fleet_columns.py)
+    # (pricing stops when the bound is within a tenth of the gap asked for)
+    s.relaxed = relaxation(
+        s.tight, built, options, time_limit_s=s.left(0.4), seed=s.seed,
+        close_enough=s.mip_gap / 10,
+    )  # fmt: skip
+    lp = s.relaxed.solution
+    if lp.status is Status.INFEASIBLE:
+        _infeasible(built, s.explain, s.seed, s.clock)
+    if lp.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        return None
+    s.bound = lp.bound if lp.status is Status.OPTIMAL else s.bound
+    # rounding may take a service to its own best plan alone, which the LP may not use
+    s.best = relax_and_fix(built, options, lp, s.seed, s.mip_gap, s.left(0.3), also=alone)
+    if s.above_gap() and len(built.pending) and np.isfinite(s.bound):
+        _bound_platform_sets(s, lp, alone)
+    if s.above_gap():
+        # again over every option priced in, seeded with that plan: room for a service
+        # to round its replicas without a surplus
+        assert s.best is not None
+        wider = relax_and_fix(
+            built, options, lp, s.seed, s.mip_gap, s.left(0.3),
+            also=s.relaxed.active | alone, start=s.best.x,
+        )  # fmt: skip
+        if wider is not None and wider.objective < s.best.objective:
+            s.best = wider
+    if s.best is None:
+        return None
+    s.start = s.best.x
+    if relative_gap(s.best.objective, s.bound) <= s.mip_gap:
+        return _read(built, options, s.best, Status.OPTIMAL, s.bound, None)
+    return None
+
+
+def _bound_platform_sets(s: _Search, lp: Solution, alone: BoolArray) -> None:
+    """The LP opens a platform by a sliver: bound each set of platforms apart (most of
+    what is left: the sets' LPs are what proves the plan), and round again from the
+    best set's LP when that leaves the plan above the gap."""
+    assert s.best is not None
+    assert s.tight is not None
+    assert s.relaxed is not None
+    built, options = s.built, s.options
+    within = _relax_within(s.tight, built, options, s.relaxed, s.seed, s.mip_gap)
+    target = s.best.objective * (1.0 - s.mip_gap)
+    floor, lp_of_best_set = enablement_bound(s.tight, built, lp, target, s.left(0.9), within)
+    s.bound = max(s.bound, floor)
+    s.bounded_by_sets = True
+    if lp_of_best_set is not None and s.above_gap():
+        again = relax_and_fix(
+            built, options, lp_of_best_set, s.seed, s.mip_gap, s.left(0.3), also=alone
+        )
+        if again is not None and again.objective < s.best.objective:
+            s.best = again
+
+
+def _final_milp(
+    s: _Search, node_limit: int | None, time_limit_s: float | None, *, decompose: bool
+) -> FleetSolution:
+    """The MILP, in the time left, seeded with the best plan. A large model's runs over
+    the options the LP priced in (and the start's): HiGHS's presolve of the whole one
+    can overrun the limit by tens of seconds, and the LP's bound holds for the whole
+    model either way."""
+    built = s.built
+
     def milp(columns: IntArray | None) -> Solution:
-        return model.solve(
-            time_limit_s=clock.left(1.0, reserve),
-            mip_gap=mip_gap,
-            seed=seed,
-            node_limit=node_limit,
-            start=start,
-            columns=columns,
-        )
+        return built.model.solve(
+            time_limit_s=s.left(1.0), mip_gap=s.mip_gap, seed=s.seed, node_limit=node_limit,
+            start=s.start, columns=columns,
+        )  # fmt: skip
 
-    columns = None if not decompose or relaxed is None else _priced_in(built, relaxed, start)
+    columns = None if not decompose or s.relaxed is None else _priced_in(built, s.relaxed, s.start)
     solution = milp(columns)
     if columns is not None and solution.status is Status.INFEASIBLE:
         columns = None  # the options held out may be what makes it feasible
@@ -388,45 +425,51 @@ def solve_model(
     if columns is not None and solution.found:
         solution = dataclasses.replace(solution, bound=-float("inf"))  # not the whole's
     if solution.status is Status.INFEASIBLE:
-        _infeasible(built, explain, seed, clock)
-    if solution.found and (best is None or solution.objective <= best.objective):
-        best = solution
-    if best is None:
-        within = ""
-        if solution.stop is Stop.TIME and time_limit_s is not None:
-            within = f" within the {time_limit_s:g} s time limit"
-        elif solution.stop is not None:
-            within = " within the solver's limit"
-        raise SolverError(
-            f"HiGHS found no plan{within} and could not prove there is none "
-            f"({solution.status.value}); a longer --time-limit, a looser cap or fewer "
-            "options may help"
-        )
-    bound = max(bound, solution.bound if solution.found else bound)
-    if (
-        relaxed is not None
-        and tight is not None
-        and len(built.pending)
-        and np.isfinite(bound)
-        and not bounded_by_sets
-        and relative_gap(best.objective, bound) > mip_gap
-    ):
-        # relax-and-fix found no plan, so the platform sets were not bounded apart: now
-        # that the MILP has one, bound them in the time left
-        floor, _ = enablement_bound(
-            tight,
-            built,
-            relaxed.solution,
-            best.objective * (1.0 - mip_gap),
-            clock.left(1.0, reserve),
-            _relax_within(tight, built, options, relaxed, seed, mip_gap),
-        )
-        bound = max(bound, floor)
-    proven = columns is None and best is solution and solution.status is Status.OPTIMAL
-    within_gap = proven or relative_gap(best.objective, bound) <= mip_gap
+        _infeasible(built, s.explain, s.seed, s.clock)
+    if solution.found and (s.best is None or solution.objective <= s.best.objective):
+        s.best = solution
+    if s.best is None:
+        raise _no_plan(solution, time_limit_s)
+    s.bound = max(s.bound, solution.bound if solution.found else s.bound)
+    if s.relaxed is not None and s.tight is not None and not s.bounded_by_sets:
+        _late_set_bound(s)
+    proven = columns is None and s.best is solution and solution.status is Status.OPTIMAL
+    within_gap = proven or relative_gap(s.best.objective, s.bound) <= s.mip_gap
     status = Status.OPTIMAL if within_gap else Status.FEASIBLE
     stop = None if status is Status.OPTIMAL else (solution.stop or Stop.TIME)
-    return _read(built, options, best, status, bound, stop)
+    return _read(built, s.options, s.best, status, s.bound, stop)
+
+
+def _late_set_bound(s: _Search) -> None:
+    """Relax-and-fix found no plan, so the platform sets were not bounded apart: now
+    that the MILP has one, bound them in the time left."""
+    assert s.best is not None
+    assert s.tight is not None
+    assert s.relaxed is not None
+    if not (len(s.built.pending) and np.isfinite(s.bound) and s.above_gap()):
+        return
+    floor, _ = enablement_bound(
+        s.tight,
+        s.built,
+        s.relaxed.solution,
+        s.best.objective * (1.0 - s.mip_gap),
+        s.left(1.0),
+        _relax_within(s.tight, s.built, s.options, s.relaxed, s.seed, s.mip_gap),
+    )
+    s.bound = max(s.bound, floor)
+
+
+def _no_plan(solution: Solution, time_limit_s: float | None) -> SolverError:
+    within = ""
+    if solution.stop is Stop.TIME and time_limit_s is not None:
+        within = f" within the {time_limit_s:g} s time limit"
+    elif solution.stop is not None:
+        within = " within the solver's limit"
+    return SolverError(
+        f"HiGHS found no plan{within} and could not prove there is none "
+        f"({solution.status.value}); a longer --time-limit, a looser cap or fewer "
+        "options may help"
+    )
 
 
 def _relax_within(

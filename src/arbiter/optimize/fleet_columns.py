@@ -123,82 +123,35 @@ def relaxation(
     of the same LP within other bounds, over ``active``) starts the first master's dual
     simplex; each later master starts from the one before by the primal simplex."""
     clock = Clock(time_limit_s)
-    lower, upper = model.col_bounds() if bounds is None else bounds
-    cost, _, _, start, index, value = model.arrays()
-    columns = np.repeat(np.arange(len(cost), dtype=np.int64), np.diff(start))
-    r, n = built.replicas.columns, built.instances.columns
-    allowed, always = _allowed(built, options, upper)
-    priced = allowed & ~always
-    on = (first_active(built, options) if active is None else active.copy()) | always
+    m = _pricing(model, built, options, bounds)
+    on = (first_active(built, options) if active is None else active.copy()) | m.always
     if basis is None:
-        on &= allowed
+        on &= m.allowed
     # (with a basis, options on a platform the bounds close stay, held at zero by their
     # links: the basis stays one of the master's)
-    owner = _private_rows(model, built, index, columns)  # -1: not one option's own
-    private = owner >= 0
-    chips = np.array([float(options[i].chips) for i in built.rep.tolist()])
-    per = np.array([float(options[i].offer.accelerators_per_instance) for i in built.rep.tolist()])
-    workload = np.array([options[i].workload for i in built.rep.tolist()], dtype=np.int64)
-    tol = REDUCED_COST_TOL * np.maximum(np.abs(cost[n]), 1.0)
-    most = _most_replicas(built, options)
-    skip_cols, kept_rows = without_no_surplus(model)
-    kept = np.zeros(model.n_rows, dtype=bool)
-    kept[kept_rows] = True
-
-    def rows_of(active: BoolArray) -> IntArray:
-        """The master's rows: a held option's private rows are slack at its zero (an
-        enablement link alone is 96,000 rows at 10,000 workloads), so they go."""
-        if not len(active):
-            return np.flatnonzero(kept)
-        return np.flatnonzero(kept & ~(private & ~active[owner.clip(min=0)]))
-
     elastic: Elastic | None = None
     simplex: Simplex = "dual"  # the given basis's bounds changed; then columns enter
     last: Solution | None = None  # the last master solved to optimality
-
-    def reduced(found: Solution, c: FloatArray | float) -> tuple[FloatArray, FloatArray]:
-        """``d = c - A' y`` of the options' replicas and instances at the duals of
-        ``found``, its private rows' duals set to zero (the module docstring)."""
-        y = np.where(private, 0.0, found.row_dual)
-        d = np.asarray(
-            c - np.bincount(columns, weights=value * y[index], minlength=len(cost)),
-            dtype=np.float64,
-        )
-        return d[r], d[n]
-
-    def price_in(found: Solution, on: BoolArray) -> IntArray:
-        """Phase one's pricing: the held options whose columns (at no cost) would lower
-        the violation at the duals of ``found``, most negative first, a few per workload."""
-        dr, dn = reduced(found, 0.0)
-        score = dn * chips / per + dr
-        enter = ~on & priced & ((dn < -PHASE_ONE_TOL) | (score < -PHASE_ONE_TOL))
-        return _most_negative(np.flatnonzero(enter), score, workload)
-
     rounds = 0
     while True:
         rounds += 1
-        held = held_columns(built, on) | skip_cols
-        found = _restricted(model, (lower, upper), held, rows_of(on), clock, seed, basis, simplex)
+        found = _restricted(
+            model, (m.lower, m.upper), m.held(on), m.rows_of(on), clock, seed, basis, simplex
+        )
         basis, simplex = found.basis, "primal"
-        if found.status is Status.INFEASIBLE and (on != allowed).any():
+        if found.status is Status.INFEASIBLE and (on != m.allowed).any():
             # the held options may be what makes it feasible (a cap, a capacity row):
             # price them in by the least violation (phase one), or, if that stops
             # unfinished, take every option and let the whole LP decide
             if elastic is None:
-                elastic = _elastic(model, built, index, columns, private)
+                elastic = _elastic(model, built, m.index, m.columns, m.private)
+            bounds_now = (m.lower, m.upper)
             feasible = _phase_one(
-                elastic,
-                (lower, upper),
-                on,
-                rows_of,
-                lambda active: held_columns(built, active) | skip_cols,
-                clock,
-                seed,
-                price_in,
+                elastic, bounds_now, on, m.rows_of, m.held, clock, seed, m.price_in
             )
             if isinstance(feasible, bool):
                 return Relaxation(found, on, rounds)  # no option can make it feasible
-            on = allowed.copy() if feasible is None else feasible
+            on = m.allowed.copy() if feasible is None else feasible
             continue
         if found.status is not Status.OPTIMAL:
             if last is not None and found.status is Status.TIME_LIMIT:
@@ -206,12 +159,86 @@ def relaxation(
                 return Relaxation(replace(last, status=Status.FEASIBLE, bound=-np.inf), on, rounds)
             return Relaxation(found, on, rounds)
         last = found
-        dr, dn = reduced(found, cost)
-        enter = ~on & priced & ((dn < -tol) | (dn * chips / per + dr < -tol))
+        done = m.price(found, on, rounds, clock, close_enough, target)
+        if done is not None:
+            return done
+
+
+@dataclass
+class _Pricing:
+    """What pricing the held serving options against a master's duals needs: the
+    model's matrix by entry, which options may enter, their rows and their sizes."""
+
+    built: FleetModel
+    lower: FloatArray
+    upper: FloatArray
+    cost: FloatArray
+    index: IntArray
+    value: FloatArray
+    columns: IntArray  # the column of each entry of the matrix
+    allowed: BoolArray
+    always: BoolArray
+    owner: IntArray  # per row, the serving option it is private to (-1: none)
+    private: BoolArray  # owner >= 0
+    chips: FloatArray
+    per: FloatArray
+    workload: IntArray
+    most: FloatArray
+    skip_cols: BoolArray
+    kept: BoolArray
+
+    def held(self, active: BoolArray) -> BoolArray:
+        return held_columns(self.built, active) | self.skip_cols
+
+    def rows_of(self, active: BoolArray) -> IntArray:
+        """The master's rows: a held option's private rows are slack at its zero (an
+        enablement link alone is 96,000 rows at 10,000 workloads), so they go."""
+        if not len(active):
+            return np.flatnonzero(self.kept)
+        return np.flatnonzero(self.kept & ~(self.private & ~active[self.owner.clip(min=0)]))
+
+    def reduced(self, found: Solution, c: FloatArray | float) -> tuple[FloatArray, FloatArray]:
+        """``d = c - A' y`` of the options' replicas and instances at the duals of
+        ``found``, its private rows' duals set to zero (the module docstring)."""
+        y = np.where(self.private, 0.0, found.row_dual)
+        d = np.asarray(
+            c
+            - np.bincount(
+                self.columns, weights=self.value * y[self.index], minlength=len(self.cost)
+            ),
+            dtype=np.float64,
+        )
+        return d[self.built.replicas.columns], d[self.built.instances.columns]
+
+    def price_in(self, found: Solution, on: BoolArray) -> IntArray:
+        """Phase one's pricing: the held options whose columns (at no cost) would lower
+        the violation at the duals of ``found``, most negative first, a few per workload."""
+        dr, dn = self.reduced(found, 0.0)
+        score = dn * self.chips / self.per + dr
+        enter = ~on & self.allowed & ~self.always
+        enter &= (dn < -PHASE_ONE_TOL) | (score < -PHASE_ONE_TOL)
+        return _most_negative(np.flatnonzero(enter), score, self.workload)
+
+    def price(
+        self,
+        found: Solution,
+        on: BoolArray,
+        rounds: int,
+        clock: Clock,
+        close_enough: float,
+        target: float,
+    ) -> Relaxation | None:
+        """Price the held options at the duals of the optimal master ``found``: the
+        relaxation when none can enter, the bound is close enough or the limits are
+        reached; otherwise the most negative enter ``on`` and ``None`` comes back."""
+        dr, dn = self.reduced(found, self.cost)
+        tol = REDUCED_COST_TOL * np.maximum(np.abs(self.cost[self.built.instances.columns]), 1.0)
+        score = dn * self.chips / self.per + dr
+        enter = ~on & self.allowed & ~self.always & ((dn < -tol) | (score < -tol))
         if not enter.any():
             return Relaxation(found, on, rounds)
         # the Lagrangian bound: what the held options could still take off the master
-        least = found.objective + _held_least(dr, dn, chips, per, most, enter)
+        least = found.objective + _held_least(dr, dn, self.chips, self.per, self.most, enter)
         close = found.objective - least <= close_enough * max(abs(found.objective), 1.0)
         if close or least >= target:
             return Relaxation(replace(found, bound=least), on, rounds)
@@ -219,7 +246,34 @@ def relaxation(
         if rounds >= MAX_ROUNDS or (left is not None and left <= 0.05):
             # not proven: a feasible LP point, but no bound
             return Relaxation(replace(found, status=Status.FEASIBLE, bound=-np.inf), on, rounds)
-        on[_most_negative(np.flatnonzero(enter), dn * chips / per + dr, workload)] = True
+        on[_most_negative(np.flatnonzero(enter), score, self.workload)] = True
+        return None
+
+
+def _pricing(
+    model: LinearModel,
+    built: FleetModel,
+    options: Sequence[Option],
+    bounds: tuple[FloatArray, FloatArray] | None,
+) -> _Pricing:
+    lower, upper = model.col_bounds() if bounds is None else bounds
+    cost, _, _, start, index, value = model.arrays()
+    columns = np.repeat(np.arange(len(cost), dtype=np.int64), np.diff(start))
+    allowed, always = _allowed(built, options, upper)
+    rep = built.rep.tolist()
+    skip_cols, kept_rows = without_no_surplus(model)
+    kept = np.zeros(model.n_rows, dtype=bool)
+    kept[kept_rows] = True
+    owner = _private_rows(model, built, index, columns)
+    return _Pricing(
+        built=built, lower=lower, upper=upper, cost=cost, index=index, value=value,
+        columns=columns, allowed=allowed, always=always,
+        owner=owner, private=owner >= 0,
+        chips=np.array([float(options[i].chips) for i in rep]),
+        per=np.array([float(options[i].offer.accelerators_per_instance) for i in rep]),
+        workload=np.array([options[i].workload for i in rep], dtype=np.int64),
+        most=_most_replicas(built, options), skip_cols=skip_cols, kept=kept,
+    )  # fmt: skip
 
 
 NO_SURPLUS_ROWS = ("used", "least", "surplus")
@@ -342,9 +396,7 @@ def _elastic(
     shared[index[serving[columns]]] = True
     shared &= ~private
     names = [f.name for f in model.families if shared[f.start : f.start + f.size].any()]
-    elastic = model.copy()
-    elastic.relax(names)
-    return Elastic(elastic, model.n_cols)
+    return Elastic(model.relax(names).model, model.n_cols)
 
 
 def _phase_one(

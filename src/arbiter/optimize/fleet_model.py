@@ -5,13 +5,14 @@ Sets: workloads ``w``; options ``o`` (``options.py``: a workload on one accelera
 configuration bought through one offer); platforms ``p`` not yet enabled; groups ``g`` of
 options by vendor, provider or region; capacity limits ``k``.
 
-Variables:
+Variables (the model's blocks, labelled ``workload: provider/instance/region/regime``):
 
-    y_o   in {0, 1}    train/finetune/batch option o is the workload's placement
-    r_o   in Z+        serving replicas on option o
-    n_o   in Z+        instances bought for serving option o
-    x_oc  >= 0         requests/s of class c a request-mix option o serves
-    z_p   in {0, 1}    platform p is enabled (one-off cost E_p)
+    y_o   in {0, 1}    choose[o]: train/finetune/batch option o is the workload's placement
+    r_o   in Z+        replicas[o]: serving replicas on option o
+    n_o   in Z+        instances[o]: instances bought for serving option o
+    x_oc  >= 0         class_load[o/class c]: requests/s of class c a request-mix option serves
+    z_p   in {0, 1}    enable[p]: platform p is enabled (one-off cost E_p)
+    used[o] in {0, 1}, least[w] >= 0, need[total] >= 0: see the rows of the same names
 
 Spend ``S = sum_o c_o y_o + sum_o c_o n_o`` (``c_o``: the option's whole cost, or per
 instance for serving), and
@@ -27,6 +28,8 @@ instance for serving), and
       used[o]            r_o <= R_o v_o,  v_o in {0, 1}   (R_o = ceil(rate_w / tput_o))
       least[o]           m_w <= T_w - (T_w - tput_o) v_o  (m_w: least tput of a used o)
       surplus[w]         sum_{o in w} tput_o r_o - m_w <= rate_w (1 - 1e-6)
+      min_replicas[w]    sum_{o in w} r_o >= ceil(rate_w / max_o tput_o)    (valid cuts,
+      min_instances[w]   sum_{o in w} n_o >= ceil(rate_w min_o chips_o / (per_o tput_o)))
       load[o] >= -(1 - 1e-6)  (request mix: at most one replica short of full per option)
       enable[p/w]        sum_{o in w on p} y_o <= z_p                     (train/batch w)
       enable[p/o]        n_o <= U_o z_p                                   (serve o on p)
@@ -53,6 +56,12 @@ and region as a cheaper one is pruned (``options.prune``), since it could only r
 spend. Without these, buying idle capacity in one group would dilute another group's share
 of spend and meet a cap.
 
+Each family is added by one step of :func:`build_fleet_model` (``define_placements``,
+``define_assignment``, ``define_demand``, ``define_packing``, ``define_enablement_rows``,
+``define_capacity``, ``define_fleet_share_caps``, ``define_budget``); the share caps and
+enablement rows are the ones procurement uses too (:mod:`arbiter.optimize.share_caps`,
+:mod:`arbiter.optimize.enablement`).
+
 Deadlines (with platform lead times) and SLOs are met by construction: options that
 miss them are never built. Capacity counts every workload's instances at once (a
 conservative reading: the fleet runs concurrently).
@@ -62,14 +71,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from arbiter.domain.accelerator import Platform
-from arbiter.domain.fleet import Fleet, PlatformState
+from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState
 from arbiter.domain.workload import ServeJob
+from arbiter.optimize.enablement import define_enablement, define_platform_switches
 from arbiter.optimize.linear import (
     Block,
     FloatArray,
@@ -77,10 +87,11 @@ from arbiter.optimize.linear import (
     LinearModel,
     Status,
     Stop,
+    Terms,
 )
 from arbiter.optimize.options import Option, share_capped
 from arbiter.optimize.request_mix import class_demand, classes_of
-from arbiter.optimize.share_caps import need_per_unit, share_caps
+from arbiter.optimize.share_caps import need_per_unit, service_rate, share_caps
 
 TIE_BREAK_COST_WEIGHT = 1e-6
 HALF = 0.5  # integer variables come back as floats: above one half is one
@@ -138,6 +149,39 @@ class FleetModel:
     need: FloatArray | None = None  # with share caps: per option, its need v_o (USD)
 
 
+@dataclass
+class FleetDraft:
+    """What the steps of :func:`build_fleet_model` share while they add to ``model``:
+    the options as arrays and the blocks defined so far."""
+
+    fleet: Fleet
+    options: Sequence[Option]
+    model: LinearModel
+    many: FloatArray  # copies each workload stands for (1 unless folded)
+    cost_weight: float
+    names: list[str]  # workload names
+    labels: list[str]  # option labels
+    is_serve: npt.NDArray[np.bool_]
+    cost: FloatArray
+    one: IntArray  # train/finetune/batch options
+    rep: IntArray  # serving options
+    workload: IntArray  # each option's workload
+    col: IntArray  # each option's spend-carrying column (y or n)
+    choose: Block
+    replicas: Block
+    instances: Block
+    unmet: Block | None = None
+    enable: Block | None = None
+    pending: tuple[PlatformState, ...] = ()
+    serve_list: list[int] = field(default_factory=list)  # plain services
+    rates: list[float] = field(default_factory=list)  # their tokens/s
+    single: npt.NDArray[np.bool_] | None = None  # per serving option: a plain service's
+    surplus: tuple[Block, IntArray, Block] | None = None
+    loads: tuple[Block, IntArray, IntArray] | None = None
+    share_unit: float = 1.0
+    need: FloatArray | None = None
+
+
 def build_fleet_model(
     fleet: Fleet,
     options: Sequence[Option],
@@ -157,12 +201,58 @@ def build_fleet_model(
     which is exact, since identical workloads have identical options."""
     if copies is None and fleet.copies:
         copies = fleet.copies  # a folded fleet (arbiter.optimize.folding)
+    d = define_placements(fleet, options, copies, unmet_usd)
+    define_assignment(d)
+    define_demand(d)
+    define_packing(d)
+    define_enablement_rows(d)
+    if capacity:
+        define_capacity(d)
+    if caps and share_capped(fleet):
+        define_fleet_share_caps(d)
+    define_budget(d)
+    surplus, loads = d.surplus, d.loads
+    assert d.enable is not None
+    return FleetModel(
+        model=d.model,
+        choose=d.choose,
+        replicas=d.replicas,
+        instances=d.instances,
+        enable=d.enable,
+        one=d.one,
+        rep=d.rep,
+        pending=d.pending,
+        class_load=None if loads is None else loads[0],
+        load_rep=None if loads is None else loads[1],
+        load_class=None if loads is None else loads[2],
+        unmet=d.unmet,
+        share_unit=d.share_unit,
+        unmet_usd=() if unmet_usd is None else tuple(float(x) for x in unmet_usd),
+        serve_rates=tuple(zip(d.serve_list, d.rates, strict=True)),
+        copies=() if copies is None else tuple(int(c) for c in copies),
+        used=None if surplus is None else surplus[0],
+        used_rep=None if surplus is None else surplus[1],
+        least=None if surplus is None else surplus[2],
+        need=d.need,
+    )
+
+
+def define_placements(
+    fleet: Fleet,
+    options: Sequence[Option],
+    copies: Sequence[int] | None,
+    unmet_usd: Sequence[float] | None,
+) -> FleetDraft:
+    """The variables of every option: ``choose[o]`` (y, train/finetune/batch),
+    ``replicas[o]`` (r) and ``instances[o]`` (n, serving), and with ``unmet_usd``
+    ``unmet[w]`` (u). The objective weighs spend by ``cost_weight`` and hours by
+    ``time_usd_per_hour``."""
     many = np.ones(len(fleet.workloads)) if copies is None else np.asarray(copies, dtype=float)
-    serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     is_serve = np.array([o.serve for o in options], dtype=bool)
     cost = np.array([o.usd for o in options], dtype=np.float64)
     hours = np.array([o.hours for o in options], dtype=np.float64)
-    labels = [_label(o) for o in options]
+    names = [w.name for w in fleet.workloads]
+    labels = [option_label(o, names) for o in options]
     model = LinearModel()
     time_weight = fleet.objective.time_usd_per_hour
     # "time" (cost weight 0) still breaks ties on cost: a weight far below any hour's
@@ -180,16 +270,15 @@ def build_fleet_model(
     n = model.add_variables(
         "instances", [labels[i] for i in rep.tolist()], cost=cost_weight * cost[rep], integer=True
     )
-    # column of each option's spend-carrying variable
     col = np.empty(len(options), dtype=np.int64)
     col[one] = y.columns
     col[rep] = n.columns
-    instances_per_unit = np.array([o.instances for o in options], dtype=np.float64)
-    inst_coef = np.where(is_serve, 1.0, instances_per_unit)
-
-    # every train/finetune/batch workload placed once; every service's rate covered
-    names = [w.name for w in fleet.workloads]
-    u: Block | None = None
+    d = FleetDraft(
+        fleet=fleet, options=options, model=model, many=many, cost_weight=cost_weight,
+        names=names, labels=labels, is_serve=is_serve, cost=cost, one=one, rep=rep,
+        workload=np.array([o.workload for o in options], dtype=np.int64), col=col,
+        choose=y, replicas=r, instances=n,
+    )  # fmt: skip
     if unmet_usd is not None:
         # HiGHS's MIP presolve (1.16) can cut off the optimum of a service's trade between
         # replicas and unmet share when its LP replica count lies just beyond the
@@ -197,228 +286,196 @@ def build_fleet_model(
         # third undone at a dearer penalty, reported optimal). These models are small
         # emergency re-plans; they are solved without presolve.
         model.presolve = False
-        u = model.add_variables(
+        d.unmet = model.add_variables(
             "unmet", names, cost=cost_weight * np.asarray(unmet_usd, dtype=np.float64), upper=1.0
         )
-    wl = np.array([o.workload for o in options], dtype=np.int64)
-    assign_w = [i for i in range(len(fleet.workloads)) if i not in serve_w]
-    if assign_w:
-        index = {w: k for k, w in enumerate(assign_w)}
-        rows = np.array([index[w] for w in wl[one].tolist()], dtype=np.int64)
-        cols, vals = y.columns, np.ones(len(one))
-        if u is not None:
-            rows = np.append(rows, np.arange(len(assign_w)))
-            cols = np.append(cols, u.columns[assign_w])
-            vals = np.append(vals, np.ones(len(assign_w)))
-        model.add_constraints(
-            "assign",
-            [names[i] for i in assign_w],
-            rows,
-            cols,
-            vals,
-            lower=many[assign_w],
-            upper=many[assign_w],
-        )
+    return d
+
+
+def define_assignment(d: FleetDraft) -> None:
+    """``assign[w]``: every train/finetune/batch workload placed (``copies_w`` times),
+    or, with ``unmet``, left undone in part."""
+    serve_w = {i for i, w in enumerate(d.fleet.workloads) if isinstance(w.job, ServeJob)}
+    assign_w = [i for i in range(len(d.fleet.workloads)) if i not in serve_w]
+    if not assign_w:
+        return
+    index = {w: k for k, w in enumerate(assign_w)}
+    rows = np.array([index[w] for w in d.workload[d.one].tolist()], dtype=np.int64)
+    terms = Terms(rows, d.choose.columns, np.ones(len(d.one)))
+    if d.unmet is not None:
+        undone = Terms(np.arange(len(assign_w)), d.unmet.columns[assign_w], np.ones(len(assign_w)))
+        terms = Terms.join(terms, undone)
+    many = d.many[assign_w]
+    d.model.add_rows("assign", [d.names[i] for i in assign_w], terms, lower=many, upper=many)
+
+
+def define_demand(d: FleetDraft) -> None:
+    """``demand[w]``: each plain service's tokens/s covered, with the whole-unit floors
+    (``min_replicas``, ``min_instances``) and the no-padding rows (``used``, ``least``,
+    ``surplus``); a request mix's ``class_demand`` and ``load`` rows."""
+    fleet, options = d.fleet, d.options
+    serve_w = {i for i, w in enumerate(fleet.workloads) if isinstance(w.job, ServeJob)}
     mixed_w = {i for i in serve_w if classes_of(fleet, i)}
-    serve_list = sorted(serve_w - mixed_w)
-    single = np.array([wl[i] not in mixed_w for i in rep.tolist()], dtype=bool)
-    rates: list[float] = []
-    surplus: tuple[Block, IntArray, Block] | None = None
-    if serve_list:
-        index = {w: k for k, w in enumerate(serve_list)}
-        rate = []
-        for i in serve_list:
-            job = fleet.workloads[i].job
-            assert isinstance(job, ServeJob)
-            rate.append(job.requests_per_s * job.output_tokens)
-        rates = rate
-        tput = np.array([options[i].tokens_per_s for i in rep.tolist()], dtype=np.float64)
-        rows = np.array([index[w] for w in wl[rep[single]].tolist()], dtype=np.int64)
-        cols, vals = r.columns[single], tput[single]
-        if u is not None:
-            rows = np.append(rows, np.arange(len(serve_list)))
-            cols = np.append(cols, u.columns[serve_list])
-            vals = np.append(vals, rate)
-        model.add_constraints(
-            "demand", [names[i] for i in serve_list], rows, cols, vals, lower=np.array(rate)
-        )
-        if u is None:
-            _whole_units(model, options, rep[single], r, n, single, index, rate, names, serve_list)
-        surplus = _no_surplus(model, options, rep, r, single, index, rate, names, serve_list)
-    loads: tuple[Block, IntArray, IntArray] | None = None
+    d.serve_list = sorted(serve_w - mixed_w)
+    d.single = np.array([d.workload[i] not in mixed_w for i in d.rep.tolist()], dtype=bool)
+    if d.serve_list:
+        index = {w: k for k, w in enumerate(d.serve_list)}
+        d.rates = [service_rate(fleet, i) for i in d.serve_list]
+        tput = np.array([options[i].tokens_per_s for i in d.rep.tolist()], dtype=np.float64)
+        rows = np.array([index[w] for w in d.workload[d.rep[d.single]].tolist()], dtype=np.int64)
+        terms = Terms(rows, d.replicas.columns[d.single], tput[d.single])
+        if d.unmet is not None:
+            undone = Terms(
+                np.arange(len(d.serve_list)), d.unmet.columns[d.serve_list], np.array(d.rates)
+            )
+            terms = Terms.join(terms, undone)
+        labels = [d.names[i] for i in d.serve_list]
+        d.model.add_rows("demand", labels, terms, lower=np.array(d.rates))
+        if d.unmet is None:
+            _whole_units(d, index)
+        d.surplus = _no_surplus(d, index)
     if mixed_w:
-        mixed = np.flatnonzero(~single)
-        x, at, klass = class_demand(model, fleet, options, rep[mixed], r.columns[mixed], labels, u)
-        loads = (x, mixed[at], klass)
-    if len(rep):
-        chips = np.array([options[i].chips for i in rep.tolist()], dtype=np.float64)
-        per = np.array(
-            [options[i].offer.accelerators_per_instance for i in rep.tolist()], dtype=np.float64
+        mixed = np.flatnonzero(~d.single)
+        x, at, klass = class_demand(
+            d.model, fleet, options, d.rep[mixed], d.replicas.columns[mixed], d.labels, d.unmet
         )
-        k = np.arange(len(rep))
-        model.add_constraints(
-            "pack",
-            [labels[i] for i in rep.tolist()],
-            np.concatenate([k, k]),
-            np.concatenate([r.columns, n.columns]),
-            np.concatenate([chips, -per]),
-            upper=0.0,
-        )
-        # and no idle instances: per n <= chips r + per - 1 (instances that hold no replica
-        # would only pad spend to dodge a share cap)
-        model.add_constraints(
-            "no_idle",
-            [labels[i] for i in rep.tolist()],
-            np.concatenate([k, k]),
-            np.concatenate([r.columns, n.columns]),
-            np.concatenate([-chips, per]),
-            upper=per - 1.0,
-        )
+        d.loads = (x, mixed[at], klass)
 
-    # platforms not yet enabled
-    pending = [s for s in fleet.platforms if not s.enabled]
-    z = model.add_variables(
-        "enable",
-        [s.platform.value for s in pending],
-        cost=np.array([cost_weight * s.enable_usd for s in pending]),
-        upper=1.0,
-        integer=True,
+
+def define_packing(d: FleetDraft) -> None:
+    """``pack[o]``: a serving option's replicas fit its instances; ``no_idle[o]``: every
+    instance holds a replica (idle instances would only pad spend to dodge a share cap)."""
+    rep = d.rep.tolist()
+    if not rep:
+        return
+    chips = np.array([d.options[i].chips for i in rep], dtype=np.float64)
+    per = np.array([d.options[i].offer.accelerators_per_instance for i in rep], dtype=np.float64)
+    k = np.arange(len(rep))
+    labels = [d.labels[i] for i in rep]
+    rows = np.concatenate([k, k])
+    cols = np.concatenate([d.replicas.columns, d.instances.columns])
+    d.model.add_rows("pack", labels, Terms(rows, cols, np.concatenate([chips, -per])), upper=0.0)
+    d.model.add_rows(
+        "no_idle", labels, Terms(rows, cols, np.concatenate([-chips, per])), upper=per - 1.0
     )
-    if pending:
-        spend_bound = _spend_bound(fleet, options, many)
-        plat = np.array([o.estimate.platform for o in options])
-        link_rows: list[IntArray] = []
-        link_cols: list[IntArray] = []
-        link_vals: list[FloatArray] = []
-        link_labels: list[str] = []
-        for j, state in enumerate(pending):
-            name = state.platform.value
-            # train/batch: one row per workload, sum_{o in w on p} y_o <= z_p (at most one
-            # y of a workload is 1, so this is the tighter form of y_o <= z_p)
-            placed = np.flatnonzero((plat == name) & ~is_serve)
-            works, at = np.unique(wl[placed], return_inverse=True)
-            row = len(link_labels) + at.astype(np.int64)
-            link_labels += [f"{name}/{names[w]}" for w in works.tolist()]
-            link_rows.append(
-                np.concatenate([row, len(link_labels) - len(works) + np.arange(len(works))])
-            )
-            link_cols.append(np.concatenate([col[placed], np.full(len(works), z.columns[j])]))
-            link_vals.append(np.concatenate([np.ones(len(placed)), -many[works]]))
-            # serving: n_o <= U_o z_p, U_o the most instances the option could take
-            on = np.flatnonzero((plat == name) & is_serve)
-            bound = np.array([_instance_bound(fleet, options[i], spend_bound) for i in on.tolist()])
-            row = len(link_labels) + np.arange(len(on), dtype=np.int64)
-            link_labels += [f"{name}/{labels[i]}" for i in on.tolist()]
-            link_rows.append(np.stack([row, row], axis=1).ravel())
-            link_cols.append(np.stack([col[on], np.full(len(on), z.columns[j])], axis=1).ravel())
-            link_vals.append(np.stack([np.ones(len(on)), -bound], axis=1).ravel())
-        if link_labels:
-            model.add_constraints(
-                "enable",
-                link_labels,
-                np.concatenate(link_rows),
-                np.concatenate(link_cols),
-                np.concatenate(link_vals),
-                upper=0.0,
-            )
 
-    # capacity: the file's limits and the offers' own
-    cap_labels: list[str] = []
-    cap_rows: list[IntArray] = []
-    cap_cols: list[IntArray] = []
-    cap_vals: list[FloatArray] = []
-    cap_max: list[float] = []
 
-    def add_row(label: str, hits: IntArray, most: float) -> None:
-        cap_rows.append(np.full(len(hits), len(cap_labels), dtype=np.int64))
-        cap_labels.append(label)
-        cap_cols.append(col[hits])
-        cap_vals.append(inst_coef[hits])
-        cap_max.append(most)
+def define_enablement_rows(d: FleetDraft) -> None:
+    """``enable[p]`` switches for the platforms not yet enabled, and their rows
+    (:mod:`arbiter.optimize.enablement`): per train/batch workload,
+    ``sum_{o in w on p} y_o <= copies_w z_p`` (at most one y of a workload is 1, so this
+    is the tighter form of ``y_o <= z_p``); per serving option, ``n_o <= U_o z_p``, ``U_o``
+    the most instances the option could take."""
+    fleet, options = d.fleet, d.options
+    d.pending = tuple(s for s in fleet.platforms if not s.enabled)
+    d.enable = define_platform_switches(d.model, d.pending, usd_weight=d.cost_weight)
+    if not d.pending:
+        return
+    spend_bound = _spend_bound(fleet, options, d.many)
+    plat = np.array([o.estimate.platform for o in options])
+    parts: list[Terms] = []
+    labels: list[str] = []
+    platform: list[int] = []
+    bound: list[float] = []
+    for j, state in enumerate(d.pending):
+        name = state.platform.value
+        placed = np.flatnonzero((plat == name) & ~d.is_serve)
+        works, at = np.unique(d.workload[placed], return_inverse=True)
+        parts.append(Terms(len(labels) + at.astype(np.int64), d.col[placed], np.ones(len(placed))))
+        labels += [f"{name}/{d.names[w]}" for w in works.tolist()]
+        bound += d.many[works].tolist()
+        on = np.flatnonzero((plat == name) & d.is_serve)
+        parts.append(Terms(len(labels) + np.arange(len(on)), d.col[on], np.ones(len(on))))
+        labels += [f"{name}/{d.labels[i]}" for i in on.tolist()]
+        bound += [_instance_bound(fleet, options[i], spend_bound) for i in on.tolist()]
+        platform += [j] * (len(works) + len(on))
+    usage = Terms.join(*parts)
+    define_enablement(
+        d.model, d.enable, labels, usage, np.array(platform, dtype=np.int64), np.array(bound)
+    )
 
-    if capacity and fleet.capacity:
-        provider = np.array([o.offer.provider for o in options])
-        accelerator = np.array([o.offer.accelerator for o in options])
-        region = np.array([o.offer.region.lower() for o in options])
-        regime = np.array([o.offer.price_regime.value for o in options])
-        offer_id = np.array([o.offer.offer_id for o in options])
-        for limit in fleet.capacity:
-            mask = (provider == limit.provider) & (accelerator == limit.accelerator)
-            if limit.region is not None:
-                glob = limit.region.lower()
-                mask &= np.isin(
-                    region, [r for r in set(region[mask].tolist()) if fnmatch.fnmatchcase(r, glob)]
-                )
-            if limit.price_regime is not None:
-                mask &= regime == limit.price_regime.value
-            if limit.offer_ids is not None:
-                mask &= np.isin(offer_id, list(limit.offer_ids))
-            hits = np.flatnonzero(mask)
-            if len(hits):
-                add_row(limit.label, hits, float(limit.max_instances))
+
+def define_capacity(d: FleetDraft) -> None:
+    """``capacity[k]``: instances of the options under each of the file's limits and each
+    offer's own, ``sum_{o in k} instances_o y_o + n_o <= max_k``."""
+    options = d.options
+    instances = np.array([o.instances for o in options], dtype=np.float64)
+    per_unit = np.where(d.is_serve, 1.0, instances)
+    hits_of: list[IntArray] = []
+    labels: list[str] = []
+    most: list[float] = []
+    for limit in d.fleet.capacity:
+        hits = np.flatnonzero(_under_limit(options, limit))
+        if len(hits):
+            hits_of.append(hits)
+            labels.append(limit.label)
+            most.append(float(limit.max_instances))
     by_offer: dict[str, list[int]] = {}
     for i, o in enumerate(options):
-        if capacity and o.offer.capacity_instances is not None:
+        if o.offer.capacity_instances is not None:
             by_offer.setdefault(o.offer.offer_id, []).append(i)
     for offer_hits in by_offer.values():
         off = options[offer_hits[0]].offer
-        label = f"{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
-        add_row(label, np.array(offer_hits, dtype=np.int64), float(off.capacity_instances or 0))
-    if cap_labels:
-        model.add_constraints(
-            "capacity",
-            cap_labels,
-            np.concatenate(cap_rows),
-            np.concatenate(cap_cols),
-            np.concatenate(cap_vals),
-            upper=np.array(cap_max),
-        )
-
-    # share caps: spend in group - cap x total spend <= 0
-    work_col = col.copy()
-    work_col[rep] = r.columns  # a service's need counts replicas, its spend instances
-    need = need_per_unit(fleet, options) if caps and share_capped(fleet) else None
-    share_unit = (
-        1.0 if need is None else share_caps(model, fleet, options, col, cost, (work_col, need))
-    )
-
-    if fleet.budget_usd is not None:
-        model.add_constraints(
-            "budget",
-            ["total"],
-            np.zeros(len(options) + len(pending), dtype=np.int64),
-            np.concatenate([col, z.columns]),
-            np.concatenate([cost, np.array([s.enable_usd for s in pending])]),
-            upper=fleet.budget_usd,
-        )
-
-    return FleetModel(
-        model=model,
-        choose=y,
-        replicas=r,
-        instances=n,
-        enable=z,
-        one=one,
-        rep=rep,
-        pending=tuple(pending),
-        class_load=None if loads is None else loads[0],
-        load_rep=None if loads is None else loads[1],
-        load_class=None if loads is None else loads[2],
-        unmet=u,
-        share_unit=share_unit,
-        unmet_usd=() if unmet_usd is None else tuple(float(x) for x in unmet_usd),
-        serve_rates=tuple(zip(serve_list, rates, strict=True)),
-        copies=() if copies is None else tuple(int(c) for c in copies),
-        used=None if surplus is None else surplus[0],
-        used_rep=None if surplus is None else surplus[1],
-        least=None if surplus is None else surplus[2],
-        need=need,
+        hits_of.append(np.array(offer_hits, dtype=np.int64))
+        labels.append(f"{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}")
+        most.append(float(off.capacity_instances or 0))
+    if not labels:
+        return
+    rows = np.concatenate([np.full(len(h), k, dtype=np.int64) for k, h in enumerate(hits_of)])
+    hits = np.concatenate(hits_of)
+    d.model.add_rows(
+        "capacity", labels, Terms(rows, d.col[hits], per_unit[hits]), upper=np.array(most)
     )
 
 
-def _label(o: Option) -> str:
+def _under_limit(options: Sequence[Option], limit: CapacityLimit) -> npt.NDArray[np.bool_]:
+    """Which options a capacity limit counts (its region a glob)."""
+    mask = np.array(
+        [o.offer.provider == limit.provider and o.offer.accelerator == limit.accelerator
+         for o in options], dtype=bool,
+    )  # fmt: skip
+    if limit.region is not None:
+        glob = limit.region.lower()
+        mask &= np.array(
+            [fnmatch.fnmatchcase(o.offer.region.lower(), glob) for o in options], dtype=bool
+        )
+    if limit.price_regime is not None:
+        mask &= np.array([o.offer.price_regime is limit.price_regime for o in options], dtype=bool)
+    if limit.offer_ids is not None:
+        mask &= np.array([o.offer.offer_id in limit.offer_ids for o in options], dtype=bool)
+    return mask
+
+
+def define_fleet_share_caps(d: FleetDraft) -> None:
+    """``need`` and ``{vendor,provider,region}_share[g]`` (:func:`share_caps.share_caps`):
+    spend in a group against itself plus the need of the work outside it."""
+    work_col = d.col.copy()
+    work_col[d.rep] = d.replicas.columns  # a service's need counts replicas, its spend instances
+    d.need = need_per_unit(d.fleet, d.options)
+    d.share_unit = share_caps(d.model, d.fleet, d.options, d.col, d.cost, (work_col, d.need))
+
+
+def define_budget(d: FleetDraft) -> None:
+    """``budget``: spend plus enablement within the fleet's budget."""
+    budget = d.fleet.budget_usd
+    if budget is None or d.enable is None:
+        return
+    enable_usd = np.array([s.enable_usd for s in d.pending])
+    terms = Terms(
+        np.zeros(len(d.options) + len(d.pending), dtype=np.int64),
+        np.concatenate([d.col, d.enable.columns]),
+        np.concatenate([d.cost, enable_usd]),
+    )
+    d.model.add_rows("budget", ["total"], terms, upper=budget)
+
+
+def option_label(o: Option, names: Sequence[str]) -> str:
+    """An option in words: its workload, then where it runs and how it is bought."""
     off = o.offer
-    return f"{o.workload}/{off.provider}/{off.instance_type}/{off.region}/{off.price_regime.value}"
+    return (
+        f"{names[o.workload]}: {off.provider}/{off.instance_type}/{off.region}/"
+        f"{off.price_regime.value}"
+    )
 
 
 def _spend_bound(fleet: Fleet, options: Sequence[Option], many: FloatArray) -> float:
@@ -457,18 +514,7 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
 
 
-def _whole_units(
-    model: LinearModel,
-    options: Sequence[Option],
-    at: IntArray,
-    r: Block,
-    n: Block,
-    single: npt.NDArray[np.bool_],
-    index: dict[int, int],
-    rate: list[float],
-    names: list[str],
-    serve_list: list[int],
-) -> None:
+def _whole_units(d: FleetDraft, index: dict[int, int]) -> None:
     """Valid inequalities that tighten the LP relaxation of whole replicas and instances
     (they cut off no whole-number plan, so the optimum is unchanged):
 
@@ -478,6 +524,8 @@ def _whole_units(
     the second because ``pack`` gives ``n_o >= chips_o r_o / per_o`` and ``demand``
     ``sum tput_o r_o >= rate_w``. Without them the relaxation serves a small service with
     a sliver of an instance, and its bound says little about a plan of whole ones."""
+    assert d.single is not None
+    options, at, single = d.options, d.rep[d.single], d.single
     if not len(at):
         return
     wl = np.array([index[options[i].workload] for i in at.tolist()], dtype=np.int64)
@@ -486,7 +534,7 @@ def _whole_units(
     per = np.array(
         [options[i].offer.accelerators_per_instance for i in at.tolist()], dtype=np.float64
     )
-    need = np.asarray(rate, dtype=np.float64)
+    need = np.asarray(d.rates, dtype=np.float64)
     most = np.zeros(len(need))
     np.maximum.at(most, wl, tput)
     fewest = np.full(len(need), np.inf)
@@ -494,39 +542,31 @@ def _whole_units(
     placeable = most > 0
     replicas = np.where(placeable, np.ceil(need / np.maximum(most, 1e-12) - 1e-9), 0.0)
     instances = np.where(placeable, np.ceil(need * np.where(placeable, fewest, 0.0) - 1e-9), 0.0)
-    labels = [names[i] for i in serve_list]
-    model.add_constraints(
-        "min_replicas", labels, wl, r.columns[single], np.ones(len(wl)), lower=replicas
+    labels = [d.names[i] for i in d.serve_list]
+    d.model.add_constraints(
+        "min_replicas", labels, wl, d.replicas.columns[single], np.ones(len(wl)), lower=replicas
     )
-    model.add_constraints(
-        "min_instances", labels, wl, n.columns[single], np.ones(len(wl)), lower=instances
+    d.model.add_constraints(
+        "min_instances", labels, wl, d.instances.columns[single], np.ones(len(wl)), lower=instances
     )
 
 
 SURPLUS_TOL = 1e-6  # relative to the rate: "less than one replica" made a closed row
 
 
-def _no_surplus(
-    model: LinearModel,
-    options: Sequence[Option],
-    rep: IntArray,
-    r: Block,
-    single: npt.NDArray[np.bool_],
-    index: dict[int, int],
-    rate: list[float],
-    names: list[str],
-    serve_list: list[int],
-) -> tuple[Block, IntArray, Block] | None:
+def _no_surplus(d: FleetDraft, index: dict[int, int]) -> tuple[Block, IntArray, Block] | None:
     """The no-padding rows of a plain service (see the formulation): ``v_o`` marks an
     option with replicas, ``m_w`` is at most the throughput of every marked option, and
     the capacity above the rate stays below ``m_w``."""
-    at = np.flatnonzero(single)
+    assert d.single is not None
+    model, options, r, names = d.model, d.options, d.replicas, d.names
+    at = np.flatnonzero(d.single)
     if not len(at):
         return None
-    opts = rep[at]
+    opts = d.rep[at]
     wl = np.array([index[options[i].workload] for i in opts.tolist()], dtype=np.int64)
     tput = np.array([options[i].tokens_per_s for i in opts.tolist()], dtype=np.float64)
-    need = np.asarray(rate, dtype=np.float64)
+    need = np.asarray(d.rates, dtype=np.float64)
     most = np.zeros(len(need))
     np.maximum.at(most, wl, tput)
     replicas = np.ceil(need[wl] / np.maximum(tput, 1e-12) - 1e-9).clip(min=1.0)
@@ -534,7 +574,7 @@ def _no_surplus(
     # r_o <= R_o v_o <= R_o, also as the column's bound: the LP without these rows keeps it
     model.cap_columns(r.columns[at], replicas)
     v = model.add_variables("used", labels, upper=1.0, integer=True)
-    m = model.add_variables("least", [names[i] for i in serve_list], upper=most)
+    m = model.add_variables("least", [names[i] for i in d.serve_list], upper=most)
     k = np.arange(len(at), dtype=np.int64)
     model.add_constraints(
         "used",
@@ -555,7 +595,7 @@ def _no_surplus(
     w_rows = np.arange(len(need), dtype=np.int64)
     model.add_constraints(
         "surplus",
-        [names[i] for i in serve_list],
+        [names[i] for i in d.serve_list],
         np.concatenate([wl, w_rows]),
         np.concatenate([r.columns[at], m.columns]),
         np.concatenate([tput, -np.ones(len(need))]),

@@ -1,10 +1,10 @@
 """A small linear (mixed-integer) model: named blocks of variables and named families of
-constraints, held as arrays and handed to HiGHS in one call.
+constraints, held as arrays and handed to a solver in one call.
 
 Every optimisation model in arbiter is written against this: variables come in blocks (one
-array per kind of decision, labelled in domain words), constraints in families built from
-coordinate arrays (row, column, coefficient) at once, never one Python object per
-variable or row. The model is
+array per kind of decision, labelled in domain words: ``commit[aws/trn2 1yr, period 2]``),
+constraints in families built from coordinate arrays (row, column, coefficient) at once,
+never one Python object per variable or row. The model is
 
     minimise    c' x
     subject to  row_lower <= A x <= row_upper
@@ -14,26 +14,31 @@ After a mixed-integer solve the shadow prices are those of the LP with the integ
 variables fixed at their optimum (the usual reading of "what one more unit of this
 constraint is worth, keeping the discrete choices").
 
-Limits: a solve may stop at a time limit (``time_limit_s``) or a node limit
-(``node_limit``); with a plan found by then its status is ``feasible`` and its
-``mip_gap`` is the proven gap against the best bound (``bound``); with none, it is
-``time_limit``. A starting point (``start``) seeds the search. The status is read from
-HiGHS's model-status enum, never from its text. Amounts HiGHS cannot represent (costs and
-bounds at or above its infinity of 1e20 that are not meant as infinite, coefficients
-above 1e15) are an :class:`InputError` naming the row or variable, not a solver failure.
-HiGHS itself is run by :mod:`arbiter.optimize.highs`.
+Limits: a solve may stop at a time limit (``time_limit_s``) or a deterministic work limit
+(``node_limit``, ``iteration_limit``); with a plan found by then its status is
+``feasible`` and its ``mip_gap`` is the proven gap against the best bound (``bound``);
+with none, it is ``time_limit``. A starting point (``start``) seeds the search. Amounts a
+solver cannot represent (costs and bounds at or above HiGHS's infinity of 1e20 that are
+not meant as infinite, coefficients above 1e15) are an :class:`InputError` naming the row
+or variable, not a solver failure. The solver is reached through
+:class:`arbiter.optimize.solver.Solver` (HiGHS by default, :mod:`arbiter.optimize.highs`);
+:meth:`LinearModel.relax` makes the elastic model that explains infeasibility (a new
+model: this one is left as it is), :meth:`LinearModel.export` writes the model as MPS or
+LP for another solver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from arbiter.domain.errors import InputError, SolverError
-from arbiter.optimize.highs import (
+from arbiter.optimize.highs import HighsSolver, highs_ready
+from arbiter.optimize.solver import (
     AT_LOWER,
     AT_UPPER,
     AT_ZERO,
@@ -43,12 +48,14 @@ from arbiter.optimize.highs import (
     Basis,
     FloatArray,
     IntArray,
+    Limits,
+    Problem,
     Run,
     Simplex,
+    Solver,
     Status,
     Stop,
-    highs_ready,
-    run_highs,
+    Warm,
     unproven,
 )
 
@@ -56,18 +63,24 @@ __all__ = [
     "INF",
     "Basis",
     "Block",
+    "Elastic",
     "Family",
     "FloatArray",
     "IntArray",
+    "Limits",
     "LinearModel",
     "Simplex",
     "Solution",
     "Status",
     "Stop",
+    "Terms",
+    "export_path",
     "highs_ready",
 ]
 HIGHS_INF = 1e20  # HiGHS reads bounds and costs at or above this as infinite
 HIGHS_LARGE_COEFFICIENT = 1e15  # and refuses a model with a coefficient above this
+EXPORT_FORMATS = (".mps", ".lp")
+HIGHS = HighsSolver()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,27 @@ class Family:
 
     def row_names(self) -> list[str]:
         return [f"{self.name}[{label}]" for label in self.labels]
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Coefficients of a family's rows: ``vals[k]`` at (local row ``rows[k]``, column
+    ``cols[k]``); duplicates add up."""
+
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+
+    @staticmethod
+    def join(*parts: Terms) -> Terms:
+        return Terms(
+            np.concatenate([p.rows for p in parts]).astype(np.int64),
+            np.concatenate([p.cols for p in parts]).astype(np.int64),
+            np.concatenate([p.vals for p in parts]).astype(np.float64),
+        )
+
+    def times(self, factor: float) -> Terms:
+        return Terms(self.rows, self.cols, factor * self.vals)
 
 
 @dataclass
@@ -173,15 +207,38 @@ class LinearModel:
         self.n_rows += size
         return family
 
-    def copy(self) -> LinearModel:
-        """A model with the same variables and rows, to which more may be added without
-        touching this one."""
+    def add_rows(
+        self,
+        name: str,
+        labels: Sequence[str],
+        terms: Terms,
+        *,
+        lower: FloatArray | float = -INF,
+        upper: FloatArray | float = INF,
+    ) -> Family:
+        """:meth:`add_constraints` with the coefficients as :class:`Terms`."""
+        return self.add_constraints(
+            name, labels, terms.rows, terms.cols, terms.vals, lower=lower, upper=upper
+        )
+
+    def add_entries(self, rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
+        """Coefficients ``vals`` at (row ``rows``, column ``cols``) of rows and columns
+        already in the model; duplicates add up."""
+        self._rows.append(np.asarray(rows, dtype=np.int64))
+        self._cols.append(np.asarray(cols, dtype=np.int64))
+        self._vals.append(np.asarray(vals, dtype=np.float64))
+
+    def copy(self, *, objective: bool = True) -> LinearModel:
+        """A model with the same variables and rows (and objective, unless
+        ``objective=False``: then zero), to which more may be added without touching
+        this one."""
         return LinearModel(
             blocks=list(self.blocks),
             families=list(self.families),
-            _cost=list(self._cost),
+            _cost=list(self._cost) if objective else [np.zeros_like(c) for c in self._cost],
             _col_lower=list(self._col_lower),
-            _col_upper=list(self._col_upper),
+            # copied: ``cap_columns`` lowers bounds in place
+            _col_upper=[upper.copy() for upper in self._col_upper],
             _rows=list(self._rows),
             _cols=list(self._cols),
             _vals=list(self._vals),
@@ -192,18 +249,15 @@ class LinearModel:
             presolve=self.presolve,
         )
 
-    def relax(
-        self, names: Sequence[str], weights: dict[str, float] | None = None
-    ) -> dict[str, tuple[Block, Block]]:
-        """Turn the model into its elastic version, for explaining infeasibility: the
-        objective becomes the violation, and each row of the families ``names`` gets slack
-        ``under >= 0`` (for its lower bound) and ``over >= 0`` (its upper bound), each
-        costing one per unit of violation relative to the bound's size (times
-        ``weights[name]``, default 1)."""
-        # new arrays: a copy of a model shares its cost arrays, which must not change
-        self._cost = [np.zeros_like(cost) for cost in self._cost]
-        out: dict[str, tuple[Block, Block]] = {}
-        for index, family in enumerate(list(self.families)):
+    def relax(self, names: Sequence[str], weights: dict[str, float] | None = None) -> Elastic:
+        """The elastic version of this model, for explaining infeasibility, as a new
+        model (this one is left as it is): the objective becomes the violation, and each
+        row of the families ``names`` gets slack ``under >= 0`` (for its lower bound) and
+        ``over >= 0`` (its upper bound), each costing one per unit of violation relative
+        to the bound's size (times ``weights[name]``, default 1)."""
+        elastic = self.copy(objective=False)
+        slack: dict[str, tuple[Block, Block]] = {}
+        for index, family in enumerate(self.families):
             if family.name not in names:
                 continue
             lower, upper = self._row_lower[index], self._row_upper[index]
@@ -213,23 +267,45 @@ class LinearModel:
                 np.where(np.isfinite(b), factor / np.maximum(np.abs(b), 1.0), 0.0)
                 for b in (lower, upper)
             ]
-            under = self.add_variables(
+            under = elastic.add_variables(
                 f"under:{family.name}",
                 family.labels,
                 cost=costs[0],
                 upper=np.where(np.isfinite(lower), INF, 0.0),
             )
-            over = self.add_variables(
+            over = elastic.add_variables(
                 f"over:{family.name}",
                 family.labels,
                 cost=costs[1],
                 upper=np.where(np.isfinite(upper), INF, 0.0),
             )
-            self._rows += [rows, rows]
-            self._cols += [under.columns, over.columns]
-            self._vals += [np.ones(family.size), -np.ones(family.size)]
-            out[family.name] = (under, over)
-        return out
+            elastic.add_entries(
+                np.concatenate([rows, rows]),
+                np.concatenate([under.columns, over.columns]),
+                np.concatenate([np.ones(family.size), -np.ones(family.size)]),
+            )
+            slack[family.name] = (under, over)
+        return Elastic(elastic, slack)
+
+    def export(self, path: Path | str, *, solver: Solver | None = None) -> Path:
+        """Write the model to ``path``, as MPS (``.mps``) or LP (``.lp``) by its suffix,
+        variables and rows named as here (``commit(aws/trn2,_period_2)``: the formats'
+        characters), for reading into another solver."""
+        path = export_path(path)
+        arrays = self._arrays()
+        _check(self, arrays)
+        names = (self.column_names(), self.row_names())
+        problem = Problem(arrays, self.integer_columns(), self.presolve, *names)
+        (solver or HIGHS).write(problem, path)
+        return path
+
+    def column_names(self) -> tuple[str, ...]:
+        """``block[label]`` for every column, in order."""
+        return tuple(f"{b.name}[{label}]" for b in self.blocks for label in b.labels)
+
+    def row_names(self) -> tuple[str, ...]:
+        """``family[label]`` for every row, in order."""
+        return tuple(name for f in self.families for name in f.row_names())
 
     # --- arrays ------------------------------------------------------------------------
 
@@ -288,6 +364,13 @@ class LinearModel:
 
     # --- solving -------------------------------------------------------------------------
 
+    def _arrays(self, bounds: tuple[FloatArray, FloatArray] | None = None) -> Arrays:
+        cost, col_lower, col_upper, begin, index, value = self.arrays()
+        if bounds is not None:
+            col_lower, col_upper = bounds
+        row_lower, row_upper = self.row_bounds()
+        return Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
+
     def solve(
         self,
         *,
@@ -296,6 +379,7 @@ class LinearModel:
         seed: int = 0,
         duals: bool = False,
         node_limit: int | None = None,
+        iteration_limit: int | None = None,
         start: FloatArray | None = None,
         relax: bool = False,
         bounds: tuple[FloatArray, FloatArray] | None = None,
@@ -303,168 +387,45 @@ class LinearModel:
         rows: IntArray | None = None,
         basis: Basis | None = None,
         simplex: Simplex = "primal",
+        solver: Solver | None = None,
     ) -> Solution:
-        """Solve with HiGHS; with ``duals``, also the LP with the integers fixed at their
-        values, whose row duals are then the solution's (zero otherwise). ``start`` (one
-        value per column) seeds the search with a plan, used when it is feasible;
-        ``relax`` solves the LP relaxation (integrality dropped); ``bounds`` (lower,
-        upper; one per column) replace the columns' own, say to fix some of them;
-        ``columns`` (sorted indices) are the only ones that may be non-zero: the others
-        are held at zero and left out of what HiGHS is given, which is much faster than
-        bounds when most are held (their lower bounds must allow zero); ``rows`` (with
-        ``columns``), the only rows kept: the others are dropped (a relaxation). An LP
-        (``relax``) starts from ``basis`` (one status per column and row of this model,
-        say a previous solution's over other ``columns``: a column not in it enters at
-        its bound, a row not in it with its slack basic) by the ``simplex`` that suits
-        what changed (``run_highs``), and returns its final basis."""
-        cost, col_lower, col_upper, begin, index, value = self.arrays()
-        if bounds is not None:
-            col_lower, col_upper = bounds
-        row_lower, row_upper = self.row_bounds()
-        arrays = Arrays(cost, col_lower, col_upper, row_lower, row_upper, begin, index, value)
+        """Solve with ``solver`` (HiGHS unless given) within the limits
+        (:class:`~arbiter.optimize.solver.Limits`); with ``duals``, also the LP with the
+        integers fixed at their values, whose row duals are then the solution's (zero
+        otherwise). ``start`` (one value per column) seeds the search with a plan, used
+        when it is feasible; ``relax`` solves the LP relaxation (integrality dropped);
+        ``bounds`` (lower, upper; one per column) replace the columns' own, say to fix
+        some of them; ``columns`` (sorted indices) are the only ones that may be
+        non-zero: the others are held at zero and left out of what the solver is given,
+        which is much faster than bounds when most are held (their lower bounds must
+        allow zero); ``rows`` (with ``columns``), the only rows kept: the others are
+        dropped (a relaxation). An LP (``relax``) starts from ``basis`` (one status per
+        column and row of this model, say a previous solution's over other ``columns``:
+        a column not in it enters at its bound, a row not in it with its slack basic) by
+        the ``simplex`` that suits what changed, and returns its final basis."""
+        arrays = self._arrays(bounds)
         _check(self, arrays)
         integer = np.zeros(0, dtype=np.int64) if relax else self.integer_columns()
+        limits = Limits(time_limit_s, mip_gap, node_limit, iteration_limit, seed)
+        warm = Warm(start, basis, simplex)
+        solver = solver or HIGHS
         if columns is not None:
-            return self._solve_columns(
-                arrays,
-                columns,
-                integer,
-                time_limit_s=time_limit_s,
-                mip_gap=mip_gap,
-                seed=seed,
-                node_limit=node_limit,
-                start=start,
-                rows=rows,
-                basis=basis,
-                simplex=simplex,
-            )
-
-        def once(seeded: FloatArray | None) -> Run:
-            return run_highs(
-                arrays,
-                integer,
-                time_limit_s=time_limit_s,
-                mip_gap=mip_gap,
-                seed=seed,
-                node_limit=node_limit,
-                start=seeded,
-                presolve=self.presolve,
-                basis=basis,
-                simplex=simplex,
-            )
-
-        run = once(start)
+            return self._solve_columns(arrays, integer, columns, rows, limits, warm, solver)
+        problem = Problem(arrays, integer, self.presolve)
+        run = solver.run(problem, limits, warm)
         if start is not None and unproven(run, mip_gap):
             # HiGHS (1.16) can hand a start back as "optimal" with a bound that does not
             # prove it (seen when presolve empties a small model): solve again unseeded
-            run = once(None)
-        x, status = run.x, run.status
+            run = solver.run(problem, limits, Warm(None, basis, simplex))
         row_dual = np.zeros(self.n_rows) if relax or len(integer) else run.row_dual
-        if duals and len(integer) and x is not None and status in (Status.OPTIMAL, Status.FEASIBLE):
-            # shadow prices: the LP with the integer variables fixed at their values
-            fixed_lower, fixed_upper = col_lower.copy(), col_upper.copy()
-            rounded = np.round(x[integer])
-            fixed_lower[integer] = rounded
-            fixed_upper[integer] = rounded
-            fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
-            lp = run_highs(
-                fixed, np.zeros(0, dtype=np.int64), time_limit_s=None, mip_gap=0.0, seed=0
-            )
-            row_dual = lp.row_dual if lp.status is Status.OPTIMAL else np.zeros(self.n_rows)
-        return Solution(
-            model=self,
-            status=status,
-            objective=run.objective,
-            x=x if x is not None else np.zeros(self.n_cols),
-            row_dual=row_dual,
-            mip_gap=run.gap,
-            bound=run.bound,
-            stop=run.stop,
-            seconds=run.seconds,
-            basis=run.basis,
-            iterations=run.iterations,
-        )
+        if duals and len(integer) and run.x is not None and run.status in FOUND:
+            row_dual = _fixed_duals(arrays, integer, run.x, solver)
+        x = run.x if run.x is not None else np.zeros(self.n_cols)
+        return self._solution(run, x, row_dual, run.basis)
 
-    def _solve_columns(
-        self,
-        arrays: Arrays,
-        columns: IntArray,
-        integer: IntArray,
-        *,
-        time_limit_s: float | None,
-        mip_gap: float,
-        seed: int,
-        node_limit: int | None = None,
-        start: FloatArray | None = None,
-        rows: IntArray | None = None,
-        basis: Basis | None = None,
-        simplex: Simplex = "primal",
+    def _solution(
+        self, run: Run, x: FloatArray, row_dual: FloatArray, basis: Basis | None
     ) -> Solution:
-        """:meth:`solve` over ``columns`` only, the others at zero (a ``start`` non-zero
-        elsewhere is dropped). The bound of a mixed-integer solve is the restricted
-        model's, not the whole one's."""
-        if np.any(arrays.col_lower[np.setdiff1d(np.arange(self.n_cols), columns)] > 0):
-            raise SolverError("a column held at zero has a positive lower bound")
-        length = np.diff(arrays.start)[columns]
-        begin = np.zeros(len(columns) + 1, dtype=np.int64)
-        np.cumsum(length, out=begin[1:])
-        at = np.arange(int(begin[-1]), dtype=np.int64)
-        at += np.repeat(arrays.start[columns] - begin[:-1], length)
-        # rows left empty go too, unless their bounds exclude zero (then infeasible)
-        index = arrays.index[at]
-        row_kept = np.ones(self.n_rows, dtype=bool)
-        if rows is not None:
-            row_kept[:] = False
-            row_kept[rows] = True
-        rows = np.zeros(self.n_rows, dtype=bool)
-        rows[index] = True
-        rows |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
-        rows &= row_kept
-        if not row_kept.all():  # entries in dropped rows go, their columns stay
-            of_column = np.repeat(np.arange(len(columns), dtype=np.int64), length)
-            stays = row_kept[index]
-            at, index = at[stays], index[stays]
-            begin = np.zeros(len(columns) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(of_column[stays], minlength=len(columns)), out=begin[1:])
-        row_at = np.cumsum(rows) - 1
-        sub = Arrays(
-            arrays.cost[columns],
-            arrays.col_lower[columns],
-            arrays.col_upper[columns],
-            arrays.row_lower[rows],
-            arrays.row_upper[rows],
-            begin,
-            row_at[index],
-            arrays.value[at],
-        )
-        kept = np.flatnonzero(np.isin(columns, integer))
-        if start is not None and np.any(np.delete(start, columns) != 0):
-            start = None
-        run = run_highs(
-            sub,
-            kept,
-            time_limit_s=time_limit_s,
-            mip_gap=mip_gap,
-            seed=seed,
-            node_limit=node_limit,
-            start=None if start is None else start[columns],
-            presolve=self.presolve,
-            basis=None
-            if basis is None
-            else Basis(basis.col_status[columns], basis.row_status[rows]),
-            simplex=simplex,
-        )
-        x = np.zeros(self.n_cols)
-        if run.x is not None:
-            x[columns] = run.x
-        whole: Basis | None = None
-        if run.basis is not None:  # in this model's columns and rows
-            whole = Basis(_nonbasic(arrays), np.full(self.n_rows, BASIC, dtype=np.int8))
-            whole.col_status[columns] = run.basis.col_status
-            whole.row_status[rows] = run.basis.row_status
-        row_dual = np.zeros(self.n_rows)
-        if not len(kept):
-            row_dual[rows] = run.row_dual
         return Solution(
             model=self,
             status=run.status,
@@ -475,9 +436,130 @@ class LinearModel:
             bound=run.bound,
             stop=run.stop,
             seconds=run.seconds,
-            basis=whole,
+            basis=basis,
             iterations=run.iterations,
         )
+
+    def _solve_columns(
+        self,
+        arrays: Arrays,
+        integer: IntArray,
+        columns: IntArray,
+        rows: IntArray | None,
+        limits: Limits,
+        warm: Warm,
+        solver: Solver,
+    ) -> Solution:
+        """:meth:`solve` over ``columns`` only, the others at zero (a ``start`` non-zero
+        elsewhere is dropped). The bound of a mixed-integer solve is the restricted
+        model's, not the whole one's."""
+        if np.any(arrays.col_lower[np.setdiff1d(np.arange(self.n_cols), columns)] > 0):
+            raise SolverError("a column held at zero has a positive lower bound")
+        sub, kept_rows = _restrict(arrays, columns, rows)
+        kept = np.flatnonzero(np.isin(columns, integer))
+        start, basis = warm.start, warm.basis
+        if start is not None and np.any(np.delete(start, columns) != 0):
+            start = None
+        run = solver.run(
+            Problem(sub, kept, self.presolve),
+            limits,
+            Warm(
+                None if start is None else start[columns],
+                None
+                if basis is None
+                else Basis(basis.col_status[columns], basis.row_status[kept_rows]),
+                warm.simplex,
+            ),
+        )
+        x = np.zeros(self.n_cols)
+        if run.x is not None:
+            x[columns] = run.x
+        whole: Basis | None = None
+        if run.basis is not None:  # in this model's columns and rows
+            whole = Basis(_nonbasic(arrays), np.full(self.n_rows, BASIC, dtype=np.int8))
+            whole.col_status[columns] = run.basis.col_status
+            whole.row_status[kept_rows] = run.basis.row_status
+        row_dual = np.zeros(self.n_rows)
+        if not len(kept):
+            row_dual[kept_rows] = run.row_dual
+        return self._solution(run, x, row_dual, whole)
+
+
+FOUND = (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def export_path(path: Path | str) -> Path:
+    """``path`` as a file a model can be written to (its suffix ``.mps`` or ``.lp``, its
+    folder existing), or an :class:`InputError` saying what is valid."""
+    path = Path(path)
+    if path.suffix.lower() not in EXPORT_FORMATS:
+        suffix = repr(path.suffix) if path.suffix else "no suffix"
+        raise InputError(
+            f"cannot write a model to {path}: the format is named by the file's suffix, "
+            f"and {suffix} names none",
+            field="--export-model",
+            valid=" or ".join(EXPORT_FORMATS),
+        )
+    if not path.parent.is_dir():
+        raise InputError(
+            f"cannot write a model to {path}: its folder {path.parent} does not exist",
+            field="--export-model",
+            valid="a path in an existing folder",
+        )
+    return path
+
+
+def _fixed_duals(arrays: Arrays, integer: IntArray, x: FloatArray, solver: Solver) -> FloatArray:
+    """Shadow prices of a mixed-integer point: the row duals of the LP with the integer
+    variables fixed at their (rounded) values (zero if that LP is not solved)."""
+    fixed_lower, fixed_upper = arrays.col_lower.copy(), arrays.col_upper.copy()
+    rounded = np.round(x[integer])
+    fixed_lower[integer] = rounded
+    fixed_upper[integer] = rounded
+    fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
+    lp = solver.run(Problem(fixed, np.zeros(0, dtype=np.int64)), Limits(mip_gap=0.0))
+    return lp.row_dual if lp.status is Status.OPTIMAL else np.zeros(len(arrays.row_lower))
+
+
+def _restrict(
+    arrays: Arrays, columns: IntArray, rows: IntArray | None
+) -> tuple[Arrays, npt.NDArray[np.bool_]]:
+    """The arrays over ``columns`` only, and the rows kept (a mask): those ``rows`` (all
+    if ``None``) that have an entry in the columns, or whose bounds exclude zero (then
+    infeasible); entries in rows not kept go, their columns stay."""
+    n_rows = len(arrays.row_lower)
+    length = np.diff(arrays.start)[columns]
+    begin = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(length, out=begin[1:])
+    at = np.arange(int(begin[-1]), dtype=np.int64)
+    at += np.repeat(arrays.start[columns] - begin[:-1], length)
+    index = arrays.index[at]
+    row_kept = np.ones(n_rows, dtype=bool)
+    if rows is not None:
+        row_kept[:] = False
+        row_kept[rows] = True
+    kept = np.zeros(n_rows, dtype=bool)
+    kept[index] = True
+    kept |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
+    kept &= row_kept
+    if not row_kept.all():  # entries in dropped rows go, their columns stay
+        of_column = np.repeat(np.arange(len(columns), dtype=np.int64), length)
+        stays = row_kept[index]
+        at, index = at[stays], index[stays]
+        begin = np.zeros(len(columns) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(of_column[stays], minlength=len(columns)), out=begin[1:])
+    row_at = np.cumsum(kept) - 1
+    sub = Arrays(
+        arrays.cost[columns],
+        arrays.col_lower[columns],
+        arrays.col_upper[columns],
+        arrays.row_lower[kept],
+        arrays.row_upper[kept],
+        begin,
+        row_at[index],
+        arrays.value[at],
+    )
+    return sub, kept
 
 
 def _nonbasic(arrays: Arrays) -> npt.NDArray[np.int8]:
@@ -524,6 +606,15 @@ class Solution:
         out = np.zeros(family.size)
         np.add.at(out, rows[mine] - family.start, vals[mine] * self.x[cols[mine]])
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Elastic:
+    """The elastic version of a model (:meth:`LinearModel.relax`): the new model and, per
+    relaxed family, its slack blocks (under its lower bound, over its upper one)."""
+
+    model: LinearModel
+    slack: dict[str, tuple[Block, Block]]
 
 
 def _check(model: LinearModel, a: Arrays) -> None:

@@ -49,13 +49,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import throughput_factor
+from arbiter.catalog.spot import serves, throughput_factor
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
-from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
 from arbiter.optimize.dominance import serve_shape, within
@@ -70,9 +71,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-HOURS_PER_MONTH = 730.0
-HOURS_PER_WEEK = 168.0
-PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 TIE_BREAK_COST_WEIGHT = 1e-6  # as the fleet MILP: "time" still breaks ties on cost
 MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days tried per offer
 # Under share caps, up to this many workloads options are thinned and pruned only within
@@ -109,7 +107,7 @@ def billed_hours(offer: Offer, hours: float, after_term: AfterTerm = AfterTerm.O
     if regime in PAY_AS_YOU_GO:
         return hours
     if regime is PriceRegime.CAPACITY_BLOCK:
-        return math.ceil(hours / 24.0) * 24.0
+        return math.ceil(hours / HOURS_PER_DAY) * HOURS_PER_DAY
     term = term_hours(offer)
     if after_term is AfterTerm.RENEW:
         return term * float(terms_started(hours, term))
@@ -125,7 +123,7 @@ def _region_ok(region: str, globs: Sequence[str] | None) -> bool:
 
 def offer_allowed(offer: Offer, w: Workload, fleet: Fleet) -> bool:
     rules = w.placement
-    if offer.price_regime is PriceRegime.SPOT and not rules.interruptible:
+    if not serves(offer, rules.interruptible):
         return False
     if rules.providers is not None and offer.provider not in rules.providers:
         return False
@@ -137,7 +135,7 @@ def offer_allowed(offer: Offer, w: Workload, fleet: Fleet) -> bool:
 def deadline_hours(w: Workload) -> float | None:
     job = w.job
     if isinstance(job, TrainJob):
-        return (job.deadline_days or DEFAULT_TRAIN_DAYS) * 24.0
+        return (job.deadline_days or DEFAULT_TRAIN_DAYS) * HOURS_PER_DAY
     if isinstance(job, BatchJob):
         return job.deadline_hours
     return None
@@ -413,7 +411,9 @@ def _batch_sizes(
     cols.append(np.maximum(fewest, term)[:, None])
     if t.block.any():
         days = np.arange(1, MAX_BLOCK_DAYS + 1, dtype=np.float64)
-        per_day = np.maximum(fewest[:, None], np.ceil(replica_hours[:, None] / (24.0 * days)))
+        per_day = np.maximum(
+            fewest[:, None], np.ceil(replica_hours[:, None] / (HOURS_PER_DAY * days))
+        )
         cols.append(np.where(t.block[:, None], per_day, fewest[:, None]))
     count = np.concatenate(cols, axis=1)
     unique, at = np.unique(count, return_inverse=True)

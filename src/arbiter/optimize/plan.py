@@ -8,10 +8,8 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
-
-import highspy
 
 from arbiter._version import __version__
 from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, throughput_factor
@@ -27,7 +25,8 @@ from arbiter.optimize.fleet import (
     group_of,
 )
 from arbiter.optimize.folding import Folded
-from arbiter.optimize.linear import Status, highs_ready
+from arbiter.optimize.highs import highs_version
+from arbiter.optimize.linear import Status
 from arbiter.optimize.options import Option
 from arbiter.optimize.pruning import prune
 
@@ -227,8 +226,59 @@ def binding_constraints(
     tolerance = 1e-9 * abs(solution.total_usd) + 1e-6
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
     shares = shares_of(solution.placed)
-    # (tight in the plan, name, the fleet with it relaxed, kind, the capacity limit)
-    rows: list[tuple[bool, str, Fleet, str, CapacityLimit | None]] = []
+    rows = _loosened(fleet, solution, everything, shares)
+    out: list[dict[str, Any]] = []
+    for at, row in enumerate(rows):
+        label = f"{row.name}_share" if row.kind == "share" else row.name
+        left = None if clock_end is None else clock_end - time.monotonic()
+        pruned = prune(everything, row.fleet) if left is None or left > 0 else []
+        left = None if clock_end is None else clock_end - time.monotonic()  # pruning counts
+        if left is not None and left <= 0:
+            out.append(_not_checked(label))
+            continue
+        share_s = None if left is None else left / (len(rows) - at)
+        found = solve_or_none(
+            row.fleet, pruned, time_limit_s=share_s, mip_gap=mip_gap, start=solution
+        )
+        unproven = found is None or found.status is not Status.OPTIMAL
+        if found is None or (unproven and solution.total_usd - found.total_usd <= tolerance):
+            # one row looser, the plan is still feasible: no plan found, or none better
+            # without proof, is a re-solve the time cut short, not a row that costs nothing
+            out.append(_not_checked(label))
+            continue
+        if solution.total_usd - found.total_usd <= tolerance:
+            continue
+        if meets_fleet(fleet, found.placed, everything):
+            # a better plan of the fleet as given: the plan's gap, not the row
+            if cheaper is not None:
+                cheaper.append(found)
+            continue
+        out.append(_saving(fleet, solution, row, found, shares))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Loosened:
+    """One row of the fleet, relaxed: whether the plan makes it tight, its name, the
+    fleet with it relaxed, its kind (``share``, ``capacity``, ``budget``) and, for a
+    capacity row, its limit."""
+
+    tight: bool
+    name: str
+    fleet: Fleet
+    kind: str
+    limit: CapacityLimit | None = None
+
+
+def _loosened(
+    fleet: Fleet,
+    solution: FleetSolution,
+    everything: Sequence[Option],
+    shares: dict[str, dict[str, float]],
+) -> list[_Loosened]:
+    """Every row of ``fleet`` that can be relaxed (each share cap by 0.1, each capacity
+    limit any option is in by one instance, the budget by 1%), tight rows first."""
+    rows: list[_Loosened] = []
     for group in GROUPS:
         cap = getattr(fleet.caps, group)
         if cap is None or cap >= 1.0:
@@ -236,7 +286,7 @@ def binding_constraints(
         looser = min(1.0, cap + 0.1)
         tight = any(v >= cap - 1e-4 for v in shares[group].values())
         relaxed = replace(fleet, caps=replace(fleet.caps, **{group: looser}))
-        rows.append((tight, group, relaxed, "share", None))
+        rows.append(_Loosened(tight, group, relaxed, "share"))
     for k, row in enumerate(fleet.capacity):
         if not any(row.covers(o.offer) for o in everything):
             continue  # no option of the model is in this row
@@ -247,59 +297,44 @@ def binding_constraints(
         more[k] = replace(row, max_instances=row.max_instances + 1)
         relaxed = replace(fleet, capacity=tuple(more))
         name = f"capacity[{row.label}]"
-        rows.append((used >= row.max_instances, name, relaxed, "capacity", row))
+        rows.append(_Loosened(used >= row.max_instances, name, relaxed, "capacity", row))
     if fleet.budget_usd is not None:
         tight = solution.total_usd >= fleet.budget_usd * (1 - 1e-4)
         relaxed = replace(fleet, budget_usd=fleet.budget_usd * 1.01)
-        rows.append((tight, "budget", relaxed, "budget", None))
-    rows.sort(key=lambda r: not r[0])  # tight rows first (stable otherwise)
-    out: list[dict[str, Any]] = []
-    for at, (_, name, relaxed, kind, limit) in enumerate(rows):
-        left = None if clock_end is None else clock_end - time.monotonic()
-        pruned = prune(everything, relaxed) if left is None or left > 0 else []
-        left = None if clock_end is None else clock_end - time.monotonic()  # pruning counts
-        if left is not None and left <= 0:
-            out.append(_not_checked(f"{name}_share" if kind == "share" else name))
-            continue
-        share_s = None if left is None else left / (len(rows) - at)
-        found = solve_or_none(
-            relaxed, pruned, time_limit_s=share_s, mip_gap=mip_gap, start=solution
-        )
-        unproven = found is None or found.status is not Status.OPTIMAL
-        if found is None or (unproven and solution.total_usd - found.total_usd <= tolerance):
-            # one row looser, the plan is still feasible: no plan found, or none better
-            # without proof, is a re-solve the time cut short, not a row that costs nothing
-            out.append(_not_checked(f"{name}_share" if kind == "share" else name))
-            continue
-        if solution.total_usd - found.total_usd <= tolerance:
-            continue
-        if meets_fleet(fleet, found.placed, everything):
-            # a better plan of the fleet as given: the plan's gap, not the row
-            if cheaper is not None:
-                cheaper.append(found)
-            continue
-        saved = solution.total_usd - found.total_usd
-        at_most = None
-        if fleet.objective.kind == "cost" and math.isfinite(found.mip_gap):
-            at_most = max(solution.total_usd - found.total_usd * (1.0 - found.mip_gap), saved)
-        if kind == "share":
-            cap = getattr(fleet.caps, name)
-            looser = getattr(relaxed.caps, name)
-            hit = [k for k, v in shares[name].items() if v >= cap - 1e-4]
-            if not hit:  # what the looser cap lets past the old one
-                hit = [k for k, v in shares_of(found.placed)[name].items() if v > cap + 1e-9]
-            label = f"{name}_share[{', '.join(hit)}]" if hit else f"{name}_share"
-            text = f"{label} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
-            out.append(_binding_row(label, saved, at_most, text))
-        elif limit is not None:
-            used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
-            what = "binding" if used >= limit.max_instances else f"binding with {used} used"
-            text = f"{name} is {what}: one more instance would save "
-            out.append(_binding_row(name, saved, at_most, text))
-        else:
-            text = "budget is binding: 1% more would save "
-            out.append(_binding_row("budget", saved, at_most, text))
-    return out
+        rows.append(_Loosened(tight, "budget", relaxed, "budget"))
+    rows.sort(key=lambda r: not r.tight)  # tight rows first (stable otherwise)
+    return rows
+
+
+def _saving(
+    fleet: Fleet,
+    solution: FleetSolution,
+    row: _Loosened,
+    found: FleetSolution,
+    shares: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """The binding row ``row`` with what relaxing it saves (``found``: the plan of the
+    fleet with it relaxed)."""
+    saved = solution.total_usd - found.total_usd
+    at_most = None
+    if fleet.objective.kind == "cost" and math.isfinite(found.mip_gap):
+        at_most = max(solution.total_usd - found.total_usd * (1.0 - found.mip_gap), saved)
+    name, limit = row.name, row.limit
+    if row.kind == "share":
+        cap = getattr(fleet.caps, name)
+        looser = getattr(row.fleet.caps, name)
+        hit = [k for k, v in shares[name].items() if v >= cap - 1e-4]
+        if not hit:  # what the looser cap lets past the old one
+            hit = [k for k, v in shares_of(found.placed)[name].items() if v > cap + 1e-9]
+        label = f"{name}_share[{', '.join(hit)}]" if hit else f"{name}_share"
+        text = f"{label} is binding at {cap:.0%}: allowing {looser - cap:.1f} more would save "
+        return _binding_row(label, saved, at_most, text)
+    if limit is not None:
+        used = sum(p.instances for p in solution.placed if limit.covers(p.option.offer))
+        what = "binding" if used >= limit.max_instances else f"binding with {used} used"
+        text = f"{name} is {what}: one more instance would save "
+        return _binding_row(name, saved, at_most, text)
+    return _binding_row("budget", saved, at_most, "budget is binding: 1% more would save ")
 
 
 def _not_checked(label: str) -> dict[str, Any]:
@@ -346,16 +381,8 @@ def plan_document(
     per_workload = (
         (fleet, solution) if folded is None else (folded.original, folded.unfold(solution))
     )
-    options_of = alternatives(fleet, everything, solution, n_alternatives)
-    if folded is not None:  # a folded workload's alternatives are each member's
-        names = {w.name: k for k, w in enumerate(fleet.workloads)}
-        options_of = {
-            folded.original.workloads[m].name: rows
-            for name, rows in options_of.items()
-            for m in folded.members[names[name]]
-        }
+    options_of = _alternatives_of(fleet, everything, solution, n_alternatives, folded)
     shares = shares_of(solution.placed)
-    pending = {s.platform: s for s in fleet.platforms}
     clock_end = None if time_limit_s is None else time.monotonic() + time_limit_s
     for_baselines = time_limit_s
     if baseline_time_s is not None:
@@ -376,15 +403,7 @@ def plan_document(
         "compute_usd": solution.compute_usd,
         "enablement_usd": solution.enablement_usd,
         "assignments": [placed_record(per_workload[0], p) for p in per_workload[1].placed],
-        "platforms_enabled": [
-            {
-                "platform": p.value,
-                "enable_usd": pending[p].enable_usd,
-                "lead_weeks": pending[p].lead_weeks,
-                "already_enabled": False,
-            }
-            for p in solution.enabled
-        ],
+        "platforms_enabled": _platforms_enabled(fleet, solution),
         "shares": shares,
         "hhi": {g: hhi(shares[g]) for g in GROUPS},
         "caps": {g: getattr(fleet.caps, g) for g in GROUPS},
@@ -396,7 +415,7 @@ def plan_document(
         "provenance": {
             **provenance,
             "solver": "HiGHS",
-            "solver_version": _highs_version(),
+            "solver_version": highs_version(),
             "arbiter_version": __version__,
         },
     }
@@ -411,8 +430,36 @@ def plan_document(
     return doc
 
 
-def _highs_version() -> str:
-    return str(highspy.Highs().version()) if highs_ready() else ""  # type: ignore[no-untyped-call]
+def _alternatives_of(
+    fleet: Fleet,
+    everything: Sequence[Option],
+    solution: FleetSolution,
+    n_alternatives: int,
+    folded: Folded | None,
+) -> dict[str, Any]:
+    """The alternatives per workload; a folded workload's are each member's."""
+    options_of = alternatives(fleet, everything, solution, n_alternatives)
+    if folded is None:
+        return options_of
+    names = {w.name: k for k, w in enumerate(fleet.workloads)}
+    return {
+        folded.original.workloads[m].name: rows
+        for name, rows in options_of.items()
+        for m in folded.members[names[name]]
+    }
+
+
+def _platforms_enabled(fleet: Fleet, solution: FleetSolution) -> list[dict[str, Any]]:
+    pending = {s.platform: s for s in fleet.platforms}
+    return [
+        {
+            "platform": p.value,
+            "enable_usd": pending[p].enable_usd,
+            "lead_weeks": pending[p].lead_weeks,
+            "already_enabled": False,
+        }
+        for p in solution.enabled
+    ]
 
 
 def solution_from_document(

@@ -1,8 +1,13 @@
-"""Share caps no purchase can dilute: a group's spend against itself plus what the work
-outside it needs there, each workload's work at its cheapest option outside the group
-(``docs/semantics-plan.md``, "Share caps"). The rows of the fleet MILP
-(:func:`share_caps`), the need they measure (:func:`need_per_unit`,
-:func:`outside_premium`), and the same shares read from a plan (:func:`cap_shares`)."""
+"""Share caps, in any model: a group's spend at most ``cap`` of what it is measured
+against (:func:`define_share_caps`, the rows both the fleet model and procurement add).
+
+The fleet measures a group against itself plus what the work outside it needs there, each
+workload's work at its cheapest option outside the group, so no purchase can dilute a
+share (``docs/semantics-plan.md``, "Share caps"): its rows (:func:`share_caps`), the need
+they measure (:func:`need_per_unit`, :func:`outside_premium`), and the same shares read
+from a plan (:func:`cap_shares`). Procurement measures a group against the period's
+whole spend.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import numpy as np
 
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.workload import ServeJob
-from arbiter.optimize.linear import FloatArray, IntArray, LinearModel
+from arbiter.optimize.linear import Family, FloatArray, IntArray, LinearModel, Terms
 from arbiter.optimize.options import Option
 
 if TYPE_CHECKING:
@@ -80,17 +85,40 @@ def share_caps(
         k = np.arange(len(values), dtype=np.int64)
         rows = member.astype(np.int64)
         at, extra = outside_premium(fleet, options, rows)
-        model.add_constraints(
-            f"{group}_share",
-            values.tolist(),
-            np.concatenate([rows, rows, k, extra[0]]),
-            np.concatenate([col, work_col, np.full(len(values), s_col), work_col[at]]),
-            np.concatenate(
-                [(1.0 - cap) * cost, cap * need, np.full(len(values), -cap), -cap * extra[1] / unit]
-            ),
-            upper=0.0,
+        spend = Terms(rows, col, cost)
+        # the need outside the group: the whole need, less its own, plus the premium of
+        # work whose least is inside it
+        outside = Terms.join(
+            Terms(k, np.full(len(values), s_col), np.ones(len(values))),
+            Terms(rows, work_col, -need),
+            Terms(extra[0], work_col[at], extra[1] / unit),
         )
+        define_share_caps(model, group, cap, values.tolist(), spend, outside=outside)
     return float(unit)
+
+
+def define_share_caps(
+    model: LinearModel,
+    group: str,
+    cap: float,
+    labels: list[str],
+    spend: Terms,
+    *,
+    outside: Terms | None = None,
+    total: Terms | None = None,
+) -> Family:
+    """``{group}_share[g]``, one row per group value (``labels``): its ``spend`` at most
+    ``cap`` of what it is measured against, either itself plus ``outside`` it,
+    ``(1 - cap) spend_g - cap outside_g <= 0`` (the fleet's), or a ``total``,
+    ``spend_g - cap total_g <= 0`` (procurement's, the period's whole spend); terms by
+    local row."""
+    if outside is not None:
+        terms = Terms.join(spend.times(1.0 - cap), outside.times(-cap))
+    elif total is not None:
+        terms = Terms.join(spend, total.times(-cap))
+    else:
+        raise ValueError("a share cap is measured against what is outside it or a total")
+    return model.add_rows(f"{group}_share", labels, terms, upper=0.0)
 
 
 def outside_premium(

@@ -25,13 +25,12 @@ import numpy as np
 import numpy.typing as npt
 
 from arbiter.domain.after_term import AfterTerm
-from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_MONTH
 
 FloatArray = npt.NDArray[np.float64]
 
-HOURS_PER_MONTH = 730.0
 TERM_MONTHS_DEFAULT = {PriceRegime.RESERVED_1Y: 12, PriceRegime.RESERVED_3Y: 36}
-PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 _SLACK = 1e-9  # a job of exactly one term is one term, whatever the rounding
 
 
@@ -94,7 +93,9 @@ class TermBilling:
         payg, block = self._shaped(self.payg, hours), self._shaped(self.block, hours)
         term = self._shaped(self.term, hours)
         committed = term * terms_started(hours, term) if self.renew else np.maximum(term, hours)
-        return np.where(payg, hours, np.where(block, np.ceil(hours / 24.0) * 24.0, committed))
+        return np.where(
+            payg, hours, np.where(block, np.ceil(hours / HOURS_PER_DAY) * HOURS_PER_DAY, committed)
+        )
 
     def usd_per_chip(self, hours: FloatArray) -> FloatArray:
         """USD per chip for ``hours`` of use (infinite where the offer is ruled out)."""

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from arbiter.domain.accelerator import Accelerator
+from arbiter.domain.units import HOURS_PER_DAY
 from arbiter.domain.workload import (
     FinetuneMethod,
     Measured,
@@ -62,7 +63,6 @@ from arbiter.perf.training import (
 __all__ = ["DEFAULT_TRAIN_DAYS", "Estimate", "Layout", "allowed_accelerators", "estimate_workload"]
 
 DEFAULT_TRAIN_DAYS = 90.0
-HOURS_PER_DAY = 24.0
 
 
 def allowed_accelerators(

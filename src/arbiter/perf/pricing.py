@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbiter.catalog.spot import SpotRate, interruptions_per_hour
+from arbiter.catalog.spot import SpotRate, interruptions_per_hour, serves
 from arbiter.domain.catalog import Catalog
-from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
 from arbiter.domain.workload import Placement
 from arbiter.perf.topology import Host, offer_host
 
@@ -39,7 +39,7 @@ class PriceBook:
     def __init__(self, catalog: Catalog) -> None:
         by_acc: dict[str, list[Offer]] = defaultdict(list)
         for offer in catalog.offers:
-            if offer.price_regime in (PriceRegime.ON_DEMAND, PriceRegime.SPOT):
+            if offer.price_regime in PAY_AS_YOU_GO:
                 by_acc[offer.accelerator].append(offer)
         self._offers = {
             acc: sorted(offers, key=lambda o: (o.usd_per_accelerator_hour, o.offer_id))
@@ -114,7 +114,7 @@ def _choice(offer: Offer) -> OfferChoice:
 
 
 def _allowed(offer: Offer, rules: Placement) -> bool:
-    if offer.price_regime is PriceRegime.SPOT and not rules.interruptible:
+    if not serves(offer, rules.interruptible):
         return False
     if rules.providers is not None and offer.provider not in rules.providers:
         return False

@@ -165,7 +165,6 @@ def products_of(
     problems: list[InputError],
 ) -> tuple[CommitmentProduct, ...]:
     known = sorted(known_accelerators())
-    unit = top.horizon.period
     out: list[CommitmentProduct] = []
     seen: dict[str, str] = {}
     for i, spec in enumerate(top.commitments):
@@ -199,26 +198,7 @@ def products_of(
             found.append(exc)
             price, region, source = 0.0, "", ""
         periods = term_periods(spec.term, period_hours)
-        if top.salvage == "none" and periods > top.horizon.periods:
-            found.append(
-                InputError(
-                    f"a {spec.term} term is {periods} {unit}s, longer than the "
-                    f"{top.horizon.periods}-{unit} horizon, and salvage is none",
-                    file=file,
-                    field=join_path(prefix, "term"),
-                    valid=f"a term of at most {top.horizon.periods} {unit}s ({TERM_FORMS}), "
-                    "or salvage: prorate to count only the periods inside the horizon",
-                )
-            )
-        if spec.max_chips is not None and spec.max_chips < spec.min_chips:
-            found.append(
-                InputError(
-                    f"max_chips {spec.max_chips} is below min_chips {spec.min_chips}",
-                    file=file,
-                    field=join_path(prefix, "max_chips"),
-                    valid=f"at least min_chips ({spec.min_chips}), or leave it out for no limit",
-                )
-            )
+        found += _size_problems(spec, top, periods, prefix, file)
         problems.extend(found)
         if found:
             continue
@@ -238,3 +218,33 @@ def products_of(
             )
         )
     return tuple(out)
+
+
+def _size_problems(
+    spec: CommitmentSpec, top: ProcurementFileSpec, periods: int, prefix: str, file: str
+) -> list[InputError]:
+    """A term longer than the horizon (with salvage none), ``max_chips`` below
+    ``min_chips``."""
+    unit = top.horizon.period
+    found: list[InputError] = []
+    if top.salvage == "none" and periods > top.horizon.periods:
+        found.append(
+            InputError(
+                f"a {spec.term} term is {periods} {unit}s, longer than the "
+                f"{top.horizon.periods}-{unit} horizon, and salvage is none",
+                file=file,
+                field=join_path(prefix, "term"),
+                valid=f"a term of at most {top.horizon.periods} {unit}s ({TERM_FORMS}), "
+                "or salvage: prorate to count only the periods inside the horizon",
+            )
+        )
+    if spec.max_chips is not None and spec.max_chips < spec.min_chips:
+        found.append(
+            InputError(
+                f"max_chips {spec.max_chips} is below min_chips {spec.min_chips}",
+                file=file,
+                field=join_path(prefix, "max_chips"),
+                valid=f"at least min_chips ({spec.min_chips}), or leave it out for no limit",
+            )
+        )
+    return found

@@ -1,18 +1,37 @@
 """Builds and solves the formulation of :mod:`arbiter.procure.model` with the shared
-array builder (:class:`arbiter.optimize.linear.LinearModel`)."""
+array builder (:class:`arbiter.optimize.linear.LinearModel`), one named step per family
+of variables or rows (:func:`build_procurement_model`), variables and rows labelled in
+words (``commit[aws/trn2-1yr, period 2]``, ``demand[chat, scenario base, period 3]``);
+share caps, platform enablement and the infeasibility diagnosis are the shared ones
+(:mod:`arbiter.optimize.share_caps`, :mod:`~arbiter.optimize.enablement`,
+:mod:`~arbiter.optimize.diagnosis`)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import PlatformState
-from arbiter.optimize.linear import Block, FloatArray, IntArray, LinearModel, Status
+from arbiter.optimize.diagnosis import in_words, what_must_give
+from arbiter.optimize.enablement import define_enablement, define_platform_switches
+from arbiter.optimize.linear import (
+    Block,
+    FloatArray,
+    IntArray,
+    LinearModel,
+    Solution,
+    Status,
+    Terms,
+)
+from arbiter.optimize.share_caps import define_share_caps
+from arbiter.optimize.solver import Solver
 from arbiter.procure.model import Data, products
 
 GROUPS = ("vendor", "provider")
@@ -172,6 +191,50 @@ def _discounts(data: Data) -> FloatArray:
     return np.array([data.problem.discount(t) for t in range(_span(data, whole_term=True))])
 
 
+@dataclass
+class ProcurementDraft:
+    """What the steps of :func:`build_procurement_model` share while they add to
+    ``model``: the problem in the rows' units and the blocks defined so far."""
+
+    data: Data
+    model: LinearModel
+    sids: list[int]
+    probability: FloatArray  # S, renormalised
+    discount: FloatArray  # T
+    work_unit: FloatArray  # J: work units per unit of a row (each class's best chip-hour)
+    rate: FloatArray  # J x R x S, in work_unit per chip-hour
+    demand: FloatArray  # J x S x T, in work_unit x hour_unit
+    hour_unit: float  # chip-hours per unit of a column
+    usd_unit: float  # USD per unit of money in the rows
+    pairs_k: IntArray  # (class, product) pairs that can use a commitment
+    pairs_o: IntArray  # (class, offer) pairs that can use an on-demand offer
+    sizes: FloatArray  # K: chips per block
+    most_blocks: FloatArray  # K x T: upper bound of each commit column
+    labels: dict[str, list[str]] = field(default_factory=dict)  # axis name -> words
+    commit: Block | None = None
+    committed: Block | None = None
+    on_demand: Block | None = None
+    unmet: Block | None = None
+    cost: Block | None = None
+    threshold: Block | None = None
+    excess: Block | None = None
+    enable: Block | None = None
+    pending: list[PlatformState] = field(default_factory=list)
+
+    def grid(self, *axes: str) -> list[str]:
+        """Labels of a block or family over ``axes`` (C order), in words."""
+        return [", ".join(parts) for parts in itertools.product(*(self.labels[a] for a in axes))]
+
+    def blocks(self) -> tuple[Block, Block, Block, Block, Block, Block, Block, Block]:
+        n, x, y, u = self.commit, self.committed, self.on_demand, self.unmet
+        c, eta, w, z = self.cost, self.threshold, self.excess, self.enable
+        if n is None or x is None or y is None or u is None:
+            raise RuntimeError("the procurement model's variables are not all defined yet")
+        if c is None or eta is None or w is None or z is None:
+            raise RuntimeError("the procurement model's variables are not all defined yet")
+        return n, x, y, u, c, eta, w, z
+
+
 def solve(
     data: Data,
     *,
@@ -184,6 +247,8 @@ def solve(
     relax_blocks: bool = False,
     fixed_enabled: tuple[str, ...] | None = None,
     block_bounds: tuple[FloatArray, FloatArray] | None = None,
+    export_model: Path | None = None,
+    solver: Solver | None = None,
 ) -> ProcurementSolution:
     """Solve for all scenarios (or those listed, their probabilities renormalised), with
     the problem's risk weight unless given, and the first stage fixed if asked.
@@ -192,40 +257,109 @@ def solve(
     variables, rows and cost terms; ``fixed_enabled`` fixes which pending platforms are
     ported (with ``fixed_blocks``, the whole first stage); ``block_bounds`` (lower,
     upper; K x T) narrows the blocks of each product and start, say to the two whole
-    numbers around a fractional plan's."""
+    numbers around a fractional plan's. ``export_model`` writes the model (``.mps`` or
+    ``.lp``) before it is solved, by ``solver`` (HiGHS unless given)."""
+    d, extras = build_procurement_model(
+        data,
+        risk_weight=risk_weight,
+        fixed_blocks=fixed_blocks,
+        scenarios=scenarios,
+        extension=extension,
+        relax_blocks=relax_blocks,
+        fixed_enabled=fixed_enabled,
+        block_bounds=block_bounds,
+    )
+    if export_model is not None:
+        d.model.export(export_model, solver=solver)
+    solution = d.model.solve(mip_gap=mip_gap, time_limit_s=time_limit_s, solver=solver)
+    if solution.status is Status.INFEASIBLE:
+        raise InfeasibleError(explain_infeasible(d, time_limit_s))
+    if solution.status is not Status.OPTIMAL and not solution.x.any():
+        raise SolverError(f"HiGHS found no procurement plan ({solution.status.value})")
+    return read_solution(d, solution, extras, relax_blocks=relax_blocks)
+
+
+def build_procurement_model(
+    data: Data,
+    *,
+    risk_weight: float | None = None,
+    fixed_blocks: FloatArray | None = None,
+    scenarios: list[int] | None = None,
+    extension: Extension | None = None,
+    relax_blocks: bool = False,
+    fixed_enabled: tuple[str, ...] | None = None,
+    block_bounds: tuple[FloatArray, FloatArray] | None = None,
+) -> tuple[ProcurementDraft, tuple[Block, ...]]:
+    """The formulation of :mod:`arbiter.procure.model`, step by step (the arguments as
+    for :func:`solve`); with the blocks ``extension`` added."""
     p = data.problem
-    lam = p.risk_weight if risk_weight is None else risk_weight
-    sids = list(range(len(p.scenarios))) if scenarios is None else scenarios
+    d = define_scale(data, list(range(len(p.scenarios))) if scenarios is None else scenarios)
+    define_commitments(d, fixed_blocks, block_bounds, integer=not relax_blocks)
+    define_second_stage(d, p.risk_weight if risk_weight is None else risk_weight, fixed_enabled)
+    define_demand(d)
+    define_commitment_use(d)
+    handles = handles_of(d)
+    terms = CostTerms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if extension is not None:
+        terms = extension(d.model, handles)
+    define_scenario_cost(d, terms)
+    define_cvar(d)
+    define_period_spend(d.model, handles)
+    define_procurement_enablement(d.model, handles, d.most_blocks, d.rate, d.demand)
+    return d, terms.blocks
+
+
+def define_scale(data: Data, sids: list[int]) -> ProcurementDraft:
+    """The problem in the rows' units. Each class's work is counted in units of its best
+    chip-hour, so every row is near 1 (tokens run to 1e12 and a token's price to 1e-7
+    USD: unscaled, HiGHS misreads such rows); chip-hours in units of ``hour_unit`` so
+    that the largest demand row is near 1,000, and money in $M (or less for a small
+    problem, :func:`money_unit`): a lab spending billions a year stays as well scaled as
+    one spending thousands."""
+    p = data.problem
+    K = data.n_products
     prob = np.array([p.scenarios[s].probability for s in sids])
-    prob = prob / prob.sum()
-    S, T, H = len(sids), p.periods, p.period_hours
-    K, R = data.n_products, len(data.resources)
-    O = R - K
-    J = len(p.classes)
-    d = np.array([p.discount(t) for t in range(T)])
-    # each class's work in units of its best chip-hour, so every row is near 1 (tokens run
-    # to 1e12 and a token's price to 1e-7 USD: unscaled, HiGHS misreads such rows)
     unit = np.maximum(data.rate.max(axis=1), 1e-12)  # J: work units per best chip-hour
     rate = data.rate / unit[:, None]
-    rate_s = data.scenario_rate(sids) / unit[:, None, None]  # J x R x S
     demand = data.demand[:, sids, :] / unit[:, None, None]
-    # chip-hours in units of Q so that the largest demand row is near 1,000, and money in
-    # $M (or less for a small problem, money_unit): a lab spending billions a year stays as
-    # well scaled as one spending thousands
     Q = hour_unit(demand)
-    demand = demand / Q
-    usd = money_unit(data, Q)
-    unmet_usd = data.unmet_usd * unit[:, None] * Q / usd  # money per unit of u
-    m = LinearModel()
+    d = ProcurementDraft(
+        data=data, model=LinearModel(), sids=sids, probability=prob / prob.sum(),
+        discount=np.array([p.discount(t) for t in range(p.periods)]), work_unit=unit,
+        rate=data.scenario_rate(sids) / unit[:, None, None], demand=demand / Q,
+        hour_unit=Q, usd_unit=money_unit(data, Q),
+        pairs_k=np.argwhere(rate[:, :K] > 0), pairs_o=np.argwhere(rate[:, K:] > 0),
+        sizes=np.array([q.min_chips for q in products(data)], dtype=np.float64),
+        most_blocks=np.zeros((K, p.periods)),
+    )  # fmt: skip
+    d.labels = {
+        "class": [c.name for c in p.classes],
+        "resource": [r.name for r in data.resources],
+        "product": [r.name for r in data.resources[:K]],
+        "scenario": [f"scenario {p.scenarios[s].name}" for s in sids],
+        "period": [f"period {t}" for t in range(p.periods)],
+        "pair_k": [f"{p.classes[j].name} on {data.resources[k].name}" for j, k in d.pairs_k],
+        "pair_o": [f"{p.classes[j].name} on {data.resources[K + o].name}" for j, o in d.pairs_o],
+    }
+    return d
 
-    # --- first stage: blocks per product and start period ---------------------------
-    act = active_matrix(data)  # K x T(start) x T
-    prods = products(data)
-    sizes = np.array([q.min_chips for q in prods], dtype=np.float64)
+
+def define_commitments(
+    d: ProcurementDraft,
+    fixed_blocks: FloatArray | None,
+    block_bounds: tuple[FloatArray, FloatArray] | None,
+    *,
+    integer: bool,
+) -> None:
+    """``commit[product, period]``: blocks of each product started in each period, at
+    most ``floor(max_chips / min_chips)`` (none where the chip is not yet available or,
+    with salvage ``none``, the term would run past the end); fixed, or narrowed to
+    ``block_bounds``, when asked."""
+    data = d.data
+    p = data.problem
+    K, T = data.n_products, p.periods
     ub = np.zeros((K, T))
-    for k, res in enumerate(data.resources[:K]):
-        prod = res.product
-        assert prod is not None
+    for k, prod in enumerate(products(data)):
         cap = np.inf if prod.max_chips is None else prod.max_chips // prod.min_chips
         for t in range(T):
             ok = data.available[k, t] and (p.salvage != "none" or t + prod.term_periods <= T)
@@ -236,165 +370,182 @@ def solve(
     elif block_bounds is not None:
         ub = np.minimum(block_bounds[1], ub)
         lower = np.minimum(np.maximum(block_bounds[0], 0.0), ub)
-    n = m.add_variables(
-        "commit",
-        [f"{data.resources[k].name}@{t}" for k in range(K) for t in range(T)],
-        lower=lower.ravel(),
-        upper=ub.ravel(),
-        integer=not relax_blocks,
-    )
-    ncol = n.columns.reshape(K, T)
+    d.most_blocks = ub
+    d.commit = d.model.add_variables(
+        "commit", d.grid("product", "period"), lower=lower.ravel(), upper=ub.ravel(),
+        integer=integer,
+    )  # fmt: skip
 
-    # pay for a block: upfront share at its start, the rest per active period, inside
-    # the horizon (salvage "prorate": the part past the end is not this plan's cost)
+
+def define_second_stage(
+    d: ProcurementDraft, risk_weight: float, fixed_enabled: tuple[str, ...] | None
+) -> None:
+    """``committed[class on product, scenario, period]`` and ``on_demand[class on offer,
+    scenario, period]`` chip-hours (on demand only where the offer can be bought:
+    ``available_from``, platform lead time), ``unmet[class, scenario, period]`` work,
+    ``cost[scenario]``, the CVaR threshold ``var`` and ``excess[scenario]``, and the
+    ``enable[platform]`` switches. The objective: ``sum_s p_s C_s + lambda (eta + 1 /
+    (1 - alpha) sum_s p_s w_s)``."""
+    data, m = d.data, d.model
+    p = data.problem
+    K, S = data.n_products, len(d.sids)
+    d.committed = m.add_variables("committed", d.grid("pair_k", "scenario", "period"))
+    y_upper = np.where(data.available[K + d.pairs_o[:, 1]], np.inf, 0.0)  # pairs x T
+    d.on_demand = m.add_variables(
+        "on_demand",
+        d.grid("pair_o", "scenario", "period"),
+        upper=np.repeat(y_upper[:, None, :], S, axis=1).ravel(),
+    )
+    d.unmet = m.add_variables("unmet", d.grid("class", "scenario", "period"))
+    prob = d.probability
+    d.cost = m.add_variables("cost", d.labels["scenario"], cost=prob, lower=-np.inf)
+    d.threshold = m.add_variables("var", ["CVaR threshold"], cost=risk_weight, lower=-np.inf)
+    d.excess = m.add_variables(
+        "excess", d.labels["scenario"], cost=risk_weight * prob / (1 - p.cvar_level)
+    )
+    d.pending = [st for st in p.platforms if not st.enabled]
+    d.enable = define_platform_switches(m, d.pending, fixed=fixed_enabled)
+
+
+def define_demand(d: ProcurementDraft) -> None:
+    """``demand[class, scenario, period]``: work of each class covered or left undone,
+    ``sum_k e_jk x_jkst + sum_o e_jo y_jost + u_jst >= W_jst``."""
+    _, x, y, u = d.blocks()[:4]
+    K, J, S, T = d.data.n_products, len(d.labels["class"]), len(d.sids), len(d.labels["period"])
+    jk, jo = d.pairs_k, d.pairs_o
+    js, ss, ts = np.meshgrid(np.arange(J), np.arange(S), np.arange(T), indexing="ij")
+    row_of = (js * S + ss) * T + ts  # J x S x T
+    terms = Terms.join(
+        Terms(row_of[jk[:, 0]].ravel(), x.columns,
+              np.repeat(d.rate[jk[:, 0], jk[:, 1]], T, axis=1).ravel()),
+        Terms(row_of[jo[:, 0]].ravel(), y.columns,
+              np.repeat(d.rate[jo[:, 0], K + jo[:, 1]], T, axis=1).ravel()),
+        Terms(row_of.ravel(), u.columns, np.ones(J * S * T)),
+    )  # fmt: skip
+    d.model.add_rows("demand", d.grid("class", "scenario", "period"), terms, lower=d.demand.ravel())
+
+
+def define_commitment_use(d: ProcurementDraft) -> None:
+    """``commitment[product, scenario, period]``: committed chip-hours handed out at
+    most those of the active blocks (times the usable share ``a_kt``),
+    ``sum_j x_jkst - H m_k a_kt sum_{active starts} n_kt' <= 0``."""
+    data = d.data
+    K, S, T, H = data.n_products, len(d.sids), data.problem.periods, data.problem.period_hours
+    if not K:
+        return
+    n, x = d.blocks()[:2]  # the commitments and what is handed out of them
+    ncol = n.columns.reshape(K, T)
+    k_of = d.pairs_k[:, 1]
+    r_x = (k_of[:, None, None] * S + np.arange(S)[None, :, None]) * T + np.arange(T)[None, None, :]
+    kk, tt0, tt = np.nonzero(active_matrix(data))  # block of k started at t0 active in t
+    r_n = ((kk[:, None] * S + np.arange(S)[None, :]) * T + tt[:, None]).ravel()
+    usable = np.ones((K, T)) if data.usable is None else data.usable
+    v_n = np.repeat(-H * d.sizes[kk] * usable[kk, tt] / d.hour_unit, S)
+    terms = Terms.join(
+        Terms(r_x.ravel(), x.columns, np.ones(x.size)),
+        Terms(r_n, np.repeat(ncol[kk, tt0], S), v_n),
+    )
+    d.model.add_rows("commitment", d.grid("product", "scenario", "period"), terms, upper=0.0)
+
+
+def handles_of(d: ProcurementDraft) -> Handles:
+    """What an extension builds on."""
+    n, _, y, _, _, _, _, z = d.blocks()
+    K, S, T = d.data.n_products, len(d.sids), d.data.problem.periods
+    return Handles(
+        data=d.data, sids=d.sids, probability=d.probability, discount=d.discount,
+        blocks=n.columns.reshape(K, T), on_demand=y.columns.reshape(len(d.pairs_o), S, T),
+        pairs=d.pairs_o, active=active_matrix(d.data), sizes=d.sizes, enable=z,
+        pending=d.pending, hour_unit=d.hour_unit, usd_unit=d.usd_unit,
+    )  # fmt: skip
+
+
+def commitment_usd(d: ProcurementDraft) -> FloatArray:
+    """K x T(start): what a block costs, discounted, net of resale, in the rows' money:
+    the upfront share at its start, the rest per active period, inside the horizon
+    (salvage "prorate": the part past the end is not this plan's cost) or over the whole
+    term (salvage "full")."""
+    data = d.data
+    p, K = data.problem, data.n_products
+    prods = products(data)
     price_k = data.price[:K]  # K x T (price when bought)
     upfront = np.array([q.upfront_share for q in prods], dtype=np.float64)
     resale = np.array([q.resale_share for q in prods], dtype=np.float64)
-    # the periods paid for: inside the horizon ("prorate"), or the whole term ("full")
-    billed, d_billed = act, d
+    act = active_matrix(data)
+    billed, d_billed = act, d.discount
     if p.salvage == "full":
         billed, d_billed = active_matrix(data, whole_term=True), _discounts(data)
     active_periods = billed.sum(axis=2)  # K x T(start)
     whole = np.einsum("kat,t->ka", billed, d_billed)
-    pay = (
-        sizes[:, None]
-        * H
-        * price_k
-        * (upfront[:, None] * active_periods * d[None, :] + (1 - upfront)[:, None] * whole)
-    )
-    credit = sizes[:, None] * H * price_k * resale[:, None] * np.einsum("kat,t->ka", act, d)
-    commit_usd = (pay - credit) / usd  # K x T(start): money per block, net of resale
+    hours = d.sizes[:, None] * p.period_hours * price_k
+    pay = hours * (upfront[:, None] * active_periods * d.discount[None, :]
+                   + (1 - upfront)[:, None] * whole)  # fmt: skip
+    credit = hours * resale[:, None] * np.einsum("kat,t->ka", act, d.discount)
+    return np.asarray((pay - credit) / d.usd_unit, dtype=np.float64)
 
-    # --- second stage variables ---------------------------------------------------------
-    jk = np.argwhere(rate[:, :K] > 0)  # (j, k) pairs
-    jo = np.argwhere(rate[:, K:] > 0)  # (j, o) pairs
-    x = m.add_variables("committed", [f"x{i}" for i in range(len(jk) * S * T)])
-    # on-demand only where the offer can be bought (available_from, platform lead time)
-    y_upper = np.where(data.available[K + jo[:, 1]], np.inf, 0.0)  # pairs x T
-    y = m.add_variables(
-        "on_demand",
-        [f"y{i}" for i in range(len(jo) * S * T)],
-        upper=np.repeat(y_upper[:, None, :], S, axis=1).ravel(),
-    )
-    u = m.add_variables("unmet", [f"u{i}" for i in range(J * S * T)])
-    # objective: sum_s p_s C_s + lam (eta + 1/(1-alpha) sum_s p_s w_s)
-    C = m.add_variables("cost", [f"C{s}" for s in range(S)], cost=prob, lower=-np.inf)
-    eta = m.add_variables("var", ["eta"], cost=lam, lower=-np.inf)
-    w = m.add_variables("excess", [f"w{s}" for s in range(S)], cost=lam * prob / (1 - p.cvar_level))
-    xcol = x.columns.reshape(len(jk), S, T)
-    ycol = y.columns.reshape(len(jo), S, T)
+
+def define_scenario_cost(d: ProcurementDraft, terms: CostTerms) -> None:
+    """``cost[scenario]``: ``C_s`` is the scenario's discounted cost (blocks net of
+    resale, the resale credit of committed hours used back, on-demand hours, unmet work,
+    enablement) plus the extension's ``terms``."""
+    data = d.data
+    n, x, y, u, c, _, _, z = d.blocks()
+    K, S, T = data.n_products, len(d.sids), data.problem.periods
+    J = len(d.labels["class"])
+    xcol, ycol = x.columns.reshape(-1, S, T), y.columns.reshape(-1, S, T)
     ucol = u.columns.reshape(J, S, T)
-    pending = [st for st in p.platforms if not st.enabled]
-    z_fixed = None
-    if fixed_enabled is not None:
-        z_fixed = np.array([float(st.platform.value in fixed_enabled) for st in pending])
-    z = m.add_variables(
-        "enable",
-        [st.platform.value for st in pending],
-        lower=0.0 if z_fixed is None else z_fixed,
-        upper=1.0 if z_fixed is None else z_fixed,
-        integer=True,
-    )
-
-    # the demand rows: work of each class, scenario and period covered or left undone
-    js, ss, ts = np.meshgrid(np.arange(J), np.arange(S), np.arange(T), indexing="ij")
-    row_of = (js * S + ss) * T + ts  # J x S x T
-    rows = [row_of[jk[:, 0]].ravel(), row_of[jo[:, 0]].ravel(), row_of.ravel()]
-    cols = [xcol.ravel(), ycol.ravel(), ucol.ravel()]
-    vals = [
-        np.repeat(rate_s[jk[:, 0], jk[:, 1]], T, axis=1).ravel(),
-        np.repeat(rate_s[jo[:, 0], K + jo[:, 1]], T, axis=1).ravel(),
-        np.ones(J * S * T),
-    ]
-    m.add_constraints(
-        "demand",
-        [f"{p.classes[j].name}/{s}/{t}" for j in range(J) for s in sids for t in range(T)],
-        np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
-        lower=demand.ravel(),
-    )  # fmt: skip
-
-    # commitment[k/s/t]: sum_j x - H m_k sum_{active starts} n <= 0
-    if K:
-        r_x = (jk[:, 1][:, None, None] * S + np.arange(S)[None, :, None]) * T + np.arange(T)[
-            None, None, :
-        ]
-        kk, tt0, tt = np.nonzero(act)  # block of k started at t0 active in t
-        r_n = ((kk[:, None] * S + np.arange(S)[None, :]) * T + tt[:, None]).ravel()
-        c_n = np.repeat(ncol[kk, tt0], S)
-        usable = np.ones((K, T)) if data.usable is None else data.usable
-        v_n = np.repeat(-H * sizes[kk] * usable[kk, tt] / Q, S)
-        m.add_constraints(
-            "commitment",
-            [f"{data.resources[k].name}/{s}/{t}" for k in range(K) for s in sids for t in range(T)],
-            np.concatenate([r_x.ravel(), r_n]),
-            np.concatenate([xcol.ravel(), c_n]),
-            np.concatenate([np.ones(xcol.size), v_n]),
-            upper=0.0,
-        )
-
-    handles = Handles(
-        data=data, sids=sids, probability=prob, discount=d, blocks=ncol, on_demand=ycol,
-        pairs=jo, active=act, sizes=sizes, enable=z, pending=pending, hour_unit=Q,
-        usd_unit=usd,
-    )  # fmt: skip
-    terms = CostTerms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    if extension is not None:
-        terms = extension(m, handles)
-
-    # the cost rows: each scenario's discounted cost
-    price = data.price
-    r_c, c_c, v_c = [terms.scenarios], [terms.columns], [-terms.usd / usd]
+    disc, Q, usd = d.discount, d.hour_unit, d.usd_unit
+    commit = commitment_usd(d).ravel()
+    jk, jo = d.pairs_k, d.pairs_o
+    resale = np.array([q.resale_share for q in products(data)], dtype=np.float64)
+    # x: the resale credit comes back for committed hours that are used
+    x_credit = (resale[jk[:, 1]][:, None] * data.price[:K][jk[:, 1]] * disc[None, :] * Q / usd
+                if K else np.zeros((0, T)))  # fmt: skip
+    od = (data.price[K + jo[:, 1]] * disc[None, :] * Q / usd).ravel()
+    unmet_usd = data.unmet_usd * d.work_unit[:, None] * Q / usd  # money per unit of u
+    undone = (unmet_usd * disc[None, :]).ravel()
+    enable_usd = np.array([st.enable_usd for st in d.pending]) / usd
+    parts = [Terms(terms.scenarios, terms.columns, -terms.usd / usd)]
     for s in range(S):
-        r_c += [np.full(K * T, s), np.full(xcol[:, s].size, s), np.full(ycol[:, s].size, s),
-                np.full(J * T, s), np.full(len(pending), s), np.array([s])]  # fmt: skip
-        c_c += [ncol.ravel(), xcol[:, s].ravel(), ycol[:, s].ravel(), ucol[:, s].ravel(),
-                z.columns, C.columns[s : s + 1]]  # fmt: skip
-        # x: the resale credit comes back for committed hours that are used
-        x_credit = (
-            resale[jk[:, 1]][:, None] * price_k[jk[:, 1]] * d[None, :] * Q / usd
-            if K
-            else np.zeros((0, T))
-        )
-        v_c += [
-            -commit_usd.ravel(),
-            -x_credit.ravel(),
-            -(price[K + jo[:, 1]] * d[None, :] * Q / usd).ravel(),
-            -(unmet_usd * d[None, :]).ravel(),
-            -np.array([st.enable_usd for st in pending]) / usd,
-            np.array([1.0]),
+        parts += [
+            Terms(np.full(K * T, s), n.columns, -commit),
+            Terms(np.full(xcol[:, s].size, s), xcol[:, s].ravel(), -x_credit.ravel()),
+            Terms(np.full(ycol[:, s].size, s), ycol[:, s].ravel(), -od),
+            Terms(np.full(J * T, s), ucol[:, s].ravel(), -undone),
+            Terms(np.full(len(d.pending), s), z.columns, -enable_usd),
+            Terms(np.array([s]), c.columns[s : s + 1], np.array([1.0])),
         ]
-    m.add_constraints(
-        "cost", [str(p.scenarios[s].name) for s in sids],
-        np.concatenate(r_c).astype(np.int64), np.concatenate(c_c), np.concatenate(v_c),
-        lower=0.0, upper=0.0,
-    )  # fmt: skip
+    d.model.add_rows("cost", d.labels["scenario"], Terms.join(*parts), lower=0.0, upper=0.0)
 
-    # the CVaR rows: excess of each scenario's cost over eta
+
+def define_cvar(d: ProcurementDraft) -> None:
+    """``cvar[scenario]``: ``w_s >= C_s - eta`` (Rockafellar-Uryasev)."""
+    _, _, _, _, c, eta, w, _ = d.blocks()
+    S = len(d.sids)
     ks = np.arange(S)
-    m.add_constraints(
-        "cvar",
-        [str(p.scenarios[s].name) for s in sids],
+    terms = Terms(
         np.concatenate([ks, ks, ks]),
-        np.concatenate([w.columns, C.columns, np.repeat(eta.columns, S)]),
+        np.concatenate([w.columns, c.columns, np.repeat(eta.columns, S)]),
         np.concatenate([np.ones(S), -np.ones(S), np.ones(S)]),
-        lower=0.0,
     )
+    d.model.add_rows("cvar", d.labels["scenario"], terms, lower=0.0)
 
-    _period_spend(m, handles)
-    _enablement(m, handles, ub, rate_s, demand)
 
-    solution = m.solve(mip_gap=mip_gap, time_limit_s=time_limit_s)
-    if solution.status is Status.INFEASIBLE:
-        raise InfeasibleError(_explain(m, time_limit_s, usd, Q))
-    if solution.status is not Status.OPTIMAL and not solution.x.any():
-        raise SolverError(f"HiGHS found no procurement plan ({solution.status.value})")
+def read_solution(
+    d: ProcurementDraft, solution: Solution, extras: tuple[Block, ...], *, relax_blocks: bool
+) -> ProcurementSolution:
+    """The schedule of ``solution``, back in chip-hours, work units and USD."""
+    n, x, y, u, c, _, _, z = d.blocks()
+    data = d.data
+    K, R, S, T = data.n_products, len(data.resources), len(d.sids), data.problem.periods
+    J, Q, usd = len(d.labels["class"]), d.hour_unit, d.usd_unit
     committed = np.zeros((J, K, S, T))
-    on_demand = np.zeros((J, O, S, T))
-    xv = solution.values(x).reshape(len(jk), S, T) * Q
-    yv = solution.values(y).reshape(len(jo), S, T) * Q
-    for i, (j, k) in enumerate(jk.tolist()):
+    on_demand = np.zeros((J, R - K, S, T))
+    xv = solution.values(x).reshape(len(d.pairs_k), S, T) * Q
+    yv = solution.values(y).reshape(len(d.pairs_o), S, T) * Q
+    for i, (j, k) in enumerate(d.pairs_k.tolist()):
         committed[j, k] = xv[i]
-    for i, (j, o) in enumerate(jo.tolist()):
+    for i, (j, o) in enumerate(d.pairs_o.tolist()):
         on_demand[j, o] = yv[i]
     zv = solution.values(z)
     blocks = solution.values(n).reshape(K, T)
@@ -405,127 +556,159 @@ def solve(
         blocks=blocks if relax_blocks else np.round(blocks),
         committed=committed,
         on_demand=on_demand,
-        unmet=solution.values(u).reshape(J, S, T) * unit[:, None, None] * Q,
-        cost=solution.values(C) * usd,
-        enabled=tuple(st.platform.value for i, st in enumerate(pending) if zv[i] > 0.5),
-        extras={b.name: solution.values(b) for b in terms.blocks},
+        unmet=solution.values(u).reshape(J, S, T) * d.work_unit[:, None, None] * Q,
+        cost=solution.values(c) * usd,
+        enabled=tuple(st.platform.value for i, st in enumerate(d.pending) if zv[i] > 0.5),
+        extras={b.name: solution.values(b) for b in extras},
         usd_unit=usd,
     )
 
 
-def _period_spend(m: LinearModel, h: Handles) -> None:
-    """spend[s/t] = committed chip-hours active x their price + on-demand spend; share
-    caps and the budget per period on it."""
+def define_period_spend(m: LinearModel, h: Handles) -> None:
+    """``spend[scenario, period]``: ``S_st`` = committed chip-hours active x their price
+    + on-demand spend; the share caps (:func:`arbiter.optimize.share_caps.
+    define_share_caps`: a group's spend at most ``cap S_st``) and the budget per period
+    on it."""
     data = h.data
     p = data.problem
     caps = {g: getattr(p.caps, g) for g in GROUPS if getattr(p.caps, g) is not None}
     if not caps and p.budget_per_period_usd is None:
         return
     S, T, K = len(h.sids), p.periods, data.n_products
-    spend = m.add_variables("spend", [f"S{s}/{t}" for s in range(S) for t in range(T)])
+    labels = [f"scenario {p.scenarios[s].name}, period {t}" for s in h.sids for t in range(T)]
+    spend = m.add_variables("spend", labels)
     scol = spend.columns.reshape(S, T)
     rows, cols, vals = h.spend(np.ones(len(data.resources), dtype=bool))
     kk = np.nonzero(h.active)[0]
     res_of = np.concatenate([kk, K + np.repeat(h.pairs[:, 1], T)] * S)
-    m.add_constraints(
-        "spend", [f"{s}/{t}" for s in range(S) for t in range(T)],
-        np.concatenate([rows, np.arange(S * T)]), np.concatenate([cols, scol.ravel()]),
-        np.concatenate([vals, -np.ones(S * T)]), lower=0.0, upper=0.0,
-    )  # fmt: skip
+    total = Terms(np.arange(S * T), scol.ravel(), -np.ones(S * T))
+    m.add_rows("spend", labels, Terms.join(Terms(rows, cols, vals), total), lower=0.0, upper=0.0)
     for group, cap in caps.items():
         names = sorted({getattr(r, group) for r in data.resources})
         g_of = np.array([names.index(getattr(data.resources[r], group)) for r in res_of])
-        base = g_of * S * T + rows
-        m.add_constraints(
-            f"{group}_share", [f"{g}/{s}/{t}" for g in names for s in range(S) for t in range(T)],
-            np.concatenate([base, np.arange(len(names) * S * T)]),
-            np.concatenate([cols, np.tile(scol.ravel(), len(names))]),
-            np.concatenate([vals, np.full(len(names) * S * T, -cap)]), upper=0.0,
+        spend_g = Terms(g_of * S * T + rows, cols, vals)
+        measure = Terms(
+            np.arange(len(names) * S * T), np.tile(scol.ravel(), len(names)),
+            np.ones(len(names) * S * T),
         )  # fmt: skip
+        shares = [f"{group}={g}, {label}" for g in names for label in labels]
+        define_share_caps(m, group, float(cap), shares, spend_g, total=measure)
     if p.budget_per_period_usd is not None:
-        m.add_constraints(
-            "budget", [f"{s}/{t}" for s in range(S) for t in range(T)],
-            np.arange(S * T), scol.ravel(), np.ones(S * T),
+        m.add_rows(
+            "budget", labels, Terms(np.arange(S * T), scol.ravel(), np.ones(S * T)),
             upper=p.budget_per_period_usd / h.usd_unit,
         )  # fmt: skip
 
 
-def _enablement(
+def define_procurement_enablement(
     m: LinearModel, h: Handles, ub: FloatArray, rate_s: FloatArray, demand: FloatArray
 ) -> None:
     """Commitments and on-demand use on a platform not yet enabled need it enabled, in
-    tight rows rather than one big M: blocks ``n_kt <= ub_kt z_p`` (with no cap, the
-    blocks that would do all the work), and work on the platform's offers at most the
-    class's demand, ``sum_o e_jo y_jost <= W_jst z_p``."""
-    data = h.data
+    tight rows (:func:`arbiter.optimize.enablement.define_enablement`) rather than one
+    big M: blocks ``n_kt <= ub_kt z_p`` (with no cap, the blocks that would do all the
+    work), and work on the platform's offers at most the class's demand,
+    ``sum_o e_jo y_jost <= W_jst z_p``."""
     if not h.pending:
         return
-    K, T, H = data.n_products, data.problem.periods, data.problem.period_hours
-    S = len(h.sids)
-    rows: list[IntArray] = []
-    cols: list[IntArray] = []
-    vals: list[FloatArray] = []
+    parts: list[Terms] = []
     labels: list[str] = []
+    platform: list[int] = []
+    bound: list[float] = []
     for i, st in enumerate(h.pending):
-        zcol = h.enable.columns[i]
-        for k in range(K):
-            if data.resources[k].platform != st.platform.value:
-                continue
-            bound = ub[k].copy()
-            if not np.isfinite(bound).all():
-                best = np.where(rate_s[:, k, :] > 0, rate_s[:, k, :], np.inf).min()
-                need = demand.sum(axis=2).max(axis=1).sum() * h.hour_unit / best
-                bound[~np.isfinite(bound)] = math.ceil(need / (H * h.sizes[k])) + 1
-            for t in np.flatnonzero(bound > 0).tolist():
-                r = len(labels)
-                labels.append(f"{st.platform.value}/{data.resources[k].name}@{t}")
-                rows.append(np.array([r, r]))
-                cols.append(np.array([h.blocks[k, t], zcol]))
-                vals.append(np.array([1.0, -bound[t]]))
-        on = [
-            q for q, (_, o) in enumerate(h.pairs.tolist())
-            if data.resources[K + o].platform == st.platform.value
-        ]  # fmt: skip
-        classes = sorted({int(h.pairs[q, 0]) for q in on})
-        for j in classes:
-            mine = [q for q in on if h.pairs[q, 0] == j]
-            for s in range(S):
-                for t in range(T):
-                    r = len(labels)
-                    labels.append(f"{st.platform.value}/{data.problem.classes[j].name}/{s}/{t}")
-                    e = rate_s[j, K + h.pairs[mine, 1], s]
-                    rows.append(np.full(len(mine) + 1, r))
-                    cols.append(np.append(h.on_demand[mine, s, t], zcol))
-                    vals.append(np.append(e, -max(demand[j, s, t], 1e-9)))
+        for rows in (_block_rows(h, i, ub, rate_s, demand), _work_rows(h, i, rate_s, demand)):
+            terms, words, most = rows
+            parts.append(Terms(terms.rows + len(labels), terms.cols, terms.vals))
+            labels += [f"{st.platform.value}/{w}" for w in words]
+            bound += most
+            platform += [i] * len(words)
     if labels:
-        m.add_constraints(
-            "enable", labels, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
-            upper=0.0,
-        )  # fmt: skip
+        usage = Terms.join(*parts)
+        define_enablement(
+            m, h.enable, labels, usage, np.array(platform, dtype=np.int64), np.array(bound)
+        )
+
+
+def _block_rows(
+    h: Handles, i: int, ub: FloatArray, rate_s: FloatArray, demand: FloatArray
+) -> tuple[Terms, list[str], list[float]]:
+    """``n_kt <= ub_kt z_p`` for the products on pending platform ``i``: the terms, the
+    rows' words and bounds."""
+    data = h.data
+    K, H = data.n_products, data.problem.period_hours
+    name = h.pending[i].platform.value
+    cols: list[int] = []
+    words: list[str] = []
+    most: list[float] = []
+    for k in range(K):
+        if data.resources[k].platform != name:
+            continue
+        bound = ub[k].copy()
+        if not np.isfinite(bound).all():
+            best = np.where(rate_s[:, k, :] > 0, rate_s[:, k, :], np.inf).min()
+            need = demand.sum(axis=2).max(axis=1).sum() * h.hour_unit / best
+            bound[~np.isfinite(bound)] = math.ceil(need / (H * h.sizes[k])) + 1
+        for t in np.flatnonzero(bound > 0).tolist():
+            cols.append(int(h.blocks[k, t]))
+            words.append(f"{data.resources[k].name}, period {t}")
+            most.append(float(bound[t]))
+    rows = np.arange(len(cols), dtype=np.int64)
+    return Terms(rows, np.array(cols, dtype=np.int64), np.ones(len(cols))), words, most
+
+
+def _work_rows(
+    h: Handles, i: int, rate_s: FloatArray, demand: FloatArray
+) -> tuple[Terms, list[str], list[float]]:
+    """``sum_o e_jo y_jost <= W_jst z_p`` per class with offers on pending platform ``i``,
+    scenario and period: the terms, the rows' words and bounds."""
+    data = h.data
+    p, K = data.problem, data.n_products
+    S, T = len(h.sids), p.periods
+    name = h.pending[i].platform.value
+    on = [q for q, (_, o) in enumerate(h.pairs.tolist()) if data.resources[K + o].platform == name]
+    parts: list[Terms] = []
+    words: list[str] = []
+    most: list[float] = []
+    for j in sorted({int(h.pairs[q, 0]) for q in on}):
+        mine = [q for q in on if h.pairs[q, 0] == j]
+        for s in range(S):
+            for t in range(T):
+                e = rate_s[j, K + h.pairs[mine, 1], s]
+                parts.append(Terms(np.full(len(mine), len(words)), h.on_demand[mine, s, t], e))
+                words.append(
+                    f"{p.classes[j].name}, scenario {p.scenarios[h.sids[s]].name}, period {t}"
+                )
+                most.append(max(float(demand[j, s, t]), 1e-9))
+    if not parts:
+        return Terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)), [], []
+    return Terms.join(*parts), words, most
 
 
 ELASTIC = ("budget", "vendor_share", "provider_share", "commitment")
 
 
-def _explain(
-    m: LinearModel, time_limit_s: float | None, usd: float = USD_PER_ROW_UNIT, hours: float = 1.0
-) -> str:
+def explain_infeasible(d: ProcurementDraft, time_limit_s: float | None) -> str:
     """Which constraint families must give for a plan to exist, from the elastic model
-    (unmet work is always allowed, so only budgets, caps and fixed commitments conflict);
-    ``usd`` and ``hours`` are the rows' units of money and chip-hours."""
-    slack = m.relax(ELASTIC)
-    solution = m.solve(mip_gap=1e-6, time_limit_s=time_limit_s)
+    (:func:`arbiter.optimize.diagnosis.what_must_give`; unmet work is always allowed, so
+    only budgets, caps and fixed commitments conflict): per family, the row that must
+    give most and how many give, in $M or chip-hours."""
+    diagnosis = what_must_give(d.model, ELASTIC, time_limit_s=time_limit_s)
     parts = []
-    if solution.status is Status.OPTIMAL:
-        for name, (_, over) in slack.items():
-            scale = usd / USD_PER_ROW_UNIT if name != "commitment" else hours
-            excess = solution.values(over) * scale
-            worst = int(np.argmax(excess)) if len(excess) else 0
-            if len(excess) and excess[worst] > 1e-6 * scale:
-                unit = "$M" if name != "commitment" else "chip-hours"
-                parts.append(
-                    f"{name}[{over.labels[worst]}] must give {excess[worst]:,.3g} {unit}"
-                    f" ({int((excess > 1e-6 * scale).sum())} rows of {name} in all)"
-                )
-    reason = "; ".join(parts) if parts else "the budget, share caps and commitments conflict"
-    return f"no procurement plan exists in every scenario: {reason}"
+    for family in ELASTIC:
+        rows = [v for v in diagnosis.violations if v.family == family]
+        scale = d.usd_unit / USD_PER_ROW_UNIT if family != "commitment" else d.hour_unit
+        giving = [v for v in rows if v.over * scale > 1e-6 * scale]
+        if not giving:
+            continue
+        worst = max(giving, key=lambda v: v.over)
+        unit = "$M" if family != "commitment" else "chip-hours"
+        parts.append(
+            f"{worst.name} must give {worst.over * scale:,.3g} {unit}"
+            f" ({len(giving)} rows of {family} in all)"
+        )
+    return in_words(
+        diagnosis,
+        parts,
+        failure="no procurement plan exists in every scenario",
+        whole="whole commitment blocks",
+        time_limit_s=time_limit_s,
+    )

@@ -13,38 +13,49 @@ the performance model; on a spot resource, times the spot model's
 of product k bought in period t, ``q_ot`` the on-demand price, both after the price paths;
 ``v_jt`` the cheapest on-demand cost of a unit of j's work, times the unmet penalty.
 
-First stage (no scenario index):
+First stage (no scenario index), as the blocks ``commit`` and ``enable``:
 
-    n_kt  in Z+     blocks of product k started in period t (none where the chip is not
-                    yet available or, with salvage ``none``, the term would run past the end)
+    n_kt  in Z+     blocks of product k started in period t, at most
+                    ``floor(max_chips_k / m_k)`` (a bound on the variable: what the
+                    catalog sells; none where the chip is not yet available or, with
+                    salvage ``none``, the term would run past the end)
     z_p   in {0,1}  platform p enabled (one-off E_p; usable after its lead time)
 
-Second stage, per scenario and period:
+Second stage, per scenario and period (``committed``, ``on_demand``, ``unmet``,
+``cost``, ``var``, ``excess``, ``spend``):
 
     x_jkst >= 0     committed chip-hours of k given to class j
     y_jost >= 0     on-demand chip-hours of o for class j
     u_jst  >= 0     work of j left undone
     C_s             the scenario's discounted cost;  eta, w_s >= 0 for CVaR
+    S_st            the undiscounted spend of (s, t), with share caps or a budget
 
     minimise   sum_s p_s C_s + lambda (eta + 1 / (1 - alpha) sum_s p_s w_s)
     subject to
-      demand[j/s/t]       sum_k e_jk x_jkst + sum_o e_jo y_jost + u_jst >= W_jst
-      commitment[k/s/t]   sum_j x_jkst <= H m_k sum_{t - L_k < t' <= t} n_kt'
-      cost[s]             C_s = sum_kt n_kt m_k H (P_kt - sum_{t' active} d_t' r_k c_kt)
-                                + sum_jkt d_t r_k c_k x_jkst + sum_jot d_t q_ot y_jost
-                                + sum_jt d_t v_jt u_jst + sum_p E_p z_p
-      cvar[s]             w_s >= C_s - eta                    (Rockafellar-Uryasev)
-      spend[s/t]          S_st = sum_k active chip-hours x c_k + sum_jo q_ot y_jost
-      {vendor,provider}_share[g/s/t]   spend of g in (s, t) <= cap S_st
-      budget[s/t]         S_st <= budget per period
-      enable[p]           sum_t n_kt <= M z_p (k on p);  sum_jot y_jost <= M z_p (per s)
-      supply[k/t]         n_kt m_k <= max chips per period (what the catalog sells)
+      demand[j, s, t]       sum_k e_jk x_jkst + sum_o e_jo y_jost + u_jst >= W_jst
+      commitment[k, s, t]   sum_j x_jkst <= H m_k a_kt sum_{t - L_k < t' <= t} n_kt'
+      cost[s]               C_s = sum_kt n_kt m_k H (P_kt - sum_{t' active} d_t' r_k c_kt)
+                                  + sum_jkt d_t r_k c_k x_jkst + sum_jot d_t q_ot y_jost
+                                  + sum_jt d_t v_jt u_jst + sum_p E_p z_p
+      cvar[s]               w_s >= C_s - eta                    (Rockafellar-Uryasev)
+      spend[s, t]           S_st = sum_k active chip-hours x c_k + sum_jo q_ot y_jost
+      {vendor,provider}_share[g, s, t]   spend of g in (s, t) <= cap S_st
+      budget[s, t]          S_st <= budget per period
+      enable[p/k, t]        n_kt <= N_kt z_p      (k on p; N_kt the block bound, or with
+                                                   none, the blocks that do all the work)
+      enable[p/j, s, t]     sum_{o on p} e_jo y_jost <= W_jst z_p
       y_jost = 0 where offer o cannot be bought in t (before its ``available_from`` or
-      its platform's lead time)
+      its platform's lead time: a bound on the variable)
+
+The rows are built by :mod:`arbiter.procure.milp`, one named step per family, with the
+shared share-cap, enablement and diagnosis code of :mod:`arbiter.optimize`; their labels
+are in words (``commitment[aws/trn2-1yr, scenario base, period 3]``). Work is counted in
+units of each class's best chip-hour, chip-hours and money in powers of ten that keep the
+rows near 1 (``milp.define_scale``).
 
 Two optional data arrays serve the layers built on this model (deals, their samples):
 ``f_sr`` multiplies ``e_jr`` per scenario (the efficiency a port achieves), and ``a_kt``
-the committed chip-hours usable in ``commitment[k/s/t]`` (a supply cut or an outage).
+the committed chip-hours usable in ``commitment[k, s, t]`` (a supply cut or an outage).
 An extension (:class:`arbiter.procure.milp.Extension`) may add variables and rows and
 add its own terms to each scenario's ``cost[s]``.
 
@@ -66,15 +77,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import throughput_factor
-from arbiter.domain.accelerator import Platform
+from arbiter.catalog.spot import serves, throughput_factor
+from arbiter.domain.accelerator import Accelerator, Platform
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InfeasibleError
 from arbiter.domain.fleet import Fleet
-from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
 from arbiter.domain.procurement import CommitmentProduct, ProcurementProblem
+from arbiter.domain.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 from arbiter.domain.workload import ServeJob, Workload
-from arbiter.optimize.options import HOURS_PER_WEEK, offer_allowed
+from arbiter.optimize.options import offer_allowed
 from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import estimate_workload
@@ -154,7 +166,10 @@ def build_data(
     eff: Efficiency,
     calibration: CalibrationProfile | None = None,
 ) -> Data:
-    T, H = problem.periods, problem.period_hours
+    """The problem as arrays: its commitment products (listed and, when asked, the
+    catalog's), then the cheapest on-demand (or, for interruptible work, spot) offer per
+    provider, chip and regime; each class's rate on each, prices along the price paths,
+    availability, demand in work units, and the price of unmet work."""
     fleet = Fleet(workloads=tuple(c.workload for c in problem.classes), regions=problem.regions)
     if problem.platforms:  # listed: only these (as in a fleet file); else every one, enabled
         fleet = replace(fleet, platforms=problem.platforms)
@@ -176,35 +191,7 @@ def build_data(
         )
         for p in (*problem.products, *catalog_products)
     ]
-    interruptible = any(c.workload.placement.interruptible for c in problem.classes)
-    best: dict[tuple[str, str, str], Offer] = {}
-    for o in catalog.offers:
-        if o.accelerator not in by_name or not any(o.accelerator in r for r in rates):
-            continue
-        regime = o.price_regime
-        if regime is not PriceRegime.ON_DEMAND and not (
-            regime is PriceRegime.SPOT and interruptible
-        ):
-            continue
-        if not any(offer_allowed(o, c.workload, fleet) for c in problem.classes):
-            continue
-        key = (o.provider, o.accelerator, regime.value)
-        if key not in best or o.usd_per_accelerator_hour < best[key].usd_per_accelerator_hour:
-            best[key] = o
-    for key in sorted(best):
-        o = best[key]
-        acc = by_name[o.accelerator]
-        resources.append(
-            Resource(
-                name=f"{o.provider}/{o.accelerator}/{o.region}/{o.price_regime.value}",
-                vendor=acc.vendor,
-                provider=o.provider,
-                accelerator=o.accelerator,
-                platform=acc.platform.value,
-                committed=False,
-                offer=o,
-            )
-        )
+    resources += _offer_resources(problem, catalog, fleet, by_name, rates)
     K, R, J = len(problem.products) + len(catalog_products), len(resources), len(problem.classes)
     rate = np.zeros((J, R))
     for j, c in enumerate(problem.classes):
@@ -215,9 +202,68 @@ def build_data(
                     continue
                 base *= throughput_factor(res.offer)
             rate[j, r] = base
+    price, available = _prices(problem, fleet, resources)
+    return Data(
+        problem=problem,
+        resources=tuple(resources),
+        n_products=K,
+        rate=rate,
+        price=price,
+        available=available,
+        demand=_demand(problem),
+        unmet_usd=problem.unmet_penalty * _cheapest_unit(problem, rate[:, K:], price[K:]),
+    )
+
+
+def _offer_resources(
+    problem: ProcurementProblem,
+    catalog: Catalog,
+    fleet: Fleet,
+    by_name: dict[str, Accelerator],
+    rates: list[dict[str, float]],
+) -> list[Resource]:
+    """The cheapest pay-as-you-go offer per (provider, chip, regime) some class can run
+    on, in that order."""
+    interruptible = any(c.workload.placement.interruptible for c in problem.classes)
+    best: dict[tuple[str, str, str], Offer] = {}
+    for o in catalog.offers:
+        if o.accelerator not in by_name or not any(o.accelerator in r for r in rates):
+            continue
+        regime = o.price_regime
+        if regime not in PAY_AS_YOU_GO or not serves(o, interruptible):
+            continue
+        if not any(offer_allowed(o, c.workload, fleet) for c in problem.classes):
+            continue
+        key = (o.provider, o.accelerator, regime.value)
+        if key not in best or o.usd_per_accelerator_hour < best[key].usd_per_accelerator_hour:
+            best[key] = o
+    out = []
+    for key in sorted(best):
+        o = best[key]
+        acc = by_name[o.accelerator]
+        out.append(
+            Resource(
+                name=f"{o.provider}/{o.accelerator}/{o.region}/{o.price_regime.value}",
+                vendor=acc.vendor,
+                provider=o.provider,
+                accelerator=o.accelerator,
+                platform=acc.platform.value,
+                committed=False,
+                offer=o,
+            )
+        )
+    return out
+
+
+def _prices(
+    problem: ProcurementProblem, fleet: Fleet, resources: Sequence[Resource]
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """R x T: each resource's USD per chip-hour along the price paths, and whether it can
+    be bought in each period (a path's ``available_from``, a platform's lead time)."""
+    T, H = problem.periods, problem.period_hours
     years = np.arange(T) / problem.periods_per_year
-    price = np.zeros((R, T))
-    available = np.ones((R, T), dtype=bool)
+    price = np.zeros((len(resources), T))
+    available = np.ones((len(resources), T), dtype=bool)
     for r, res in enumerate(resources):
         factor = np.ones(T)
         for path in problem.price_paths:
@@ -230,36 +276,34 @@ def build_data(
         if state is not None and not state.enabled:
             lead = math.ceil(state.lead_weeks * HOURS_PER_WEEK / H)
             available[r, :lead] = False
-    demand = np.zeros((J, len(problem.scenarios), T))
+    return price, available
+
+
+def _demand(problem: ProcurementProblem) -> FloatArray:
+    """J x S x T: each class's work units in each scenario and period."""
+    T, H = problem.periods, problem.period_hours
+    demand = np.zeros((len(problem.classes), len(problem.scenarios), T))
     for j, c in enumerate(problem.classes):
         for s, sc in enumerate(problem.scenarios):
             for t in range(T):
                 demand[j, s, t] = work_units(c.workload, c.demand[t] * sc.factor(c.name, t), H)
-    od = rate[:, K:] > 0
-    unit = np.where(
-        od[:, :, None], price[None, K:, :] / np.where(od, rate[:, K:], 1.0)[:, :, None], np.inf
-    )
+    return demand
+
+
+def _cheapest_unit(problem: ProcurementProblem, rate: FloatArray, price: FloatArray) -> FloatArray:
+    """J x T: the least on-demand cost of a unit of each class's work (``rate`` and
+    ``price`` of the offers); a class with no offer is an :class:`InfeasibleError`."""
+    od = rate > 0
+    unit = np.where(od[:, :, None], price[None, :, :] / np.where(od, rate, 1.0)[:, :, None], np.inf)
     cheapest = unit.min(axis=1)  # J x T
     if not np.isfinite(cheapest).all():
-        j = int(
-            np.flatnonzero(~np.isfinite(cheapest).all(axis=1) | ~np.isfinite(cheapest).any(axis=1))[
-                0
-            ]
-        )
+        bad = ~np.isfinite(cheapest).all(axis=1) | ~np.isfinite(cheapest).any(axis=1)
+        j = int(np.flatnonzero(bad)[0])
         raise InfeasibleError(
             f"class {problem.classes[j].name!r} has no on-demand offer it can run on within "
             "the regions and platforms allowed, to price its unmet work"
         )
-    return Data(
-        problem=problem,
-        resources=tuple(resources),
-        n_products=K,
-        rate=rate,
-        price=price,
-        available=available,
-        demand=demand,
-        unmet_usd=problem.unmet_penalty * cheapest,
-    )
+    return np.asarray(cheapest, dtype=np.float64)
 
 
 def products(data: Data) -> list[CommitmentProduct]:
@@ -288,7 +332,7 @@ def catalog_commitments(
             fnmatch.fnmatchcase(o.region.lower(), g.lower()) for g in fleet.regions
         ):
             continue
-        term = max(1, math.ceil((o.term_months or months) * 730.0 / problem.period_hours))
+        term = max(1, math.ceil((o.term_months or months) * HOURS_PER_MONTH / problem.period_hours))
         if problem.salvage == "none" and term > problem.periods:
             continue
         out.append(

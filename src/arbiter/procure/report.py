@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from arbiter.domain.errors import ArbiterError
-from arbiter.measures import cvar, weighted_quantile
+from arbiter.measures import cvar, quantile
 from arbiter.optimize.audit import thin_band
 from arbiter.optimize.plan import hhi
 from arbiter.perf.bands import band_for, chip_cases
@@ -36,28 +36,7 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
     K, T, H = data.n_products, p.periods, p.period_hours
     prob = np.array([s.probability for s in p.scenarios])
     d = np.array([p.discount(t) for t in range(T)])
-    schedule = []
-    for k, t in zip(*np.nonzero(sol.blocks > 0.5), strict=True):
-        prod = data.resources[k].product
-        assert prod is not None
-        chips = int(sol.blocks[k, t]) * prod.min_chips
-        active = prod.term_periods if p.salvage == "full" else min(T, t + prod.term_periods) - t
-        usd = data.price[k, t]
-        schedule.append(
-            {
-                "product": prod.name,
-                "provider": prod.provider,
-                "accelerator": prod.accelerator,
-                "region": prod.region,
-                "start_period": int(t),
-                "chips": chips,
-                "term_periods": prod.term_periods,
-                "periods_in_horizon": int(active),
-                "usd_per_chip_hour": float(usd),
-                "commitment_usd": float(chips * H * usd * active),
-                "upfront_usd": float(prod.upfront_share * chips * H * usd * active),
-            }
-        )
+    schedule = _schedule(data, sol)
     # chips committed and active per product and period
     act = np.zeros((K, T))
     sizes = np.array([q.min_chips for q in products(data)], dtype=np.float64)
@@ -92,6 +71,65 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
     )  # K x S x T
     spend = np.concatenate([commit_spend, od_spend])  # R x S x T
     exp_spend = np.einsum("rst,s->rt", spend, prob)  # R x T
+    periods = _periods(data, exp_spend, act)
+    demand_units = data.demand.sum(axis=2)  # J x S
+    unmet_share = {
+        c.name: float((sol.unmet[j].sum(axis=1) / np.maximum(demand_units[j], 1e-12)) @ prob)
+        for j, c in enumerate(p.classes)
+    }
+    return {
+        "status": sol.status.value,
+        "mip_gap": sol.mip_gap,
+        "objective_usd": sol.objective,
+        "expected_cost_usd": float(sol.cost @ prob),
+        "p95_usd": quantile(sol.cost, 0.95, prob),
+        "cvar_usd": cvar(sol.cost, p.cvar_level, prob),
+        "cvar_level": p.cvar_level,
+        "risk_weight": p.risk_weight,
+        "scenario_costs_usd": {sc.name: float(sol.cost[s]) for s, sc in enumerate(p.scenarios)},
+        "schedule": schedule,
+        "platforms_enabled": list(sol.enabled),
+        "utilisation": utilisation,
+        "expected_stranded_usd": float(stranded @ prob),
+        "expected_unmet_share": unmet_share,
+        "periods": periods,
+        "estimates": estimate_bands(data, np.concatenate([used_c, used_o], axis=1)),
+    }
+
+
+def _schedule(data: Data, sol: ProcurementSolution) -> list[dict[str, Any]]:
+    """The commitments to make: one row per product and start period with blocks."""
+    p = data.problem
+    T, H = p.periods, p.period_hours
+    out = []
+    for k, t in zip(*np.nonzero(sol.blocks > 0.5), strict=True):
+        prod = data.resources[k].product
+        assert prod is not None
+        chips = int(sol.blocks[k, t]) * prod.min_chips
+        active = prod.term_periods if p.salvage == "full" else min(T, t + prod.term_periods) - t
+        usd = data.price[k, t]
+        out.append(
+            {
+                "product": prod.name,
+                "provider": prod.provider,
+                "accelerator": prod.accelerator,
+                "region": prod.region,
+                "start_period": int(t),
+                "chips": chips,
+                "term_periods": prod.term_periods,
+                "periods_in_horizon": int(active),
+                "usd_per_chip_hour": float(usd),
+                "commitment_usd": float(chips * H * usd * active),
+                "upfront_usd": float(prod.upfront_share * chips * H * usd * active),
+            }
+        )
+    return out
+
+
+def _periods(data: Data, exp_spend: FloatArray, act: FloatArray) -> list[dict[str, Any]]:
+    """Per period: expected spend, its on-demand share, chips committed, and the vendor
+    and provider shares of spend with their HHI."""
+    K, T = data.n_products, data.problem.periods
     total_t = exp_spend.sum(axis=0)
     periods = []
     for t in range(T):
@@ -113,29 +151,7 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
             entry[f"{group}_shares"] = shares
             entry[f"{group}_hhi"] = hhi(shares)
         periods.append(entry)
-    demand_units = data.demand.sum(axis=2)  # J x S
-    unmet_share = {
-        c.name: float((sol.unmet[j].sum(axis=1) / np.maximum(demand_units[j], 1e-12)) @ prob)
-        for j, c in enumerate(p.classes)
-    }
-    return {
-        "status": sol.status.value,
-        "mip_gap": sol.mip_gap,
-        "objective_usd": sol.objective,
-        "expected_cost_usd": float(sol.cost @ prob),
-        "p95_usd": weighted_quantile(sol.cost, prob, 0.95),
-        "cvar_usd": cvar(sol.cost, p.cvar_level, prob),
-        "cvar_level": p.cvar_level,
-        "risk_weight": p.risk_weight,
-        "scenario_costs_usd": {sc.name: float(sol.cost[s]) for s, sc in enumerate(p.scenarios)},
-        "schedule": schedule,
-        "platforms_enabled": list(sol.enabled),
-        "utilisation": utilisation,
-        "expected_stranded_usd": float(stranded @ prob),
-        "expected_unmet_share": unmet_share,
-        "periods": periods,
-        "estimates": estimate_bands(data, np.concatenate([used_c, used_o], axis=1)),
-    }
+    return periods
 
 
 def estimate_bands(data: Data, used: FloatArray) -> list[dict[str, Any]]:

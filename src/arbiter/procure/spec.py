@@ -112,6 +112,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from arbiter.domain.units import HOURS_PER_MONTH, HOURS_PER_QUARTER, HOURS_PER_WEEK, HOURS_PER_YEAR
 from arbiter.scenarios.spec import Dist, Names, Probability
 from arbiter.workloads.fleet_spec import ShareCapsSpec, Usd
 from arbiter.workloads.spec import (
@@ -128,7 +129,12 @@ PERIOD_NAMES: tuple[str, ...] = ("month", "quarter")
 SALVAGE_NAMES: tuple[str, ...] = ("prorate", "none")
 TERM_FORMS = "1y, 3y, or a count of weeks, months or quarters such as 26w, 6m or 2q"
 
-HOURS_PER_TERM_UNIT: dict[str, float] = {"y": 8760.0, "q": 2190.0, "m": 730.0, "w": 168.0}
+HOURS_PER_TERM_UNIT: dict[str, float] = {
+    "y": HOURS_PER_YEAR,
+    "q": HOURS_PER_QUARTER,
+    "m": HOURS_PER_MONTH,
+    "w": HOURS_PER_WEEK,
+}
 _TERM_UNITS: dict[str, str] = {
     **dict.fromkeys(("y", "yr", "yrs", "year", "years"), "y"),
     **dict.fromkeys(("q", "qtr", "qtrs", "quarter", "quarters"), "q"),

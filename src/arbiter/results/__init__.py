@@ -10,6 +10,14 @@ where it is made, not as a "-" in a report.
 from __future__ import annotations
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.catalog import (
+    AcceleratorSpec,
+    CatalogDiff,
+    CatalogOffer,
+    CatalogSummary,
+    CatalogVersion,
+)
+from arbiter.results.deal import DealValuation
 from arbiter.results.estimate import ChipEstimate, EstimateReport, WorkloadEstimates
 from arbiter.results.plan import (
     Alternative,
@@ -20,24 +28,35 @@ from arbiter.results.plan import (
     PlanAudit,
     SweepPoint,
 )
+from arbiter.results.plans import SavedPlan, SavedPlanInfo
 from arbiter.results.procure import ProcurementPlan
+from arbiter.results.provenance import Provenance
 from arbiter.results.risk import PlanRisk, RiskReport, RiskSamples
 
 __all__ = [
+    "AcceleratorSpec",
     "Alternative",
     "Assignment",
     "Baseline",
     "BindingRow",
+    "CatalogDiff",
+    "CatalogOffer",
+    "CatalogSummary",
+    "CatalogVersion",
     "ChipEstimate",
+    "DealValuation",
     "EstimateReport",
     "Plan",
     "PlanAudit",
     "PlanRisk",
     "ProcurementPlan",
+    "Provenance",
     "Result",
     "RiskReport",
     "RiskSamples",
     "Rows",
+    "SavedPlan",
+    "SavedPlanInfo",
     "SweepPoint",
     "WorkloadEstimates",
 ]

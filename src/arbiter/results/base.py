@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, TypeAdapter
 from pydantic_core import core_schema
 
 if TYPE_CHECKING:
@@ -36,9 +36,23 @@ class Result(BaseModel):
 
 class Rows(tuple[RowT, ...]):
     """A result's rows: a tuple of typed rows that also gives a DataFrame
-    (``to_frame``: one row each, nested fields flattened as ``layout.tp``)."""
+    (``to_frame``: one row each, nested fields flattened as ``layout.tp``). A command
+    that prints a list (``arbiter catalog offers --json``) prints ``to_json()``."""
 
     __slots__ = ()
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Every row's document, in order."""
+        return [r.to_dict() for r in self]
+
+    def to_json(self) -> str:
+        """The rows as ``--json`` prints a list: indented, keys sorted."""
+        return json.dumps(self.to_list(), indent=2, sort_keys=True)
+
+    @staticmethod
+    def json_schema(row: type[Result]) -> dict[str, Any]:
+        """The JSON Schema of a list of ``row`` documents (``docs/schemas/``)."""
+        return TypeAdapter(list[row]).json_schema(mode="serialization")  # type: ignore[valid-type]
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415 - pandas is loaded when a frame is asked for

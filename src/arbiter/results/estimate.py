@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.provenance import Provenance
 
 
 def layout_text(
@@ -115,3 +116,4 @@ class EstimateReport(Result):
     efficiency: str
     workloads: Rows[WorkloadEstimates]
     calibration: dict[str, Any] | None = None
+    provenance: Provenance

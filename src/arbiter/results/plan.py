@@ -4,11 +4,10 @@ the same inputs, and the audit a buyer reads before money moves."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import PrivateAttr
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.provenance import Provenance
 
 
 class Layout(Result):
@@ -187,16 +186,6 @@ class SweepPoint(Result):
     mip_gap: float | None = None
 
 
-class PlanProvenance(Result):
-    catalog_hash: str
-    input_hash: str
-    seed: int
-    solver: str
-    solver_version: str
-    arbiter_version: str
-    calibration: dict[str, Any] | None = None
-
-
 class Plan(Result):
     """The cheapest placement of a fleet under its caps, capacity and budget."""
 
@@ -213,7 +202,7 @@ class Plan(Result):
     binding: Rows[BindingRow]
     alternatives: dict[str, Rows[Alternative]]
     mip_gap: float | None
-    provenance: PlanProvenance
+    provenance: Provenance
     cheaper_plan_usd: float | None
     baselines: dict[str, Baseline] | None = None
     capacity_assumptions: Rows[CapacityUsed] | None = None

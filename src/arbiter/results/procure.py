@@ -4,11 +4,10 @@ stranded spend and the value of planning under uncertainty."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.provenance import Provenance
 
 
 class Commitment(Result):
@@ -56,9 +55,9 @@ class ValueOfUncertainty(Result):
     """VSS and EVPI on expected cost, with the solver tolerances they are read against."""
 
     rp_usd: float
-    eev_usd: float
+    eev_usd: float | None  # None: the expected-value plan cannot serve some scenario
     ws_usd: float
-    vss_usd: float
+    vss_usd: float | None
     evpi_usd: float
     vss_tolerance_usd: float
     evpi_tolerance_usd: float
@@ -69,14 +68,6 @@ class FrontierPoint(Result):
     risk_weight: float
     expected_cost_usd: float
     cvar_usd: float
-
-
-class ProcureProvenance(Result):
-    catalog_hash: str
-    file: str
-    input_hash: str | None = None
-    arbiter_version: str | None = None
-    calibration: dict[str, Any] | None = None
 
 
 class ProcurementPlan(Result):
@@ -101,4 +92,4 @@ class ProcurementPlan(Result):
     value_of_uncertainty: ValueOfUncertainty
     frontier: Rows[FrontierPoint] | None = None
     solver_note: str | None = None
-    provenance: ProcureProvenance
+    provenance: Provenance

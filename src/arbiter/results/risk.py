@@ -5,13 +5,14 @@ optionality value of the diversified plan over the locked-in one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, PrivateAttr
 
 from arbiter.results.base import Result, Rows
+from arbiter.results.provenance import Provenance
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,13 +97,6 @@ class ScenariosShown(Result):
     shocks: Rows[ShockShown]
 
 
-class RiskProvenance(Result):
-    catalog_hash: str
-    input_hash: str
-    arbiter_version: str
-    calibration: dict[str, Any] | None = None
-
-
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -170,7 +164,7 @@ class RiskReport(Result):
     histogram: Histogram
     optionality_value_usd: float | None
     optionality: Optionality | None
-    provenance: RiskProvenance
+    provenance: Provenance
     _samples: RiskSamples | None = PrivateAttr(default=None)
 
     def with_samples(self, samples: RiskSamples) -> RiskReport:

@@ -24,6 +24,7 @@ from arbiter.domain.executor import Executor, map_items
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.scenario import ScenarioSet
 from arbiter.measures import cvar as tail_cvar
+from arbiter.measures import quantile
 from arbiter.optimize.fleet import FleetSolution
 from arbiter.optimize.options import Option
 from arbiter.risk.impact import UNMET, without_recourse
@@ -141,8 +142,8 @@ def stats(cost: FloatArray, unmet: FloatArray, missed: np.ndarray | None = None)
     """Mean, P50, P95 and CVaR95 of cost; probability and expected size of unmet work."""
     out: dict[str, Any] = {
         "mean_usd": float(cost.mean()),
-        "p50_usd": float(np.quantile(cost, 0.5)),
-        "p95_usd": float(np.quantile(cost, 0.95)),
+        "p50_usd": quantile(cost, 0.5),
+        "p95_usd": quantile(cost, 0.95),
         "cvar95_usd": cvar(cost),
         "unmet_demand_probability": float((unmet > UNMET).mean()),
         "expected_unmet_share": float(unmet.mean()),
@@ -202,9 +203,9 @@ def optionality(
         "value_usd": float(saving.mean()),
         "plan_difference_usd": plan_usd[reference] - plan_usd[diversified],
         "from_shocks_usd": float(saving.mean()) - (plan_usd[reference] - plan_usd[diversified]),
-        "p5_usd": float(np.quantile(saving, 0.05)),
-        "p50_usd": float(np.quantile(saving, 0.5)),
-        "p95_usd": float(np.quantile(saving, 0.95)),
+        "p5_usd": quantile(saving, 0.05),
+        "p50_usd": quantile(saving, 0.5),
+        "p95_usd": quantile(saving, 0.95),
         "cvar95_reduction_usd": cvar(b) - cvar(a),
         "probability_it_pays": float((saving > 0).mean()),
     }

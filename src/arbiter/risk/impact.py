@@ -69,6 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.domain.scenario import ScenarioSet, ShockKind
+from arbiter.domain.units import HOURS_PER_DAY
 from arbiter.risk.plan_arrays import (
     BoolArray,
     FloatArray,
@@ -211,7 +212,7 @@ def _job(
         # a fixed-price placement keeps what it was bought for, and buys more if held
         # longer (a capacity block by the whole day)
         if p.block.any():
-            held = np.where(p.block, np.ceil(held / 24.0 - 1e-9) * 24.0, held)
+            held = np.where(p.block, np.ceil(held / HOURS_PER_DAY - 1e-9) * HOURS_PER_DAY, held)
         billed = np.maximum(p.billed_hours, held) / np.maximum(p.billed_hours, 1e-9)
     if billed is None:
         cost = payg
@@ -232,7 +233,7 @@ def demand_extra(
         chosen = np.flatnonzero(pa.selects_workload[s, wt.first])
         if shock.kind is not ShockKind.DEMAND_SHIFT or not len(chosen):
             continue
-        window = (pa.window_hours[wt.first[chosen]] / 24.0)[:, None]
+        window = (pa.window_hours[wt.first[chosen]] / HOURS_PER_DAY)[:, None]
         share = covered(
             samples.start_days[s][None, :], samples.duration_days[s][None, :], 0.0, window
         ) / np.where(window > 0, window, 1.0)
@@ -314,7 +315,7 @@ def without_recourse(
     for s in range(len(scenarios.shocks)):
         rows, cols = np.flatnonzero(change[s]), np.flatnonzero(samples.occurred[s])
         block = np.ix_(rows, cols)
-        affected[block] |= 24.0 * samples.start_days[s, cols][None, :] < reach[block]
+        affected[block] |= HOURS_PER_DAY * samples.start_days[s, cols][None, :] < reach[block]
     for t, k, tl in _pair_timelines(scenarios, samples, change, types, *np.nonzero(affected)):
         for serve in (True, False):
             sel = serve_t[t] == serve
@@ -371,8 +372,8 @@ def _pair_timelines(
     loss, gone, shift = effects(
         kinds, samples.magnitude[:, k], types.payg[t][None, :], types.surge_base[t][None, :]
     )  # S x 1 x m
-    start = samples.start_days[:, k] * 24.0
-    end = (samples.start_days[:, k] + samples.duration_days[:, k]) * 24.0
+    start = samples.start_days[:, k] * HOURS_PER_DAY
+    end = (samples.start_days[:, k] + samples.duration_days[:, k]) * HOURS_PER_DAY
     count = mine.sum(axis=0)
     out = []
     for c in np.unique(count).tolist():

@@ -12,11 +12,12 @@ import numpy.typing as npt
 
 from arbiter.catalog.spot import restart_load
 from arbiter.domain.fleet import Fleet
-from arbiter.domain.offer import PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, PriceRegime
 from arbiter.domain.scenario import ScenarioSet
+from arbiter.domain.units import HOURS_PER_WEEK
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, Placed
-from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, deadline_hours
+from arbiter.optimize.options import deadline_hours
 from arbiter.perf.bands import sigma_of
 from arbiter.risk.concentration import spend_weights, work_shares
 from arbiter.scenarios.perf_error import platform_normals

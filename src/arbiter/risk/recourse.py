@@ -32,11 +32,12 @@ import numpy as np
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import CapacityLimit, Fleet, PlatformState
-from arbiter.domain.offer import PriceRegime
+from arbiter.domain.offer import PAY_AS_YOU_GO, PriceRegime
 from arbiter.domain.scenario import ScenarioSet, ShockKind
+from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from arbiter.domain.workload import ServeJob, Workload
 from arbiter.optimize.fleet import FleetSolution, solve_fleet
-from arbiter.optimize.options import HOURS_PER_WEEK, PAY_AS_YOU_GO, Option
+from arbiter.optimize.options import Option
 from arbiter.optimize.pruning import prune
 from arbiter.risk.impact import CAPACITY_SHOCKS, UNMET, Outcome
 from arbiter.risk.plan_arrays import FloatArray, IntArray, PlanArrays
@@ -140,7 +141,7 @@ def with_recourse(
         if shift.any():
             # the mean price over a service's whole period, or over a job's undone share
             # from the hit, after its lead time
-            lo = np.where(oa.serve, 0.0, 24.0 * hit_day[workload, n] + lead)
+            lo = np.where(oa.serve, 0.0, HOURS_PER_DAY * hit_day[workload, n] + lead)
             hi = lo + np.where(oa.serve, oa.hours, oa.hours * undone[workload, n])
             lo, hi = np.where(hi > lo, lo, 0.0)[:, None], np.where(hi > lo, hi, 1.0)[:, None]
             one = Samples(
@@ -205,7 +206,7 @@ def _replan(
             workloads.append(replace(wl, job=replace(job, requests_per_s=job.requests_per_s * u)))
         else:
             workloads.append(wl)
-        avail = pa.deadline_hours[w] - 24.0 * float(hit_day[w])
+        avail = pa.deadline_hours[w] - HOURS_PER_DAY * float(hit_day[w])
         for i in oa.by_workload.get(w, []):
             if blocked[i]:
                 continue

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.domain.scenario import ShockKind
+from arbiter.domain.units import HOURS_PER_DAY
 from arbiter.risk.plan_arrays import BoolArray, FloatArray
 from arbiter.scenarios.sampling import Samples
 
@@ -89,8 +90,8 @@ def timeline(
     priced = ShockKind.PRICE_SHIFT in kinds
     return cut(
         samples.occurred,
-        samples.start_days * 24.0,
-        (samples.start_days + samples.duration_days) * 24.0,
+        samples.start_days * HOURS_PER_DAY,
+        (samples.start_days + samples.duration_days) * HOURS_PER_DAY,
         np.where(sel, loss, 0.0),
         np.where(sel, gone, 0.0) if spot else None,
         np.where(sel, shift, 0.0) if priced else None,

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from arbiter.domain.accelerator import PLATFORM_BY_VENDOR, Platform
+from arbiter.domain.units import HOURS_PER_MONTH
 from arbiter.domain.workload import FinetuneMethod, Precision, WorkloadKind
 
 KINDS: tuple[str, ...] = tuple(k.value for k in WorkloadKind)
@@ -203,7 +204,7 @@ class ServeSpec(WorkloadSpec):
     request_mix: Annotated[list[RequestClassSpec], Field(min_length=1)] | None = None
     """Request classes whose replicas may share GPUs (Mélange); replaces the means."""
     slo: SloSpec
-    hours: PositiveFloat = 730.0
+    hours: PositiveFloat = HOURS_PER_MONTH
     """How long the service runs; the default is one month (8760 h / 12)."""
 
 

@@ -37,10 +37,10 @@ from arbiter.catalog.instance_types import InstanceShape, shape_of
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_YEAR
 
 PROVIDER = "aws"
 SOURCE = "AWS Price List bulk API (pricing.us-east-1.amazonaws.com)"
-HOURS_PER_YEAR = 8760
 
 
 # Skip and unmap reasons, fixed strings so that counts add up across files.
@@ -267,7 +267,7 @@ class _Builder:
         if upfront_usd:
             provenance = (
                 f"effective hourly rate = {hourly_usd} USD/h + upfront fee {upfront_usd} USD"
-                f" / {term_hours} h ({years} x {HOURS_PER_YEAR} h)"
+                f" / {term_hours:.0f} h ({years} x {HOURS_PER_YEAR:.0f} h)"
             )
         else:
             provenance = f"{hourly_usd} USD/h, no upfront fee"

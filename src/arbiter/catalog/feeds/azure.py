@@ -26,11 +26,11 @@ from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
 from arbiter.domain.limits import MAX_USD_PRICE, shown
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.units import HOURS_PER_YEAR
 
 PROVIDER = "azure"
 SOURCE = "Azure Retail Prices API (prices.azure.com)"
 
-HOURS_PER_YEAR = 8760
 _TERM_YEARS = {"1 Year": 1, "3 Years": 3}
 _RESERVED_REGIME = {1: PriceRegime.RESERVED_1Y, 3: PriceRegime.RESERVED_3Y}
 _PRICE_TYPES = ("Consumption", "Reservation", "DevTestConsumption")
@@ -144,7 +144,7 @@ class _Reader:
             )
         hours = HOURS_PER_YEAR * years
         provenance = (
-            f"retailPrice {total_usd} USD is the total for {term}; hourly = total / {hours} h"
+            f"retailPrice {total_usd} USD is the total for {term}; hourly = total / {hours:.0f} h"
             f"; {_dated(item)}"
         )
         self._add(

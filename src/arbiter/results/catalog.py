@@ -1,0 +1,143 @@
+"""What ``arbiter catalog ... --json`` prints: accelerators, offers, versions, a summary
+and the difference between two versions.
+
+The lists (accelerators, offers, versions) are :class:`~arbiter.results.base.Rows` of the
+rows here; ``to_json()`` prints them as a JSON list, ``to_frame()`` gives a DataFrame.
+"""
+
+from __future__ import annotations
+
+from arbiter.results.base import Result, Rows
+
+
+class AcceleratorSpec(Result):
+    """One chip's published specs: dense peaks per chip, memory, fabric and power."""
+
+    name: str
+    vendor: str
+    platform: str
+    generation: str
+    year: int
+    bf16_tflops: float
+    fp16_tflops: float | None
+    fp8_tflops: float | None
+    fp4_tflops: float | None
+    int8_tops: float | None
+    hbm_gb: float
+    hbm_tbps: float
+    interconnect_gbps: float | None
+    tdp_w: float | None
+    chips_per_node: int | None
+    memory_type: str
+    interconnect_type: str
+    source: str
+    verified: str
+
+
+class CatalogOffer(Result):
+    """One way to buy a chip: where, under which price regime, at what price, observed
+    when and from which source. With ``--history``, a superseded price also says what
+    replaced it (the ``superseded_*`` keys; absent otherwise)."""
+
+    offer_id: str
+    provider: str
+    region: str
+    zone: str
+    instance_type: str
+    accelerator: str
+    vendor: str
+    platform: str
+    accelerators_per_instance: int
+    price_regime: str
+    source_regime: str
+    term_months: int | None
+    usd_per_hour: float
+    usd_per_accelerator_hour: float
+    as_of: str
+    source: str
+    derived: bool
+    provenance: str
+    superseded_by_region: str | None = None
+    superseded_by_usd_per_hour: float | None = None
+    superseded_by_as_of: str | None = None
+    superseded_reason: str | None = None
+
+
+class CatalogVersion(Result):
+    """A stored catalog version (``default``: the embedded one); ``current`` marks the
+    one commands use."""
+
+    version: str
+    created_at: str | None
+    label: str | None
+    parent: str | None
+    n_offers: int
+    n_accelerators: int
+    current: bool
+
+
+class OfferPrice(Result):
+    """Where an offer is and what a chip-hour costs there."""
+
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    usd_per_accelerator_hour: float
+    as_of: str
+
+
+class CheapestOffers(Result):
+    """A chip's cheapest offer on demand (None if it has none) and under any regime."""
+
+    accelerator: str
+    vendor: str
+    on_demand: OfferPrice | None
+    any_regime: OfferPrice
+
+
+class CatalogSummary(Result):
+    """A catalog version at a glance: counts, offers by vendor, provider and regime, and
+    the cheapest offer per chip (by vendor, then name)."""
+
+    version: str
+    content_hash: str
+    n_accelerators: int
+    n_offers: int
+    n_providers: int
+    n_vendors: int
+    n_regimes: int
+    offers_by_vendor: dict[str, int]
+    offers_by_provider: dict[str, int]
+    offers_by_regime: dict[str, int]
+    cheapest: Rows[CheapestOffers]
+
+
+class OfferBrief(Result):
+    """An offer as a difference names it."""
+
+    offer_id: str
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    usd_per_hour: float
+    as_of: str
+
+
+class PriceChange(OfferBrief):
+    """An offer in both versions at another price: the new one, the old, and the change
+    as a share of the old (``0.1`` is 10% dearer)."""
+
+    usd_per_hour_before: float
+    change_share: float
+
+
+class CatalogDiff(Result):
+    """Offers added, removed and repriced from one catalog version to another, and how
+    many are the same in both."""
+
+    added: Rows[OfferBrief]
+    removed: Rows[OfferBrief]
+    changed: Rows[PriceChange]
+    unchanged: int
