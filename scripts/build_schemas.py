@@ -27,6 +27,7 @@ from arbiter.results import (
     RiskReport,
     Rows,
     SavedPlanInfo,
+    SpotSimulation,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ SCHEMAS: dict[str, type[Result]] = {
     "plan": Plan,
     "procure": ProcurementPlan,
     "risk": RiskReport,
+    "spot": SpotSimulation,
 }
 
 

@@ -4,7 +4,8 @@ The library first: ``arbiter.plan(fleet)`` returns a typed :class:`~arbiter.resu
 ``arbiter.sweep(plan, "vendor", caps)`` the price of diversification,
 ``arbiter.risk(plan, scenarios)`` a :class:`~arbiter.results.RiskReport`,
 ``arbiter.procure(file)`` a :class:`~arbiter.results.ProcurementPlan` and
-``arbiter.deal(file)`` a :class:`~arbiter.results.DealValuation`; every result
+``arbiter.deal(file)`` a :class:`~arbiter.results.DealValuation` and
+``arbiter.simulate_spot(job, traces)`` a :class:`~arbiter.results.SpotSimulation`; every result
 serialises to the document ``--json`` prints and gives DataFrames of its rows
 (``plan.assignments.to_frame()``). See ``docs/python.md``.
 """
@@ -30,6 +31,7 @@ from arbiter.api import (
     save_plan,
     saved_plan,
     saved_plans,
+    simulate_spot,
     sweep,
     sweep_caps,
 )
@@ -43,6 +45,7 @@ from arbiter.results import (
     RiskReport,
     Rows,
     SavedPlan,
+    SpotSimulation,
     SweepPoint,
 )
 
@@ -57,6 +60,7 @@ __all__ = [
     "Rows",
     "SavedPlan",
     "Settings",
+    "SpotSimulation",
     "SweepPoint",
     "__version__",
     "accelerators",
@@ -76,6 +80,7 @@ __all__ = [
     "save_plan",
     "saved_plan",
     "saved_plans",
+    "simulate_spot",
     "sweep",
     "sweep_caps",
 ]

@@ -31,6 +31,7 @@ from arbiter.results import (
     RiskReport,
     Rows,
     SavedPlanInfo,
+    SpotSimulation,
 )
 from arbiter.workloads import parse_workloads
 
@@ -187,6 +188,7 @@ SCHEMAS = {
     "plan": Plan,
     "procure": ProcurementPlan,
     "risk": RiskReport,
+    "spot": SpotSimulation,
 }
 
 

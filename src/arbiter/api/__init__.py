@@ -22,6 +22,7 @@ from arbiter.api.plans import saved_plan, saved_plans
 from arbiter.api.procuring import procure
 from arbiter.api.risking import risk
 from arbiter.api.settings import Settings
+from arbiter.api.spotting import simulate_spot
 from arbiter.api.stores import load_calibration
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "save_plan",
     "saved_plan",
     "saved_plans",
+    "simulate_spot",
     "sweep",
     "sweep_caps",
 ]

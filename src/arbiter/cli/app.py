@@ -24,6 +24,7 @@ from arbiter.cli import (
     plans_cmd,
     procure_cmd,
     risk_cmd,
+    spot_cmd,
 )
 from arbiter.domain.errors import ArbiterError
 
@@ -39,6 +40,7 @@ app.add_typer(perf_cmd.app, name="perf")
 perf_cmd.app.command("calibrate")(calibrate_cmd.calibrate)
 perf_cmd.app.command("calibrations")(calibrate_cmd.calibrations)
 app.add_typer(plans_cmd.app, name="plans")
+app.add_typer(spot_cmd.app, name="spot")
 app.command("estimate")(estimate_cmd.estimate)
 app.command("plan")(plan_cmd.plan)
 app.command("export")(plan_cmd.export)

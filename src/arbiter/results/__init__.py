@@ -32,6 +32,15 @@ from arbiter.results.plans import SavedPlan, SavedPlanInfo
 from arbiter.results.procure import ProcurementPlan
 from arbiter.results.provenance import Provenance
 from arbiter.results.risk import PlanRisk, RiskReport, RiskSamples
+from arbiter.results.spot import (
+    PolicyStats,
+    SlackPoint,
+    SpotJobSettings,
+    SpotSimulation,
+    SpotWindows,
+    TraceInfo,
+    TraceStats,
+)
 
 __all__ = [
     "AcceleratorSpec",
@@ -49,6 +58,7 @@ __all__ = [
     "Plan",
     "PlanAudit",
     "PlanRisk",
+    "PolicyStats",
     "ProcurementPlan",
     "Provenance",
     "Result",
@@ -57,6 +67,12 @@ __all__ = [
     "Rows",
     "SavedPlan",
     "SavedPlanInfo",
+    "SlackPoint",
+    "SpotJobSettings",
+    "SpotSimulation",
+    "SpotWindows",
     "SweepPoint",
+    "TraceInfo",
+    "TraceStats",
     "WorkloadEstimates",
 ]
