@@ -56,7 +56,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 catalog: $(STAMP)
 	$(BIN)/python scripts/build_catalog.py

@@ -16,6 +16,7 @@ are rounded to four significant digits.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from arbiter.catalog.embedded import default_accelerators
 from arbiter.domain.accelerator import Accelerator
 from arbiter.perf.cases import BenchmarkCase, read_cases
 from arbiter.perf.efficiency import Efficiency
-from arbiter.perf.fitting import PRIOR_CASES, fit
+from arbiter.perf.fitting import PRIOR_CASES, fit, objective
 from arbiter.perf.validation import ValidationReport, validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,31 +117,33 @@ def report_markdown(report: ValidationReport, parameters: str, cases_used: int) 
     return "\n".join(lines) + "\n"
 
 
-FIT_TOLERANCE = 0.03
-"""How far (relative) a refit's parameter may sit from the committed one in ``--check``.
-The fit's optimum is flat to a percent or two in some parameters (the per-layer
-overheads, the bf16 share), and the BLAS kernels NumPy and SciPy pick for a CPU move the
-optimiser's path within that: the same code and data refit on another machine differ in
-the third or fourth digit."""
+OBJECTIVE_TOLERANCE = 0.001
+"""How much worse (relative) the fit's objective may be at the committed parameters than
+at a refit's, in ``--check``. The optimum is flat to a few percent in some parameters
+(the per-layer overheads, the bf16 share, the loss per doubling of scale), and the BLAS
+kernels NumPy and SciPy pick for a CPU move the optimiser's path along those flat
+directions: the same code and data refit on two machines differ by 3% in such a
+parameter while the objective agrees to 0.03%. A change to the cases, the model or the
+prior moves the optimum itself, and the committed parameters then fit visibly worse."""
 
 
-def drift(committed: Efficiency, refit: Efficiency) -> list[str]:
-    """The parameters of ``refit`` further than :data:`FIT_TOLERANCE` from ``committed``
-    (or missing from one of them), worded for the check's message."""
+def drift(committed: Efficiency, refit: Efficiency) -> tuple[float, str]:
+    """The largest relative difference between a committed and a refit parameter, and its
+    name (``inf`` for a parameter only one of them has), for the check's message."""
     pairs = [
         (f"{platform}.{name}", value, refit.platform.get(platform, {}).get(name))
         for platform, values in committed.platform.items()
         for name, value in values.items()
     ] + [(name, value, refit.globals_.get(name)) for name, value in committed.globals_.items()]
-    out = [f"{key}: committed {old:g}, refit {new}" for key, old, new in pairs if new is None]
-    out += [
-        f"{key}: committed {old:g}, refit {new:g}"
-        for key, old, new in pairs
-        if new is not None and abs(new - old) > FIT_TOLERANCE * max(abs(old), 1e-9)
-    ]
-    extra = {f"{p}.{n}" for p, v in refit.platform.items() for n in v} | set(refit.globals_)
     known = {key for key, _, _ in pairs}
-    return out + [f"{key}: not committed" for key in sorted(extra - known)]
+    extra = {f"{p}.{n}" for p, v in refit.platform.items() for n in v} | set(refit.globals_)
+    worst = (0.0, "")
+    for key, old, new in pairs:
+        moved = math.inf if new is None else abs(new - old) / max(abs(old), 1e-9)
+        worst = max(worst, (moved, key))
+    for key in sorted(extra - known):
+        worst = max(worst, (math.inf, key))
+    return worst
 
 
 def main() -> int:
@@ -178,7 +181,8 @@ def check(
     cases: tuple[BenchmarkCase, ...],
     accelerators: dict[str, Accelerator],
 ) -> int:
-    """The committed parameters are the fit's (within :data:`FIT_TOLERANCE`), and the
+    """The committed parameters fit as well as a refit (within
+    :data:`OBJECTIVE_TOLERANCE` of its objective), and the
     report and docs/perf.md are what they give, exactly (validating committed parameters
     is arithmetic, the same on every machine)."""
     if not PARAMETERS.is_file():
@@ -186,11 +190,17 @@ def check(
         return 1
     committed_text = PARAMETERS.read_text("utf-8")
     committed = Efficiency.from_json(committed_text)
-    moved = drift(committed, refit)
-    if moved:
+    moved, name = drift(committed, refit)
+    if math.isinf(moved):
+        print(f"stale: efficiency.json lacks or adds {name}; run `make fit`", file=sys.stderr)
+        return 1
+    at_committed = objective(cases, accelerators, committed)
+    at_refit = objective(cases, accelerators, refit)
+    if at_committed > at_refit * (1.0 + OBJECTIVE_TOLERANCE):
         print(
-            f"stale: efficiency.json (beyond {FIT_TOLERANCE:.0%} of the refit: "
-            f"{'; '.join(moved)}); run `make fit`",
+            f"stale: efficiency.json fits worse than a refit (objective {at_committed:.6g} "
+            f"against {at_refit:.6g}, beyond {OBJECTIVE_TOLERANCE:.1%}; the largest move is "
+            f"{name}, {moved:.1%}); run `make fit`",
             file=sys.stderr,
         )
         return 1
@@ -204,8 +214,9 @@ def check(
         print(f"stale: {', '.join(stale)}; run `make fit`", file=sys.stderr)
         return 1
     print(
-        "efficiency.json, FIT_REPORT.md and docs/perf.md are current "
-        f"(every parameter within {FIT_TOLERANCE:.0%} of a refit)"
+        "efficiency.json, FIT_REPORT.md and docs/perf.md are current (objective "
+        f"{at_committed:.6g} at the committed parameters, {at_refit:.6g} at a refit; the "
+        f"largest parameter move is {name}, {moved:.1%})"
     )
     return 0
 

@@ -198,10 +198,28 @@ def test_the_closed_form_is_the_time_line_where_no_shock_reaches(
             m.setattr(impact, "_pair_timelines", counting(pair_timelines, pairs, "long"))
             long = without_recourse(plan, scenarios, samples, speed, shortcut=False)
         same_outcome(short, long)
-        # the time line took every pair without the shortcut, and fewer with it
+        # the time line took every pair without the shortcut, and no more with it (as
+        # many where a shock reaches every type in every sample)
         n_types = len(placement_types(plan, speed)[1])
         assert pairs["long"] == n_types * 40
-        assert pairs["short"] < pairs["long"]
+        assert pairs["short"] <= pairs["long"]
+
+
+@pytest.mark.parametrize("regime", [PriceRegime.ON_DEMAND, PriceRegime.RESERVED_1Y])
+def test_the_shortcut_puts_no_pair_on_a_time_line_where_no_shock_reaches_the_plan(regime):
+    fleet, options = fleet_with_twins(2, 2, regime)
+    scenarios = shocks([ShockKind.SUPPLY_CUT, ShockKind.PRICE_SHIFT], ["z", "z"])
+    pa = plan_arrays(fleet, solve_fleet(fleet, options), scenarios)
+    samples = sample(scenarios, 40, np.random.SeedSequence(7))
+    pairs = {"short": 0, "long": 0}
+    pair_timelines = impact._pair_timelines
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(impact, "_pair_timelines", counting(pair_timelines, pairs, "short"))
+        short = without_recourse(pa, scenarios, samples, None)
+        m.setattr(impact, "_pair_timelines", counting(pair_timelines, pairs, "long"))
+        long = without_recourse(pa, scenarios, samples, None, shortcut=False)
+    same_outcome(short, long)
+    assert pairs == {"short": 0, "long": len(placement_types(pa, None)[1]) * 40}
 
 
 def counting(pair_timelines, pairs: dict[str, int], key: str):

@@ -15,7 +15,7 @@ SciPy is needed only here (``pip install arbiter[dev]``); the model itself is Nu
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +114,66 @@ def _sparsity(names: list[tuple[str, str]], platforms: list[str]) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    """The fit's least-squares problem: the cases it fits, the parameter layout and the
+    residual function of a parameter vector."""
+
+    questions: list[tuple[Question, float]]
+    names: list[tuple[str, str]]
+    residuals: Callable[[np.ndarray], np.ndarray]
+    outliers: frozenset[str]
+
+
+def _problem(cases: Sequence[BenchmarkCase], accelerators: Mapping[str, Accelerator]) -> _Problem:
+    questions: list[tuple[Question, float]] = []
+    outliers = outlier_cases(cases)
+    for case in cases:
+        if case.case_id in outliers:
+            continue
+        try:
+            questions.append((question_for(case, accelerators), case.value))
+        except Unpredictable:
+            continue
+    names = _layout()
+    pooled_index = {k: names.index(("pooled", k)) for k in PLATFORM_PARAMETERS}
+    shrink = math.sqrt(PRIOR_CASES)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        eff = _efficiency(x, names)
+        out = []
+        for q, published in questions:
+            try:
+                value = predict(q, eff)
+            except Unpredictable:
+                value = published * 1e-3  # a layout that vanished is a large, finite miss
+            out.append(value / published - 1.0)
+        for i, (scope, key) in enumerate(names):
+            if scope in PLATFORMS:
+                out.append(shrink * math.log(x[i] / x[pooled_index[key]]))
+        return np.array(out)
+
+    return _Problem(questions, names, residuals, frozenset(outliers))
+
+
+def soft_l1_cost(residuals: np.ndarray) -> float:
+    """The fit's objective for ``residuals``, as SciPy's ``least_squares`` defines it for
+    ``loss="soft_l1"`` and ``f_scale`` :data:`SOFT_L1_SCALE`:
+    ``0.5 sum C^2 rho((r / C)^2)`` with ``rho(z) = 2 (sqrt(1 + z) - 1)``."""
+    z = (residuals / SOFT_L1_SCALE) ** 2
+    return float(0.5 * SOFT_L1_SCALE**2 * np.sum(2.0 * (np.sqrt(1.0 + z) - 1.0)))
+
+
+def objective(
+    cases: Sequence[BenchmarkCase], accelerators: Mapping[str, Accelerator], eff: Efficiency
+) -> float:
+    """The fit's objective (:func:`soft_l1_cost`) at the parameters of ``eff``: what
+    :func:`fit` minimises, so a refit can be compared with committed parameters on it."""
+    problem = _problem(cases, accelerators)
+    x = np.array([_start_value(eff, s, k) for s, k in problem.names])
+    return soft_l1_cost(problem.residuals(x))
+
+
 def fit(
     cases: Sequence[BenchmarkCase],
     accelerators: Mapping[str, Accelerator],
@@ -131,16 +191,8 @@ def fit(
         least_squares,
     )
 
-    questions: list[tuple[Question, float]] = []
-    outliers = outlier_cases(cases)
-    for case in cases:
-        if case.case_id in outliers:
-            continue
-        try:
-            questions.append((question_for(case, accelerators), case.value))
-        except Unpredictable:
-            continue
-    names = _layout()
+    problem = _problem(cases, accelerators)
+    questions, names, residuals = problem.questions, problem.names, problem.residuals
     x0 = np.array(
         [PRIOR.globals_[k] if s == "global" else PRIOR.platform["cuda"][k] for s, k in names]
     )
@@ -149,23 +201,7 @@ def fit(
     lower = np.array([BOUNDS[k][0] for _, k in names])
     upper = np.array([BOUNDS[k][1] for _, k in names])
     x0 = np.clip(x0, lower, upper)
-    pooled_index = {k: names.index(("pooled", k)) for k in PLATFORM_PARAMETERS}
-    shrink = math.sqrt(PRIOR_CASES)
     sparsity = _sparsity(names, [q.accelerator.platform.value for q, _ in questions])
-
-    def residuals(x: np.ndarray) -> np.ndarray:
-        eff = _efficiency(x, names)
-        out = []
-        for q, published in questions:
-            try:
-                value = predict(q, eff)
-            except Unpredictable:
-                value = published * 1e-3  # a layout that vanished is a large, finite miss
-            out.append(value / published - 1.0)
-        for i, (scope, key) in enumerate(names):
-            if scope in PLATFORMS:
-                out.append(shrink * math.log(x[i] / x[pooled_index[key]]))
-        return np.array(out)
 
     solution = least_squares(
         residuals,
@@ -214,5 +250,5 @@ def fit(
         efficiency=result,
         cases_used=len(questions),
         cases_by_platform=counts,
-        outliers=tuple(sorted(outliers)),
+        outliers=tuple(sorted(problem.outliers)),
     )
