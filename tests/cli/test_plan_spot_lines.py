@@ -1,4 +1,5 @@
-"""The text output of a plan states the spot rate and its basis, once per spot offer."""
+"""The text output of a plan states the spot rate and its basis, once per spot offer, and
+the expected outcome of each deadline job on it."""
 
 from __future__ import annotations
 
@@ -46,3 +47,24 @@ def test_one_line_per_spot_offer_with_rate_basis_and_date():
 
 def test_a_plan_without_spot_prints_nothing():
     assert spot_lines([assignment("c", "on_demand", None)]) == []
+
+
+def test_a_deadline_job_on_spot_gets_a_line_with_its_outlook():
+    outlook = {
+        **SPOT,
+        "policy": "greedy",
+        "available_share": 0.4,
+        "mean_outage_hours": 3.0,
+        "spot_share": 0.25,
+        "on_demand_hours": 1234.0,
+        "on_demand_usd_per_hour": 6.88,
+        "miss_probability": 0.0,
+    }
+    lines = spot_lines([assignment("b", "spot", outlook), assignment("a", "spot", SPOT)])
+    assert len(lines) == 2 and lines[0].startswith("spot aws us-east-1 p5.48xlarge: ")
+    assert lines[1] == (
+        "  b: greedy, 25.0% of the work on spot (spot there 40.0% of the time, outages of "
+        "3 h), 1,234 chip-h on demand at $6.88/h, late 0.0%"
+    )
+    alone = spot_lines([assignment("b", "spot", {**outlook, "on_demand_usd_per_hour": None})])
+    assert "no on-demand fallback there" in alone[1]

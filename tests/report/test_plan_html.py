@@ -41,8 +41,14 @@ def _pct(share: float | None, missing: str = DASH) -> str:
 def _regime(a: Assignment) -> str:
     if a.spot is None:
         return a.price_regime
-    rate = a.spot.interruptions_per_hour
-    return f"{a.price_regime} ({rate:.3g}/h, {a.spot.basis}, as of {a.spot.as_of})"
+    s = a.spot
+    text = f"{a.price_regime} ({s.interruptions_per_hour:.3g}/h, {s.basis}, as of {s.as_of}"
+    if s.spot_share is not None:  # a job with a deadline: its outlook
+        text += (
+            f"; {100 * s.spot_share:.0f}% of the work on spot, {s.on_demand_hours:.0f} chip-h "
+            f"on demand, late {100 * (s.miss_probability or 0.0):.0f}%"
+        )
+    return text + ")"
 
 
 def _band(a: Assignment) -> str:

@@ -15,6 +15,7 @@ from arbiter.api.capacity_text import no_option_message
 from arbiter.api.loading import Source, fleet_source, load_catalog
 from arbiter.api.provenance import provenance as provenance_of
 from arbiter.api.settings import Settings
+from arbiter.api.spot_traces import with_measured_spot
 from arbiter.api.stores import (
     default_capacity_file,
     load_calibration,
@@ -129,11 +130,12 @@ def solve(
     config = config or settings()
     fleet, name, input_hash = fleet_source(source)
     profile = resolve_calibration(calibration, config)
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog(catalog, config=config)
+    fleet = with_measured_spot(fleet, catalog, name)
     folded = fold_fleet(fleet) if fold else None
     if folded is not None:
         fleet = folded.fleet
-    if not isinstance(catalog, Catalog):
-        catalog = load_catalog(catalog, config=config)
     capacity_file = capacity_file or default_capacity_file(config)
     stated = load_capacity_file(capacity_file) if capacity_file is not None else ()
     assumptions = obtainable(catalog.offers, fleet.capacity, stated, str(capacity_file or ""))

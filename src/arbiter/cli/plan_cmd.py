@@ -225,11 +225,36 @@ def export(
 
 
 def spot_lines(assignments: Iterable[Assignment]) -> list[str]:
-    """One line per spot offer of a plan: the spot model's rate and what it rests on."""
-    spot = {(a.provider, a.region, a.instance_type): a.spot for a in assignments if a.spot}
-    return [
-        f"spot {provider} {region} {instance_type}: {s.interruptions_per_hour:.3g} "
-        f"interruptions/h ({s.basis}: {s.source}, as of {s.as_of}); "
-        f"{s.restart_hours} h lost per interruption, throughput x{s.throughput_factor:.4f}"
-        for (provider, region, instance_type), s in sorted(spot.items())
-    ]
+    """One line per spot offer of a plan: the spot model's rate and what it rests on; under
+    it, one line per job with a deadline on it: its expected outcome (``docs/spot.md``)."""
+    listed = sorted(
+        (a for a in assignments if a.spot is not None),
+        key=lambda a: (a.provider, a.region, a.instance_type, a.workload),
+    )
+    out: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for a in listed:
+        s = a.spot
+        assert s is not None
+        place = (a.provider, a.region, a.instance_type)
+        if place not in seen:
+            seen.add(place)
+            out.append(
+                f"spot {' '.join(place)}: {s.interruptions_per_hour:.3g} interruptions/h "
+                f"({s.basis}: {s.source}, as of {s.as_of}); {s.restart_hours} h lost per "
+                f"interruption, throughput x{s.throughput_factor:.4f}"
+            )
+        if s.policy is not None and s.spot_share is not None:
+            fallback = (
+                "no on-demand fallback there"
+                if s.on_demand_usd_per_hour is None
+                else f"{s.on_demand_hours or 0.0:,.0f} chip-h on demand at "
+                f"${s.on_demand_usd_per_hour:,.2f}/h"
+            )
+            out.append(
+                f"  {a.workload}: {s.policy}, {s.spot_share:.1%} of the work on spot (spot "
+                f"there {s.available_share or 0.0:.1%} of the time, outages of "
+                f"{s.mean_outage_hours or 0.0:g} h), {fallback}, late "
+                f"{s.miss_probability or 0.0:.1%}"
+            )
+    return out

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.spot import SpotSettings
 from arbiter.domain.workload import Workload
 
 GROUPS = ("vendor", "provider", "region")
@@ -168,6 +169,8 @@ class Fleet:
     objective: Objective = COST
     after_term: AfterTerm = AfterTerm.ON_DEMAND
     """How hours past a commitment's term are priced (:mod:`arbiter.domain.after_term`)."""
+    spot: SpotSettings = SpotSettings()  # noqa: RUF009 - frozen, so one shared default is safe
+    """The ``spot:`` key: the outage assumed for spot, and traces that measure it."""
     copies: tuple[int, ...] = ()
     """Per workload, how many identical workloads it stands for (empty: one each). Only a
     train, finetune or batch workload stands for more than one (see

@@ -34,8 +34,14 @@ could only raise total spend, which is padding and never part of a plan.
 Spot offers only serve interruptible workloads, with throughput discounted for expected
 preemptions: ``1 / (1 + interruptions_per_hour x restart_hours)``, the spot model's
 :func:`arbiter.catalog.spot.throughput_factor` (the rate from the offer, the AWS Spot
-Advisor feed or the provider's published figure; ``docs/spot.md``). Options on a
-platform that is not enabled must still finish by the deadline after its lead time.
+Advisor feed or the provider's published figure; ``docs/spot.md``). A job with a deadline
+(train, finetune, batch) on a spot offer is priced at its expected cost when it waits for
+spot and moves to the on-demand offer of the same instance type at the same place just in
+time to finish there (:mod:`arbiter.spotsim.outlook`: spot's availability from traces of
+that place where the plan has them, else from the spot rate and an assumed outage); with
+no such on-demand offer it runs on spot alone, and is an option only while the chance that
+it finishes late is at most :data:`SPOT_ALONE_MAX_MISS`. Options on a platform that is not
+enabled must still finish by the deadline after its lead time.
 """
 
 from __future__ import annotations
@@ -49,13 +55,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import serves, throughput_factor
+from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, serves, throughput_factor
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
+from arbiter.domain.spot import Availability, SpotSettings
 from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
@@ -66,6 +73,11 @@ from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 from arbiter.perf.topology import Host, estimate_targets
+from arbiter.spotsim.outlook import (
+    SpotOutlook,
+    availability_from_rate,
+    outlook,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,6 +90,10 @@ MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days trie
 # without caps, which is fast but may miss a plan only a dearer option elsewhere lets meet
 # a cap (the scale benchmark's fleets: 2.5 times fewer options).
 EXACT_CAPS_WORKLOADS = 50
+SPOT_ALONE_MAX_MISS = 0.05
+"""A deadline job on spot with no on-demand fallback at its place (no on-demand offer of the
+same instance type in the same provider and region) is an option only while the chance
+that spot alone leaves it late is at most this (``spotsim/outlook.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +115,7 @@ class Option:
     usd: float  # per unit for train/batch; per instance for serve
     serve: bool
     class_requests_per_s: tuple[float, ...] = ()  # per replica of a request mix, after spot
+    spot: SpotOutlook | None = None  # a deadline job on spot: its expected outcome, per chip
 
 
 def billed_hours(offer: Offer, hours: float, after_term: AfterTerm = AfterTerm.ON_DEMAND) -> float:
@@ -161,7 +178,9 @@ def build_options(
     ``obtainable`` (by offer id, ``arbiter.catalog.capacity``) sizes options in whole units
     of allocation, drops those one purchase cannot supply, and adds the lead time of a
     quota request or contract to the platform's. ``calibration`` corrects the estimates
-    of the chips it covers (``perf/calibration.py``); None leaves them as the model's."""
+    of the chips it covers (``perf/calibration.py``); None leaves them as the model's.
+    Spot's availability at an offer is the fleet's (``fleet.spot.measured``, from traces)
+    or comes from the spot rate and the fleet's assumed outage."""
     accs: list[Accelerator] = [
         a for a in catalog.accelerators.values() if fleet.platform(a.platform) is not None
     ]
@@ -226,6 +245,36 @@ def share_capped(fleet: Fleet) -> bool:
     return any(getattr(fleet.caps, g) is not None and getattr(fleet.caps, g) < 1.0 for g in GROUPS)
 
 
+@dataclass(frozen=True, slots=True)
+class _SpotPlace:
+    """A spot offer's availability and its on-demand fallback price (None: none sold)."""
+
+    availability: Availability
+    fallback_usd_per_hour: float | None
+
+
+def _spot_places(offers: Sequence[Offer], settings: SpotSettings) -> dict[int, _SpotPlace]:
+    """By index, each spot offer's :class:`_SpotPlace`: availability measured on traces, or
+    from the spot rate and the assumed outage; the fallback is the cheapest on-demand
+    offer of the same instance type, provider and region among ``offers``."""
+    measured = dict(settings.measured)
+    on_demand: dict[tuple[str, str, str], float] = {}
+    for o in offers:
+        if o.price_regime is PriceRegime.ON_DEMAND:
+            key = (o.provider, o.region, o.instance_type)
+            on_demand[key] = min(on_demand.get(key, math.inf), o.usd_per_accelerator_hour)
+    out = {}
+    for k, o in enumerate(offers):
+        if o.price_regime is PriceRegime.SPOT:
+            found = measured.get(o.offer_id)
+            available = found or availability_from_rate(
+                interruptions_per_hour(o), settings.outage_hours
+            )
+            fallback = on_demand.get((o.provider, o.region, o.instance_type))
+            out[k] = _SpotPlace(available, fallback)
+    return out
+
+
 class _OfferArrays:
     """The offers of one accelerator as arrays: what pricing an option needs."""
 
@@ -268,6 +317,9 @@ class _OfferArrays:
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
         self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
+        self.spot = _spot_places(self.offers, fleet.spot)
+        for k, place in self.spot.items():  # the rate the availability rests on
+            self.factor[k] = 1.0 / (1.0 + place.availability.interruptions_per_hour * RESTART_HOURS)
         self.billing = TermBilling(self.offers, fleet.after_term)
         self.payg, self.block, self.term = self.billing.payg, self.billing.block, self.billing.term
 
@@ -317,7 +369,8 @@ def _options_of(
     else:
         chips, rate, hours, instances, sizes = _batch_sizes(e, t, limit, lead + t.lead)
     paid = t.billed(hours)
-    usd = instances * t.per[:, None] * t.usd_per_chip(hours)
+    room = None if limit is None else limit - lead - t.lead
+    usd, outlooks = _priced(t, allowed, hours, instances, room)
     ok = allowed[:, None] & np.isfinite(hours) & np.isfinite(usd)
     ok &= instances * t.per[:, None] <= t.job[:, None]
     if limit is not None:
@@ -344,15 +397,7 @@ def _options_of(
     for k, j in zip(*(x.tolist() for x in np.nonzero(chosen)), strict=True):
         est = made.get(j)
         if est is None:
-            size, tokens, layout = sizes[j]
-            if isinstance(layout, int):  # a batch size: its replica count
-                layout = (
-                    None if e.layout is None else dataclasses.replace(e.layout, replicas=layout)
-                )
-            est = made[j] = dataclasses.replace(
-                e, chips=int(size), tokens_per_s=float(tokens), layout=layout,
-                hours=float(work_hours(e, tokens)),
-            )  # fmt: skip
+            est = made[j] = _sized(e, sizes[j])
         out.append(
             Option(
                 workload=wi,
@@ -365,9 +410,76 @@ def _options_of(
                 tokens_per_s=float(rate[j] * t.factor[k]),
                 usd=float(usd[k, j]),
                 serve=False,
+                spot=outlooks.get((k, j)),
             )
         )
     return out
+
+
+def _priced(
+    t: _OfferArrays,
+    allowed: BoolArray,
+    hours: FloatArray,
+    instances: FloatArray,
+    room: FloatArray | None,
+) -> tuple[FloatArray, dict[tuple[int, int], SpotOutlook | None]]:
+    """What each size (column) costs on each offer (row): instances x chips x the price of
+    ``hours``; a deadline job (``room``: hours before its deadline on each offer) on spot
+    at its outlook's expected cost (inf where spot alone would be late too often)."""
+    usd = instances * t.per[:, None] * t.usd_per_chip(hours)
+    if room is None:
+        return usd, {}
+    outlooks = _spot_outlooks(t, allowed, hours, room)
+    for (k, j), o in outlooks.items():
+        usd[k, j] = instances[k, j] * t.per[k] * o.usd if o is not None else np.inf
+    return usd, outlooks
+
+
+def _spot_outlooks(
+    t: _OfferArrays, allowed: BoolArray, hours: FloatArray, room: FloatArray
+) -> dict[tuple[int, int], SpotOutlook | None]:
+    """The outlook of each size (column) of a deadline job on each allowed spot offer
+    (row) that has ``room`` hours before its deadline; None where spot alone would leave
+    it late too often (:data:`SPOT_ALONE_MAX_MISS`). Offers with the same availability,
+    price and fallback share one outlook per job length."""
+    out: dict[tuple[int, int], SpotOutlook | None] = {}
+    for k, place in t.spot.items():
+        if not allowed[k] or not room[k] > 0:
+            continue
+        for j in np.flatnonzero(hours[k] <= room[k]).tolist():  # the rest miss anyway
+            out[k, j] = _spot_outlook(
+                place,
+                float(hours[k, j] * t.factor[k]),
+                float(room[k]),
+                float(t.price[k]),
+            )
+    return out
+
+
+def _spot_outlook(
+    place: _SpotPlace, compute_h: float, deadline_h: float, spot_usd_per_hour: float
+) -> SpotOutlook | None:
+    found = outlook(
+        place.availability,
+        compute_h=compute_h,
+        deadline_h=deadline_h,
+        restart_h=RESTART_HOURS,
+        spot_usd_per_hour=spot_usd_per_hour,
+        on_demand_usd_per_hour=place.fallback_usd_per_hour,
+    )
+    alone = place.fallback_usd_per_hour is None
+    return None if alone and found.miss_probability > SPOT_ALONE_MAX_MISS else found
+
+
+def _sized(e: Estimate, size: tuple[int, float, Layout | int | None]) -> Estimate:
+    """``e`` at ``size`` (chips, tokens/s, and its layout or a batch's replica count)."""
+    chips, tokens, layout = size
+    if isinstance(layout, int):  # a batch size: its replica count
+        layout = None if e.layout is None else dataclasses.replace(e.layout, replicas=layout)
+    return dataclasses.replace(
+        e, chips=int(chips), tokens_per_s=float(tokens), layout=layout,
+        hours=float(work_hours(e, tokens)),
+    )  # fmt: skip
 
 
 def work_hours(e: Estimate, tokens_per_s: float) -> float:

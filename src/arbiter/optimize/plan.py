@@ -29,6 +29,7 @@ from arbiter.optimize.highs import highs_version
 from arbiter.optimize.linear import Status
 from arbiter.optimize.options import Option
 from arbiter.optimize.pruning import prune
+from arbiter.spotsim.outlook import SpotOutlook
 
 ALTERNATIVES = 3
 
@@ -93,20 +94,43 @@ def placed_record(fleet: Fleet, p: Placed) -> dict[str, Any]:
             if p.class_requests_per_s
             else {}
         ),
-        **({"spot": spot_record(off)} if off.price_regime is PriceRegime.SPOT else {}),
+        **(
+            {"spot": spot_record(off, o.spot, p.units * o.chips)}
+            if off.price_regime is PriceRegime.SPOT
+            else {}
+        ),
     }
 
 
-def spot_record(offer: Offer) -> dict[str, Any]:
-    """What a spot placement's speed rests on: the spot model's rate and its basis."""
-    rate = interruptions_per_hour(offer)
+def spot_record(offer: Offer, outlook: SpotOutlook | None, chips: int) -> dict[str, Any]:
+    """What a spot placement rests on: the rate of interruptions and its basis, and for a
+    job with a deadline its expected outcome (``spotsim/outlook.py``) over its ``chips``."""
+    if outlook is None:
+        rate = interruptions_per_hour(offer)
+        return {
+            "interruptions_per_hour": rate.interruptions_per_hour,
+            "basis": rate.basis.value,
+            "source": rate.source,
+            "as_of": rate.as_of,
+            "restart_hours": RESTART_HOURS,
+            "throughput_factor": throughput_factor(offer),
+        }
+    a = outlook.availability
+    on_demand_h = outlook.on_demand_h * chips
     return {
-        "interruptions_per_hour": rate.interruptions_per_hour,
-        "basis": rate.basis.value,
-        "source": rate.source,
-        "as_of": rate.as_of,
+        "interruptions_per_hour": a.interruptions_per_hour,
+        "basis": a.basis,
+        "source": a.source,
+        "as_of": a.as_of,
         "restart_hours": RESTART_HOURS,
-        "throughput_factor": throughput_factor(offer),
+        "throughput_factor": outlook.throughput_factor,
+        "policy": outlook.policy,
+        "available_share": a.available_share,
+        "mean_outage_hours": a.mean_outage_h,
+        "spot_share": outlook.spot_share,
+        "on_demand_hours": on_demand_h,
+        "on_demand_usd_per_hour": outlook.fallback_usd_per_hour,
+        "miss_probability": outlook.miss_probability,
     }
 
 

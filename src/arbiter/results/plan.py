@@ -21,7 +21,13 @@ class Layout(Result):
 
 
 class SpotBasis(Result):
-    """What a spot placement's speed rests on: the interruption rate and its source."""
+    """What a spot placement rests on: the interruption rate and its source; for a job with
+    a deadline, its expected outcome under ``policy`` (``greedy``: wait for spot, move to the
+    on-demand offer of the same instance type at the same place just in time): the share of
+    the time spot can be had, the mean outage, the share of the work done on spot, the
+    on-demand chip-hours the fallback is expected to take at its price (None: no on-demand
+    offer there, spot alone), and the chance of finishing late
+    (0 with a fallback; with none, from spot's spread). ``docs/spot.md``."""
 
     interruptions_per_hour: float
     basis: str
@@ -29,6 +35,13 @@ class SpotBasis(Result):
     as_of: str
     restart_hours: float
     throughput_factor: float
+    policy: str | None = None
+    available_share: float | None = None
+    mean_outage_hours: float | None = None
+    spot_share: float | None = None
+    on_demand_hours: float | None = None
+    on_demand_usd_per_hour: float | None = None
+    miss_probability: float | None = None
 
 
 class Assignment(Result):

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import restart_load
+from arbiter.catalog.spot import RESTART_HOURS, restart_load
 from arbiter.domain.fleet import Fleet
 from arbiter.domain.offer import PAY_AS_YOU_GO, PriceRegime
 from arbiter.domain.scenario import ScenarioSet
 from arbiter.domain.units import HOURS_PER_WEEK
 from arbiter.domain.workload import ServeJob
 from arbiter.optimize.fleet import FleetSolution, Placed
-from arbiter.optimize.options import deadline_hours
+from arbiter.optimize.options import Option, deadline_hours
 from arbiter.perf.bands import sigma_of
 from arbiter.risk.concentration import spend_weights, work_shares
 from arbiter.scenarios.perf_error import platform_normals
@@ -103,7 +103,7 @@ def plan_arrays(fleet: Fleet, solution: FleetSolution, scenarios: ScenarioSet) -
             [0.0 if p.option.serve else lead.get(p.option.estimate.platform, 0.0) for p in placed],
             dtype=np.float64,
         ),
-        surge_base=np.array([restart_load(o) for o in offers], dtype=np.float64),
+        surge_base=np.array([surge_base(p.option) for p in placed], dtype=np.float64),
         workload=workload,
         work_share=np.array(work_shares(placed), dtype=np.float64),
         serve=np.array([isinstance(w.job, ServeJob) for w in fleet.workloads], dtype=bool),
@@ -164,3 +164,13 @@ def perf_speeds(
     z = np.concatenate([platform_normals(names.tolist(), n, seed) for n, seed in chunks], axis=1)
     table = np.exp(pairs[:, 1][:, None] * z[pairs[:, 0].astype(np.int64)])
     return Speed(np.asarray(table, dtype=np.float64), np.asarray(row, dtype=np.int64).ravel())
+
+
+def surge_base(option: Option) -> float:
+    """``r R`` of a placement: its spot rate times the restart hours, 0 off spot. A job the
+    plan priced on spot under the outlook (``spotsim/outlook.py``) takes the rate it was
+    priced on (measured on traces where the fleet names them), so the surge scales the
+    rate the plan used."""
+    if option.spot is not None:
+        return option.spot.availability.interruptions_per_hour * RESTART_HOURS
+    return restart_load(option.offer)

@@ -22,8 +22,15 @@ from arbiter.catalog.names import PROVIDERS, resolve_accelerator, resolve_provid
 from arbiter.domain.accelerator import Platform
 from arbiter.domain.errors import InputError, UnknownNameError
 from arbiter.domain.fleet import CapacityLimit, Fleet, Objective, PlatformState, ShareCaps
+from arbiter.domain.spot import SpotSettings, SpotTraceSource
 from arbiter.workloads.convert import _named
-from arbiter.workloads.fleet_spec import FLEET_KEYS, CapacitySpec, FleetKeysSpec, PlatformSpec
+from arbiter.workloads.fleet_spec import (
+    FLEET_KEYS,
+    CapacitySpec,
+    FleetKeysSpec,
+    PlatformSpec,
+    SpotSpec,
+)
 from arbiter.workloads.loading import parse_workloads, read_data
 from arbiter.workloads.problems import join_path, validation_problems, with_more
 
@@ -48,6 +55,7 @@ def parse_fleet(data: object, *, file: str) -> Fleet:
     problems: list[InputError] = []
     platforms = _platforms(spec.platforms, file, problems)
     capacity = _capacity(spec.capacity, file, problems)
+    spot = _spot(spec.spot, file, problems)
     if problems:
         raise with_more(problems)
     caps = spec.constraints.max_share
@@ -64,6 +72,7 @@ def parse_fleet(data: object, *, file: str) -> Fleet:
             time_usd_per_hour=spec.objective.time_usd_per_hour,
         ),
         after_term=spec.pricing.after_term,
+        spot=spot,
     )
 
 
@@ -148,3 +157,42 @@ def _capacity(
         seen[key] = where
         out.append(limit)
     return tuple(out)
+
+
+def _spot(spec: SpotSpec, file: str, problems: list[InputError]) -> SpotSettings:
+    """The ``spot:`` key, provider and accelerator names resolved (the traces are read by
+    the API, which knows where the fleet file is)."""
+    known = sorted(known_accelerators())
+    out: list[SpotTraceSource] = []
+    for i, entry in enumerate(spec.traces):
+        where = join_path(join_path("spot", "traces"), i)
+        try:
+            provider = _named(
+                resolve_provider, entry.provider, PROVIDERS, join_path(where, "provider"), file
+            )
+            accelerator = (
+                None
+                if entry.accelerator is None
+                else _named(
+                    resolve_accelerator,
+                    entry.accelerator,
+                    known,
+                    join_path(where, "accelerator"),
+                    file,
+                )
+            )
+        except InputError as exc:
+            problems.append(exc)
+            continue
+        out.append(
+            SpotTraceSource(
+                path=entry.path,
+                provider=provider,
+                region=entry.region,
+                accelerator=accelerator,
+                instance_type=entry.instance_type,
+                select=entry.select,
+                nodes=entry.nodes,
+            )
+        )
+    return SpotSettings(outage_hours=spec.outage_hours, traces=tuple(out))

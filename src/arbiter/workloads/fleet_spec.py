@@ -1,7 +1,8 @@
 """The fleet-wide keys of a workload file as pydantic models, all ``extra="forbid"``.
 
 A fleet file is a workload file whose top level may also hold ``constraints``,
-``platforms``, ``capacity``, ``objective`` and ``pricing`` (:data:`FLEET_KEYS`). These models check
+``platforms``, ``capacity``, ``objective``, ``pricing`` and ``spot`` (:data:`FLEET_KEYS`).
+These models check
 shape, types and ranges; :mod:`arbiter.workloads.fleet` resolves names (platforms,
 providers, accelerators) and builds the domain :class:`~arbiter.domain.fleet.Fleet`.
 
@@ -148,6 +149,41 @@ class PricingSpec(_Spec):
     after_term: AfterTermName = AfterTerm.ON_DEMAND
 
 
+class SpotTraceSpec(_Spec):
+    """One entry of ``spot.traces``: trace files that measure spot for some spot offers."""
+
+    path: Text
+    """A trace file or a folder of them, relative to the fleet file."""
+    provider: Text
+    region: Text
+    accelerator: Text | None = None
+    instance_type: Text | None = None
+    select: Text | None = None
+    """A glob over the trace files' stems, such as ``us-east-1*_v100_1``."""
+    nodes: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
+    """Spot counts as available with this many instances (the N-node trace format)."""
+
+    @model_validator(mode="after")
+    def _one_machine(self) -> SpotTraceSpec:
+        if (self.accelerator is None) == (self.instance_type is None):
+            raise ValueError("give accelerator or instance_type (one of them)")
+        return self
+
+
+class SpotSpec(_Spec):
+    """``spot``: the outage assumed where no trace measures spot, and the traces."""
+
+    outage_hours: (
+        Annotated[
+            float,
+            BeforeValidator(plain_number),
+            Field(gt=0, le=8760, strict=True, allow_inf_nan=False),
+        ]
+        | None
+    ) = None
+    traces: list[SpotTraceSpec] = Field(default_factory=list)
+
+
 class FleetKeysSpec(_Spec):
     """The fleet-wide top-level keys of a workload file (``workloads`` is read separately)."""
 
@@ -159,6 +195,7 @@ class FleetKeysSpec(_Spec):
         default_factory=ObjectiveSpec
     )
     pricing: PricingSpec = Field(default_factory=PricingSpec)
+    spot: SpotSpec = Field(default_factory=SpotSpec)
 
 
 FLEET_KEYS: tuple[str, ...] = tuple(FleetKeysSpec.model_fields)
