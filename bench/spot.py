@@ -130,7 +130,8 @@ def measure() -> tuple[list[str], list[Row]]:
             f"Run {dt.date.today().isoformat()} with `bench/spot.py` on {platform.platform()}, "
             f"Python {platform.python_version()}. C = 48 h, on-demand $3.06/h, spot $0.97/h, "
             f"one V100; {WINDOWS:,} windows (seed {SEED}) on the {len(replayed)} single-node V100 "
-            "traces of Can't Be Late (AWS, 2022-2023). Costs are per job. The hindsight "
+            "traces of Can't Be Late (AWS, 2022-2023), a 1 read as spot available (the "
+            "traces' README; docs/spot.md). Costs are per job. The hindsight "
             "optimum stays in the window's own zone; arbiter's policy may move to the job's "
             "other zones (examples/spot-job.yaml), so it can cost less than that optimum."
         ),

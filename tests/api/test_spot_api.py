@@ -36,9 +36,10 @@ def job(**overrides: object) -> dict[str, object]:
 
 
 def write_trace(folder: Path, name: str, unavailable: list[int], gap_s: int = 3600) -> None:
-    """A single-node trace in the public format: 1 = no spot in that reading."""
+    """A single-node trace in the public format, from the readings without spot (1 there):
+    written as the format is read by default, 1 = spot available."""
     folder.mkdir(parents=True, exist_ok=True)
-    doc = {"metadata": {"gap_seconds": gap_s}, "data": unavailable}
+    doc = {"metadata": {"gap_seconds": gap_s}, "data": [1 - u for u in unavailable]}
     (folder / name).write_text(json.dumps(doc), encoding="utf-8")
 
 

@@ -167,3 +167,22 @@ def test_the_example_job_states_the_published_setting():
     doc = yaml.safe_load(EXAMPLE.read_text())
     assert (doc["compute_h"], doc["deadline_h"], doc["restart_h"]) == (48, 52, 0.2)
     assert (doc["on_demand_usd_per_hour"], doc["spot_usd_per_hour"]) == (3.06, 0.97)
+
+
+def test_ones_says_what_a_1_means_in_the_public_files(cli, tmp_path):
+    job = write_job(tmp_path)
+    traces = write_traces(tmp_path / "zeros", us_test_1a=[0] * 30)
+    shares = {}
+    for ones in ("available", "unavailable"):
+        code, out, err = cli(
+            "spot", "simulate", str(job), "--traces", str(traces), "--policy", "greedy",
+            "--windows", "5", "--ones", ones, "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["ones"] == ones
+        shares[ones] = doc["policies"]["greedy"]["spot_share"]
+    # all zeros: spot never there, or always there
+    assert shares == {"available": 0.0, "unavailable": 1.0}
+    code, _, err = cli("spot", "simulate", str(job), "--traces", str(traces), "--ones", "maybe")
+    assert code == 2 and "Traceback" not in err

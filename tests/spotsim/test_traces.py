@@ -20,12 +20,17 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_one_node_files_read_1_as_unavailable(tmp_path):
+def test_one_node_files_read_1_as_available_unless_told_otherwise(tmp_path):
     data = {"metadata": {"gap_seconds": 195}, "data": [0, 0, 1, 0, 1, 1]}
-    tr = read_trace(
-        write(tmp_path / "aws-x" / "1-node" / "zone" / "us-east-2a_v100_1.json", json.dumps(data))
+    path = write(
+        tmp_path / "aws-x" / "1-node" / "zone" / "us-east-2a_v100_1.json", json.dumps(data)
     )
-    assert tr.available.tolist() == [True, True, False, True, False, False]
+    tr = read_trace(path)
+    assert tr.available.tolist() == [False, False, True, False, True, True]
+    flipped = read_trace(path, ones="unavailable")
+    assert flipped.available.tolist() == [True, True, False, True, False, False]
+    with pytest.raises(InputError, match="ones"):
+        read_trace(path, ones="maybe")
     assert (tr.name, tr.region, tr.chip, tr.gap_s) == (
         "zone/us-east-2a_v100_1",
         "us-east-2a",
@@ -65,10 +70,17 @@ def test_public_traces_read_sorted_with_their_own_gaps():
     assert len(by_name["aws-02-15-2023/us-east-2a_v100_1"].available) == 20158
     assert by_name["aws-10-26-2022/us-west-2a_k80_1"].gap_s == 600
     assert by_name["aws-08-27-2023/us-east-2b_v100_1"].chip == "V100"
-    # 1-node: 1 is unavailable, so the availability is the share of zeros in the file
+    # 1-node: 1 is available, so the availability is the share of ones in the file
     raw = json.loads((PUBLIC / "1-node" / "aws-02-15-2023" / "us-east-2a_v100_1.json").read_text())
-    zeros = np.mean(np.array(raw["data"]) == 0)
-    assert by_name["aws-02-15-2023/us-east-2a_v100_1"].available.mean() == pytest.approx(zeros)
+    ones = np.mean(np.array(raw["data"]) == 1)
+    assert by_name["aws-02-15-2023/us-east-2a_v100_1"].available.mean() == pytest.approx(ones)
+    other = {t.name: t for t in read_traces(PUBLIC, ones="unavailable")}
+    assert other["aws-02-15-2023/us-east-2a_v100_1"].available.mean() == pytest.approx(1 - ones)
+    # the 16-node counts are read the same either way
+    assert np.array_equal(
+        other["aws-08-27-2023/us-east-2b_v100_1"].available,
+        by_name["aws-08-27-2023/us-east-2b_v100_1"].available,
+    )
 
 
 @pytest.mark.parametrize(

@@ -46,13 +46,15 @@ def simulate_spot(
     windows: int | None = DEFAULT_WINDOWS,
     seed: int = 0,
     nodes: int = 1,
+    ones: str = "available",
     slack: Sequence[float] = (),
     catalog: Catalog | str | None = None,
     config: Settings | None = None,
 ) -> SpotSimulation:
     """The spot job ``job`` (a path, YAML text, a mapping or a
     :class:`~arbiter.spotsim.job.SpotJob`) replayed on ``traces`` (a folder of trace
-    files read with ``nodes`` nodes per reading, or traces already read) under each of
+    files read with ``nodes`` nodes per reading and ``ones`` the meaning of a 1 in a public
+    0/1 file, ``available`` or ``unavailable``, or traces already read) under each of
     ``policies`` (``od``, ``greedy``, ``up``, ``arbiter``, ``optimal``), on the same
     ``windows`` windows (a trace and a start time, drawn with ``seed``; ``None``: every
     start the engine allows). On-demand and the hindsight optimum are replayed on the
@@ -68,7 +70,7 @@ def simulate_spot(
         raise InputError(f"{nodes} nodes", field="nodes", valid="a whole number >= 1")
     the_job, name, input_hash = _job(job)
     _check_deadline(the_job, name)
-    replayed = _traces(traces, nodes)
+    replayed = _traces(traces, nodes, ones)
     config = config or settings()
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog, config=config)
@@ -80,6 +82,7 @@ def simulate_spot(
         "windows": len(runs["od"].cost_usd),
         "seed": seed,
         "nodes": nodes,
+        "ones": ones,
         "policies": stats,
         "per_trace": _per_trace(runs, chosen, replayed),
         "traces": [_trace_doc(t) for t in replayed],
@@ -125,7 +128,7 @@ def _check_deadline(job: SpotJob, name: str) -> None:
         )
 
 
-def _traces(traces: Path | str | Sequence[Trace], nodes: int) -> tuple[Trace, ...]:
+def _traces(traces: Path | str | Sequence[Trace], nodes: int, ones: str) -> tuple[Trace, ...]:
     if isinstance(traces, Path | str):
         folder = Path(traces)
         if not folder.is_dir():
@@ -135,7 +138,7 @@ def _traces(traces: Path | str | Sequence[Trace], nodes: int) -> tuple[Trace, ..
                 field="traces",
                 valid="a folder of availability trace files (JSON or CSV)",
             )
-        found = tuple(read_traces(folder, nodes=nodes))
+        found = tuple(read_traces(folder, nodes=nodes, ones=ones))
     else:
         found = tuple(traces)
     if not found:

@@ -31,6 +31,11 @@ class PolicyChoice(StrEnum):
     ALL = "all"
 
 
+class OnesChoice(StrEnum):
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"
+
+
 _WHAT = {
     "od": "on-demand throughout",
     "greedy": "spot when available, on-demand once the slack runs out",
@@ -60,6 +65,15 @@ def simulate(
     nodes: Annotated[
         int, typer.Option("--nodes", min=1, help="Nodes the job needs available at once.")
     ] = 1,
+    ones: Annotated[
+        OnesChoice,
+        typer.Option(
+            "--ones",
+            help="What a 1 means in the public 1-node files: available (the traces' "
+            "README: a count of available instances) or unavailable (an early Can't Be "
+            "Late simulator's reading).",
+        ),
+    ] = OnesChoice.AVAILABLE,
     slack: Annotated[
         str | None,
         typer.Option(
@@ -85,6 +99,7 @@ def simulate(
         windows=windows,
         seed=seed,
         nodes=nodes,
+        ones=ones.value,
         slack=_ratios(slack),
         catalog=version,
         config=shared.settings(),

@@ -180,6 +180,8 @@ class SpotSimulation(Result):
     window_count: int = Field(alias="windows")
     seed: int
     nodes: int
+    ones: str = "available"
+    """What a 1 meant in the public 0/1 trace files read: ``available`` or ``unavailable``."""
     policies: dict[str, PolicyStats]
     per_trace: Rows[TraceStats]
     traces: Rows[TraceInfo]
