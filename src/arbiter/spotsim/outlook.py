@@ -17,9 +17,9 @@ from (:class:`Availability`):
   Spot Advisor band or the provider's published figure) with an assumed outage of
   :data:`DEFAULT_OUTAGE_H` (:func:`availability_from_rate`). The bands speak of instances
   interrupted, not of capacity that cannot be had; they make spot nearly always
-  available. The public traces of V100 and K80 spot on AWS (2022-2023) had spot 10% to 88%
-  of the time, 0.1 to 1.9 interruptions per hour with spot and outages of 0.7 to 10 hours
-  (median about 2 h): replay traces of your own where that matters.
+  available. The public traces of V100 and K80 spot on AWS (2022-2023) had spot 12% to 90%
+  of the time, 0.1 to 1.4 interruptions per hour with spot and outages of 0.5 to 12 hours
+  (median 1.6 h): replay traces of your own where that matters.
 
 **The policy** the planner prices is ``greedy`` (:func:`arbiter.spotsim.policies.greedy`):
 wait for spot, run on it whenever it can be had, and move to on-demand for good just in
@@ -74,7 +74,7 @@ __all__ = [
 
 DEFAULT_OUTAGE_H = 2.0
 """Mean hours without spot after spot is gone, where no trace says: no provider publishes
-it; the median zone of the public traces is about 2 h (``docs/spot.md``)."""
+it; the median zone of the public traces is 1.6 h, rounded up (``docs/spot.md``)."""
 
 INTEGRATION_POINTS = 257
 """Points of the trapezoid rule over the job's work (``_late`` is smooth in it)."""
