@@ -67,13 +67,9 @@ from arbiter.domain.fleet import PlatformState
 from arbiter.domain.procurement import DemandScenario, ProcurementProblem
 from arbiter.domain.scenario import Distribution
 from arbiter.optimize.linear import Block, FloatArray, LinearModel
-from arbiter.procure.milp import (
-    CostTerms,
-    Handles,
-    ProcurementSolution,
-    active_matrix,
-)
+from arbiter.procure.handles import CostTerms, Handles
 from arbiter.procure.model import Data, products
+from arbiter.procure.solution import ProcurementSolution, active_matrix
 from arbiter.scenarios.distributions import ppf
 
 BoolArray = npt.NDArray[np.bool_]

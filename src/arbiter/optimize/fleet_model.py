@@ -91,6 +91,7 @@ from arbiter.optimize.linear import (
 )
 from arbiter.optimize.options import Option, share_capped
 from arbiter.optimize.request_mix import class_demand, classes_of
+from arbiter.optimize.service_rows import define_no_surplus, define_whole_units
 from arbiter.optimize.share_caps import need_per_unit, service_rate, share_caps
 
 TIE_BREAK_COST_WEIGHT = 1e-6
@@ -332,8 +333,8 @@ def define_demand(d: FleetDraft) -> None:
         labels = [d.names[i] for i in d.serve_list]
         d.model.add_rows("demand", labels, terms, lower=np.array(d.rates))
         if d.unmet is None:
-            _whole_units(d, index)
-        d.surplus = _no_surplus(d, index)
+            define_whole_units(d, index)
+        d.surplus = define_no_surplus(d, index)
     if mixed_w:
         mixed = np.flatnonzero(~d.single)
         x, at, klass = class_demand(
@@ -512,96 +513,6 @@ def _instance_bound(fleet: Fleet, o: Option, spend_bound: float) -> float:
     assert isinstance(job, ServeJob)
     replicas = _replicas_alone(job, o)
     return float(max(replicas * o.instances, np.ceil(spend_bound / max(o.usd, 1e-9))) + 1)
-
-
-def _whole_units(d: FleetDraft, index: dict[int, int]) -> None:
-    """Valid inequalities that tighten the LP relaxation of whole replicas and instances
-    (they cut off no whole-number plan, so the optimum is unchanged):
-
-        min_replicas[w]   sum_{o in w} r_o >= ceil(rate_w / max_o tput_o)
-        min_instances[w]  sum_{o in w} n_o >= ceil(rate_w min_o chips_o / (per_o tput_o))
-
-    the second because ``pack`` gives ``n_o >= chips_o r_o / per_o`` and ``demand``
-    ``sum tput_o r_o >= rate_w``. Without them the relaxation serves a small service with
-    a sliver of an instance, and its bound says little about a plan of whole ones."""
-    assert d.single is not None
-    options, at, single = d.options, d.rep[d.single], d.single
-    if not len(at):
-        return
-    wl = np.array([index[options[i].workload] for i in at.tolist()], dtype=np.int64)
-    tput = np.array([options[i].tokens_per_s for i in at.tolist()], dtype=np.float64)
-    chips = np.array([options[i].chips for i in at.tolist()], dtype=np.float64)
-    per = np.array(
-        [options[i].offer.accelerators_per_instance for i in at.tolist()], dtype=np.float64
-    )
-    need = np.asarray(d.rates, dtype=np.float64)
-    most = np.zeros(len(need))
-    np.maximum.at(most, wl, tput)
-    fewest = np.full(len(need), np.inf)
-    np.minimum.at(fewest, wl, chips / (per * np.maximum(tput, 1e-12)))
-    placeable = most > 0
-    replicas = np.where(placeable, np.ceil(need / np.maximum(most, 1e-12) - 1e-9), 0.0)
-    instances = np.where(placeable, np.ceil(need * np.where(placeable, fewest, 0.0) - 1e-9), 0.0)
-    labels = [d.names[i] for i in d.serve_list]
-    d.model.add_constraints(
-        "min_replicas", labels, wl, d.replicas.columns[single], np.ones(len(wl)), lower=replicas
-    )
-    d.model.add_constraints(
-        "min_instances", labels, wl, d.instances.columns[single], np.ones(len(wl)), lower=instances
-    )
-
-
-SURPLUS_TOL = 1e-6  # relative to the rate: "less than one replica" made a closed row
-
-
-def _no_surplus(d: FleetDraft, index: dict[int, int]) -> tuple[Block, IntArray, Block] | None:
-    """The no-padding rows of a plain service (see the formulation): ``v_o`` marks an
-    option with replicas, ``m_w`` is at most the throughput of every marked option, and
-    the capacity above the rate stays below ``m_w``."""
-    assert d.single is not None
-    model, options, r, names = d.model, d.options, d.replicas, d.names
-    at = np.flatnonzero(d.single)
-    if not len(at):
-        return None
-    opts = d.rep[at]
-    wl = np.array([index[options[i].workload] for i in opts.tolist()], dtype=np.int64)
-    tput = np.array([options[i].tokens_per_s for i in opts.tolist()], dtype=np.float64)
-    need = np.asarray(d.rates, dtype=np.float64)
-    most = np.zeros(len(need))
-    np.maximum.at(most, wl, tput)
-    replicas = np.ceil(need[wl] / np.maximum(tput, 1e-12) - 1e-9).clip(min=1.0)
-    labels = [r.labels[k] for k in at.tolist()]
-    # r_o <= R_o v_o <= R_o, also as the column's bound: the LP without these rows keeps it
-    model.cap_columns(r.columns[at], replicas)
-    v = model.add_variables("used", labels, upper=1.0, integer=True)
-    m = model.add_variables("least", [names[i] for i in d.serve_list], upper=most)
-    k = np.arange(len(at), dtype=np.int64)
-    model.add_constraints(
-        "used",
-        labels,
-        np.concatenate([k, k]),
-        np.concatenate([r.columns[at], v.columns]),
-        np.concatenate([np.ones(len(at)), -replicas]),
-        upper=0.0,
-    )
-    model.add_constraints(
-        "least",
-        labels,
-        np.concatenate([k, k]),
-        np.concatenate([m.columns[wl], v.columns]),
-        np.concatenate([np.ones(len(at)), most[wl] - tput]),
-        upper=most[wl],
-    )
-    w_rows = np.arange(len(need), dtype=np.int64)
-    model.add_constraints(
-        "surplus",
-        [names[i] for i in d.serve_list],
-        np.concatenate([wl, w_rows]),
-        np.concatenate([r.columns[at], m.columns]),
-        np.concatenate([tput, -np.ones(len(need))]),
-        upper=need * (1.0 - SURPLUS_TOL),
-    )
-    return v, at, m
 
 
 def mark_used(built: FleetModel, options: Sequence[Option], x: FloatArray) -> None:

@@ -30,6 +30,9 @@ from arbiter.optimize.solver import (
     Warm,
 )
 
+HIGHS_INF = 1e20  # HiGHS reads bounds and costs at or above this as infinite
+HIGHS_LARGE_COEFFICIENT = 1e15  # and refuses a model with a coefficient above this
+
 SIMPLEX_STRATEGY: dict[Simplex, int] = {"dual": 1, "primal": 4}  # HiGHS's simplex_strategy
 _BASIS_STATUS = [highspy.HighsBasisStatus(k) for k in range(5)]
 _MS = highspy.HighsModelStatus

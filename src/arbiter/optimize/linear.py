@@ -30,18 +30,15 @@ LP for another solver.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from arbiter.domain.errors import InputError, SolverError
 from arbiter.optimize.highs import HighsSolver, highs_ready
+from arbiter.optimize.representable import check_representable
 from arbiter.optimize.solver import (
-    AT_LOWER,
-    AT_UPPER,
-    AT_ZERO,
     BASIC,
     INF,
     Arrays,
@@ -58,6 +55,7 @@ from arbiter.optimize.solver import (
     Warm,
     unproven,
 )
+from arbiter.optimize.subproblems import fixed_duals, nonbasic, restrict
 
 __all__ = [
     "INF",
@@ -77,8 +75,6 @@ __all__ = [
     "export_path",
     "highs_ready",
 ]
-HIGHS_INF = 1e20  # HiGHS reads bounds and costs at or above this as infinite
-HIGHS_LARGE_COEFFICIENT = 1e15  # and refuses a model with a coefficient above this
 EXPORT_FORMATS = (".mps", ".lp")
 HIGHS = HighsSolver()
 
@@ -293,7 +289,7 @@ class LinearModel:
         characters), for reading into another solver."""
         path = export_path(path)
         arrays = self._arrays()
-        _check(self, arrays)
+        check_representable(self, arrays)
         names = (self.column_names(), self.row_names())
         problem = Problem(arrays, self.integer_columns(), self.presolve, *names)
         (solver or HIGHS).write(problem, path)
@@ -404,7 +400,7 @@ class LinearModel:
         a column not in it enters at its bound, a row not in it with its slack basic) by
         the ``simplex`` that suits what changed, and returns its final basis."""
         arrays = self._arrays(bounds)
-        _check(self, arrays)
+        check_representable(self, arrays)
         integer = np.zeros(0, dtype=np.int64) if relax else self.integer_columns()
         limits = Limits(time_limit_s, mip_gap, node_limit, iteration_limit, seed)
         warm = Warm(start, basis, simplex)
@@ -419,7 +415,7 @@ class LinearModel:
             run = solver.run(problem, limits, Warm(None, basis, simplex))
         row_dual = np.zeros(self.n_rows) if relax or len(integer) else run.row_dual
         if duals and len(integer) and run.x is not None and run.status in FOUND:
-            row_dual = _fixed_duals(arrays, integer, run.x, solver)
+            row_dual = fixed_duals(arrays, integer, run.x, solver)
         x = run.x if run.x is not None else np.zeros(self.n_cols)
         return self._solution(run, x, row_dual, run.basis)
 
@@ -455,7 +451,7 @@ class LinearModel:
         model's, not the whole one's."""
         if np.any(arrays.col_lower[np.setdiff1d(np.arange(self.n_cols), columns)] > 0):
             raise SolverError("a column held at zero has a positive lower bound")
-        sub, kept_rows = _restrict(arrays, columns, rows)
+        sub, kept_rows = restrict(arrays, columns, rows)
         kept = np.flatnonzero(np.isin(columns, integer))
         start, basis = warm.start, warm.basis
         if start is not None and np.any(np.delete(start, columns) != 0):
@@ -476,7 +472,7 @@ class LinearModel:
             x[columns] = run.x
         whole: Basis | None = None
         if run.basis is not None:  # in this model's columns and rows
-            whole = Basis(_nonbasic(arrays), np.full(self.n_rows, BASIC, dtype=np.int8))
+            whole = Basis(nonbasic(arrays), np.full(self.n_rows, BASIC, dtype=np.int8))
             whole.col_status[columns] = run.basis.col_status
             whole.row_status[kept_rows] = run.basis.row_status
         row_dual = np.zeros(self.n_rows)
@@ -507,67 +503,6 @@ def export_path(path: Path | str) -> Path:
             valid="a path in an existing folder",
         )
     return path
-
-
-def _fixed_duals(arrays: Arrays, integer: IntArray, x: FloatArray, solver: Solver) -> FloatArray:
-    """Shadow prices of a mixed-integer point: the row duals of the LP with the integer
-    variables fixed at their (rounded) values (zero if that LP is not solved)."""
-    fixed_lower, fixed_upper = arrays.col_lower.copy(), arrays.col_upper.copy()
-    rounded = np.round(x[integer])
-    fixed_lower[integer] = rounded
-    fixed_upper[integer] = rounded
-    fixed = replace(arrays, col_lower=fixed_lower, col_upper=fixed_upper)
-    lp = solver.run(Problem(fixed, np.zeros(0, dtype=np.int64)), Limits(mip_gap=0.0))
-    return lp.row_dual if lp.status is Status.OPTIMAL else np.zeros(len(arrays.row_lower))
-
-
-def _restrict(
-    arrays: Arrays, columns: IntArray, rows: IntArray | None
-) -> tuple[Arrays, npt.NDArray[np.bool_]]:
-    """The arrays over ``columns`` only, and the rows kept (a mask): those ``rows`` (all
-    if ``None``) that have an entry in the columns, or whose bounds exclude zero (then
-    infeasible); entries in rows not kept go, their columns stay."""
-    n_rows = len(arrays.row_lower)
-    length = np.diff(arrays.start)[columns]
-    begin = np.zeros(len(columns) + 1, dtype=np.int64)
-    np.cumsum(length, out=begin[1:])
-    at = np.arange(int(begin[-1]), dtype=np.int64)
-    at += np.repeat(arrays.start[columns] - begin[:-1], length)
-    index = arrays.index[at]
-    row_kept = np.ones(n_rows, dtype=bool)
-    if rows is not None:
-        row_kept[:] = False
-        row_kept[rows] = True
-    kept = np.zeros(n_rows, dtype=bool)
-    kept[index] = True
-    kept |= (arrays.row_lower > 0) | (arrays.row_upper < 0)
-    kept &= row_kept
-    if not row_kept.all():  # entries in dropped rows go, their columns stay
-        of_column = np.repeat(np.arange(len(columns), dtype=np.int64), length)
-        stays = row_kept[index]
-        at, index = at[stays], index[stays]
-        begin = np.zeros(len(columns) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(of_column[stays], minlength=len(columns)), out=begin[1:])
-    row_at = np.cumsum(kept) - 1
-    sub = Arrays(
-        arrays.cost[columns],
-        arrays.col_lower[columns],
-        arrays.col_upper[columns],
-        arrays.row_lower[kept],
-        arrays.row_upper[kept],
-        begin,
-        row_at[index],
-        arrays.value[at],
-    )
-    return sub, kept
-
-
-def _nonbasic(arrays: Arrays) -> npt.NDArray[np.int8]:
-    """Each column at a bound: its lower one if finite, else its upper one, else zero."""
-    out = np.full(len(arrays.cost), AT_ZERO, dtype=np.int8)
-    out[arrays.col_upper < HIGHS_INF] = AT_UPPER
-    out[arrays.col_lower > -HIGHS_INF] = AT_LOWER
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,47 +550,3 @@ class Elastic:
 
     model: LinearModel
     slack: dict[str, tuple[Block, Block]]
-
-
-def _check(model: LinearModel, a: Arrays) -> None:
-    """Amounts HiGHS would refuse or misread, named by row or variable: bounds that say
-    "at least 1e20" (or at most -1e20), costs at or above 1e20, coefficients above 1e15,
-    and anything not a number."""
-
-    def column(j: int) -> str:
-        for b in model.blocks:
-            if b.start <= j < b.start + b.size:
-                return f"{b.name}[{b.labels[j - b.start]}]"
-        return f"column {j}"
-
-    def row(i: int) -> str:
-        for f in model.families:
-            if f.start <= i < f.start + f.size:
-                return f"{f.name}[{f.labels[i - f.start]}]"
-        return f"row {i}"
-
-    def fail(where: str, what: str, v: float) -> None:
-        raise InputError(
-            f"{where}: {what} {v:g} is beyond what the solver can represent",
-            valid=f"finite amounts below {HIGHS_INF:g} (coefficients below "
-            f"{HIGHS_LARGE_COEFFICIENT:g}); check the file's amounts and units",
-        )
-
-    big = HIGHS_INF
-    checks = (
-        (np.abs(a.cost) >= big, a.cost, column, "a cost of"),
-        (a.col_lower >= big, a.col_lower, column, "a lower bound of"),
-        (a.col_upper <= -big, a.col_upper, column, "an upper bound of"),
-        (a.row_lower >= big, a.row_lower, row, "a required amount of"),
-        (a.row_upper <= -big, a.row_upper, row, "a limit of"),
-    )
-    for too_big, values, name, what in checks:
-        bad = too_big | np.isnan(values)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            fail(name(k), what, float(values[k]))
-    bad = ~np.isfinite(a.value) | (np.abs(a.value) > HIGHS_LARGE_COEFFICIENT)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        j = int(np.searchsorted(a.start, k, side="right") - 1)
-        fail(f"{row(int(a.index[k]))}, {column(j)}", "a coefficient of", float(a.value[k]))

@@ -40,8 +40,8 @@ spot and moves to the on-demand offer of the same instance type at the same plac
 time to finish there (:mod:`arbiter.spotsim.outlook`: spot's availability from traces of
 that place where the plan has them, else from the spot rate and an assumed outage); with
 no such on-demand offer it runs on spot alone, and is an option only while the chance that
-it finishes late is at most :data:`SPOT_ALONE_MAX_MISS`. Options on a platform that is not
-enabled must still finish by the deadline after its lead time.
+it finishes late is at most 5% (:mod:`arbiter.optimize.spot_options`). Options on a
+platform that is not enabled must still finish by the deadline after its lead time.
 """
 
 from __future__ import annotations
@@ -55,29 +55,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, serves, throughput_factor
+from arbiter.catalog.spot import serves, throughput_factor
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
-from arbiter.domain.spot import Availability, SpotSettings
 from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
 from arbiter.optimize.dominance import serve_shape, within
 from arbiter.optimize.hosted_offers import HostedOffers, same_estimates
+from arbiter.optimize.spot_options import spot_outlooks, spot_places
 from arbiter.optimize.term_billing import TermBilling, term_hours, terms_started
 from arbiter.perf.calibration import CalibrationProfile
 from arbiter.perf.efficiency import Efficiency
 from arbiter.perf.estimate import DEFAULT_TRAIN_DAYS, Estimate, Layout
 from arbiter.perf.topology import Host, estimate_targets
-from arbiter.spotsim.outlook import (
-    SpotOutlook,
-    availability_from_rate,
-    outlook,
-)
+from arbiter.spotsim.outlook import SpotOutlook
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -90,10 +86,6 @@ MAX_BLOCK_DAYS = 128  # batch on capacity blocks: run lengths in whole days trie
 # without caps, which is fast but may miss a plan only a dearer option elsewhere lets meet
 # a cap (the scale benchmark's fleets: 2.5 times fewer options).
 EXACT_CAPS_WORKLOADS = 50
-SPOT_ALONE_MAX_MISS = 0.05
-"""A deadline job on spot with no on-demand fallback at its place (no on-demand offer of the
-same instance type in the same provider and region) is an option only while the chance
-that spot alone leaves it late is at most this (``spotsim/outlook.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,36 +237,6 @@ def share_capped(fleet: Fleet) -> bool:
     return any(getattr(fleet.caps, g) is not None and getattr(fleet.caps, g) < 1.0 for g in GROUPS)
 
 
-@dataclass(frozen=True, slots=True)
-class _SpotPlace:
-    """A spot offer's availability and its on-demand fallback price (None: none sold)."""
-
-    availability: Availability
-    fallback_usd_per_hour: float | None
-
-
-def _spot_places(offers: Sequence[Offer], settings: SpotSettings) -> dict[int, _SpotPlace]:
-    """By index, each spot offer's :class:`_SpotPlace`: availability measured on traces, or
-    from the spot rate and the assumed outage; the fallback is the cheapest on-demand
-    offer of the same instance type, provider and region among ``offers``."""
-    measured = dict(settings.measured)
-    on_demand: dict[tuple[str, str, str], float] = {}
-    for o in offers:
-        if o.price_regime is PriceRegime.ON_DEMAND:
-            key = (o.provider, o.region, o.instance_type)
-            on_demand[key] = min(on_demand.get(key, math.inf), o.usd_per_accelerator_hour)
-    out = {}
-    for k, o in enumerate(offers):
-        if o.price_regime is PriceRegime.SPOT:
-            found = measured.get(o.offer_id)
-            available = found or availability_from_rate(
-                interruptions_per_hour(o), settings.outage_hours
-            )
-            fallback = on_demand.get((o.provider, o.region, o.instance_type))
-            out[k] = _SpotPlace(available, fallback)
-    return out
-
-
 class _OfferArrays:
     """The offers of one accelerator as arrays: what pricing an option needs."""
 
@@ -317,9 +279,9 @@ class _OfferArrays:
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
         self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
-        self.spot = _spot_places(self.offers, fleet.spot)
+        self.spot = spot_places(self.offers, fleet.spot)
         for k, place in self.spot.items():  # the rate the availability rests on
-            self.factor[k] = 1.0 / (1.0 + place.availability.interruptions_per_hour * RESTART_HOURS)
+            self.factor[k] = place.throughput_factor
         self.billing = TermBilling(self.offers, fleet.after_term)
         self.payg, self.block, self.term = self.billing.payg, self.billing.block, self.billing.term
 
@@ -429,46 +391,10 @@ def _priced(
     usd = instances * t.per[:, None] * t.usd_per_chip(hours)
     if room is None:
         return usd, {}
-    outlooks = _spot_outlooks(t, allowed, hours, room)
+    outlooks = spot_outlooks(t.spot, t.factor, t.price, allowed, hours, room)
     for (k, j), o in outlooks.items():
         usd[k, j] = instances[k, j] * t.per[k] * o.usd if o is not None else np.inf
     return usd, outlooks
-
-
-def _spot_outlooks(
-    t: _OfferArrays, allowed: BoolArray, hours: FloatArray, room: FloatArray
-) -> dict[tuple[int, int], SpotOutlook | None]:
-    """The outlook of each size (column) of a deadline job on each allowed spot offer
-    (row) that has ``room`` hours before its deadline; None where spot alone would leave
-    it late too often (:data:`SPOT_ALONE_MAX_MISS`). Offers with the same availability,
-    price and fallback share one outlook per job length."""
-    out: dict[tuple[int, int], SpotOutlook | None] = {}
-    for k, place in t.spot.items():
-        if not allowed[k] or not room[k] > 0:
-            continue
-        for j in np.flatnonzero(hours[k] <= room[k]).tolist():  # the rest miss anyway
-            out[k, j] = _spot_outlook(
-                place,
-                float(hours[k, j] * t.factor[k]),
-                float(room[k]),
-                float(t.price[k]),
-            )
-    return out
-
-
-def _spot_outlook(
-    place: _SpotPlace, compute_h: float, deadline_h: float, spot_usd_per_hour: float
-) -> SpotOutlook | None:
-    found = outlook(
-        place.availability,
-        compute_h=compute_h,
-        deadline_h=deadline_h,
-        restart_h=RESTART_HOURS,
-        spot_usd_per_hour=spot_usd_per_hour,
-        on_demand_usd_per_hour=place.fallback_usd_per_hour,
-    )
-    alone = place.fallback_usd_per_hour is None
-    return None if alone and found.miss_probability > SPOT_ALONE_MAX_MISS else found
 
 
 def _sized(e: Estimate, size: tuple[int, float, Layout | int | None]) -> Estimate:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from arbiter.domain.errors import InfeasibleError, SolverError
 from arbiter.domain.fleet import PlatformState
 from arbiter.optimize.diagnosis import in_words, what_must_give
-from arbiter.optimize.enablement import define_enablement, define_platform_switches
+from arbiter.optimize.enablement import define_platform_switches
 from arbiter.optimize.linear import (
     Block,
     FloatArray,
@@ -30,143 +28,26 @@ from arbiter.optimize.linear import (
     Status,
     Terms,
 )
-from arbiter.optimize.share_caps import define_share_caps
 from arbiter.optimize.solver import Solver
+from arbiter.procure.handles import CostTerms, Extension, Handles
 from arbiter.procure.model import Data, products
+from arbiter.procure.solution import (
+    USD_PER_ROW_UNIT,
+    ProcurementSolution,
+    active_matrix,
+    span,
+    used_hours,
+)
+from arbiter.procure.spend_rows import define_period_spend, define_procurement_enablement
 
-GROUPS = ("vendor", "provider")
-USD_PER_ROW_UNIT = 1e6
-"""Money in the rows (costs, shares, budgets, an extension's spend rows) is in $M, or in
-a smaller power of ten for a small problem (:func:`money_unit`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Handles:
-    """The columns an :data:`Extension` builds on: ``blocks`` (K x T, product and start),
-    ``on_demand`` (one row per (class, offer) pair of ``pairs``, x S x T), the platform
-    switches ``enable`` of ``pending``, the discount factors ``discount`` (T), and which
-    scenarios of the problem are solved (``sids``, with probabilities ``probability``)."""
-
-    data: Data
-    sids: list[int]
-    probability: FloatArray
-    discount: FloatArray
-    blocks: IntArray
-    on_demand: IntArray
-    pairs: IntArray
-    active: FloatArray
-    sizes: FloatArray
-    enable: Block
-    pending: list[PlatformState]
-    hour_unit: float = 1.0  # chip-hours per unit of an on-demand column
-    usd_unit: float = USD_PER_ROW_UNIT  # USD per unit of money in the rows
-
-    def spend(self, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, IntArray, FloatArray]:
-        """Terms of the undiscounted spend in each (scenario, period) on the resources of
-        ``mask`` (R), in ``usd_unit``: row ``s * T + t``, column, coefficient. Committed chip-hours
-        count while active, at the price of their start; on-demand at the period's."""
-        data = self.data
-        T, H, K = data.problem.periods, data.problem.period_hours, data.n_products
-        kk, tt0, tt = np.nonzero(self.active)
-        keep = mask[kk]
-        kk, tt0, tt = kk[keep], tt0[keep], tt[keep]
-        n_val = H * self.sizes[kk] * data.price[kk, tt0] / self.usd_unit
-        on = mask[K + self.pairs[:, 1]]
-        pairs = self.pairs[on]
-        ycol = self.on_demand[on]
-        rows, cols, vals = [], [], []
-        for s in range(len(self.sids)):
-            rows += [s * T + tt, s * T + np.repeat(np.arange(T)[None, :], len(pairs), 0).ravel()]
-            cols += [self.blocks[kk, tt0], ycol[:, s].ravel()]
-            vals += [
-                n_val,
-                (data.price[K + pairs[:, 1]] * self.hour_unit / self.usd_unit).ravel(),
-            ]
-        return (
-            np.concatenate(rows).astype(np.int64),
-            np.concatenate(cols).astype(np.int64),
-            np.concatenate(vals),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CostTerms:
-    """What an extension adds to each scenario's cost: ``usd[i]`` times the value of
-    column ``columns[i]`` in the cost of (local) scenario ``scenarios[i]``; ``blocks`` are
-    its variables, whose values the solution reports under their names."""
-
-    scenarios: IntArray
-    columns: IntArray
-    usd: FloatArray
-    blocks: tuple[Block, ...] = ()
-
-
-Extension = Callable[[LinearModel, Handles], CostTerms]
-"""Adds variables and rows to the procurement model, and terms to each scenario's cost."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProcurementSolution:
-    status: Status
-    objective: float
-    mip_gap: float
-    blocks: FloatArray  # K x T: blocks of each product started in each period
-    committed: FloatArray  # J x K x S x T chip-hours
-    on_demand: FloatArray  # J x O x S x T chip-hours
-    unmet: FloatArray  # J x S x T work units
-    cost: FloatArray  # S: discounted cost of each scenario
-    enabled: tuple[str, ...]
-    extras: dict[str, FloatArray] = field(default_factory=dict)  # an extension's variables
-    usd_unit: float = USD_PER_ROW_UNIT  # USD per unit of the rows' money (and of extras')
-
-
-IDLE_TOLERANCE = 1e-9
-"""Work beyond demand smaller than this share of it is solver noise, not idle hours."""
-
-
-def used_hours(
-    data: Data, sol: ProcurementSolution, sids: Sequence[int] | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """The chip-hours of ``sol`` that did work: committed (J x K x S x T) and on-demand
-    (J x O x S x T), solved over the scenarios ``sids`` (default: all).
-
-    A demand row only asks that work be covered (``>=``), and committed hours are paid
-    for whether used or not, so a solution may hand a class more committed (or, to reach
-    a deal's spend, on-demand) hours than its work needs. Those hours are idle: what a
-    class's hours deliver beyond its demand is taken out, from its on-demand hours first
-    (bought beyond need) and then from its committed ones, in proportion within each.
-    The hours bought (and paid for) stay those of the solution."""
-    p = data.problem
-    K = data.n_products
-    sids = list(range(len(p.scenarios))) if sids is None else list(sids)
-    rate = data.scenario_rate(sids)  # J x R x S
-    demand = data.demand[:, sids, :]  # J x S x T
-    work_c = np.einsum("jks,jkst->jst", rate[:, :K], sol.committed)
-    work_o = np.einsum("jos,jost->jst", rate[:, K:], sol.on_demand)
-    excess = work_c + work_o - demand
-    excess = np.where(excess > IDLE_TOLERANCE * np.maximum(demand, 1.0), excess, 0.0)
-    cut_o = np.minimum(excess, work_o)
-    keep_o = 1.0 - np.divide(cut_o, work_o, out=np.zeros_like(cut_o), where=work_o > 0)
-    cut_c = np.minimum(excess - cut_o, work_c)
-    keep_c = 1.0 - np.divide(cut_c, work_c, out=np.zeros_like(cut_c), where=work_c > 0)
-    return sol.committed * keep_c[:, None], sol.on_demand * keep_o[:, None]
-
-
-def _span(data: Data, whole_term: bool) -> int:
-    longest = max((q.term_periods for q in products(data)), default=0)
-    return data.problem.periods + (longest if whole_term else 0)
-
-
-def active_matrix(data: Data, *, whole_term: bool = False) -> FloatArray:
-    """K x T x T': 1 where a block of product k started in t is active in t' (T' = T, or
-    with ``whole_term`` as far as the longest term runs past the horizon)."""
-    T = data.problem.periods
-    out = np.zeros((data.n_products, T, _span(data, whole_term)))
-    for k, prod in enumerate(products(data)):
-        for start in range(T):
-            end = start + prod.term_periods
-            out[k, start, start : end if whole_term else min(T, end)] = 1.0
-    return out
+__all__ = [  # with the solution's names, re-exported
+    "CostTerms",
+    "Extension",
+    "Handles",
+    "ProcurementSolution",
+    "solve",
+    "used_hours",
+]
 
 
 def hour_unit(demand: FloatArray) -> float:
@@ -188,7 +69,7 @@ def money_unit(data: Data, hours: float) -> float:
 
 def _discounts(data: Data) -> FloatArray:
     """Discount factors as far as the longest term runs past the horizon."""
-    return np.array([data.problem.discount(t) for t in range(_span(data, whole_term=True))])
+    return np.array([data.problem.discount(t) for t in range(span(data, whole_term=True))])
 
 
 @dataclass
@@ -562,125 +443,6 @@ def read_solution(
         extras={b.name: solution.values(b) for b in extras},
         usd_unit=usd,
     )
-
-
-def define_period_spend(m: LinearModel, h: Handles) -> None:
-    """``spend[scenario, period]``: ``S_st`` = committed chip-hours active x their price
-    + on-demand spend; the share caps (:func:`arbiter.optimize.share_caps.
-    define_share_caps`: a group's spend at most ``cap S_st``) and the budget per period
-    on it."""
-    data = h.data
-    p = data.problem
-    caps = {g: getattr(p.caps, g) for g in GROUPS if getattr(p.caps, g) is not None}
-    if not caps and p.budget_per_period_usd is None:
-        return
-    S, T, K = len(h.sids), p.periods, data.n_products
-    labels = [f"scenario {p.scenarios[s].name}, period {t}" for s in h.sids for t in range(T)]
-    spend = m.add_variables("spend", labels)
-    scol = spend.columns.reshape(S, T)
-    rows, cols, vals = h.spend(np.ones(len(data.resources), dtype=bool))
-    kk = np.nonzero(h.active)[0]
-    res_of = np.concatenate([kk, K + np.repeat(h.pairs[:, 1], T)] * S)
-    total = Terms(np.arange(S * T), scol.ravel(), -np.ones(S * T))
-    m.add_rows("spend", labels, Terms.join(Terms(rows, cols, vals), total), lower=0.0, upper=0.0)
-    for group, cap in caps.items():
-        names = sorted({getattr(r, group) for r in data.resources})
-        g_of = np.array([names.index(getattr(data.resources[r], group)) for r in res_of])
-        spend_g = Terms(g_of * S * T + rows, cols, vals)
-        measure = Terms(
-            np.arange(len(names) * S * T), np.tile(scol.ravel(), len(names)),
-            np.ones(len(names) * S * T),
-        )  # fmt: skip
-        shares = [f"{group}={g}, {label}" for g in names for label in labels]
-        define_share_caps(m, group, float(cap), shares, spend_g, total=measure)
-    if p.budget_per_period_usd is not None:
-        m.add_rows(
-            "budget", labels, Terms(np.arange(S * T), scol.ravel(), np.ones(S * T)),
-            upper=p.budget_per_period_usd / h.usd_unit,
-        )  # fmt: skip
-
-
-def define_procurement_enablement(
-    m: LinearModel, h: Handles, ub: FloatArray, rate_s: FloatArray, demand: FloatArray
-) -> None:
-    """Commitments and on-demand use on a platform not yet enabled need it enabled, in
-    tight rows (:func:`arbiter.optimize.enablement.define_enablement`) rather than one
-    big M: blocks ``n_kt <= ub_kt z_p`` (with no cap, the blocks that would do all the
-    work), and work on the platform's offers at most the class's demand,
-    ``sum_o e_jo y_jost <= W_jst z_p``."""
-    if not h.pending:
-        return
-    parts: list[Terms] = []
-    labels: list[str] = []
-    platform: list[int] = []
-    bound: list[float] = []
-    for i, st in enumerate(h.pending):
-        for rows in (_block_rows(h, i, ub, rate_s, demand), _work_rows(h, i, rate_s, demand)):
-            terms, words, most = rows
-            parts.append(Terms(terms.rows + len(labels), terms.cols, terms.vals))
-            labels += [f"{st.platform.value}/{w}" for w in words]
-            bound += most
-            platform += [i] * len(words)
-    if labels:
-        usage = Terms.join(*parts)
-        define_enablement(
-            m, h.enable, labels, usage, np.array(platform, dtype=np.int64), np.array(bound)
-        )
-
-
-def _block_rows(
-    h: Handles, i: int, ub: FloatArray, rate_s: FloatArray, demand: FloatArray
-) -> tuple[Terms, list[str], list[float]]:
-    """``n_kt <= ub_kt z_p`` for the products on pending platform ``i``: the terms, the
-    rows' words and bounds."""
-    data = h.data
-    K, H = data.n_products, data.problem.period_hours
-    name = h.pending[i].platform.value
-    cols: list[int] = []
-    words: list[str] = []
-    most: list[float] = []
-    for k in range(K):
-        if data.resources[k].platform != name:
-            continue
-        bound = ub[k].copy()
-        if not np.isfinite(bound).all():
-            best = np.where(rate_s[:, k, :] > 0, rate_s[:, k, :], np.inf).min()
-            need = demand.sum(axis=2).max(axis=1).sum() * h.hour_unit / best
-            bound[~np.isfinite(bound)] = math.ceil(need / (H * h.sizes[k])) + 1
-        for t in np.flatnonzero(bound > 0).tolist():
-            cols.append(int(h.blocks[k, t]))
-            words.append(f"{data.resources[k].name}, period {t}")
-            most.append(float(bound[t]))
-    rows = np.arange(len(cols), dtype=np.int64)
-    return Terms(rows, np.array(cols, dtype=np.int64), np.ones(len(cols))), words, most
-
-
-def _work_rows(
-    h: Handles, i: int, rate_s: FloatArray, demand: FloatArray
-) -> tuple[Terms, list[str], list[float]]:
-    """``sum_o e_jo y_jost <= W_jst z_p`` per class with offers on pending platform ``i``,
-    scenario and period: the terms, the rows' words and bounds."""
-    data = h.data
-    p, K = data.problem, data.n_products
-    S, T = len(h.sids), p.periods
-    name = h.pending[i].platform.value
-    on = [q for q, (_, o) in enumerate(h.pairs.tolist()) if data.resources[K + o].platform == name]
-    parts: list[Terms] = []
-    words: list[str] = []
-    most: list[float] = []
-    for j in sorted({int(h.pairs[q, 0]) for q in on}):
-        mine = [q for q in on if h.pairs[q, 0] == j]
-        for s in range(S):
-            for t in range(T):
-                e = rate_s[j, K + h.pairs[mine, 1], s]
-                parts.append(Terms(np.full(len(mine), len(words)), h.on_demand[mine, s, t], e))
-                words.append(
-                    f"{p.classes[j].name}, scenario {p.scenarios[h.sids[s]].name}, period {t}"
-                )
-                most.append(max(float(demand[j, s, t]), 1e-9))
-    if not parts:
-        return Terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)), [], []
-    return Terms.join(*parts), words, most
 
 
 ELASTIC = ("budget", "vendor_share", "provider_share", "commitment")

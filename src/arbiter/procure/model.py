@@ -56,7 +56,7 @@ rows near 1 (``milp.define_scale``).
 Two optional data arrays serve the layers built on this model (deals, their samples):
 ``f_sr`` multiplies ``e_jr`` per scenario (the efficiency a port achieves), and ``a_kt``
 the committed chip-hours usable in ``commitment[k, s, t]`` (a supply cut or an outage).
-An extension (:class:`arbiter.procure.milp.Extension`) may add variables and rows and
+An extension (:data:`arbiter.procure.handles.Extension`) may add variables and rows and
 add its own terms to each scenario's ``cost[s]``.
 
 ``P_kt`` is the present value of paying for the term's chip-hours inside the horizon
