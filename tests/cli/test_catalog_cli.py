@@ -209,3 +209,22 @@ def test_offers_history_lists_the_superseded_prices_with_what_replaced_them(cli)
     assert rows[0]["superseded_reason"] == "global price older than per-region prices"
     code, out, _ = cli("catalog", "offers", "--provider", "lambda", "-a", "GH200", "--json")
     assert {r["usd_per_hour"] for r in json.loads(out)} == {2.29}
+
+
+def test_summary_shows_how_old_each_providers_prices_are(cli):
+    code, out, _ = cli("catalog", "summary", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["today"] == "2026-11-29"  # the settings' date
+    rows = doc["freshness"]
+    assert sum(r["offers"] for r in rows) == doc["n_offers"]
+    assert {r["provider"]: r["offers"] for r in rows} == doc["offers_by_provider"]
+    for r in rows:
+        assert (
+            r["dated_to_the_day"] + r["dated_to_the_month"] + r["dated_by_interval"] == r["offers"]
+        )
+        assert 0 <= r["newest_age_days"] <= r["oldest_age_days"]
+        assert 0 <= r["stale"] <= r["offers"] and r["max_age_days"] == 180
+    assert [r["offers"] for r in rows] == sorted((r["offers"] for r in rows), reverse=True)
+    code, out, _ = cli("catalog", "summary")
+    assert "how old the prices are on 2026-11-29 (stale: over 180 days)" in out

@@ -8,6 +8,7 @@ hash, a unique prefix or ``default`` (default: the current version).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from arbiter.results.catalog import (
     OfferBrief,
     OfferPrice,
     PriceChange,
+    ProviderFreshness,
 )
 
 __all__ = ["accelerators", "catalog_diff", "catalog_summary", "catalog_versions", "offers"]
@@ -99,7 +101,10 @@ def catalog_summary(
     version: str | None = None, *, config: Settings | None = None
 ) -> CatalogSummary:
     """Counts of chips, offers, providers, vendors and regimes; offers by vendor, provider
-    and regime; the cheapest offer per chip, on demand and under any regime."""
+    and regime; the cheapest offer per chip, on demand and under any regime; how fresh
+    each provider's prices are on the settings' date (``ARBITER_TODAY``), older than
+    ``ARBITER_MAX_AGE_DAYS`` counted as stale."""
+    config = config or settings()
     name, catalog = _load(version, config)
     found = catalog.offers
     return CatalogSummary(
@@ -114,7 +119,43 @@ def catalog_summary(
         offers_by_provider=dict(Counter(o.provider for o in found)),
         offers_by_regime=dict(Counter(o.price_regime.value for o in found)),
         cheapest=Rows(_cheapest(catalog)),
+        today=config.today.isoformat(),
+        freshness=Rows(_freshness(found, config.today, config.max_age_days)),
     )
+
+
+def _freshness(
+    offers: Sequence[Offer], today: dt.date, max_age_days: int
+) -> list[ProviderFreshness]:
+    """Per provider (most offers first, then by name), how old its prices are on ``today``."""
+    by_provider: dict[str, list[Offer]] = {}
+    for o in offers:
+        by_provider.setdefault(o.provider, []).append(o)
+    out = []
+    for provider, own in sorted(by_provider.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        ages = [o.as_of.age_days(today) for o in own]
+        kinds = Counter(_dating(o.as_of.text) for o in own)
+        out.append(
+            ProviderFreshness(
+                provider=provider,
+                offers=len(own),
+                dated_to_the_day=kinds["day"],
+                dated_to_the_month=kinds["month"],
+                dated_by_interval=kinds["interval"],
+                newest_age_days=min(ages),
+                oldest_age_days=max(ages),
+                stale=sum(a > max_age_days for a in ages),
+                max_age_days=max_age_days,
+            )
+        )
+    return out
+
+
+def _dating(text: str) -> str:
+    """``day``, ``month`` or ``interval``: how precisely an ``as_of`` dates a price."""
+    if "/" in text:
+        return "interval"
+    return "day" if len(text.strip()) == len("2026-01-21") else "month"
 
 
 def catalog_versions(*, config: Settings | None = None) -> Rows[CatalogVersion]:

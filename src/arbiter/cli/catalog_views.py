@@ -153,7 +153,24 @@ def summary(s: CatalogSummary) -> list[Any]:
         _counts_table("offers by provider", s.offers_by_provider),
         _counts_table("offers by regime", s.offers_by_regime),
     )
-    return [header, grid, cheapest_table(s)]
+    return [header, grid, cheapest_table(s), freshness_table(s)]
+
+
+def freshness_table(s: CatalogSummary) -> Table:
+    """How old each provider's prices are on the summary's date."""
+    max_age = s.freshness[0].max_age_days if s.freshness else 0
+    table = Table(title=f"how old the prices are on {s.today} (stale: over {max_age} days)")
+    for name in ("provider", "offers", "to the day", "to the month", "by interval"):
+        table.add_column(name, justify="left" if name == "provider" else "right")
+    for name in ("newest (days)", "oldest (days)", "stale"):
+        table.add_column(name, justify="right")
+    for f in s.freshness:
+        table.add_row(
+            f.provider, str(f.offers), str(f.dated_to_the_day), str(f.dated_to_the_month),
+            str(f.dated_by_interval), str(f.newest_age_days), str(f.oldest_age_days),
+            str(f.stale),
+        )  # fmt: skip
+    return table
 
 
 def cheapest_table(s: CatalogSummary) -> Table:

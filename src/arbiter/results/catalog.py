@@ -96,9 +96,27 @@ class CheapestOffers(Result):
     any_regime: OfferPrice
 
 
+class ProviderFreshness(Result):
+    """How old one provider's prices are on ``today`` (a summary's date): its offers, how
+    many are dated to the day, to the month or only by an interval (a snapshot's window),
+    the age in days of its newest and oldest price (from the latest day each may have been
+    observed, as a plan's audit measures it), and how many are older than ``max_age_days``."""
+
+    provider: str
+    offers: int
+    dated_to_the_day: int
+    dated_to_the_month: int
+    dated_by_interval: int
+    newest_age_days: int
+    oldest_age_days: int
+    stale: int
+    max_age_days: int
+
+
 class CatalogSummary(Result):
-    """A catalog version at a glance: counts, offers by vendor, provider and regime, and
-    the cheapest offer per chip (by vendor, then name)."""
+    """A catalog version at a glance: counts, offers by vendor, provider and regime, the
+    cheapest offer per chip (by vendor, then name), and how fresh each provider's prices
+    are (``freshness``, ages on ``today``)."""
 
     version: str
     content_hash: str
@@ -111,6 +129,8 @@ class CatalogSummary(Result):
     offers_by_provider: dict[str, int]
     offers_by_regime: dict[str, int]
     cheapest: Rows[CheapestOffers]
+    today: str
+    freshness: Rows[ProviderFreshness]
 
 
 class OfferBrief(Result):
