@@ -8,6 +8,7 @@ import datetime as dt
 from fleet_helpers import offer
 
 from arbiter.api.cataloging import _freshness
+from arbiter.catalog.embedded import default_catalog
 from arbiter.domain.as_of import AsOf
 
 
@@ -35,3 +36,14 @@ def test_ages_count_from_the_last_day_each_price_may_have_been_seen():
     assert (q.offers, q.newest_age_days, q.oldest_age_days, q.stale) == (1, 0, 0, 0)
     # a longer limit: nothing stale
     assert _freshness(offers, dt.date(2026, 12, 6), max_age_days=180)[0].stale == 0
+
+
+def test_the_readme_figures_of_the_shipped_catalog():
+    rows = {
+        r.provider: r
+        for r in _freshness(default_catalog().offers, dt.date(2026, 12, 6), max_age_days=180)
+    }
+    runpod, azure = rows["runpod"], rows["azure"]
+    assert (runpod.offers, runpod.newest_age_days, runpod.oldest_age_days) == (31, 533, 533)
+    assert runpod.stale == 31
+    assert (azure.offers, azure.stale) == (14, 12)
