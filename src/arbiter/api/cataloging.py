@@ -19,6 +19,7 @@ from arbiter.catalog.diff import diff_catalogs
 from arbiter.catalog.embedded import default_price_history
 from arbiter.catalog.history import HistoricalPrice
 from arbiter.catalog.query import OfferQuery, OfferTable
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import UnknownNameError
 from arbiter.domain.offer import Offer, PriceRegime
@@ -134,7 +135,7 @@ def _freshness(
     out = []
     for provider, own in sorted(by_provider.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         ages = [o.as_of.age_days(today) for o in own]
-        kinds = Counter(_dating(o.as_of.text) for o in own)
+        kinds = Counter(_dating(o.as_of) for o in own)
         out.append(
             ProviderFreshness(
                 provider=provider,
@@ -151,11 +152,11 @@ def _freshness(
     return out
 
 
-def _dating(text: str) -> str:
+def _dating(as_of: AsOf) -> str:
     """``day``, ``month`` or ``interval``: how precisely an ``as_of`` dates a price."""
-    if "/" in text:
+    if "/" in as_of.text:
         return "interval"
-    return "day" if len(text.strip()) == len("2026-01-21") else "month"
+    return "day" if as_of.start == as_of.end else "month"
 
 
 def catalog_versions(*, config: Settings | None = None) -> Rows[CatalogVersion]:

@@ -311,3 +311,10 @@ def throughput_factor(
     """Share of its nominal speed a job keeps on ``offer``:
     ``1 / (1 + rate x restart_hours)`` on spot, 1 elsewhere."""
     return 1.0 / (1.0 + restart_load(offer, restart_hours, table))
+
+
+def throughput_factor_at(
+    interruptions_per_hour: float, restart_hours: float = RESTART_HOURS
+) -> float:
+    """:func:`throughput_factor` at a rate already known (one measured on traces, say)."""
+    return 1.0 / (1.0 + interruptions_per_hour * restart_hours)

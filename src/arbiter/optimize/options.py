@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import serves, throughput_factor
+from arbiter.catalog.spot import serves
 from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.after_term import AfterTerm
 from arbiter.domain.capacity import CapacityAssumption
@@ -278,9 +278,10 @@ class _OfferArrays:
         )
         self.per = np.array([o.accelerators_per_instance for o in offers], dtype=np.int64)
         self.price = np.array([o.usd_per_accelerator_hour for o in offers], dtype=np.float64)
-        self.factor = np.array([throughput_factor(o) for o in offers], dtype=np.float64)
+        # 1 off spot; on spot, at the rate its availability rests on
         self.spot = spot_places(self.offers, fleet.spot)
-        for k, place in self.spot.items():  # the rate the availability rests on
+        self.factor = np.ones(len(self.offers), dtype=np.float64)
+        for k, place in self.spot.items():
             self.factor[k] = place.throughput_factor
         self.billing = TermBilling(self.offers, fleet.after_term)
         self.payg, self.block, self.term = self.billing.payg, self.billing.block, self.billing.term

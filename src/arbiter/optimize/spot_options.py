@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour
+from arbiter.catalog.spot import RESTART_HOURS, interruptions_per_hour, throughput_factor_at
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.spot import Availability, SpotSettings
 from arbiter.spotsim.outlook import SpotOutlook, availability_from_rate, outlook
@@ -41,7 +41,7 @@ class SpotPlace:
     @property
     def throughput_factor(self) -> float:
         """``1 / (1 + rate x restart hours)`` at the rate the availability rests on."""
-        return 1.0 / (1.0 + self.availability.interruptions_per_hour * RESTART_HOURS)
+        return throughput_factor_at(self.availability.interruptions_per_hour)
 
 
 def spot_places(offers: Sequence[Offer], settings: SpotSettings) -> dict[int, SpotPlace]:

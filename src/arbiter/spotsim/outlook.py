@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbiter.catalog.spot import SpotRate
+from arbiter.catalog.spot import SpotRate, throughput_factor_at
 from arbiter.domain.spot import Availability
 from arbiter.spotsim.traces import Trace
 
@@ -134,9 +134,9 @@ class SpotOutlook:
     """The expected outcome of a job on spot under :data:`POLICY`, per chip.
 
     ``spot_share`` of the work is done on spot, the rest on on-demand (none without a
-    fallback); ``run_h`` is the expected chip-hours billed (spot and on-demand, restarts
-    included), ``usd`` their expected cost; ``miss_probability`` the chance of finishing
-    after the deadline."""
+    fallback, at ``fallback_usd_per_hour``); ``spot_h`` and ``on_demand_h`` are the
+    expected chip-hours billed on each (restarts included), ``usd`` their expected cost;
+    ``miss_probability`` the chance of finishing after the deadline."""
 
     policy: str
     availability: Availability
@@ -147,10 +147,6 @@ class SpotOutlook:
     usd: float
     miss_probability: float
     fallback_usd_per_hour: float | None
-
-    @property
-    def run_h(self) -> float:
-        return self.spot_h + self.on_demand_h
 
 
 def outlook(
@@ -187,9 +183,8 @@ def _split(
 ) -> tuple[float, float, float, float]:
     """The throughput factor on spot, the work done on spot, the hours on on-demand and
     the miss probability (module docstring); what prices do not change, so cached."""
-    lam = availability.interruptions_per_hour
     a = availability.available_share
-    f = 1.0 / (1.0 + lam * restart_h)
+    f = throughput_factor_at(availability.interruptions_per_hour, restart_h)
     slack_h = deadline_h - compute_h
     if a <= 0.0 or f <= 0.0:  # spot is never there (a trace without a reading of it)
         if not fallback:

@@ -83,6 +83,8 @@ def read_trace(path: Path, *, nodes: int = 1, ones: str = "available") -> Trace:
     file = str(path)
     if nodes < 1:
         raise InputError(f"nodes must be at least 1, got {nodes}", field="nodes", valid="1, 2, ...")
+    if ones not in ONES:
+        raise InputError(f"unknown reading of a 1: {ones!r}", field="ones", valid=", ".join(ONES))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -173,8 +175,6 @@ def _integers(values: object, file: str, field: str) -> npt.NDArray[np.int64]:
 def _parse_json(
     text: str, file: str, *, nodes: int, counts: bool | None, ones: str = "available"
 ) -> tuple[float, npt.NDArray[np.bool_]]:
-    if ones not in ONES:
-        raise InputError(f"unknown reading of a 1: {ones!r}", field="ones", valid=", ".join(ONES))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
