@@ -17,11 +17,13 @@ from arbiter.results import (
     AcceleratorSpec,
     CatalogDiff,
     CatalogOffer,
+    CatalogRefresh,
     CatalogSummary,
     CatalogVersion,
     DealValuation,
     EstimateReport,
     Plan,
+    PriceHistory,
     ProcurementPlan,
     Result,
     RiskReport,
@@ -33,6 +35,8 @@ from arbiter.results import (
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[Result]] = {
     "catalog-diff": CatalogDiff,
+    "catalog-history": PriceHistory,
+    "catalog-refresh": CatalogRefresh,
     "catalog-summary": CatalogSummary,
     "deal": DealValuation,
     "estimate": EstimateReport,

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from arbiter.catalog.embedded import default_catalog
 from arbiter.catalog.query import OfferQuery, OfferTable
+from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import InputError, UnknownNameError
 
 CATALOG = default_catalog()
@@ -92,4 +93,15 @@ def test_unknown_names_suggest_close_ones(query, suggestion):
 
 
 def test_known_vendor_without_offers_matches_nothing():
-    assert TABLE.select(OfferQuery(vendors=["Intel"])) == []
+    no_intel = tuple(o for o in CATALOG.offers if CATALOG.vendor_of(o) != "Intel")
+    table = OfferTable(Catalog(CATALOG.accelerators, no_intel))
+    assert table.select(OfferQuery(vendors=["Intel"])) == []
+
+
+def test_every_vendor_has_an_offer():
+    for vendor in ("NVIDIA", "AMD", "Google", "AWS", "Intel"):
+        assert TABLE.select(OfferQuery(vendors=[vendor])), vendor
+    gaudi = TABLE.select(OfferQuery(vendors=["Intel"]))
+    assert {(o.provider, o.instance_type, o.accelerators_per_instance) for o in gaudi} == {
+        ("shadeform", "denvr_Gaudi2x8", 8)
+    }

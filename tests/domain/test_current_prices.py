@@ -75,8 +75,11 @@ def test_global_price_stays_without_a_newer_per_region_price():
     older = _offer("us-west-1", 1.29, "2024-10/2025-06")
     other_instance = _offer("us-east-2", 3.0, "2026-09-16", instance="gpu_8x_h100_sxm5")
     result = current_prices([uniform, same_date, older, other_instance])
-    assert uniform in result.offers and older in result.offers
-    assert not result.superseded
+    assert set(result.offers) == {uniform, same_date, other_instance}
+    # the per-region price older than the uniform one is history (rule 3)
+    assert [(s.offer, s.reason) for s in result.superseded] == [
+        (older, "per-region price older than a global list price")
+    ]
 
 
 def _lambda_prices(instance: str) -> set[float]:
@@ -124,3 +127,28 @@ def test_no_key_of_the_default_catalog_has_a_stale_global_price():
         )
         if o.region == "global" and group in newest:
             assert not is_newer(newest[group], o), o
+
+
+def test_a_newer_global_list_price_retires_older_per_region_prices():
+    # Nebius: a 2025 price in a snapshot of its regions, then its list price of 2026-10-01
+    regional = _offer("eu-north1", 23.6, "2025-06/2026-09")
+    listed = _offer("global", 36.0, "2026-10-01")
+    result = current_prices([regional, listed])
+    assert result.offers == (listed,)
+    [gone] = result.superseded
+    assert (gone.offer, gone.by) == (regional, listed)
+    assert gone.reason == "per-region price older than a global list price"
+
+
+def test_an_older_global_price_leaves_newer_per_region_prices_alone():
+    regional = _offer("eu-north1", 23.6, "2026-10-02")
+    listed = _offer("global", 36.0, "2026-10-01")
+    result = current_prices([regional, listed])
+    assert set(result.offers) == {regional}
+    assert [s.reason for s in result.superseded] == ["global price older than per-region prices"]
+
+
+def test_global_and_regional_prices_of_other_products_do_not_touch():
+    regional = _offer("eu-north1", 23.6, "2025-06/2026-09", instance="gpu_8x_h100")
+    listed = _offer("global", 36.0, "2026-10-01")
+    assert set(current_prices([regional, listed]).offers) == {regional, listed}

@@ -3,10 +3,11 @@
 The options of each command are read from the Typer app itself, so a new option is fuzzed
 without a change here. Values are hostile (huge, negative, NaN, empty, paths that do not
 exist or cannot be written, unknown names), options may be repeated, misspelt or missing
-their value. The contract at the CLI: exit code 0, 2, 3, 4 or 5, never a traceback, and no
-input slower than the per-input limit. Commands that solve for minutes on valid input
-(risk, procure, deal) get a file that fails to load, so their options are parsed and
-checked but nothing is solved.
+their value. The contract at the CLI: exit code 0, 2, 3, 4 or 5 (6 or 7: a refresh whose
+feeds failed), never a traceback, and no input slower than the per-input limit. Commands
+that solve for minutes on valid input (risk, procure, deal) get a file that fails to load,
+so their options are parsed and checked but nothing is solved. ``catalog refresh`` runs offline: every download fails at
+once (exit 6 or 7), with no wait between tries.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import fuzzing
+import httpx
 import pytest
 import typer.main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arbiter.api import refreshing
+from arbiter.catalog.feeds.retry import retrying_client
 from arbiter.cli.app import app
 
 EXAMPLES_PER_COMMAND = 12
@@ -125,6 +129,20 @@ def _positional(command: str, name: str, files: dict[str, Path], pick: int) -> s
     options = [str(good)] if good else ["default", "latest", "abc"]
     options += [str(files["broken"]), str(files["missing"])]
     return options[pick % len(options)]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``catalog refresh`` never reaches the network: every request fails at once."""
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("offline (fuzz run)", request=request)
+
+    def client(*, timeout_s: float) -> httpx.Client:
+        transport = httpx.MockTransport(unreachable)
+        return retrying_client(transport, timeout_s=timeout_s, sleep=lambda _s: None)
+
+    monkeypatch.setattr(refreshing, "retrying_client", client)
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

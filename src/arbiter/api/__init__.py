@@ -19,7 +19,9 @@ from arbiter.api.estimating import estimate
 from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
 from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
 from arbiter.api.plans import saved_plan, saved_plans
+from arbiter.api.price_history import price_history
 from arbiter.api.procuring import procure
+from arbiter.api.refreshing import refresh_catalog
 from arbiter.api.risking import risk
 from arbiter.api.settings import Settings
 from arbiter.api.spotting import simulate_spot
@@ -39,7 +41,9 @@ __all__ = [
     "load_scenarios",
     "offers",
     "plan",
+    "price_history",
     "procure",
+    "refresh_catalog",
     "risk",
     "save_plan",
     "saved_plan",

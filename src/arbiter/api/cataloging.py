@@ -23,6 +23,7 @@ from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.errors import UnknownNameError
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.regions import is_local_zone
 from arbiter.results.base import Result, Rows
 from arbiter.results.catalog import (
     AcceleratorSpec,
@@ -168,7 +169,8 @@ def catalog_versions(*, config: Settings | None = None) -> Rows[CatalogVersion]:
 
 def catalog_diff(old: str, new: str, *, config: Settings | None = None) -> CatalogDiff:
     """Offers added, removed and repriced from version ``old`` to ``new`` (matched by
-    provider, region, instance type, regime and term)."""
+    provider, region, instance type, regime and term); the price changes largest move
+    first (by the size of the relative change)."""
     with catalog_store(config or settings()) as store:
         found = diff_catalogs(store.load(old), store.load(new))
     return CatalogDiff(
@@ -183,7 +185,7 @@ def catalog_diff(old: str, new: str, *, config: Settings | None = None) -> Catal
                     "change_share": round(c.change_share, DIFF_SHARE_DIGITS),
                 },
             )
-            for c in found.changed
+            for c in sorted(found.changed, key=lambda c: (-abs(c.change_share), c.after.key))
         ),
         unchanged=found.unchanged,
     )
@@ -211,6 +213,7 @@ def _offer_fields(o: Offer) -> dict[str, Any]:
     return {
         **_attrs(o),
         "offer_id": o.offer_id,
+        "local_zone": is_local_zone(o.provider, o.region),
         "price_regime": o.price_regime.value,
         "usd_per_accelerator_hour": o.usd_per_accelerator_hour,
         "as_of": o.as_of.text,

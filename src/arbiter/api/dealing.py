@@ -93,7 +93,7 @@ def deal(
                 executor=pool, progress=stage("samples"),
             )  # fmt: skip
         engine_name, engine_workers = pool.name, pool.workers
-    doc = document(ev, sens, dist)
+    doc = document(ev, sens, dist, config.today)
     doc["provenance"] = provenance(
         catalog, name=loaded.name, input_hash=loaded.sha256, profile=profile,
         engine=engine_name, workers=engine_workers,

@@ -77,7 +77,7 @@ def estimate(
     doc: dict[str, Any] = {
         "catalog_version": version,
         "efficiency": eff.fitted_on,
-        "workloads": [workload_record(w, chips, top) for w, chips in results],
+        "workloads": [workload_record(w, chips, top, config.today) for w, chips in results],
         "provenance": provenance(catalog, name=name, input_hash=input_hash),
     }
     if profile is not None:

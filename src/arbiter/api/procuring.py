@@ -55,7 +55,7 @@ def procure(
     if mip_gap is not None:
         limits["mip_gap"] = mip_gap
     solution = solve(data, export_model=export, **limits)
-    doc: dict[str, Any] = document(data, solution)
+    doc: dict[str, Any] = document(data, solution, config.today)
     note = _limit_note(solution.status, solution.mip_gap, time_limit_s)
     if note:
         doc["solver_note"] = note

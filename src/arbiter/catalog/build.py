@@ -30,14 +30,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from arbiter.catalog.curated import parse_curated_prices
-from arbiter.catalog.exclusions import load_exclusions
+from arbiter.catalog.exclusions import Exclusions, load_exclusions
 from arbiter.catalog.feeds import skypilot
 from arbiter.catalog.feeds.context import FeedContext
 from arbiter.catalog.feeds.tally import Tally
+from arbiter.catalog.regimes import map_source_regime
+from arbiter.catalog.spellings import load_spellings
 from arbiter.domain.accelerator import PLATFORM_BY_VENDOR, Accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
@@ -119,17 +123,30 @@ SNAPSHOT_CLOUDS = ("aws", "gcp", "lambda", "oci")
 SNAPSHOT_DATE = "2025-10/2026-09"  # undated SkyPilot v8 snapshot; see skypilot-v8/README.md
 
 
+CURATED_FILES = ("prices.csv", "prices-extra.csv")
+
+
 def build_default_catalog(sources: Path) -> BuiltCatalog:
     """The default catalog from ``sources`` (the repository's data/sources/)."""
     accelerators = {a.name: a for a in load_source_accelerators(sources)}
     notes = [f"accelerators.csv + accelerators-supplement.csv: {len(accelerators)} accelerators"]
-    curated, tally = parse_curated_prices(
-        (sources / "prices.csv").read_text(encoding="utf-8"), accelerators
-    )
-    notes.append(_tally_note("prices.csv", len(curated), tally))
+    exclusions = load_exclusions(sources / "exclusions.csv")
+    spellings = load_spellings(sources / "instance-aliases.csv")
+    curated: list[Offer] = []
+    for name in CURATED_FILES:
+        path = sources / name
+        if not path.exists():
+            continue
+        parsed, tally = parse_curated_prices(
+            path.read_text(encoding="utf-8"), accelerators, file=name
+        )
+        kept, left_out = _without_exclusions(
+            (_five_year_reservation(spellings.canonical(o)) for o in parsed), exclusions, name
+        )
+        curated += kept
+        notes.append(_tally_note(name, len(parsed), tally) + _left_out_note(left_out))
     curated_latest = {o.key: o for o in current_prices(curated).offers}
     observed: list[Offer] = list(curated)
-    exclusions = load_exclusions(sources / "exclusions.csv")
     for cloud in SNAPSHOT_CLOUDS:
         path = sources / "skypilot-v8" / cloud / "vms.csv"
         ctx = FeedContext(
@@ -141,7 +158,7 @@ def build_default_catalog(sources: Path) -> BuiltCatalog:
         result = skypilot.parse(path.read_bytes(), ctx)
         added = excluded = shadowed = newer = 0
         for raw in result.offers:
-            reason = exclusions.reason(raw)
+            reason = exclusions.reason(raw, ctx.file)
             if reason:
                 excluded += 1
                 continue
@@ -155,8 +172,8 @@ def build_default_catalog(sources: Path) -> BuiltCatalog:
             added += 1
         notes.append(
             _tally_note(ctx.file, len(result.offers), result.tally)
-            + f"; {added} added ({newer} of them newer than the prices.csv row of the same "
-            f"offer), {shadowed} already priced by a prices.csv row not older than the "
+            + f"; {added} added ({newer} of them newer than the curated row of the same "
+            f"offer), {shadowed} already priced by a curated row not older than the "
             f"snapshot, {excluded} excluded by exclusions.csv"
         )
     current = current_prices(observed)
@@ -175,6 +192,49 @@ def build_default_catalog(sources: Path) -> BuiltCatalog:
         + "".join(f"; {r}: {n}" for r, n in sorted(reasons.items()))
     )
     return BuiltCatalog(Catalog.of(accelerators.values(), final.offers), notes, history=history)
+
+
+def _without_exclusions(
+    offers: Iterable[Offer], exclusions: Exclusions, file: str
+) -> tuple[list[Offer], Counter[str]]:
+    """The offers no exclusion rule matches, and how many each reason left out."""
+    kept: list[Offer] = []
+    left_out: Counter[str] = Counter()
+    for offer in offers:
+        reason = exclusions.reason(offer, file)
+        if reason:
+            left_out[reason] += 1
+        else:
+            kept.append(offer)
+    return kept, left_out
+
+
+def _left_out_note(left_out: Counter[str]) -> str:
+    if not left_out:
+        return ""
+    parts = [f"{n} excluded ({reason})" for reason, n in sorted(left_out.items())]
+    return "; " + "; ".join(parts)
+
+
+def _five_year_reservation(offer: Offer) -> Offer:
+    """prices-extra.csv records Azure's 5-year VM reservations as ``committed`` (its note
+    says so): they are ``reserved_5y``, a 60-month commitment."""
+    if offer.provider != "azure" or offer.source_regime != "committed":
+        return offer
+    mapping = map_source_regime("reserved_5y")
+    return replace(
+        offer,
+        source_regime="reserved_5y",
+        term_months=mapping.term_months,
+        derived=True,
+        provenance=_joined(
+            offer.provenance, "5-year Azure VM reservation (the source row's note), 60 months"
+        ),
+    )
+
+
+def _joined(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _tally_note(file: str, n_offers: int, tally: Tally) -> str:

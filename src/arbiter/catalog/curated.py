@@ -7,7 +7,10 @@ below turn the sources' conventions into one form; a row they change is marked
 
 - Region labels: ``us-east-1 (use1-az3)`` is region ``us-east-1`` in zone ``use1-az3``;
   "all regions (uniform ...)" and "(list)" prices are region ``global``; RunPod's
-  "secure cloud" and "community cloud" are regions ``secure-cloud`` / ``community-cloud``.
+  "secure cloud" and "community cloud" are regions ``secure-cloud`` / ``community-cloud``;
+  a described region (``us (North America)``, ``us-east4 (Virginia)``) is the code before the
+  description; an AWS Local Zone (``us-east-1-dfw-2a``) is the region of its zone group
+  (``us-east-1-dfw-2``, :mod:`arbiter.domain.regions`) in that zone.
 - Per-GPU prices of multi-GPU products (``8x NVIDIA H100 SXM (per GPU)``, ``HGX H200 (per
   GPU)``) become whole-instance prices: GPUs per instance x price, the count read from
   the name or, failing that, the chip's ``chips_per_node``.
@@ -31,6 +34,7 @@ from arbiter.domain.accelerator import Accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
 from arbiter.domain.offer import Offer
+from arbiter.domain.regions import local_zone_region
 
 COLUMNS = (
     "provider",
@@ -44,7 +48,7 @@ COLUMNS = (
     "source",
 )
 _ZONE = re.compile(r"^(?P<region>[a-z0-9-]+) \((?P<zone>[a-z0-9-]+)\)$")
-_LOCAL_ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+-\d)-(?P<zone>[a-z]+-\d+[a-z])$")
+_DESCRIBED = re.compile(r"^(?P<region>[a-z0-9-]+) \([A-Z][^)]*\)$")  # "us (North America)"
 _GPUS_IN_NAME = re.compile(r"(?:^|\()(\d+)x\b")
 
 # The chip of a GCP GPU SKU -> the machine type whose row gives the host share.
@@ -146,10 +150,10 @@ def _region_and_zone(label: str) -> tuple[str, str]:
         return lowered.removeprefix("runpod ").replace(" ", "-"), ""
     if match := _ZONE.match(label):
         return match["region"], match["zone"]
-    if match := re.match(r"^([a-z]+-[a-z]+\d) \(", label):  # "us-east4 (Virginia)"
-        return match[1], ""
-    if match := _LOCAL_ZONE.match(label):  # "us-east-1-dfw-2a": a Local Zone of us-east-1
-        return match["region"], label
+    if match := _DESCRIBED.match(label):  # "us-east4 (Virginia)", "us (North America)"
+        return match["region"], ""
+    if group := local_zone_region("", label):  # "us-east-1-dfw-2a": a Local Zone's zone
+        return group, label
     return label, ""
 
 

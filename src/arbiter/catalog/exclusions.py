@@ -1,7 +1,9 @@
 """Known-bad source rows, each with the reason it is left out (data/sources/exclusions.csv).
 
 A rule matches an offer when every non-empty field equals the offer's (``instance_type``
-may end in ``*`` to match a prefix).
+and ``region`` may end in ``*`` to match a prefix). A rule with a ``file`` applies to the
+offers of that source file only (``prices.csv``, ``skypilot-v8/gcp/vms.csv``); without one,
+to every source.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ _FIELDS = ("provider", "region", "instance_type", "accelerator", "price_regime")
 class Exclusions:
     rules: tuple[dict[str, str], ...]
 
-    def reason(self, offer: Offer) -> str | None:
+    def reason(self, offer: Offer, file: str) -> str | None:
+        """Why ``offer``, read from source ``file``, is left out, or None if it is not."""
         for rule in self.rules:
+            if rule.get("file") and rule["file"] != file:
+                continue
             if all(_matches(rule[f], _value(offer, f)) for f in _FIELDS if rule.get(f)):
                 return rule["reason"]
         return None

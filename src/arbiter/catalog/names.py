@@ -12,14 +12,27 @@ from collections.abc import Iterable
 
 from arbiter.domain.errors import UnknownNameError
 
+# Providers arbiter knows by name: every one the embedded catalog prices, and those its
+# capacity rules or sources name (TensorWave's prices are left out, see exclusions.csv).
 PROVIDERS: tuple[str, ...] = (
     "aws",
     "azure",
     "coreweave",
+    "crusoe",
+    "digitalocean",
     "gcp",
+    "hotaisle",
+    "hyperstack",
     "lambda",
+    "nebius",
     "oci",
     "runpod",
+    "shadeform",
+    "tensorwave",
+    "together",
+    "verda",
+    "voltagepark",
+    "vultr",
 )
 
 # alias (compared case-insensitively, spaces/underscores as dashes) -> canonical name

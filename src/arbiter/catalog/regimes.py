@@ -36,6 +36,14 @@ SOURCE_REGIMES: dict[str, RegimeMapping] = {
     "dws_calendar": RegimeMapping(
         PriceRegime.CAPACITY_BLOCK, None, "GCP DWS calendar mode (future reservation)"
     ),
+    "reserved_5y": RegimeMapping(
+        PriceRegime.COMMITTED, 60, "Azure VM reservation, 5 years (prices-extra.csv 'committed')"
+    ),
+    "committed": RegimeMapping(
+        PriceRegime.COMMITTED,
+        None,
+        "a contract rate whose term the source does not state (Hyperstack 'Reserved')",
+    ),
     "commit_1w": RegimeMapping(
         PriceRegime.COMMITTED, 1, "RunPod one-week term (rounded to 1 month)"
     ),

@@ -111,7 +111,8 @@ def _show_click_error(exc: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome
-    """Run the CLI; return the exit code (2 bad input, 3 infeasible, 4 solver, 5 store).
+    """Run the CLI; return the exit code (2 bad input, 3 infeasible, 4 solver, 5 store,
+    6 a refresh in which some feeds failed, 7 one in which all failed).
 
     No input ends in a traceback: usage errors print click's message and return 2, arbiter's
     errors their own exit code, a file that cannot be read or written 2. Anything else is a

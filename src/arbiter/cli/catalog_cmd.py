@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from arbiter.api import cataloging as api
+from arbiter.api.price_history import price_history
 from arbiter.catalog.feeds.registry import SOURCES
 from arbiter.catalog.importing import import_feeds
 from arbiter.catalog.names import resolve_provider
 from arbiter.catalog.query import SORT_KEYS
 from arbiter.cli import catalog_views as views
 from arbiter.cli import shared
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import HtmlOpt, JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError, UnknownNameError
 
 app = typer.Typer(
@@ -122,6 +123,45 @@ def summary(version: VersionOpt = None, as_json: JsonOpt = False) -> None:
         out.print(renderable)
 
 
+@app.command("history")
+def history(
+    accelerator: Annotated[str, typer.Argument(help="A chip, any alias (H100, H100-SXM).")],
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Provider (repeatable).")
+    ] = None,
+    regime: Annotated[
+        list[str] | None, typer.Option("--regime", help="Price regime (repeatable).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Show at most N price moves.")
+    ] = 20,
+    html: HtmlOpt = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every dated price of a chip: by provider and regime, and the offers whose price moved."""
+    result = price_history(
+        accelerator,
+        providers=provider or (),
+        regimes=regime or (),
+        version=version,
+        config=_settings(),
+    )
+    if html is not None:
+        from arbiter.report.history_html import history_html  # noqa: PLC0415 - plotly optional
+
+        page = history_html(result, title=f"arbiter catalog history: {result.accelerator}")
+        html.write_text(page, encoding="utf-8")
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    out = _out()
+    for renderable in views.history_tables(result, limit):
+        out.print(renderable)
+    if html is not None:
+        out.print(f"report written to {html}")
+
+
 @app.command("import")
 def import_(
     source: Annotated[str, typer.Argument(help=f"One of: {', '.join(SOURCES)}.")],
@@ -196,12 +236,22 @@ def use(
 def diff(
     old: Annotated[str, typer.Argument(help="Older version (hash prefix or 'default').")],
     new: Annotated[str, typer.Argument(help="Newer version.")],
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", min=1, help="Show at most N price changes."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Offers added, removed, and price changes (with %) between two versions."""
+    """Offers added, removed, and price changes (largest move first) between two versions."""
     result = api.catalog_diff(old, new, config=_settings())
     if as_json:
         typer.echo(result.to_json())
     else:
-        for renderable in views.diff_tables(result):
+        for renderable in views.diff_tables(result, limit):
             _out().print(renderable)
+
+
+# `arbiter catalog refresh` lives in its own module, registered here on this app.
+from arbiter.cli import catalog_refresh_cmd  # noqa: E402 - after the app it registers on
+
+app.command("refresh")(catalog_refresh_cmd.refresh)

@@ -19,6 +19,7 @@ from arbiter.results.catalog import (
     CatalogVersion,
     OfferBrief,
     OfferPrice,
+    PriceHistory,
 )
 
 OLD_PRICE_DAYS = 365  # an offer observed longer ago than this shows dimmed
@@ -66,7 +67,10 @@ def accelerators_table(accs: Sequence[AcceleratorSpec]) -> Table:
 
 
 def offers_table(offers: Sequence[CatalogOffer], today: dt.date) -> Table:
-    table = Table(title=f"{len(offers)} offers", caption="* derived price (see --json provenance)")
+    table = Table(
+        title=f"{len(offers)} offers",
+        caption="* derived price (see --json provenance); LZ: an AWS Local Zone",
+    )
     for name, justify in [
         ("provider", "left"),
         ("region", "left"),
@@ -87,7 +91,7 @@ def offers_table(offers: Sequence[CatalogOffer], today: dt.date) -> Table:
             as_of.stylize("dim")
         table.add_row(
             o.provider,
-            o.region,
+            o.region + (" (LZ)" if o.local_zone else ""),
             o.instance_type,
             o.accelerator,
             o.vendor,
@@ -218,7 +222,12 @@ def versions_table(versions: Sequence[CatalogVersion]) -> Table:
     return table
 
 
-def diff_tables(result: CatalogDiff) -> list[Any]:
+LARGEST_MOVES_NAMED = 3
+
+
+def diff_tables(result: CatalogDiff, limit: int | None = None) -> list[Any]:
+    """The counts and the largest moves by name, the price changes (largest move first,
+    at most ``limit``), then the offers added and removed."""
     out: list[Any] = [
         Text(
             f"{len(result.added)} added, {len(result.removed)} removed, "
@@ -226,7 +235,12 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
         )
     ]
     if result.changed:
-        table = Table(title="price changes")
+        named = "; ".join(
+            f"{c.provider} {c.instance_type} {c.region} {c.price_regime} {c.change_share:+.1%}"
+            for c in list(result.changed)[:LARGEST_MOVES_NAMED]
+        )
+        out.append(Text(f"largest moves: {named}"))
+        table = Table(title="price changes, largest move first")
         for name in (
             "provider",
             "region",
@@ -237,7 +251,7 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
             "change",
         ):
             table.add_column(name)
-        for c in sorted(result.changed, key=lambda c: c.change_share):
+        for c in list(result.changed)[:limit]:
             table.add_row(
                 c.provider,
                 c.region,
@@ -248,6 +262,8 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
                 f"{c.change_share:+.1%}",
             )
         out.append(table)
+        if limit is not None and len(result.changed) > limit:
+            out.append(Text(f"... and {len(result.changed) - limit} more (--limit, --json)"))
     lists: tuple[tuple[str, Sequence[OfferBrief]], ...] = (
         ("added", result.added),
         ("removed", result.removed),
@@ -267,4 +283,67 @@ def diff_tables(result: CatalogDiff) -> list[Any]:
                     o.as_of,
                 )
             out.append(table)
+    return out
+
+
+def history_tables(h: PriceHistory, limit: int) -> list[Any]:
+    """The prices per provider and regime, then the offers whose price moved (at most
+    ``limit``, largest move first)."""
+    n_offers = len({o.offer_id for o in h.observations})
+    before = h.versions_read - 1
+    lineage = f" and the {before} stored versions before it" if before else ""
+    out: list[Any] = [
+        Text(
+            f"{h.accelerator}: {len(h.observations)} observations of {n_offers} offers in "
+            f"catalog version {h.version[:12]}{lineage} (the embedded catalog's older prices "
+            f"included); ages on {h.today}"
+        )
+    ]
+    table = Table(title="by provider and regime (prices per chip-hour)")
+    for name, justify in (
+        ("provider", "left"),
+        ("regime", "left"),
+        ("offers", "right"),
+        ("observations", "right"),
+        ("oldest", "left"),
+        ("newest", "left"),
+        ("age", "right"),
+        ("lowest now", "right"),
+        ("median now", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in h.by_provider:
+        table.add_row(
+            r.provider,
+            r.price_regime,
+            str(r.offers),
+            str(r.observations),
+            r.oldest_as_of,
+            r.newest_as_of,
+            f"{r.newest_age_days} d",
+            f"{r.lowest_usd_per_accelerator_hour:,.3f}",
+            f"{r.median_usd_per_accelerator_hour:,.3f}",
+        )
+    out.append(table)
+    if h.moves:
+        moves = Table(title=f"offers whose price moved ({len(h.moves)}, largest move first)")
+        for name in ("provider", "region", "instance type", "regime", "n", "first", "last"):
+            moves.add_column(name)
+        moves.add_column("change", justify="right")
+        for v in list(h.moves)[:limit]:
+            moves.add_row(
+                v.provider,
+                v.region,
+                v.instance_type,
+                v.price_regime,
+                str(v.observations),
+                f"{v.first_as_of} ${v.first_usd_per_accelerator_hour:,.3f}",
+                f"{v.last_as_of} ${v.last_usd_per_accelerator_hour:,.3f}",
+                f"{v.change_share:+.1%}",
+            )
+        out.append(moves)
+        if len(h.moves) > limit:
+            out.append(Text(f"... and {len(h.moves) - limit} more (--limit, --json)"))
+    else:
+        out.append(Text("no offer has more than one observation"))
     return out

@@ -11,7 +11,7 @@ from rich.table import Table
 from arbiter import api
 from arbiter.cli import shared
 from arbiter.cli.audit_text import thin_estimate_lines
-from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, HtmlOpt, JsonOpt, VersionOpt
 from arbiter.results.deal import BreakEven, DealValuation, LockInYear
 from arbiter.results.money import usd_short
 
@@ -37,9 +37,7 @@ def deal(
     engine: shared.EngineOpt = "local",
     address: shared.AddressOpt = None,
     workers: shared.WorkersOpt = None,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
-    ] = None,
+    html: HtmlOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
     calibration: CalibrationOpt = None,

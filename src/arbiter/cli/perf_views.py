@@ -54,6 +54,8 @@ def estimates_table(w: WorkloadEstimates) -> Table:
     for rank, e in enumerate(w.estimates, start=1):
         offer = e.offer
         where = "-" if offer is None else f"{offer.provider} {offer.region} {offer.price_regime}"
+        if offer is not None and offer.price_age_days is not None:
+            where += f" ({offer.price_age_days} d old)"
         layout = "measured" if e.source == "measured" else (e.layout.text if e.layout else "-")
         table.add_row(
             str(rank),

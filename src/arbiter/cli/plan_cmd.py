@@ -18,6 +18,7 @@ from arbiter.cli.perf_views import band_text
 from arbiter.cli.shared import (
     CalibrationOpt,
     ExportModelOpt,
+    HtmlOpt,
     JsonOpt,
     MipGapOpt,
     TimeLimitOpt,
@@ -33,9 +34,7 @@ from arbiter.results.plan import Assignment, Plan, SweepPoint
 
 def plan(
     file: Annotated[Path, typer.Argument(help="Fleet file (YAML).")],
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
-    ] = None,
+    html: HtmlOpt = None,
     alternatives: Annotated[
         int, typer.Option("--alternatives", min=0, help="Next-best options per workload.")
     ] = 3,

@@ -11,7 +11,7 @@ from rich.table import Table
 from arbiter import api
 from arbiter.cli import shared
 from arbiter.cli.audit_text import thin_estimate_lines
-from arbiter.cli.shared import CalibrationOpt, JsonOpt, MipGapOpt, TimeLimitOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, HtmlOpt, JsonOpt, MipGapOpt, TimeLimitOpt, VersionOpt
 from arbiter.results.money import usd
 from arbiter.results.procure import ProcurementPlan
 
@@ -22,9 +22,7 @@ def procure(
         bool,
         typer.Option("--frontier", help="Expected cost against CVaR as the risk weight varies."),
     ] = False,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
-    ] = None,
+    html: HtmlOpt = None,
     time_limit: TimeLimitOpt = None,
     mip_gap: MipGapOpt = None,
     version: VersionOpt = None,
@@ -98,6 +96,8 @@ def _print(plan: ProcurementPlan, html: Path | None) -> None:
         text = ", ".join(f"{s} {u:.0%}" for s, u in shares.items())
         console.print(f"utilisation of {name}: {text}")
     console.print(f"expected stranded commitment spend: {usd(plan.expected_stranded_usd)}")
+    for line in price_lines(plan):
+        console.print(line, markup=False)
     for line in thin_estimate_lines(plan.estimates):
         console.print(line)
     value = plan.value_of_uncertainty
@@ -114,3 +114,18 @@ def _print(plan: ProcurementPlan, html: Path | None) -> None:
         console.print(table)
     if html is not None:
         console.print(f"report written to {html}")
+
+
+def price_lines(plan: ProcurementPlan) -> list[str]:
+    """One line per price the schedule spends on, oldest first, with its date and age."""
+    dated = sorted(plan.prices, key=lambda p: -(p.age_days or 0))
+    lines = [f"prices: {len(dated)} used"]
+    for p in dated:
+        age = "" if p.age_days is None else f", {p.age_days} days old"
+        when = "the file's price" if p.as_of is None else f"as of {p.as_of}{age}"
+        what = p.instance_type or p.resource
+        lines.append(
+            f"  {p.provider} {p.region} {what} {p.price_regime}: "
+            f"${p.usd_per_chip_hour:,.3f}/chip-h ({when})"
+        )
+    return lines

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from arbiter import api
 from arbiter.cli import shared
-from arbiter.cli.shared import CalibrationOpt, JsonOpt, VersionOpt
+from arbiter.cli.shared import CalibrationOpt, HtmlOpt, JsonOpt, VersionOpt
 from arbiter.results.money import usd
 from arbiter.results.risk import RiskReport
 
@@ -30,9 +30,7 @@ def risk(
     engine: shared.EngineOpt = "local",
     address: shared.AddressOpt = None,
     workers: shared.WorkersOpt = None,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
-    ] = None,
+    html: HtmlOpt = None,
     compare: Annotated[
         list[str] | None,
         typer.Option("--compare", help="A saved plan (arbiter plan --save) to add; repeatable."),

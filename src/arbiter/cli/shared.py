@@ -37,6 +37,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 VersionOpt = Annotated[
     str | None, typer.Option("--version", "-V", help="Catalog version (default: the current one).")
 ]
+HtmlOpt = Annotated[
+    Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+]
 EngineOpt = Annotated[str, typer.Option("--engine", help="Where the work runs: local or ray.")]
 AddressOpt = Annotated[
     str | None, typer.Option("--address", help="Ray cluster address (--engine ray).")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from arbiter import api
 from arbiter.cli import shared
-from arbiter.cli.shared import JsonOpt, VersionOpt
+from arbiter.cli.shared import HtmlOpt, JsonOpt, VersionOpt
 from arbiter.domain.errors import InputError
 from arbiter.results.money import usd
 from arbiter.results.spot import SpotSimulation
@@ -82,9 +82,7 @@ def simulate(
             "hours: comma-separated, e.g. 1.05,1.1,1.25,1.5.",
         ),
     ] = None,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
-    ] = None,
+    html: HtmlOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -13,6 +13,7 @@ credits spent; ``shortfall`` what is paid for missing the minimum spend.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from arbiter.deals.analysis import Sensitivity
@@ -73,9 +74,9 @@ def deal_summary(deal: Deal) -> dict[str, Any]:
     }
 
 
-def _side(side: Side) -> dict[str, Any]:
+def _side(side: Side, today: dt.date | None) -> dict[str, Any]:
     sol = side.solution
-    plan = procurement_document(side.data, sol)
+    plan = procurement_document(side.data, sol, today)
     return {
         "status": sol.status.value,
         "mip_gap": sol.mip_gap,
@@ -88,6 +89,7 @@ def _side(side: Side) -> dict[str, Any]:
         "schedule": plan["schedule"],
         "expected_unmet_share": plan["expected_unmet_share"],
         "estimates": plan["estimates"],
+        "prices": plan["prices"],
         "scenario_net_cost_usd": {
             s.name: float(v) for s, v in zip(side.data.problem.scenarios, side.net_usd, strict=True)
         },
@@ -98,6 +100,7 @@ def document(
     ev: Evaluation,
     sensitivity: Sensitivity | None = None,
     distribution: ValueDistribution | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     deal = ev.deal
     with_deal, without = ev.with_deal, ev.without
@@ -135,7 +138,7 @@ def document(
             {"name": s.name, "probability": s.probability, "value_usd": float(v)}
             for s, v in zip(with_deal.data.problem.scenarios, ev.scenario_value_usd, strict=True)
         ],
-        "sides": {"with_deal": _side(with_deal), "without": _side(without)},
+        "sides": {"with_deal": _side(with_deal, today), "without": _side(without, today)},
         "effective_price": effective_prices(u_with, u_without),
         "lock_in": {"with_deal": lock_in(u_with, deal), "without": lock_in(u_without, deal)},
     }

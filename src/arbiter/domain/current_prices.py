@@ -15,7 +15,13 @@ Rules (``docs/catalog-sources.md``, "Current prices and history"):
    once the same provider, instance type, regime, source regime and term has an
    observation in a specific region that is strictly newer (rule 1's order): the newer
    per-region prices show the uniform price no longer holds. A ``global`` row with no
-   newer per-region row stays, and a ``global`` row never supersedes per-region rows.
+   newer per-region row stays.
+3. **Newer uniform price.** The other way round, a per-region observation is history once
+   the same group has a ``global`` observation that is strictly newer: the provider's
+   later list price replaced it everywhere (Nebius's 2025 price in a snapshot of its
+   regions, and its list price of 2026-10-01). The ``global`` offer stays, and a region
+   glob does not match it (decision 0001), so a plan does not buy at a price the provider
+   no longer asks.
 
 :func:`current_prices` applies both and returns what it set aside with the reason, so
 a catalog build can keep it as history.
@@ -62,7 +68,7 @@ def _group(key: OfferKey) -> tuple[str, str, str, str, int]:
 
 
 def current_prices(offers: Iterable[Offer]) -> CurrentPrices:
-    """Rule 1 then rule 2 of the module docstring over ``offers`` (order kept otherwise)."""
+    """Rule 1, then rules 2 and 3 of the module docstring over ``offers`` (order kept otherwise)."""
     latest: dict[OfferKey, Offer] = {}
     history: list[Superseded] = []
     for offer in offers:
@@ -89,13 +95,19 @@ def current_prices(offers: Iterable[Offer]) -> CurrentPrices:
         best = newest_specific.get(group)
         if best is None or is_newer(offer, best):
             newest_specific[group] = offer
+    newest_broad: dict[tuple[str, str, str, str, int], Offer] = {
+        _group(key): offer for key, offer in latest.items() if offer.region == BROAD_REGION
+    }
     kept: list[Offer] = []
     for key, offer in latest.items():
-        newer = newest_specific.get(_group(key)) if offer.region == BROAD_REGION else None
+        if offer.region == BROAD_REGION:
+            newer = newest_specific.get(_group(key))
+            reason = f"{BROAD_REGION} price older than per-region prices"
+        else:
+            newer = newest_broad.get(_group(key))
+            reason = f"per-region price older than a {BROAD_REGION} list price"
         if newer is not None and is_newer(newer, offer):
-            history.append(
-                Superseded(offer, newer, f"{BROAD_REGION} price older than per-region prices")
-            )
+            history.append(Superseded(offer, newer, reason))
         else:
             kept.append(offer)
     return CurrentPrices(tuple(kept), tuple(history))

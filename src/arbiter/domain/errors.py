@@ -9,7 +9,11 @@ catches them in exactly one place (``arbiter.cli.app.main``) and prints ``str(er
     │   └── FeedError: a price feed that cannot be parsed
     ├── InfeasibleError (exit 3): constraints that no plan can satisfy
     ├── SolverError (exit 4): the solver failed for a reason other than infeasibility
-    └── StoreError (exit 5): the catalog store cannot be read or written
+    ├── StoreError (exit 5): the catalog store cannot be read or written
+    └── RefreshError (exit 6): a catalog refresh in which some price feeds failed; what
+        the others returned was saved as the new version
+        └── NothingRefreshedError (exit 7): every price feed of a refresh failed; nothing
+            was saved and the current version is unchanged
 """
 
 from __future__ import annotations
@@ -120,6 +124,18 @@ class StoreError(ArbiterError):
     """The catalog store cannot be opened, read or written."""
 
     exit_code = 5
+
+
+class RefreshError(ArbiterError):
+    """Some sources of ``arbiter catalog refresh`` failed; the others' offers were saved."""
+
+    exit_code = 6
+
+
+class NothingRefreshedError(RefreshError):
+    """Every source of ``arbiter catalog refresh`` failed: no new version was saved."""
+
+    exit_code = 7
 
 
 def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:

@@ -160,6 +160,8 @@ class Fleet:
     caps: ShareCaps = ShareCaps()
     regions: tuple[str, ...] | None = None
     """Region globs every placement must match; ``None`` allows every region."""
+    local_zones: bool = True
+    """Whether placements may use AWS Local Zones (:mod:`arbiter.domain.regions`)."""
     budget_usd: float | None = None
     platforms: tuple[PlatformState, ...] = tuple(
         PlatformState(platform=p, enabled=True) for p in Platform

@@ -35,6 +35,22 @@ PAY_AS_YOU_GO = (PriceRegime.ON_DEMAND, PriceRegime.SPOT)
 """The regimes billed by the hour used, with nothing bought ahead."""
 
 
+SAME_SOURCE_REGIME: dict[str, str] = {
+    # Azure Retail Prices API
+    "Consumption": "on_demand",
+    "Consumption Spot": "spot",
+    "Reservation 1 Year": "reserved_1y",
+    "Reservation 3 Years": "reserved_3y",
+    # AWS Price List (the curated tables' reserved_1y/3y are Standard RIs, No Upfront)
+    "OnDemand": "on_demand",
+    "Reserved 1yr standard No Upfront": "reserved_1y",
+    "Reserved 3yr standard No Upfront": "reserved_3y",
+}
+"""A provider feed's name of a source regime -> the curated tables' name of the same one.
+An offer's key uses the latter, so a feed's price of an offer reprices the curated row
+instead of standing beside it; ``Offer.source_regime`` keeps the source's own name."""
+
+
 TERM_MONTHS_BY_REGIME: dict[PriceRegime, int] = {
     PriceRegime.RESERVED_1Y: 12,
     PriceRegime.RESERVED_3Y: 36,
@@ -89,7 +105,7 @@ class Offer:
             self.region,
             self.instance_type,
             self.price_regime.value,
-            self.source_regime,
+            SAME_SOURCE_REGIME.get(self.source_regime, self.source_regime),
             self.term_months or 0,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.fleet import PlatformState, ShareCaps
 from arbiter.domain.units import HOURS_PER_MONTH, HOURS_PER_QUARTER, HOURS_PER_YEAR
 from arbiter.domain.workload import Workload
@@ -73,6 +74,8 @@ class CommitmentProduct:
     max_chips: int | None = None
     resale_share: float = 0.0
     source: str = "file"
+    as_of: AsOf | None = None
+    """When the catalog price the product rests on was observed (None: the file's price)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ from arbiter.domain.capacity import CapacityAssumption
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.fleet import GROUPS, Fleet
 from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
+from arbiter.domain.regions import is_local_zone
 from arbiter.domain.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from arbiter.domain.workload import BatchJob, ServeJob, TrainJob, Workload
 from arbiter.optimize import estimate_cache
@@ -137,6 +138,8 @@ def offer_allowed(offer: Offer, w: Workload, fleet: Fleet) -> bool:
     if rules.providers is not None and offer.provider not in rules.providers:
         return False
     if offer.provider in rules.forbidden_providers:
+        return False
+    if not fleet.local_zones and is_local_zone(offer.provider, offer.region):
         return False
     return _region_ok(offer.region, rules.regions) and _region_ok(offer.region, fleet.regions)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.catalog.spot import SpotRate, interruptions_per_hour, serves
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.catalog import Catalog
 from arbiter.domain.offer import PAY_AS_YOU_GO, Offer, PriceRegime
 from arbiter.domain.workload import Placement
@@ -31,6 +32,9 @@ class OfferChoice:
     usd_per_accelerator_hour: float
     accelerators_per_instance: int
     spot_rate: SpotRate | None = None  # the spot model's rate, on a spot offer
+    as_of: AsOf | None = None
+    """When the price was observed; with ``source``, what the estimate's price rests on."""
+    source: str = ""
 
 
 class PriceBook:
@@ -110,6 +114,8 @@ def _choice(offer: Offer) -> OfferChoice:
         usd_per_accelerator_hour=offer.usd_per_accelerator_hour,
         accelerators_per_instance=offer.accelerators_per_instance,
         spot_rate=interruptions_per_hour(offer) if offer.price_regime is PriceRegime.SPOT else None,
+        as_of=offer.as_of,
+        source=offer.source,
     )
 
 

@@ -3,6 +3,7 @@ the configuration, the cheapest offer, the cost per unit of work and the error b
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,8 +11,9 @@ from arbiter.domain.workload import Workload
 from arbiter.perf.result import Estimate
 
 
-def estimate_record(e: Estimate) -> dict[str, Any]:
-    """A feasible estimate (``workload_record`` lists the infeasible ones apart)."""
+def estimate_record(e: Estimate, today: dt.date | None = None) -> dict[str, Any]:
+    """A feasible estimate (``workload_record`` lists the infeasible ones apart); the
+    offer's price with its date, source and age on ``today`` (when given)."""
     record: dict[str, Any] = {
         "accelerator": e.accelerator,
         "vendor": e.vendor,
@@ -51,6 +53,11 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
             "price_regime": e.offer.price_regime,
             "usd_per_accelerator_hour": e.offer.usd_per_accelerator_hour,
             "instances": e.instances,
+            "as_of": None if e.offer.as_of is None else e.offer.as_of.text,
+            "price_source": e.offer.source,
+            "price_age_days": None
+            if e.offer.as_of is None or today is None
+            else e.offer.as_of.age_days(today),
         },
         "usd_per_job": e.usd_per_job,
         "usd_per_million_tokens": e.usd_per_million_tokens,
@@ -63,7 +70,9 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
     return record
 
 
-def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dict[str, Any]:
+def workload_record(
+    w: Workload, estimates: Sequence[Estimate], top: int, today: dt.date | None = None
+) -> dict[str, Any]:
     feasible = [e for e in estimates if e.feasible]
     return {
         "name": w.name,
@@ -72,7 +81,7 @@ def workload_record(w: Workload, estimates: Sequence[Estimate], top: int) -> dic
         "precision": w.precision.value,
         "work_tokens": w.work_tokens,
         "unit": "trained tokens" if w.kind.value in ("train", "finetune") else "generated tokens",
-        "estimates": [estimate_record(e) for e in feasible[:top]],
+        "estimates": [estimate_record(e, today) for e in feasible[:top]],
         "infeasible": [
             {"accelerator": e.accelerator, "reason": e.reason} for e in estimates if not e.feasible
         ],

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from arbiter.catalog.embedded import default_catalog, known_accelerators
 from arbiter.catalog.names import PROVIDERS, resolve_accelerator, resolve_provider
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import InputError
 from arbiter.domain.offer import Offer, PriceRegime
 from arbiter.domain.procurement import CommitmentProduct
@@ -127,8 +128,9 @@ def _price(
     regions: tuple[str, ...] | None,
     prefix: str,
     file: str,
-) -> tuple[float, str, str]:
-    """USD per chip-hour, region and source of a commitment."""
+) -> tuple[float, str, str, AsOf | None]:
+    """USD per chip-hour, region, source and (for a discount) the date of the catalog price
+    of a commitment."""
     given = [k for k in ("usd_per_chip_hour", "discount") if getattr(spec, k) is not None]
     if len(given) != 1:
         raise InputError(
@@ -146,15 +148,16 @@ def _price(
                 field=join_path(prefix, "region"),
                 valid="the region the chips are in, such as us-east-1",
             )
-        return spec.usd_per_chip_hour, spec.region, "file"
+        return spec.usd_per_chip_hour, spec.region, "file", None
     assert spec.discount is not None
     offer = _cheapest(spec, provider, accelerator, regions, prefix, file)
     base = offer.usd_per_accelerator_hour
     source = (
         f"{spec.discount * 100:g}% off the {provider} on-demand price of {base:.4g} USD/chip-h "
-        f"in {offer.region} ({offer.instance_type}, embedded catalog)"
+        f"in {offer.region} ({offer.instance_type}, embedded catalog, as of {offer.as_of.text}: "
+        f"{offer.source})"
     )
-    return base * (1.0 - spec.discount), spec.region or offer.region, source
+    return base * (1.0 - spec.discount), spec.region or offer.region, source, offer.as_of
 
 
 def products_of(
@@ -193,10 +196,12 @@ def products_of(
                 )
             )
         try:
-            price, region, source = _price(spec, provider, accelerator, regions, prefix, file)
+            price, region, source, as_of = _price(
+                spec, provider, accelerator, regions, prefix, file
+            )
         except InputError as exc:
             found.append(exc)
-            price, region, source = 0.0, "", ""
+            price, region, source, as_of = 0.0, "", "", None
         periods = term_periods(spec.term, period_hours)
         found += _size_problems(spec, top, periods, prefix, file)
         problems.extend(found)
@@ -215,6 +220,7 @@ def products_of(
                 max_chips=spec.max_chips,
                 resale_share=spec.resale_share,
                 source=source,
+                as_of=as_of,
             )
         )
     return tuple(out)

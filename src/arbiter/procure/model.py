@@ -345,6 +345,7 @@ def catalog_commitments(
                 term_periods=term,
                 min_chips=o.accelerators_per_instance,
                 source=o.source,
+                as_of=o.as_of,
             )
         )
     return out

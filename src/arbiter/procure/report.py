@@ -14,10 +14,12 @@ tolerance is named in the result's ``warnings``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import numpy as np
 
+from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import ArbiterError
 from arbiter.measures import cvar, quantile
 from arbiter.optimize.audit import thin_band
@@ -31,7 +33,10 @@ VALUE_TOLERANCE = 1e-6
 """Relative tolerance of an LP objective (HiGHS's feasibility tolerances, scaled rows)."""
 
 
-def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
+def document(data: Data, sol: ProcurementSolution, today: dt.date | None = None) -> dict[str, Any]:
+    """The schedule and its statistics; ``prices`` lists what each resource the schedule
+    spends on is priced at, with the date and source of that price and its age on
+    ``today`` (when given)."""
     p = data.problem
     K, T, H = data.n_products, p.periods, p.period_hours
     prob = np.array([s.probability for s in p.scenarios])
@@ -94,7 +99,45 @@ def document(data: Data, sol: ProcurementSolution) -> dict[str, Any]:
         "expected_unmet_share": unmet_share,
         "periods": periods,
         "estimates": estimate_bands(data, np.concatenate([used_c, used_o], axis=1)),
+        "prices": _prices(data, exp_spend, today),
     }
+
+
+def _prices(data: Data, exp_spend: FloatArray, today: dt.date | None) -> list[dict[str, Any]]:
+    """Each resource with expected spend: its price per chip-hour (in the first period it
+    is offered), where the price comes from, when it was observed and how old it is."""
+    K = data.n_products
+    out = []
+    for r, res in enumerate(data.resources):
+        spend = float(exp_spend[r].sum())
+        if spend <= 0:
+            continue
+        offer = res.offer
+        as_of: AsOf | None
+        if offer is not None:
+            as_of, source = offer.as_of, offer.source
+            where = (offer.region, offer.instance_type, offer.price_regime.value)
+        else:
+            assert res.product is not None
+            as_of, source = res.product.as_of, res.product.source
+            where = (res.product.region, "", "commitment")
+        first = int(np.argmax(data.available[r])) if data.available[r].any() else 0
+        out.append(
+            {
+                "resource": res.name,
+                "committed": r < K,
+                "provider": res.provider,
+                "region": where[0],
+                "instance_type": where[1],
+                "price_regime": where[2],
+                "usd_per_chip_hour": float(data.price[r, first]),
+                "expected_spend_usd": spend,
+                "as_of": None if as_of is None else as_of.text,
+                "age_days": None if as_of is None or today is None else as_of.age_days(today),
+                "source": source,
+            }
+        )
+    return out
 
 
 def _schedule(data: Data, sol: ProcurementSolution) -> list[dict[str, Any]]:

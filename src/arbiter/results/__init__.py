@@ -16,6 +16,7 @@ from arbiter.results.catalog import (
     CatalogOffer,
     CatalogSummary,
     CatalogVersion,
+    PriceHistory,
 )
 from arbiter.results.deal import DealValuation
 from arbiter.results.estimate import ChipEstimate, EstimateReport, WorkloadEstimates
@@ -31,6 +32,7 @@ from arbiter.results.plan import (
 from arbiter.results.plans import SavedPlan, SavedPlanInfo
 from arbiter.results.procure import ProcurementPlan
 from arbiter.results.provenance import Provenance
+from arbiter.results.refresh import CatalogRefresh, SourceRefresh
 from arbiter.results.risk import PlanRisk, RiskReport, RiskSamples
 from arbiter.results.spot import (
     PolicyStats,
@@ -50,6 +52,7 @@ __all__ = [
     "BindingRow",
     "CatalogDiff",
     "CatalogOffer",
+    "CatalogRefresh",
     "CatalogSummary",
     "CatalogVersion",
     "ChipEstimate",
@@ -59,6 +62,7 @@ __all__ = [
     "PlanAudit",
     "PlanRisk",
     "PolicyStats",
+    "PriceHistory",
     "ProcurementPlan",
     "Provenance",
     "Result",
@@ -68,6 +72,7 @@ __all__ = [
     "SavedPlan",
     "SavedPlanInfo",
     "SlackPoint",
+    "SourceRefresh",
     "SpotJobSettings",
     "SpotSimulation",
     "SpotWindows",

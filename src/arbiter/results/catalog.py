@@ -42,6 +42,9 @@ class CatalogOffer(Result):
     offer_id: str
     provider: str
     region: str
+    local_zone: bool
+    """True for an AWS Local Zone (another city attached to a region; a fleet's
+    ``constraints.local_zones: false`` leaves these out)."""
     zone: str
     instance_type: str
     accelerator: str
@@ -161,3 +164,76 @@ class CatalogDiff(Result):
     removed: Rows[OfferBrief]
     changed: Rows[PriceChange]
     unchanged: int
+
+
+class PriceObservation(Result):
+    """One dated price of one offer (``current``: the price the catalog version holds;
+    otherwise an older observation). ``observed_from``..``observed_to`` bound the day it
+    was seen: one day, a month, or a snapshot's interval."""
+
+    offer_id: str
+    provider: str
+    region: str
+    local_zone: bool
+    instance_type: str
+    accelerators_per_instance: int
+    price_regime: str
+    source_regime: str
+    term_months: int | None
+    usd_per_hour: float
+    usd_per_accelerator_hour: float
+    as_of: str
+    observed_from: str
+    observed_to: str
+    age_days: int
+    source: str
+    current: bool
+
+
+class PriceMove(Result):
+    """One offer's price per chip-hour from its first observation to its last."""
+
+    offer_id: str
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    observations: int
+    first_as_of: str
+    first_usd_per_accelerator_hour: float
+    last_as_of: str
+    last_usd_per_accelerator_hour: float
+    change_share: float
+
+
+class ProviderPrices(Result):
+    """One provider's prices of the chip under one regime: how many offers and
+    observations, the dates they span, and the lowest and median current price."""
+
+    provider: str
+    price_regime: str
+    offers: int
+    observations: int
+    oldest_as_of: str
+    newest_as_of: str
+    newest_age_days: int
+    lowest_usd_per_accelerator_hour: float
+    median_usd_per_accelerator_hour: float
+
+
+class PriceHistory(Result):
+    """Every observation of one chip's prices in a catalog version and the versions it
+    descends from (the embedded catalog's superseded prices included), filtered by
+    provider and regime: per provider and regime, the offers whose price moved (largest
+    move first), and every observation. Ages are counted on ``today``."""
+
+    accelerator: str
+    version: str
+    content_hash: str
+    today: str
+    providers: list[str]
+    regimes: list[str]
+    versions_read: int
+    by_provider: Rows[ProviderPrices]
+    moves: Rows[PriceMove]
+    observations: Rows[PriceObservation]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from arbiter.results.base import Result, Rows
-from arbiter.results.procure import ClassEstimate, Commitment
+from arbiter.results.procure import ClassEstimate, Commitment, ProcurementPrice
 from arbiter.results.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -110,6 +110,9 @@ class Side(Result):
     schedule: Rows[Commitment]
     expected_unmet_share: dict[str, float]
     estimates: Rows[ClassEstimate]
+    prices: Rows[ProcurementPrice] = Rows()
+    """Every price the side's plan spends on, with its date, source and age (empty in a
+    document written before arbiter reported them)."""
     scenario_net_cost_usd: dict[str, float]
 
 

@@ -51,7 +51,9 @@ class EstimateLayout(Result):
 
 
 class EstimateOffer(Result):
-    """The cheapest offer that runs the configuration, and how many instances it takes."""
+    """The cheapest offer that runs the configuration, how many instances it takes, and
+    what its price rests on: the day it was observed (``as_of``), the source, and its age
+    in days on the settings' date (``ARBITER_TODAY``)."""
 
     offer_id: str
     provider: str
@@ -60,6 +62,9 @@ class EstimateOffer(Result):
     price_regime: str
     usd_per_accelerator_hour: float
     instances: int
+    as_of: str | None = None
+    price_source: str | None = None
+    price_age_days: int | None = None
 
 
 class ChipEstimate(Result):

@@ -70,6 +70,24 @@ class FrontierPoint(Result):
     cvar_usd: float
 
 
+class ProcurementPrice(Result):
+    """What one resource the schedule spends on costs per chip-hour and what that rests on:
+    a catalog offer (its date and source) or a commitment product (the file's price, or a
+    discount off a dated catalog price); ``age_days`` on the settings' date."""
+
+    resource: str
+    committed: bool
+    provider: str
+    region: str
+    instance_type: str
+    price_regime: str
+    usd_per_chip_hour: float
+    expected_spend_usd: float
+    as_of: str | None
+    age_days: int | None
+    source: str
+
+
 class ProcurementPlan(Result):
     """The commitment schedule and its statistics over the file's scenarios."""
 
@@ -89,6 +107,9 @@ class ProcurementPlan(Result):
     expected_unmet_share: dict[str, float]
     periods: Rows[PeriodSummary]
     estimates: Rows[ClassEstimate]
+    prices: Rows[ProcurementPrice] = Rows()
+    """Every price the schedule spends on, with its date, source and age (empty in a
+    document written before arbiter reported them)."""
     value_of_uncertainty: ValueOfUncertainty
     frontier: Rows[FrontierPoint] | None = None
     solver_note: str | None = None

@@ -64,6 +64,7 @@ def parse_fleet(data: object, *, file: str) -> Fleet:
         workloads=workloads,
         caps=ShareCaps(vendor=caps.vendor, provider=caps.provider, region=caps.region),
         regions=tuple(dict.fromkeys(regions)) if regions is not None else None,
+        local_zones=spec.constraints.local_zones,
         budget_usd=spec.constraints.budget_usd,
         platforms=platforms,
         capacity=capacity,

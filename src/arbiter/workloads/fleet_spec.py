@@ -88,6 +88,9 @@ class ConstraintsSpec(_Spec):
     max_share: ShareCapsSpec = Field(default_factory=ShareCapsSpec)
     regions: Annotated[list[Text], Field(min_length=1)] | None = None
     """Region globs (``us-*``) every placement must match."""
+    local_zones: Annotated[bool, Field(strict=True)] = True
+    """Whether placements may use AWS Local Zones (``us-east-1-atl-2``: another city
+    attached to a region, opted into per account); false leaves them all out."""
     budget_usd: Usd | None = None
 
 

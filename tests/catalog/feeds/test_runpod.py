@@ -42,17 +42,17 @@ def test_every_price_field_becomes_a_per_gpu_offer(result):
     offers = offers_of(result, "NVIDIA H100 80GB HBM3")
     prices = {key: o.usd_per_hour for key, o in offers.items()}
     assert prices == {
-        ("secure cloud", "on_demand"): 2.99,
-        ("community cloud", "on_demand"): 2.69,
-        ("secure cloud", "spot"): 1.75,
-        ("community cloud", "spot"): 1.5,
-        ("secure cloud", "commit_3m"): 2.811,
-        ("secure cloud", "commit_6m"): 2.601,
+        ("secure-cloud", "on_demand"): 2.99,
+        ("community-cloud", "on_demand"): 2.69,
+        ("secure-cloud", "spot"): 1.75,
+        ("community-cloud", "spot"): 1.5,
+        ("secure-cloud", "commit_3m"): 2.811,
+        ("secure-cloud", "commit_6m"): 2.601,
     }
-    commit = offers[("secure cloud", "commit_6m")]
+    commit = offers[("secure-cloud", "commit_6m")]
     assert (commit.price_regime, commit.term_months) == (PriceRegime.COMMITTED, 6)
-    assert offers[("secure cloud", "commit_3m")].term_months == 3
-    assert offers[("secure cloud", "spot")].price_regime is PriceRegime.SPOT
+    assert offers[("secure-cloud", "commit_3m")].term_months == 3
+    assert offers[("secure-cloud", "spot")].price_regime is PriceRegime.SPOT
     for offer in offers.values():
         assert (offer.provider, offer.accelerator, offer.accelerators_per_instance) == (
             "runpod",
@@ -78,8 +78,8 @@ def test_runpod_ids_map_to_canonical_chips(result, gpu_id, accelerator):
 
 def test_community_placeholder_price_is_skipped(result):
     # B200 and MI300X: securePrice 6.39 / 2.49 but communityPrice 0.5 (not offered)
-    assert ("community cloud", "on_demand") not in offers_of(result, "NVIDIA B200")
-    assert ("community cloud", "on_demand") not in offers_of(result, "AMD Instinct MI300X OAM")
+    assert ("community-cloud", "on_demand") not in offers_of(result, "NVIDIA B200")
+    assert ("community-cloud", "on_demand") not in offers_of(result, "AMD Instinct MI300X OAM")
     assert result.tally.skipped[runpod.PLACEHOLDER] == 2
 
 
@@ -88,7 +88,7 @@ def test_placeholder_rule_is_thirty_percent_of_the_secure_price(community_usd, k
     doc = sample()
     gpu(doc, "NVIDIA H200")["communityPrice"] = community_usd  # securePrice 3.99; 30% = 1.197
     result = parse_doc(doc)
-    assert (("community cloud", "on_demand") in offers_of(result, "NVIDIA H200")) is kept
+    assert (("community-cloud", "on_demand") in offers_of(result, "NVIDIA H200")) is kept
 
 
 def test_sample_totals(result):
@@ -102,8 +102,8 @@ def test_week_and_month_terms_when_present():
     doc = sample()
     gpu(doc, "NVIDIA H200").update(oneWeekPrice=3.9, oneMonthPrice=3.85)
     offers = offers_of(parse_doc(doc), "NVIDIA H200")
-    assert offers[("secure cloud", "commit_1w")].term_months == 1
-    assert offers[("secure cloud", "commit_1m")].usd_per_hour == 3.85
+    assert offers[("secure-cloud", "commit_1w")].term_months == 1
+    assert offers[("secure-cloud", "commit_1m")].usd_per_hour == 3.85
 
 
 def test_null_zero_unknown_and_not_offered_are_counted():

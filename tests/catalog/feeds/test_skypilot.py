@@ -100,8 +100,23 @@ def test_aws_without_on_demand_price_gives_spot_only_and_counts_the_gap(aws):
 
 def test_aws_v8_totals(aws):
     assert aws.tally.records == 157
-    assert len(aws.offers) == 121
+    # 121 offers in standard zones, and 6 in the Atlanta Local Zone (3 types x 2 regimes)
+    assert len(aws.offers) == 127
     assert not aws.tally.unmapped
+
+
+def test_aws_local_zone_is_a_region_of_its_own(aws):
+    # use1-atl2-az1 is Atlanta (zone group us-east-1-atl-2): its own region, not us-east-1's
+    atlanta = [o for o in aws.offers if o.zone == "use1-atl2-az1"]
+    assert {o.region for o in atlanta} == {"us-east-1-atl-2"}
+    assert {(o.instance_type, o.price_regime) for o in atlanta} == {
+        (t, r)
+        for t in ("p5.48xlarge", "p5en.48xlarge", "p6-b200.48xlarge")
+        for r in (ON_DEMAND, SPOT)
+    }
+    b200 = find(aws, "p6-b200.48xlarge", "us-east-1-atl-2", SPOT)
+    assert b200.usd_per_hour == 13.0338
+    assert not [o for o in aws.offers if o.region == "us-east-1" and o.zone == "use1-atl2-az1"]
 
 
 def test_instance_type_table_beats_the_skypilot_accelerator_name():

@@ -10,12 +10,16 @@ error, an HTTP status >= 400, an answer that is not what the API sends) raises
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
+import zlib
 from typing import Any
 
 import httpx
 
+from arbiter.catalog.feeds.aws_spot_advisor import URL as AWS_SPOT_ADVISOR_URL
 from arbiter.domain.errors import FeedError
 
 AZURE_RETAIL_URL = "https://prices.azure.com/api/retail/prices"
@@ -51,6 +55,14 @@ SKYPILOT_URL = (
     "/catalogs/{schema}/{cloud}/vms.csv"
 )
 
+# gpuhunt publishes each provider on its own (gpuhunt's catalog.py, CATALOG_URL "v3"):
+# {provider}/version names the latest build, {provider}/{version}/catalog.zip holds
+# {provider}.csv. Providers use gpuhunt's names (lambdalabs, not lambda).
+GPUHUNT_URL = "https://dstack-gpu-pricing.s3.eu-west-1.amazonaws.com/v3"
+GPUHUNT_VERSION_URL = GPUHUNT_URL + "/{provider}/version"
+GPUHUNT_CATALOG_URL = GPUHUNT_URL + "/{provider}/{version}/catalog.zip"
+GPUHUNT_MAX_CSV_BYTES = 1 << 30  # a provider's CSV is megabytes; refuse to inflate more
+
 USER_AGENT = "arbiter-price-feeds"
 
 # Names that end up inside URLs: accept only their documented shapes.
@@ -58,14 +70,29 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _GCP_SERVICE = re.compile(r"^[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}$")
 _SKYPILOT_CLOUD = re.compile(r"^[a-z0-9_-]+$")
 _SKYPILOT_SCHEMA = re.compile(r"^v\d+$")
+_GPUHUNT_PROVIDER = re.compile(r"^[a-z0-9_-]+$")
+_GPUHUNT_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _AWS_FORMATS = ("json", "csv")
+# what reading a damaged or hostile archive raises
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, OSError)
 
 
-def new_client(timeout_s: float = 120.0) -> httpx.Client:
-    """A client with arbiter's defaults; the AWS offer files take minutes on slow links."""
+def new_client(
+    timeout_s: float = 120.0, *, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """A client with arbiter's defaults; the AWS offer files take minutes on slow links.
+    ``transport`` replaces the network's (retries, or ``httpx.MockTransport`` in tests)."""
     return httpx.Client(
-        timeout=timeout_s, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        timeout=timeout_s,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+        transport=transport,
     )
+
+
+def is_aws_region(name: str) -> bool:
+    """Whether ``name`` has the shape of an AWS region code (``us-east-1``)."""
+    return bool(_AWS_REGION.match(name))
 
 
 def fetch_azure_retail(
@@ -190,6 +217,61 @@ def fetch_skypilot(client: httpx.Client, cloud: str, schema: str = "v8") -> byte
             valid="a CSV whose header names InstanceType",
         )
     return body
+
+
+def fetch_aws_spot_advisor(client: httpx.Client) -> bytes:
+    """The AWS Spot Instance Advisor data (interruption bands by region, OS and type)."""
+    url = AWS_SPOT_ADVISOR_URL
+    body = _request(client, "GET", url).content
+    _check_start(body, url, "json", "the Spot Advisor data")
+    return body
+
+
+def gpuhunt_version(client: httpx.Client, provider: str) -> str:
+    """The latest build of gpuhunt's catalog of ``provider`` (gpuhunt's provider name)."""
+    _check_name(provider, _GPUHUNT_PROVIDER, "gpuhunt provider", "a name such as aws, lambdalabs")
+    url = GPUHUNT_VERSION_URL.format(provider=provider)
+    version = _request(client, "GET", url).content.decode("utf-8", errors="replace").strip()
+    if not _GPUHUNT_VERSION.match(version):
+        raise FeedError(
+            f"the answer is not a catalog version (it is {_snippet(version.encode())})",
+            file=url,
+            valid="a version such as 20260819-1234",
+        )
+    return version
+
+
+def fetch_gpuhunt(client: httpx.Client, provider: str, version: str) -> bytes:
+    """``{provider}.csv`` from gpuhunt's ``catalog.zip`` of ``provider`` at ``version``."""
+    _check_name(provider, _GPUHUNT_PROVIDER, "gpuhunt provider", "a name such as aws, lambdalabs")
+    _check_name(version, _GPUHUNT_VERSION, "gpuhunt catalog version", "20260819-1234 ...")
+    url = GPUHUNT_CATALOG_URL.format(provider=provider, version=version)
+    body = _request(client, "GET", url).content
+    member = f"{provider}.csv"
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            names = archive.namelist()
+            if member not in names:
+                raise FeedError(
+                    f"the archive has no {member}",
+                    file=url,
+                    valid=f"an archive holding {member} (it holds {', '.join(names) or 'nothing'})",
+                )
+            if archive.getinfo(member).file_size > GPUHUNT_MAX_CSV_BYTES:
+                raise FeedError(f"{member} inflates to more than 1 GiB", file=url)
+            data = archive.read(member)
+    except _ZIP_ERRORS as exc:
+        raise FeedError(
+            f"the answer is not a readable zip archive ({exc}; it starts {_snippet(body)})",
+            file=url,
+        ) from None
+    if b"instance_name" not in data.split(b"\n", 1)[0]:
+        raise FeedError(
+            f"{member} is not a gpuhunt catalog (it starts {_snippet(data)})",
+            file=url,
+            valid="a CSV whose header names instance_name",
+        )
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 every offer is for one GPU (``accelerators_per_instance`` 1, ``instance_type`` the RunPod
 GPU id). Price fields and what they become:
 
-- ``securePrice`` / ``communityPrice`` → on_demand in region "secure cloud" / "community cloud";
+- ``securePrice`` / ``communityPrice`` → on_demand in region "secure-cloud" / "community-cloud";
 - ``secureSpotPrice`` / ``communitySpotPrice`` → spot in the same two regions;
 - ``oneWeekPrice``, ``oneMonthPrice``, ``threeMonthPrice``, ``sixMonthPrice`` → committed
   (``commit_1w`` ... ``commit_6m``), secure cloud, with the term in months (a week counts as 1).
@@ -35,8 +35,8 @@ PROVIDER = "runpod"
 SOURCE = "RunPod GraphQL API gpuTypes (api.runpod.io/graphql)"
 _ENVELOPE = 'a RunPod GraphQL response: {"data": {"gpuTypes": [...]}}'
 _PRICE_VALID = f"null, or a number from 0 to {MAX_USD_PER_GPU_HOUR:,} (USD per GPU-hour)"
-SECURE = "secure cloud"
-COMMUNITY = "community cloud"
+SECURE = "secure-cloud"
+COMMUNITY = "community-cloud"
 
 # A community price under this share of the secure price is a placeholder, not an offer.
 MIN_CREDIBLE_COMMUNITY_SHARE = 0.3

@@ -39,6 +39,7 @@ from arbiter.catalog.names import PROVIDERS, canonical_accelerator
 from arbiter.domain.as_of import AsOf
 from arbiter.domain.errors import FeedError
 from arbiter.domain.offer import Offer, PriceRegime
+from arbiter.domain.regions import local_zone_region
 
 SOURCE = "SkyPilot catalog (skypilot-org/skypilot-catalog)"
 REQUIRED_COLUMNS = (
@@ -548,22 +549,24 @@ def gcp_accelerator_row_name(host_instance_type: str) -> str | None:
 def cheapest_per_region(candidates: Iterable[Candidate]) -> list[Candidate]:
     """One candidate per (instance type, region, regime): the cheapest zone's, file order kept.
 
-    The provenance says how many zones were compared; on a tie the first zone in the file wins.
+    An AWS Local Zone (another city, attached to a parent region) is a region of its own,
+    named as AWS names its zone group (``use1-atl2-az1`` of us-east-1 is region
+    ``us-east-1-atl-2``), so a fleet can allow or exclude it by name. The provenance says
+    how many zones were compared; on a tie the first zone in the file wins.
     """
     groups: dict[tuple[str, str, PriceRegime], list[Candidate]] = {}
-    for c in candidates:
+    for candidate in candidates:
+        c = _in_local_zone_region(candidate)
         groups.setdefault((c.instance_type, c.region, c.regime), []).append(c)
     return [_cheapest(group) for group in groups.values()]
 
 
-# AWS Local Zone ids have three parts (use1-atl2-az1: Atlanta, attached to us-east-1).
-_AWS_LOCAL_ZONE = re.compile(r"^[a-z]+\d-[a-z]+\d+-az\d+$")
+def _in_local_zone_region(c: Candidate) -> Candidate:
+    region = local_zone_region(c.region, c.zone)
+    return c if region is None else dataclasses.replace(c, region=region)
 
 
 def _cheapest(group: list[Candidate]) -> Candidate:
-    # A Local Zone is another city: it prices the region only when no standard zone does.
-    standard = [c for c in group if not _AWS_LOCAL_ZONE.match(c.zone)]
-    group = standard or group
     best = min(group, key=lambda c: c.usd_per_hour)
     zones = {c.zone for c in group}
     if len(zones) < 2:
