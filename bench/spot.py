@@ -185,15 +185,16 @@ def measure() -> tuple[list[str], list[Row]]:
     return lines, rows
 
 
-def write(lines: list[str]) -> None:
-    """Put the section into bench/RESULTS.md, replacing an earlier run of it."""
+def write(lines: list[str], heading: str = HEADING) -> None:
+    """Put the section (``lines``, from ``heading`` on) into bench/RESULTS.md, replacing an
+    earlier run of it (bench/service_load.py writes its own section with it too)."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     section = "\n".join(lines).rstrip() + "\n"
-    at = text.find(HEADING)
+    at = text.find(heading)
     if at < 0:
         text = text.rstrip() + "\n\n" + section
     else:
-        end = text.find("\n## ", at + len(HEADING))
+        end = text.find("\n## ", at + len(heading))
         text = text[:at] + section + ("" if end < 0 else text[end:])
     RESULTS.write_text(text, encoding="utf-8")
 

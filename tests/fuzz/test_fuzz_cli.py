@@ -7,7 +7,7 @@ their value. The contract at the CLI: exit code 0, 2, 3, 4 or 5 (6 or 7: a refre
 feeds failed), never a traceback, and no input slower than the per-input limit. Commands
 that solve for minutes on valid input (risk, procure, deal) get a file that fails to load,
 so their options are parsed and checked but nothing is solved. ``catalog refresh`` runs offline: every download fails at
-once (exit 6 or 7), with no wait between tries.
+once (exit 6 or 7), with no wait between tries. ``serve`` builds its app and does not listen.
 """
 
 from __future__ import annotations
@@ -143,6 +143,19 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         return retrying_client(transport, timeout_s=timeout_s, sleep=lambda _s: None)
 
     monkeypatch.setattr(refreshing, "retrying_client", client)
+
+
+@pytest.fixture(autouse=True)
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` parses its options and builds its app, but never listens (a server runs
+    until it is stopped)."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    def run(app: object, **_options: object) -> None:
+        assert isinstance(app, FastAPI)
+
+    monkeypatch.setattr(uvicorn, "run", run)
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -16,6 +16,7 @@ from arbiter.api.cataloging import (
 )
 from arbiter.api.dealing import deal
 from arbiter.api.estimating import estimate
+from arbiter.api.importing import import_catalog
 from arbiter.api.loading import load_catalog, load_fleet, load_scenarios
 from arbiter.api.planning import plan, save_plan, sweep, sweep_caps
 from arbiter.api.plans import saved_plan, saved_plans
@@ -35,6 +36,7 @@ __all__ = [
     "catalog_versions",
     "deal",
     "estimate",
+    "import_catalog",
     "load_calibration",
     "load_catalog",
     "load_fleet",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -38,7 +39,15 @@ from arbiter.results.catalog import (
     ProviderFreshness,
 )
 
-__all__ = ["accelerators", "catalog_diff", "catalog_summary", "catalog_versions", "offers"]
+__all__ = [
+    "CatalogIndex",
+    "OfferQuery",
+    "accelerators",
+    "catalog_diff",
+    "catalog_summary",
+    "catalog_versions",
+    "offers",
+]
 
 DIFF_SHARE_DIGITS = 6  # a price change's share, rounded as the document prints it
 R = TypeVar("R", bound=Result)
@@ -49,18 +58,7 @@ def accelerators(
 ) -> Rows[AcceleratorSpec]:
     """The chips of the catalog (of ``vendors`` only, any case, if given), by vendor,
     year and name; an unknown vendor is an error with a did-you-mean."""
-    catalog = _load(version, config)[1]
-    chosen = list(catalog.accelerators.values())
-    if vendors:
-        by_lower = {v.lower(): v for v in catalog.vendors}
-        wanted = set()
-        for v in vendors:
-            if v.lower() not in by_lower:
-                raise UnknownNameError("vendor", v, catalog.vendors, field="--vendor")
-            wanted.add(by_lower[v.lower()])
-        chosen = [a for a in chosen if a.vendor in wanted]
-    chosen.sort(key=lambda a: (a.vendor, a.year, a.name))
-    return Rows(_as(AcceleratorSpec, {**_attrs(a), "platform": a.platform.value}) for a in chosen)
+    return CatalogIndex(*_load(version, config)).accelerators(vendors)
 
 
 def offers(
@@ -80,23 +78,15 @@ def offers(
     glob), sorted by ``sort`` (cheapest per chip-hour first), at most ``limit``. With
     ``history``, the embedded catalog's superseded prices instead, each with what
     replaced it."""
-    catalog = _load(version, config)[1]
+    name, catalog = _load(version, config)
     replaced: dict[int, HistoricalPrice] = {}
     if history:
         past = default_price_history()
         # not Catalog.of, which would keep only the newest of these again
         catalog = Catalog(catalog.accelerators, tuple(h.offer for h in past))
         replaced = {id(h.offer): h for h in past}
-    query = OfferQuery(
-        providers=providers,
-        accelerators=accelerators,
-        vendors=vendors,
-        regimes=regimes,
-        region=region,
-        sort=sort,
-        limit=limit,
-    )
-    return Rows(_offer(catalog, o, replaced.get(id(o))) for o in OfferTable(catalog).select(query))
+    query = OfferQuery(providers, accelerators, vendors, regimes, region, sort)
+    return CatalogIndex(name, catalog, replaced).offers(query, limit=limit)[1]
 
 
 def catalog_summary(
@@ -107,23 +97,84 @@ def catalog_summary(
     each provider's prices are on the settings' date (``ARBITER_TODAY``), older than
     ``ARBITER_MAX_AGE_DAYS`` counted as stale."""
     config = config or settings()
-    name, catalog = _load(version, config)
-    found = catalog.offers
-    return CatalogSummary(
-        version=name,
-        content_hash=catalog.content_hash,
-        n_accelerators=len(catalog.accelerators),
-        n_offers=len(found),
-        n_providers=len(catalog.providers),
-        n_vendors=len({catalog.vendor_of(o) for o in found}),
-        n_regimes=len({o.price_regime for o in found}),
-        offers_by_vendor=dict(Counter(catalog.vendor_of(o) for o in found)),
-        offers_by_provider=dict(Counter(o.provider for o in found)),
-        offers_by_regime=dict(Counter(o.price_regime.value for o in found)),
-        cheapest=Rows(_cheapest(catalog)),
-        today=config.today.isoformat(),
-        freshness=Rows(_freshness(found, config.today, config.max_age_days)),
-    )
+    return CatalogIndex(*_load(version, config)).summary(config)
+
+
+class CatalogIndex:
+    """One catalog version made ready for many queries (what a service keeps per
+    version): the offers as a table (:class:`OfferTable`) and as rows, each made once,
+    when first asked for. ``name`` is the version as the results show it."""
+
+    def __init__(
+        self, name: str, catalog: Catalog, replaced: Mapping[int, HistoricalPrice] | None = None
+    ) -> None:
+        self.name = name
+        self.catalog = catalog
+        self._replaced = replaced or {}
+        self._rows: list[CatalogOffer | None] = [None] * len(catalog.offers)
+
+    @functools.cached_property
+    def table(self) -> OfferTable:
+        return OfferTable(self.catalog)
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """The catalog's content hash (computed from every row: once here)."""
+        return self.catalog.content_hash
+
+    def offers(
+        self, query: OfferQuery, *, offset: int = 0, limit: int | None = None
+    ) -> tuple[int, Rows[CatalogOffer]]:
+        """How many offers match ``query`` (its own ``limit`` aside), and the page of them
+        from ``offset``, at most ``limit``, in the query's order."""
+        hits = self.table.select_indices(dataclasses.replace(query, limit=None))
+        end = None if limit is None else offset + limit
+        return len(hits), Rows(self._row(int(i)) for i in hits[offset:end])
+
+    def _row(self, i: int) -> CatalogOffer:
+        """Offer ``i``'s row, made the first time it is asked for."""
+        row = self._rows[i]
+        if row is None:
+            offer = self.catalog.offers[i]
+            row = self._rows[i] = _offer(self.catalog, offer, self._replaced.get(id(offer)))
+        return row
+
+    def accelerators(self, vendors: Sequence[str] = ()) -> Rows[AcceleratorSpec]:
+        """The chips (of ``vendors`` only, any case, if given), by vendor, year and name."""
+        catalog = self.catalog
+        chosen = list(catalog.accelerators.values())
+        if vendors:
+            by_lower = {v.lower(): v for v in catalog.vendors}
+            wanted = set()
+            for v in vendors:
+                if v.lower() not in by_lower:
+                    raise UnknownNameError("vendor", v, catalog.vendors, field="--vendor")
+                wanted.add(by_lower[v.lower()])
+            chosen = [a for a in chosen if a.vendor in wanted]
+        chosen.sort(key=lambda a: (a.vendor, a.year, a.name))
+        return Rows(
+            _as(AcceleratorSpec, {**_attrs(a), "platform": a.platform.value}) for a in chosen
+        )
+
+    def summary(self, config: Settings) -> CatalogSummary:
+        """The summary of :func:`catalog_summary`, ages on the settings' day."""
+        catalog = self.catalog
+        found = catalog.offers
+        return CatalogSummary(
+            version=self.name,
+            content_hash=self.content_hash,
+            n_accelerators=len(catalog.accelerators),
+            n_offers=len(found),
+            n_providers=len(catalog.providers),
+            n_vendors=len({catalog.vendor_of(o) for o in found}),
+            n_regimes=len({o.price_regime for o in found}),
+            offers_by_vendor=dict(Counter(catalog.vendor_of(o) for o in found)),
+            offers_by_provider=dict(Counter(o.provider for o in found)),
+            offers_by_regime=dict(Counter(o.price_regime.value for o in found)),
+            cheapest=Rows(_cheapest(catalog)),
+            today=config.today.isoformat(),
+            freshness=Rows(_freshness(found, config.today, config.max_age_days)),
+        )
 
 
 def _freshness(

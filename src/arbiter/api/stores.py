@@ -1,5 +1,6 @@
-"""Where the API finds what a user keeps: the catalog, saved plans and calibration
-profiles (one database, ``ARBITER_DB_URL``, default a SQLite file) and the capacity file."""
+"""Where the API finds what a user keeps: the catalog, saved plans, calibration profiles
+and the service's API tokens (one database, ``ARBITER_DB_URL``, default a SQLite file) and
+the capacity file."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from arbiter.api.settings import Settings
 from arbiter.perf.calibration import CalibrationProfile
-from arbiter.store import CalibrationStore, CatalogStore, PlanStore, default_db_url
+from arbiter.store import CalibrationStore, CatalogStore, PlanStore, TokenStore, default_db_url
 from arbiter.store.urls import default_sqlite_path
 
 CAPACITY_ENV = "ARBITER_CAPACITY_FILE"
@@ -35,6 +36,11 @@ def plan_store(config: Settings) -> PlanStore:
 def calibration_store(config: Settings) -> CalibrationStore:
     """The calibration profiles, in the same database as the catalog."""
     return CalibrationStore(_url(config))
+
+
+def token_store(config: Settings) -> TokenStore:
+    """The service's API tokens (``arbiter tokens``), in the same database as the catalog."""
+    return TokenStore(_url(config))
 
 
 def default_capacity_file(config: Settings) -> Path | None:

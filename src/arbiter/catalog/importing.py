@@ -26,6 +26,15 @@ class ImportOutcome:
     """Imported offers older than the catalog's price of the same offer: not taken."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedFile:
+    """A feed's bytes and the name its messages give it (an upload's file name: a label,
+    never opened as a path)."""
+
+    name: str
+    data: bytes
+
+
 def read_feed_file(path: Path) -> bytes:
     """The bytes of a feed file; a missing, unreadable or empty file is bad input."""
     try:
@@ -34,20 +43,25 @@ def read_feed_file(path: Path) -> bytes:
         raise InputError("file not found", file=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
-    if not data.strip():
-        raise InputError("the file is empty", file=str(path), valid="a non-empty price feed")
-    return data
+    return _non_empty(FeedFile(str(path), data)).data
+
+
+def _non_empty(feed: FeedFile) -> FeedFile:
+    if not feed.data.strip():
+        raise InputError("the file is empty", file=feed.name, valid="a non-empty price feed")
+    return feed
 
 
 def import_feeds(
     base: Catalog,
     source: str,
-    paths: Sequence[Path],
+    paths: Sequence[Path | FeedFile],
     *,
     observed_on: dt.date,
     provider: str | None = None,
 ) -> ImportOutcome:
-    """Parse every file with the ``source`` parser and merge the offers into ``base``.
+    """Parse every file (a path, or a :class:`FeedFile` already read) with the ``source``
+    parser and merge the offers into ``base``.
 
     All files are parsed before anything is merged, so one bad file leaves nothing
     half-imported. Imported offers replace base offers with the same key.
@@ -57,11 +71,12 @@ def import_feeds(
         raise UnknownNameError("feed source", source, SOURCES, field="SOURCE")
     known = frozenset(base.accelerators)
     results = []
-    for path in paths:
+    for item in paths:
+        feed = item if isinstance(item, FeedFile) else FeedFile(str(item), read_feed_file(item))
         ctx = FeedContext(
-            file=str(path), known_accelerators=known, observed_on=observed_on, provider=provider
+            file=feed.name, known_accelerators=known, observed_on=observed_on, provider=provider
         )
-        results.append(parser(read_feed_file(path), ctx))
+        results.append(parser(_non_empty(feed).data, ctx))
     imported = [o for r in results for o in r.offers]
     merged, replaced, added, older = merge_offers(base, imported)
     return ImportOutcome(merged, tuple(results), replaced, added, older)

@@ -24,7 +24,9 @@ from arbiter.cli import (
     plans_cmd,
     procure_cmd,
     risk_cmd,
+    serve_cmd,
     spot_cmd,
+    tokens_cmd,
 )
 from arbiter.domain.errors import ArbiterError
 
@@ -41,12 +43,14 @@ perf_cmd.app.command("calibrate")(calibrate_cmd.calibrate)
 perf_cmd.app.command("calibrations")(calibrate_cmd.calibrations)
 app.add_typer(plans_cmd.app, name="plans")
 app.add_typer(spot_cmd.app, name="spot")
+app.add_typer(tokens_cmd.app, name="tokens")
 app.command("estimate")(estimate_cmd.estimate)
 app.command("plan")(plan_cmd.plan)
 app.command("export")(plan_cmd.export)
 app.command("risk")(risk_cmd.risk)
 app.command("procure")(procure_cmd.procure)
 app.command("deal")(deal_cmd.deal)
+app.command("serve")(serve_cmd.serve)
 
 _STATE = {"debug": False}
 

@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 
 from arbiter.api import cataloging as api
+from arbiter.api.importing import import_catalog
 from arbiter.api.price_history import price_history
 from arbiter.catalog.feeds.registry import SOURCES
-from arbiter.catalog.importing import import_feeds
-from arbiter.catalog.names import resolve_provider
 from arbiter.catalog.query import SORT_KEYS
 from arbiter.cli import catalog_views as views
 from arbiter.cli import shared
 from arbiter.cli.shared import HtmlOpt, JsonOpt, VersionOpt
-from arbiter.domain.errors import InputError, UnknownNameError
 
 app = typer.Typer(
     help="The compute catalog: accelerators, offers, feeds and versions.", no_args_is_help=True
@@ -177,35 +175,16 @@ def import_(
     ] = None,
 ) -> None:
     """Import price feeds into a new catalog version (the current one plus the feed)."""
-    settings = _settings()
-    if source not in SOURCES:
-        raise UnknownNameError("feed source", source, SOURCES, field="SOURCE")
-    if provider is not None:
-        provider = resolve_provider(provider, field="--provider")
-    store = _store(settings)
-    parent = store.current()
-    base = store.load(parent)
-    outcome = import_feeds(base, source, files, observed_on=settings.today, provider=provider)
-    if not any(r.offers for r in outcome.results):
-        details = " ".join(line for r in outcome.results for line in r.summary_lines())
-        raise InputError(
-            f"no offers found in the feed ({details})", file=", ".join(map(str, files))
-        )
-    info = store.save(
-        outcome.catalog,
-        label=label or f"import {source} {' '.join(f.name for f in files)}",
-        created_at=views.now(),
-        parent=parent,
+    result = import_catalog(
+        source, files, provider=provider, label=label, clock=views.now, config=_settings()
     )
-    store.use(info.version)
     err = _err()
-    for result in outcome.results:
-        for line in result.summary_lines():
-            err.print(line, markup=False)
+    for line in result.notes:
+        err.print(line, markup=False)
     _out().print(
-        f"catalog version {info.version[:12]}: {outcome.added} offers added, "
-        f"{outcome.replaced} replaced; {outcome.older} older than the price held, not taken; "
-        f"{len(outcome.catalog.offers)} offers in all (now current)"
+        f"catalog version {result.version[:12]}: {result.added} offers added, "
+        f"{result.replaced} replaced; {result.older} older than the price held, not taken; "
+        f"{result.n_offers} offers in all (now current)"
     )
 
 

@@ -10,10 +10,16 @@ catches them in exactly one place (``arbiter.cli.app.main``) and prints ``str(er
     ├── InfeasibleError (exit 3): constraints that no plan can satisfy
     ├── SolverError (exit 4): the solver failed for a reason other than infeasibility
     ├── StoreError (exit 5): the catalog store cannot be read or written
-    └── RefreshError (exit 6): a catalog refresh in which some price feeds failed; what
-        the others returned was saved as the new version
-        └── NothingRefreshedError (exit 7): every price feed of a refresh failed; nothing
-            was saved and the current version is unchanged
+    ├── RefreshError (exit 6): a catalog refresh in which some price feeds failed; what
+    │   the others returned was saved as the new version
+    │   └── NothingRefreshedError (exit 7): every price feed of a refresh failed; nothing
+    │       was saved and the current version is unchanged
+    └── BusyError (exit 2): too much work at once (a token's running jobs at its limit);
+        try again when one has finished
+
+Each class also carries the HTTP status the service answers with by default
+(``http_status``: 500, 422 for bad input or an infeasible problem, 503 for the store,
+429 when busy); the service may map a case more finely (an unknown id as 404).
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ class ArbiterError(Exception):
     """Base of every error arbiter raises on purpose."""
 
     exit_code: int = 1
+    http_status: int = 500
 
 
 class InputError(ArbiterError, ValueError):
     """Input that arbiter cannot accept: names the file, the field path and what is valid."""
 
     exit_code = 2
+    http_status = 422
 
     def __init__(
         self,
@@ -112,18 +120,21 @@ class InfeasibleError(ArbiterError):
     """No plan satisfies the constraints; names the conflicting constraint families."""
 
     exit_code = 3
+    http_status = 422
 
 
 class SolverError(ArbiterError):
     """The solver stopped for a reason other than infeasibility."""
 
     exit_code = 4
+    http_status = 500
 
 
 class StoreError(ArbiterError):
     """The catalog store cannot be opened, read or written."""
 
     exit_code = 5
+    http_status = 503
 
 
 class RefreshError(ArbiterError):
@@ -136,6 +147,14 @@ class NothingRefreshedError(RefreshError):
     """Every source of ``arbiter catalog refresh`` failed: no new version was saved."""
 
     exit_code = 7
+
+
+class BusyError(ArbiterError):
+    """Too much work at once: a token already has as many jobs queued or running as it may.
+    Nothing was started; try again when one has finished (HTTP 429)."""
+
+    exit_code = 2
+    http_status = 429
 
 
 def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:

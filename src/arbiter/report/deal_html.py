@@ -17,7 +17,7 @@ from itertools import zip_longest
 from typing import Any
 
 from arbiter.report.charts import layout, plotly
-from arbiter.report.page import render
+from arbiter.report.page import View, render_view
 from arbiter.results.base import Rows
 from arbiter.results.deal import (
     BreakEven,
@@ -28,7 +28,7 @@ from arbiter.results.deal import (
 )
 from arbiter.results.money import usd_short
 
-__all__ = ["deal_html"]
+__all__ = ["deal_html", "deal_view"]
 
 _WITH, _WITHOUT = "#4c78a8", "#f58518"
 _DESTROYS, _LINE = "#e45756", "#222222"
@@ -41,6 +41,11 @@ BREAK_EVEN_LABELS = {
 
 def deal_html(valuation: DealValuation, *, title: str) -> str:
     """Render ``valuation`` as one offline HTML page."""
+    return render_view(deal_view(valuation), title=title)
+
+
+def deal_view(valuation: DealValuation) -> View:
+    """The page of ``valuation``: its template, charts and what the template reads."""
     go = plotly()
     sens, dist = valuation.sensitivity, valuation.distribution
     charts: list[tuple[str, Any]] = [("chart-lock-in", _lock_in_figure(go, valuation))]
@@ -50,15 +55,13 @@ def deal_html(valuation: DealValuation, *, title: str) -> str:
         charts.append(("chart-tornado", _tornado_figure(go, sens)))
     if dist is not None:
         charts.append(("chart-distribution", _distribution_figure(go, dist)))
-    return render(
-        "deal.html.j2",
-        title=title,
-        charts=charts,
-        valuation=valuation,
-        lock_in_years=_lock_in_years(valuation),
-        break_even_labels=BREAK_EVEN_LABELS,
-        input_value=input_value,
-    )
+    context = {
+        "valuation": valuation,
+        "lock_in_years": _lock_in_years(valuation),
+        "break_even_labels": BREAK_EVEN_LABELS,
+        "input_value": input_value,
+    }
+    return View("deal.html.j2", charts, context)
 
 
 def input_value(name: str, value: float) -> str:

@@ -12,11 +12,11 @@ from typing import Any
 
 from arbiter.domain.fleet import GROUPS
 from arbiter.report.charts import layout, plotly
-from arbiter.report.page import render
+from arbiter.report.page import View, render_view
 from arbiter.results.money import usd
 from arbiter.results.plan import Plan, SweepPoint
 
-__all__ = ["plan_html"]
+__all__ = ["plan_html", "plan_view"]
 
 BASELINE_LABELS = {
     "locked_in": "Locked in",
@@ -28,6 +28,11 @@ _COLORS = {"vendor": "#4c78a8", "provider": "#f58518", "region": "#54a24b"}
 
 def plan_html(plan: Plan, *, title: str) -> str:
     """Render ``plan`` as one offline HTML page."""
+    return render_view(plan_view(plan), title=title)
+
+
+def plan_view(plan: Plan) -> View:
+    """The page of ``plan``: its template, charts and what the template reads."""
     go = plotly()
     charts: list[tuple[str, Any]] = [
         ("chart-shares", _shares_figure(go, plan)),
@@ -35,14 +40,8 @@ def plan_html(plan: Plan, *, title: str) -> str:
     ]
     if plan.sweep:
         charts.append(("chart-sweep", _sweep_figure(go, plan.sweep)))
-    return render(
-        "plan.html.j2",
-        title=title,
-        charts=charts,
-        plan=plan,
-        groups=GROUPS,
-        baseline_labels=BASELINE_LABELS,
-    )
+    context = {"plan": plan, "groups": GROUPS, "baseline_labels": BASELINE_LABELS}
+    return View("plan.html.j2", charts, context)
 
 
 def _shares_figure(go: Any, plan: Plan) -> Any:

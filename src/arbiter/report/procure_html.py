@@ -17,11 +17,11 @@ from typing import Any
 
 from arbiter.report.charts import layout, plotly
 from arbiter.report.formats import by_share
-from arbiter.report.page import render
+from arbiter.report.page import View, render_view
 from arbiter.results.money import usd
 from arbiter.results.procure import FrontierPoint, PeriodSummary, ProcurementPlan
 
-__all__ = ["procure_html"]
+__all__ = ["procure_html", "procure_view"]
 
 _COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d")
 _LINE_COLOR = "#222222"
@@ -36,6 +36,11 @@ _SHARE_AXIS = {
 
 def procure_html(plan: ProcurementPlan, *, title: str) -> str:
     """Render ``plan`` as one offline HTML page."""
+    return render_view(procure_view(plan), title=title)
+
+
+def procure_view(plan: ProcurementPlan) -> View:
+    """The page of ``plan``: its template, charts and what the template reads."""
     go = plotly()
     charts: list[tuple[str, Any]] = [
         ("chart-commitments", _commitments_figure(go, plan)),
@@ -44,14 +49,12 @@ def procure_html(plan: ProcurementPlan, *, title: str) -> str:
     ]
     if plan.frontier is not None:
         charts.append(("chart-frontier", _frontier_figure(go, plan, plan.frontier)))
-    return render(
-        "procure.html.j2",
-        title=title,
-        charts=charts,
-        plan=plan,
-        scenarios=_scenarios(plan),
-        utilised=[p for p in _products(plan) if p in plan.utilisation],
-    )
+    context = {
+        "plan": plan,
+        "scenarios": _scenarios(plan),
+        "utilised": [p for p in _products(plan) if p in plan.utilisation],
+    }
+    return View("procure.html.j2", charts, context)
 
 
 def _unique(names: Iterable[str]) -> list[str]:

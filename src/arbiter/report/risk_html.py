@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from arbiter.report.charts import layout, plotly
-from arbiter.report.page import render
+from arbiter.report.page import View, render_view
 from arbiter.results.money import usd
 from arbiter.results.risk import RiskReport
 
-__all__ = ["risk_html"]
+__all__ = ["risk_html", "risk_view"]
 
 _GROUPS = ("vendor", "provider", "region", "platform")
 _GROUP_COLORS = {
@@ -32,20 +32,23 @@ _PLAN_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2"
 
 def risk_html(report: RiskReport, *, title: str) -> str:
     """Render ``report`` as one offline HTML page."""
+    return render_view(risk_view(report), title=title)
+
+
+def risk_view(report: RiskReport) -> View:
+    """The page of ``report``: its template, charts and what the template reads."""
     go = plotly()
     charts: list[tuple[str, Any]] = [
         ("chart-cost", _cost_figure(go, report)),
         ("chart-shares", _shares_figure(go, report)),
     ]
     conc = report.concentration
-    return render(
-        "risk.html.j2",
-        title=title,
-        charts=charts,
-        report=report,
-        groups=_groups(conc.hhi["spend"], conc.hhi["compute"], conc.top),
-        plan_groups=_groups(*(p.hhi for p in report.plans.values() if p.hhi is not None)),
-    )
+    context = {
+        "report": report,
+        "groups": _groups(conc.hhi["spend"], conc.hhi["compute"], conc.top),
+        "plan_groups": _groups(*(p.hhi for p in report.plans.values() if p.hhi is not None)),
+    }
+    return View("risk.html.j2", charts, context)
 
 
 def _groups(*by_group: Iterable[str]) -> list[str]:

@@ -237,3 +237,23 @@ class PriceHistory(Result):
     by_provider: Rows[ProviderPrices]
     moves: Rows[PriceMove]
     observations: Rows[PriceObservation]
+
+
+class CatalogImport(Result):
+    """A price-feed import (``arbiter catalog import``, ``POST /api/v1/catalog/import``):
+    the new catalog ``version`` (now current), made from ``parent`` plus the offers of the
+    ``source`` feed ``files``: ``added`` (new keys), ``replaced`` (a newer or corrected
+    price) and ``older`` (older than the price held: not taken); ``n_offers`` in all.
+    ``notes``: per file, the records read, the offers kept, and what was skipped or not
+    mapped, with examples."""
+
+    version: str
+    parent: str
+    label: str | None
+    source: str
+    files: list[str]
+    added: int
+    replaced: int
+    older: int
+    n_offers: int
+    notes: list[str]

@@ -52,11 +52,6 @@ class CalibrationStore(Closing):
     def __init__(self, url: str) -> None:
         self._db = Database(url, what="calibration store")
 
-    @property
-    def url(self) -> str:
-        """The URL with any password masked, as messages show it."""
-        return self._db.shown
-
     # -- writing ------------------------------------------------------------------------
 
     def save(self, profile: CalibrationProfile, *, replace: bool = False) -> None:

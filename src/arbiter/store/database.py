@@ -10,6 +10,7 @@ creates a database.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -20,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from arbiter.domain.errors import StoreError
+from arbiter.domain.errors import InputError, StoreError
 from arbiter.store import tables as t
 from arbiter.store.urls import URL_FORMS, StoreUrl, StoreUrlError, parse_store_url
 
@@ -150,6 +151,25 @@ def detail(exc: SQLAlchemyError) -> str:
     return (lines[0] if lines else type(source).__name__).rstrip(".")
 
 
+# -- times -------------------------------------------------------------------------------
+
+
+def aware_utc(when: dt.datetime, field: str) -> dt.datetime:
+    """``when`` in UTC; a naive datetime is an InputError naming ``field``."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InputError(
+            f"the time {when.isoformat()} has no time zone",
+            field=field,
+            valid="a timezone-aware datetime",
+        )
+    return when.astimezone(dt.UTC)
+
+
+def iso(when: dt.datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 in UTC (``2026-11-29T10:00:00+00:00``)."""
+    return None if when is None else when.astimezone(dt.UTC).isoformat()
+
+
 # -- engines ------------------------------------------------------------------------------
 
 
@@ -200,6 +220,11 @@ class Closing:
     """A store holding a :class:`Database` in ``_db``: ``close()`` and ``with`` support."""
 
     _db: Database
+
+    @property
+    def url(self) -> str:
+        """The URL with any password masked, as messages show it."""
+        return self._db.shown
 
     def close(self) -> None:
         self._db.close()

@@ -70,11 +70,6 @@ class PlanStore(Closing):
     def __init__(self, url: str) -> None:
         self._db = Database(url, what="plan store")
 
-    @property
-    def url(self) -> str:
-        """The URL with any password masked, as messages show it."""
-        return self._db.shown
-
     # -- writing ------------------------------------------------------------------------
 
     def save(

@@ -1,7 +1,8 @@
 """The store's SQL tables, derived from the catalog schema, and row <-> domain conversion.
 
-Besides the catalog versions, the ``plans`` table holds saved fleet plans and the
-``calibrations`` table named calibration profiles (``arbiter perf calibrate``).
+Besides the catalog versions, the ``plans`` table holds saved fleet plans, the
+``calibrations`` table named calibration profiles (``arbiter perf calibrate``), and the
+service's ``api_tokens`` (``arbiter tokens``) and ``jobs`` (its background work).
 
 The accelerator and offer columns come from :mod:`arbiter.catalog.schema` (names and
 dtypes) and from the domain classes (which fields may be ``None``), so a column added
@@ -167,6 +168,47 @@ calibrations = sa.Table(
     sa.Column("arbiter_version", sa.Text, nullable=False),
     sa.Column("n_cases", sa.Integer, nullable=False),
     sa.Column("document", sa.Text, nullable=False),
+)
+
+
+# The service's API tokens (arbiter.store.token_store): the secret itself is never stored,
+# only its SHA-256. New tables, not a new layout (SCHEMA_VERSION stays).
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(12), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+)
+
+# The service's background jobs (arbiter.store.job_store): the request and, once the job
+# succeeded, its result document, both as JSON text in the job's own row, so the status
+# and the result are written by one statement.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("token_id", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("progress_done", sa.Integer, nullable=False),
+    sa.Column("progress_total", sa.Integer, nullable=False),
+    sa.Column("progress_label", sa.Text, nullable=False),
+    sa.Column("time_limit_s", sa.Double, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("result_ref", sa.Text, nullable=True),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Index("ix_jobs_created", "created_at"),
+    sa.Index("ix_jobs_token_status", "token_id", "status"),
 )
 
 

@@ -1,0 +1,1 @@
+"""The web service (FastAPI): the API and pages over the library, background jobs, tokens."""
