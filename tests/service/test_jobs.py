@@ -26,6 +26,7 @@ import pytest
 
 from arbiter.cli.app import main
 from arbiter.domain.errors import BusyError, InputError, UnknownNameError
+from arbiter.service.job_worker import JOB_NICENESS
 from arbiter.service.jobs import JobRunner
 from arbiter.store import JobStore, PlanStore, TokenStore
 from arbiter.store.job_store import SERVER_STOPPED
@@ -264,6 +265,9 @@ def test_bad_time_limits_and_runner_settings_are_refused(url, runner):
 def test_cancel_kills_the_job_process(url, runner):
     job = runner.submit("plan", {"fleet": SLOW_FLEET}, token=_token(url), time_limit_s=120)
     pid = _running_pid(runner.store, job.job_id)
+    # the job runs below the server's priority, so a solve does not slow the API
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + JOB_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == expected
     cancelled = runner.cancel(job.job_id)
     assert cancelled.status == "cancelled" and cancelled.finished_at is not None
     assert _gone(pid)

@@ -68,10 +68,17 @@ class Progress:
         return lambda done, total: self.stage(label, done, total)
 
 
+JOB_NICENESS = 5
+"""How much lower than the server a job's process runs (``os.nice``)."""
+
+
 def run_job(url: str, job_id: str, engine: str, env: Mapping[str, str], server_pid: int) -> None:
     """Run the job ``job_id`` of the job store at ``url`` (the process's target)."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    # below the server's priority: a solve never slows the API's answers on a small machine
+    with contextlib.suppress(OSError):
+        os.nice(JOB_NICENESS)
     _watch_server(server_pid)
     store = JobStore(url)
     info = store.start(job_id, pid=os.getpid(), now=utc_now())
