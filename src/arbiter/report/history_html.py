@@ -55,8 +55,13 @@ def history_html(result: PriceHistory, *, title: str) -> str:
     )
 
 
+def _span(o: PriceObservation) -> tuple[dt.date, dt.date]:
+    """The first and last day the observation may have been made."""
+    return dt.date.fromisoformat(o.observed_from), dt.date.fromisoformat(o.observed_to)
+
+
 def _midpoint(o: PriceObservation) -> str:
-    start, end = dt.date.fromisoformat(o.observed_from), dt.date.fromisoformat(o.observed_to)
+    start, end = _span(o)
     return (start + (end - start) / 2).isoformat()
 
 
@@ -110,5 +115,5 @@ def _figure(go: Any, result: PriceHistory) -> Any:
 
 def _half_days(o: PriceObservation) -> float:
     """Half the observation's interval in milliseconds (plotly's unit on a date axis)."""
-    start, end = dt.date.fromisoformat(o.observed_from), dt.date.fromisoformat(o.observed_to)
+    start, end = _span(o)
     return (end - start).days * 86_400_000 / 2

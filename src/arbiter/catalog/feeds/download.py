@@ -73,7 +73,8 @@ _SKYPILOT_SCHEMA = re.compile(r"^v\d+$")
 _GPUHUNT_PROVIDER = re.compile(r"^[a-z0-9_-]+$")
 _GPUHUNT_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _AWS_FORMATS = ("json", "csv")
-# what reading a damaged or hostile archive raises
+# what reading a damaged or hostile archive raises (zipfile raises NotImplementedError for a
+# compression method it does not support)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, OSError)
 
 
